@@ -1,0 +1,409 @@
+/*
+ * bd_sigv4.cc: AWS Signature Version 4 (canonical request, string to sign, derived key,
+ * Authorization header) and the parser of an incoming Authorization value.
+ * Pure functions over OpenSSL one-shot digests; callable on any thread; nothing is cached
+ * here, so every call is independent of every other.
+ */
+#include "bd_sigv4.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <string.h>
+#include <time.h>
+
+#include <algorithm>
+
+static const char bd_sigv4_hex_upper[] = "0123456789ABCDEF";
+static const char bd_sigv4_hex_lower[] = "0123456789abcdef";
+static const char bd_sigv4_empty_hash[] =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+static std::string
+bd_sigv4_hex(const unsigned char *p, size_t len)
+{
+    std::string s;
+    s.resize(len * 2);
+    for (size_t i = 0; i < len; i++) {
+        s[2 * i] = bd_sigv4_hex_lower[p[i] >> 4];
+        s[2 * i + 1] = bd_sigv4_hex_lower[p[i] & 0x0f];
+    }
+    return s;
+}
+
+static void
+bd_sigv4_hmac(const void *key, size_t key_len, const std::string &data, unsigned char out[32])
+{
+    unsigned int out_len = 32;
+    HMAC(EVP_sha256(), key, (int) key_len, (const unsigned char *) data.data(), data.size(), out,
+         &out_len);
+}
+
+static bool
+bd_sigv4_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
+           || c == '_' || c == '.' || c == '~';
+}
+
+std::string
+bd_sigv4_uri_encode(const char *s, size_t len, bool keep_slash)
+{
+    std::string out;
+    out.reserve(len * 3);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) s[i];
+        if (bd_sigv4_unreserved(c) || (keep_slash && c == '/')) {
+            out.push_back((char) c);
+            continue;
+        }
+        out.push_back('%');
+        out.push_back(bd_sigv4_hex_upper[c >> 4]);
+        out.push_back(bd_sigv4_hex_upper[c & 0x0f]);
+    }
+    return out;
+}
+
+std::string
+bd_sigv4_canonical_uri(const char *wire_path)
+{
+    /* Same normalization as the JS signer: drop empty and "." segments, ".." pops one,
+     * a trailing '/' survives when anything is left; then every segment is encoded again. */
+    std::vector<std::string> segs;
+    const char *p = wire_path ? wire_path : "";
+    size_t n = strlen(p);
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && p[i] != '/') {
+            continue;
+        }
+        std::string seg(p + start, i - start);
+        start = i + 1;
+        if (seg.empty() || seg == ".") {
+            continue;
+        }
+        if (seg == "..") {
+            if (!segs.empty()) {
+                segs.pop_back();
+            }
+            continue;
+        }
+        segs.push_back(seg);
+    }
+    std::string out = "/";
+    for (size_t i = 0; i < segs.size(); i++) {
+        if (i > 0) {
+            out.push_back('/');
+        }
+        out += bd_sigv4_uri_encode(segs[i].data(), segs[i].size(), false);
+    }
+    if (!segs.empty() && n > 0 && p[n - 1] == '/') {
+        out.push_back('/');
+    }
+    return out;
+}
+
+std::string
+bd_sigv4_sha256_hex(const void *data, size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    EVP_Digest(data ? data : "", len, md, &md_len, EVP_sha256(), NULL);
+    return bd_sigv4_hex(md, md_len);
+}
+
+void
+bd_sigv4_signing_key(const char *secret, const char *datestamp, const char *region,
+                     const char *service, unsigned char out[32])
+{
+    std::string k = "AWS4";
+    k += secret;
+    unsigned char a[32], b[32];
+    bd_sigv4_hmac(k.data(), k.size(), datestamp, a);
+    bd_sigv4_hmac(a, 32, region, b);
+    bd_sigv4_hmac(b, 32, service, a);
+    bd_sigv4_hmac(a, 32, "aws4_request", out);
+    OPENSSL_cleanse(a, sizeof(a));
+    OPENSSL_cleanse(b, sizeof(b));
+    OPENSSL_cleanse(&k[0], k.size());
+}
+
+std::string
+bd_sigv4_amz_date(int64_t time_s)
+{
+    time_t t = (time_t) time_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[32];
+    strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
+    return buf;
+}
+
+/* Trim, and collapse every run of spaces, tabs, CR and LF into one space. */
+static std::string
+bd_sigv4_header_value(const std::string &v)
+{
+    std::string out;
+    bool pending_space = false;
+    for (char c : v) {
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            pending_space = !out.empty();
+            continue;
+        }
+        if (pending_space) {
+            out.push_back(' ');
+            pending_space = false;
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+static std::string
+bd_sigv4_lower(const std::string &s)
+{
+    std::string out = s;
+    for (char &c : out) {
+        if (c >= 'A' && c <= 'Z') {
+            c = (char) (c - 'A' + 'a');
+        }
+    }
+    return out;
+}
+
+/* These are always computed here from the request and credentials, never taken from
+ * the caller's list, so a caller cannot sign a stale date or a foreign host. */
+static bool
+bd_sigv4_derived_header(const std::string &lname)
+{
+    return lname == "host" || lname == "x-amz-date" || lname == "x-amz-security-token"
+           || lname == "authorization";
+}
+
+typedef std::pair<std::string, std::string> bd_sigv4_kv_t;
+
+static bool
+bd_sigv4_name_less(const bd_sigv4_kv_t &a, const bd_sigv4_kv_t &b)
+{
+    return a.first < b.first;
+}
+
+static std::string
+bd_sigv4_canonical_query(const bd_sigv4_request_t *req)
+{
+    std::vector<bd_sigv4_kv_t> q;
+    for (const bd_sigv4_query_param_t &p : req->query) {
+        q.emplace_back(bd_sigv4_uri_encode(p.name.data(), p.name.size(), false),
+                       bd_sigv4_uri_encode(p.value.data(), p.value.size(), false));
+    }
+    std::sort(q.begin(), q.end());
+    std::string out;
+    for (size_t i = 0; i < q.size(); i++) {
+        if (i > 0) {
+            out.push_back('&');
+        }
+        out += q[i].first;
+        out.push_back('=');
+        out += q[i].second;
+    }
+    return out;
+}
+
+/* Collects lowercased, normalized headers (sorted, duplicates joined by ',') and the payload
+ * hash: a caller-supplied x-amz-content-sha256 is taken as the hash, as the JS signer does. */
+static void
+bd_sigv4_collect_headers(const bd_sigv4_request_t *req, const bd_sigv4_credentials_t *creds,
+                         const std::string &amz_date, bd_sigv4_result_t *out,
+                         std::vector<bd_sigv4_kv_t> *hs, std::string *payload_hash)
+{
+    *payload_hash = req->body_len ? bd_sigv4_sha256_hex(req->body, req->body_len)
+                                  : std::string(bd_sigv4_empty_hash);
+    for (const bd_sigv4_header_t &h : req->headers) {
+        std::string lname = bd_sigv4_lower(h.name);
+        if (bd_sigv4_derived_header(lname)
+            || (req->add_content_sha256 && lname == "x-amz-content-sha256")) {
+            continue;
+        }
+        std::string v = bd_sigv4_header_value(h.value);
+        if (lname == "x-amz-content-sha256") {
+            *payload_hash = v;
+        }
+        hs->emplace_back(lname, v);
+    }
+    hs->emplace_back("host", bd_sigv4_header_value(req->host));
+    hs->emplace_back("x-amz-date", amz_date);
+    out->add_headers.push_back({"x-amz-date", amz_date});
+    if (!creds->session_token.empty()) {
+        hs->emplace_back("x-amz-security-token", creds->session_token);
+        out->add_headers.push_back({"x-amz-security-token", creds->session_token});
+    }
+    if (req->add_content_sha256) {
+        hs->emplace_back("x-amz-content-sha256", *payload_hash);
+        out->add_headers.push_back({"x-amz-content-sha256", *payload_hash});
+    }
+    /* Stable sort keeps duplicates in the order given, which is the order their values join. */
+    std::stable_sort(hs->begin(), hs->end(), bd_sigv4_name_less);
+}
+
+static void
+bd_sigv4_canonical_headers(const std::vector<bd_sigv4_kv_t> &hs, std::string *block,
+                           std::string *signed_headers)
+{
+    for (size_t i = 0; i < hs.size(); i++) {
+        if (i > 0 && hs[i].first == hs[i - 1].first) {
+            block->back() = ',';
+            *block += hs[i].second;
+            block->push_back('\n');
+            continue;
+        }
+        if (!signed_headers->empty()) {
+            signed_headers->push_back(';');
+        }
+        *signed_headers += hs[i].first;
+        *block += hs[i].first;
+        block->push_back(':');
+        *block += hs[i].second;
+        block->push_back('\n');
+    }
+}
+
+int
+bd_sigv4_sign(const bd_sigv4_request_t *req, const bd_sigv4_credentials_t *creds,
+              bd_sigv4_result_t *out)
+{
+    if (req == NULL || creds == NULL || out == NULL || req->method == NULL || req->host == NULL
+        || req->path == NULL || req->region == NULL || req->service == NULL
+        || (req->body == NULL && req->body_len > 0) || creds->access_key_id.empty()
+        || creds->secret_access_key.empty() || req->host[0] == '\0') {
+        return -1;
+    }
+    *out = bd_sigv4_result_t();
+    std::string amz_date = bd_sigv4_amz_date(req->time_s);
+    std::string datestamp = amz_date.substr(0, 8);
+
+    std::vector<bd_sigv4_kv_t> hs;
+    std::string payload_hash, header_block;
+    bd_sigv4_collect_headers(req, creds, amz_date, out, &hs, &payload_hash);
+    bd_sigv4_canonical_headers(hs, &header_block, &out->signed_headers);
+    out->query_string = bd_sigv4_canonical_query(req);
+
+    std::string &cr = out->canonical_request;
+    cr = req->method;
+    cr += "\n" + bd_sigv4_canonical_uri(req->path) + "\n" + out->query_string + "\n";
+    cr += header_block + "\n" + out->signed_headers + "\n" + payload_hash;
+
+    std::string scope = datestamp + "/" + req->region + "/" + req->service + "/aws4_request";
+    out->string_to_sign = "AWS4-HMAC-SHA256\n" + amz_date + "\n" + scope + "\n"
+                          + bd_sigv4_sha256_hex(cr.data(), cr.size());
+
+    unsigned char key[32], sig[32];
+    bd_sigv4_signing_key(creds->secret_access_key.c_str(), datestamp.c_str(), req->region,
+                         req->service, key);
+    bd_sigv4_hmac(key, 32, out->string_to_sign, sig);
+    OPENSSL_cleanse(key, sizeof(key));
+    out->signature = bd_sigv4_hex(sig, 32);
+
+    out->authorization = "AWS4-HMAC-SHA256 Credential=" + creds->access_key_id + "/" + scope
+                         + ", SignedHeaders=" + out->signed_headers
+                         + ", Signature=" + out->signature;
+    out->add_headers.push_back({"authorization", out->authorization});
+    return 0;
+}
+
+static const char *
+bd_sigv4_skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    return p;
+}
+
+/* Splits "AKID/date/region/service/aws4_request" into <out>. */
+static int
+bd_sigv4_parse_credential(const std::string &v, bd_sigv4_auth_parts_t *out)
+{
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (size_t i = 0; i <= v.size(); i++) {
+        if (i == v.size() || v[i] == '/') {
+            parts.push_back(v.substr(start, i - start));
+            start = i + 1;
+        }
+    }
+    if (parts.size() != 5 || parts[4] != "aws4_request" || parts[1].size() != 8) {
+        return -1;
+    }
+    for (size_t i = 0; i < 4; i++) {
+        if (parts[i].empty()) {
+            return -1;
+        }
+    }
+    out->access_key_id = parts[0];
+    out->datestamp = parts[1];
+    out->region = parts[2];
+    out->service = parts[3];
+    return 0;
+}
+
+static int
+bd_sigv4_parse_signed_headers(const std::string &v, bd_sigv4_auth_parts_t *out)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= v.size(); i++) {
+        if (i == v.size() || v[i] == ';') {
+            if (i == start) {
+                return -1;
+            }
+            out->signed_headers.push_back(bd_sigv4_lower(v.substr(start, i - start)));
+            start = i + 1;
+        }
+    }
+    return 0;
+}
+
+/* Accepts the parts in any order, separated by ',' with optional spaces; each exactly once. */
+int
+bd_sigv4_parse_authorization(const char *value, bd_sigv4_auth_parts_t *out)
+{
+    static const char alg[] = "AWS4-HMAC-SHA256";
+    if (value == NULL || out == NULL) {
+        return -1;
+    }
+    *out = bd_sigv4_auth_parts_t();
+    const char *p = bd_sigv4_skip_ws(value);
+    if (strncmp(p, alg, sizeof(alg) - 1) != 0 || (p[sizeof(alg) - 1] != ' ')) {
+        return -1;
+    }
+    p += sizeof(alg) - 1;
+    int seen = 0;
+    while (*(p = bd_sigv4_skip_ws(p)) != '\0') {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t) (end - p) : strlen(p);
+        std::string part(p, len);
+        while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) {
+            part.pop_back();
+        }
+        p += len + (end ? 1 : 0);
+        size_t eq = part.find('=');
+        if (eq == std::string::npos) {
+            return -1;
+        }
+        std::string key = part.substr(0, eq), val = part.substr(eq + 1);
+        int bit = key == "Credential" ? 1 : key == "SignedHeaders" ? 2 : key == "Signature" ? 4 : 0;
+        if (bit == 0 || (seen & bit)) {
+            return -1;
+        }
+        seen |= bit;
+        if ((bit == 1 && bd_sigv4_parse_credential(val, out) != 0)
+            || (bit == 2 && bd_sigv4_parse_signed_headers(val, out) != 0)) {
+            return -1;
+        }
+        if (bit == 4) {
+            if (val.size() != 64 || val.find_first_not_of(bd_sigv4_hex_lower) != std::string::npos) {
+                return -1;
+            }
+            out->signature = val;
+        }
+    }
+    return seen == 7 ? 0 : -1;
+}

@@ -54,6 +54,10 @@ struct bd_directive_t;
 typedef const char *(*bd_conf_set_pt)(bd_conf_ctx_t *cf, const bd_conf_node_t *node,
                                       const bd_directive_t *d, void *conf);
 
+/* What a setter returns when cf->error is already complete, e.g. after a nested
+ * bd_conf_apply on its block failed: the dispatcher passes it on unchanged. */
+#define BD_CONF_ERROR ((const char *) -1)
+
 /* Argument counts: bits for exact counts, or ranges. */
 enum {
     BD_ARGS_0 = 1u << 0,

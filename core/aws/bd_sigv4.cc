@@ -399,7 +399,8 @@ bd_sigv4_parse_authorization(const char *value, bd_sigv4_auth_parts_t *out)
             return -1;
         }
         if (bit == 4) {
-            if (val.size() != 64 || val.find_first_not_of(bd_sigv4_hex_lower) != std::string::npos) {
+            if (val.size() != 64
+                || val.find_first_not_of(bd_sigv4_hex_lower) != std::string::npos) {
                 return -1;
             }
             out->signature = val;

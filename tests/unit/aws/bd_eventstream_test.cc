@@ -424,8 +424,8 @@ TEST(EventStream, LargePayloadRoundTrip)
     bd_es_decoder_t d;
     bd_es_decoder_init(&d, OnMessage, &s);
     for (size_t pos = 0; pos < wire.size(); pos += 4096) {
-        ASSERT_EQ(BD_ES_OK,
-                  bd_es_decoder_feed(&d, wire.data() + pos, std::min<size_t>(4096, wire.size() - pos)));
+        size_t n = std::min<size_t>(4096, wire.size() - pos);
+        ASSERT_EQ(BD_ES_OK, bd_es_decoder_feed(&d, wire.data() + pos, n));
     }
     ASSERT_EQ(BD_ES_OK, bd_es_decoder_finish(&d));
     ASSERT_EQ(2u, s.msgs.size());

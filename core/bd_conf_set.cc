@@ -158,7 +158,8 @@ bd_conf_parse_duration(const char *s, int64_t *ms)
     int64_t total = 0;
     int last_rank = -1;
 
-    if (bd_conf_digits(&s, INT64_MAX, &v) == 0 && *s == '\0') {
+    const char *bare = s;
+    if (bd_conf_digits(&bare, INT64_MAX, &v) == 0 && *bare == '\0') {
         if (v > (uint64_t) (INT64_MAX / 1000)) {
             return -1;
         }

@@ -32,8 +32,9 @@ struct bd_conf_ctx_t {
     const bd_conf_node_t *node; /* the node being applied, for setters that need file:line */
 };
 
-/* Parses <path> (and what it includes) into <out>. Returns 0, or -1 with
- * cf->error = "FILE:LINE: message". */
+/* Parses <path> (and what it includes) and appends the nodes to <out>. Returns 0,
+ * or -1 with cf->error = "FILE:LINE: message" and <out> untouched. When <path>
+ * itself cannot be opened there is no line: cf->error = `open() "PATH" failed (...)`. */
 int bd_conf_parse_file(bd_conf_ctx_t *cf, const char *path, std::vector<bd_conf_node_t> *out);
 
 /* Same for text in memory; <name> is used in messages, <base_dir> resolves includes. */
@@ -67,7 +68,7 @@ enum {
     BD_ARGS_4 = 1u << 4,
     BD_ARGS_1_OR_MORE = 1u << 8,
     BD_ARGS_2_OR_MORE = 1u << 9,
-    BD_ARGS_BLOCK = 1u << 10, /* takes a { } block (args counted as above) */
+    BD_ARGS_BLOCK = 1u << 10, /* takes a { } block (args counted as above; none: 0 args) */
     BD_ARGS_MULTI = 1u << 11, /* may appear more than once in one context */
 };
 
@@ -80,7 +81,10 @@ struct bd_directive_t {
     const void *post;     /* setter-specific: an enum table, bounds */
 };
 
-/* What one module contributes to one context: its table and the struct its setters fill. */
+/* What one module contributes to one context: its table and the struct its setters fill.
+ * A table none of whose directives belongs to the context may be passed with a null
+ * conf: its names then give `"x" directive is not allowed here` instead of
+ * `unknown directive "x"`. */
 struct bd_conf_target_t {
     const bd_directive_t *directives;
     void *conf;

@@ -1,0 +1,101 @@
+/*
+ * bd_convert_invoke_stream.cc: InvokeModelWithResponseStream -> Anthropic SSE. Each
+ * "chunk" carries one Anthropic event as base64 JSON; it goes out nearly as it came:
+ * the model name is the client's, Bedrock's invocation metrics are stripped, and usage
+ * is captured on the way. Owned by one request (its worker thread).
+ */
+#include <string.h>
+
+#include "modules/convert/bd_convert_int.h"
+
+void
+bd_convert_invoke_stream_init(bd_convert_invoke_stream_t *s, const char *client_model)
+{
+    *s = bd_convert_invoke_stream_t();
+    s->client_model = client_model;
+}
+
+/* Takes the counts present in an Anthropic usage object; absent ones stay as they are. */
+static void
+bd_cv_invoke_usage(bd_convert_invoke_stream_t *s, json_t *u)
+{
+    bd_cv_int(u, "input_tokens", &s->usage.input_tokens);
+    bd_cv_int(u, "output_tokens", &s->usage.output_tokens);
+    bd_cv_int(u, "cache_read_input_tokens", &s->usage.cache_read_tokens);
+    if (bd_cv_int(u, "cache_creation_input_tokens", &s->usage.cache_write_tokens) == 0) {
+        s->usage.cache_write_5m_tokens = s->usage.cache_write_tokens;
+        s->usage.cache_write_1h_tokens = 0;
+    }
+    json_t *cc = json_object_get(u, "cache_creation");
+    if (json_is_object(cc)) {
+        bd_cv_int(cc, "ephemeral_5m_input_tokens", &s->usage.cache_write_5m_tokens);
+        bd_cv_int(cc, "ephemeral_1h_input_tokens", &s->usage.cache_write_1h_tokens);
+    }
+}
+
+/* Applies what the gateway changes or learns from one event; true when it changed it. */
+static bool
+bd_cv_invoke_event(bd_convert_invoke_stream_t *s, const char *type, json_t *ev)
+{
+    if (strcmp(type, "message_start") == 0) {
+        json_t *msg = json_object_get(ev, "message");
+        s->started = true;
+        bd_cv_invoke_usage(s, json_object_get(msg, "usage"));
+        if (json_is_object(msg)) {
+            bd_cv_set_str(msg, "model", s->client_model.c_str());
+            return true;
+        }
+    } else if (strcmp(type, "message_delta") == 0) {
+        bd_cv_invoke_usage(s, json_object_get(ev, "usage"));
+    } else if (strcmp(type, "message_stop") == 0) {
+        s->finished = true;
+        return json_object_del(ev, "amazon-bedrock-invocationMetrics") == 0;
+    } else if (strcmp(type, "error") == 0) {
+        s->failed = true;
+    }
+    return false;
+}
+
+int
+bd_convert_invoke_stream_feed(bd_convert_invoke_stream_t *s, const char *event_type,
+                              json_t *payload, std::string *out, bd_convert_error_t *err)
+{
+    const char *b64 = bd_cv_str(payload, "bytes");
+    std::string raw;
+
+    if (!event_type || strcmp(event_type, "chunk") != 0 || s->finished || s->failed) {
+        return 0;
+    }
+    if (!b64 || bd_cv_base64_decode(b64, strlen(b64), &raw) != 0) {
+        return bd_cv_upstream(err, "stream chunk without valid base64 bytes");
+    }
+    json_t *ev = json_loadb(raw.data(), raw.size(), 0, nullptr);
+    const char *type = bd_cv_str(ev, "type");
+    if (!type) {
+        json_decref(ev);
+        return bd_cv_upstream(err, "stream chunk is not an Anthropic event");
+    }
+    std::string name = type;
+    bool changed = bd_cv_invoke_event(s, name.c_str(), ev);
+    if (changed || raw.find_first_of("\r\n") != std::string::npos) {
+        /* an SSE data line must be one line; unchanged compact events go out as received */
+        bd_convert_json_dump(ev, &raw);
+    }
+    out->append("event: ").append(name).append("\ndata: ").append(raw).append("\n\n");
+    json_decref(ev);
+    return 0;
+}
+
+void
+bd_convert_invoke_stream_exception(bd_convert_invoke_stream_t *s, const char *exception_type,
+                                   json_t *payload, std::string *out, bd_convert_error_t *err)
+{
+    bd_convert_error_t e;
+
+    bd_convert_bedrock_exception(exception_type, bd_convert_bedrock_error_message(payload), &e);
+    bd_convert_sse_error(out, e.type, e.message.c_str());
+    s->failed = true;
+    if (err) {
+        *err = e;
+    }
+}

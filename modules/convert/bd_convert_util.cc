@@ -1,0 +1,267 @@
+/*
+ * bd_convert_util.cc: small shared pieces of the convert module: JSON getters, error
+ * setters, base64, SSE framing, error bodies, anthropic-beta filtering. Pure, any thread.
+ */
+#include <openssl/evp.h>
+#include <string.h>
+
+#include "modules/convert/bd_convert_int.h"
+
+const char *
+bd_cv_str(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+
+    return json_is_string(v) ? json_string_value(v) : nullptr;
+}
+
+int
+bd_cv_int(json_t *o, const char *key, int64_t *v)
+{
+    json_t *j = json_object_get(o, key);
+
+    if (!json_is_integer(j)) {
+        return -1;
+    }
+    *v = json_integer_value(j);
+    return 0;
+}
+
+int
+bd_cv_fail(bd_convert_error_t *err, int status, const char *type, const std::string &path,
+           const std::string &what)
+{
+    err->status = status;
+    err->type = type;
+    err->message = path.empty() ? what : path + ": " + what;
+    return -1;
+}
+
+int
+bd_cv_bad(bd_convert_error_t *err, const std::string &path, const std::string &what)
+{
+    return bd_cv_fail(err, 400, "invalid_request_error", path, what);
+}
+
+int
+bd_cv_upstream(bd_convert_error_t *err, const std::string &what)
+{
+    return bd_cv_fail(err, 502, "api_error", "", "unexpected answer from Bedrock: " + what);
+}
+
+void
+bd_cv_base64_encode(const unsigned char *p, size_t n, std::string *out)
+{
+    out->resize(4 * ((n + 2) / 3) + 1);
+    int len = EVP_EncodeBlock((unsigned char *)&(*out)[0], p, (int)n);
+    out->resize((size_t)len);
+}
+
+int
+bd_cv_base64_decode(const char *s, size_t n, std::string *out)
+{
+    /* EVP_DecodeBlock ignores padding in its length, so count it back out. */
+    if (n % 4 != 0) {
+        return -1;
+    }
+    out->resize(3 * (n / 4) + 1);
+    int len = EVP_DecodeBlock((unsigned char *)&(*out)[0], (const unsigned char *)s, (int)n);
+    if (len < 0) {
+        return -1;
+    }
+    if (n >= 1 && s[n - 1] == '=') {
+        len--;
+    }
+    if (n >= 2 && s[n - 2] == '=') {
+        len--;
+    }
+    out->resize((size_t)len);
+    return 0;
+}
+
+std::string
+bd_cv_path(const std::string &base, const char *key)
+{
+    return base.empty() ? std::string(key) : base + "." + key;
+}
+
+std::string
+bd_cv_path(const std::string &base, size_t index)
+{
+    return base + "." + std::to_string(index);
+}
+
+void
+bd_cv_set_str(json_t *o, const char *key, const char *s)
+{
+    json_object_set_new(o, key, json_string(s));
+}
+
+void
+bd_cv_set_int(json_t *o, const char *key, int64_t v)
+{
+    json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+json_t *
+bd_cv_usage_anthropic(const bd_convert_usage_t *u, bool full)
+{
+    json_t *o = json_object();
+
+    bd_cv_set_int(o, "input_tokens", u->input_tokens);
+    if (!full) {
+        /* message_delta order, as Anthropic sends it */
+        bd_cv_set_int(o, "output_tokens", u->output_tokens);
+        bd_cv_set_int(o, "cache_creation_input_tokens", u->cache_write_tokens);
+        bd_cv_set_int(o, "cache_read_input_tokens", u->cache_read_tokens);
+        return o;
+    }
+    bd_cv_set_int(o, "output_tokens", u->output_tokens);
+    bd_cv_set_int(o, "cache_creation_input_tokens", u->cache_write_tokens);
+    bd_cv_set_int(o, "cache_read_input_tokens", u->cache_read_tokens);
+    json_t *cc = json_object();
+    bd_cv_set_int(cc, "ephemeral_5m_input_tokens", u->cache_write_5m_tokens);
+    bd_cv_set_int(cc, "ephemeral_1h_input_tokens", u->cache_write_1h_tokens);
+    json_object_set_new(o, "cache_creation", cc);
+    json_object_set_new(o, "server_tool_use", json_null());
+    bd_cv_set_str(o, "service_tier", "standard");
+    return o;
+}
+
+/* Splits <header> into its trimmed, non-empty comma-separated items. */
+static void
+bd_cv_beta_items(const char *header, std::vector<std::string> *items)
+{
+    const char *p = header;
+
+    while (p && *p) {
+        const char *e = strchr(p, ',');
+        const char *end = e ? e : p + strlen(p);
+        const char *b = p;
+        while (b < end && (*b == ' ' || *b == '\t')) {
+            b++;
+        }
+        const char *t = end;
+        while (t > b && (t[-1] == ' ' || t[-1] == '\t')) {
+            t--;
+        }
+        if (t > b) {
+            items->emplace_back(b, (size_t)(t - b));
+        }
+        p = e ? e + 1 : nullptr;
+    }
+}
+
+json_t *
+bd_cv_betas(const char *header, const bd_convert_model_t *m)
+{
+    std::vector<std::string> items;
+    json_t *a = json_array();
+
+    bd_cv_beta_items(header, &items);
+    for (const std::string &b : items) {
+        const std::string *name = nullptr;
+        for (const auto &r : m->renamed_betas) {
+            if (r.first == b) {
+                name = &r.second;
+            }
+        }
+        for (const std::string &ok : m->allowed_betas) {
+            if (!name && ok == b) {
+                name = &ok;
+            }
+        }
+        if (!name) {
+            continue; /* unknown betas make Bedrock fail the whole request */
+        }
+        bool dup = false;
+        for (size_t i = 0; i < json_array_size(a); i++) {
+            dup = dup || *name == json_string_value(json_array_get(a, i));
+        }
+        if (!dup) {
+            json_array_append_new(a, json_string(name->c_str()));
+        }
+    }
+    return a;
+}
+
+bool
+bd_cv_beta_listed(const char *header, const char *beta)
+{
+    std::vector<std::string> items;
+
+    bd_cv_beta_items(header, &items);
+    for (const std::string &b : items) {
+        if (b == beta) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int
+bd_cv_dump_cb(const char *buffer, size_t size, void *data) noexcept
+{
+    std::string *out = (std::string *)data;
+
+    out->append(buffer, size);
+    return 0;
+}
+
+int
+bd_convert_json_dump(json_t *j, std::string *out)
+{
+    out->clear();
+    return json_dump_callback(j, bd_cv_dump_cb, out,
+                              JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+}
+
+void
+bd_convert_sse_event(std::string *out, const char *name, json_t *data)
+{
+    std::string js;
+
+    bd_convert_json_dump(data, &js);
+    out->append("event: ").append(name).append("\ndata: ").append(js).append("\n\n");
+}
+
+void
+bd_convert_sse_ping(std::string *out)
+{
+    out->append("event: ping\ndata: {\"type\":\"ping\"}\n\n");
+}
+
+static json_t *
+bd_cv_error_json(const char *type, const char *message)
+{
+    json_t *o = json_object();
+    json_t *e = json_object();
+
+    bd_cv_set_str(o, "type", "error");
+    bd_cv_set_str(e, "type", type);
+    bd_cv_set_str(e, "message", message ? message : "");
+    json_object_set_new(o, "error", e);
+    return o;
+}
+
+void
+bd_convert_sse_error(std::string *out, const char *type, const char *message)
+{
+    json_t *o = bd_cv_error_json(type, message);
+
+    bd_convert_sse_event(out, "error", o);
+    json_decref(o);
+}
+
+void
+bd_convert_error_body(const char *type, const char *message, const char *request_id,
+                      std::string *out)
+{
+    json_t *o = bd_cv_error_json(type, message);
+
+    if (request_id) {
+        bd_cv_set_str(o, "request_id", request_id);
+    }
+    bd_convert_json_dump(o, out);
+    json_decref(o);
+}

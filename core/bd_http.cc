@@ -1,0 +1,574 @@
+/*
+ * bd_http.cc: the glue between evhttp and bd_request_t, and the only file that
+ * touches evhttp_request. Worker thread only. It also replaces libevent's HTML
+ * error page (evhttp_send_error, which evhttp calls itself for malformed or
+ * oversized requests) with a JSON error in the Anthropic format.
+ */
+#include "core/bd_http.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/ssl.h>
+
+#include "core/bd_core_module.h"
+#include "core/bd_json.h"
+#include "core/bd_log.h"
+#include "core/bd_worker.h"
+
+/* The worker running on this thread; set once when the thread starts. It lets
+ * evhttp_send_error, which libevent calls without our context, find the limits. */
+static thread_local bd_worker_t *bd_http_worker;
+
+static const size_t BD_HTTP_HIGH_WATER = 256 * 1024;
+
+const char *
+bd_http_error_type(int status)
+{
+    switch (status) {
+    case 400:
+    case 405:
+    case 411:
+    case 413:
+    case 415:
+    case 431:
+        return "invalid_request_error";
+    case 401:
+        return "authentication_error";
+    case 403:
+        return "permission_error";
+    case 404:
+        return "not_found_error";
+    case 408:
+    case 504:
+        return "timeout_error";
+    case 429:
+        return "rate_limit_error";
+    case 529:
+    case 503:
+        return "overloaded_error";
+    default:
+        return "api_error";
+    }
+}
+
+static const char *
+bd_http_reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 529:
+        return "Overloaded";
+    default:
+        return status < 400 ? "OK" : "Error";
+    }
+}
+
+/* OpenAI's envelope uses its own type names; the SDK maps classes by status. */
+static const char *
+bd_http_openai_type(const char *type)
+{
+    if (strcmp(type, "api_error") == 0 || strcmp(type, "overloaded_error") == 0 ||
+        strcmp(type, "timeout_error") == 0) {
+        return "server_error";
+    }
+    if (strcmp(type, "rate_limit_error") == 0) {
+        return "rate_limit_exceeded";
+    }
+    return type;
+}
+
+static void
+bd_http_error_body(std::string *out, int api, const char *type, const char *message,
+                   const char *request_id)
+{
+    if (api == BD_API_OPENAI) {
+        out->append("{\"error\":{\"message\":");
+        bd_json_append_string(out, message, strlen(message));
+        out->append(",\"type\":");
+        const char *otype = bd_http_openai_type(type);
+        bd_json_append_string(out, otype, strlen(otype));
+        out->append(",\"param\":null,\"code\":null}}");
+        return;
+    }
+    out->append("{\"type\":\"error\",\"error\":{\"type\":");
+    bd_json_append_string(out, type, strlen(type));
+    out->append(",\"message\":");
+    bd_json_append_string(out, message, strlen(message));
+    out->append("}");
+    if (request_id != nullptr && request_id[0] != '\0') {
+        out->append(",\"request_id\":");
+        bd_json_append_string(out, request_id, strlen(request_id));
+    }
+    out->append("}");
+}
+
+/* libevent reports headers over client_max_header_size as a bad request; they are
+ * told apart by the bytes parsed plus those still unread passing the limit. */
+static bool
+bd_http_headers_overflowed(struct evhttp_request *req)
+{
+    size_t bytes = 0;
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    for (struct evkeyval *kv = in->tqh_first; kv != nullptr; kv = kv->next.tqe_next) {
+        bytes += strlen(kv->key) + strlen(kv->value) + 4;
+    }
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (evcon != nullptr) {
+        bytes += evbuffer_get_length(bufferevent_get_input(evhttp_connection_get_bufferevent(evcon)));
+    }
+    return bytes >= bd_core_conf(bd_http_worker->snap)->client_max_header_size;
+}
+
+/* libevent calls this for requests it rejects itself (unparsable, headers or body
+ * over the limits, disallowed methods); defining it here interposes on the
+ * library's HTML page so that clients get JSON in the Anthropic format. */
+extern "C" void
+evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
+{
+    int status = error;
+    if (status == 400 && bd_http_worker != nullptr && bd_http_headers_overflowed(req)) {
+        status = 431;
+    } else if (status == 413 && bd_http_worker != nullptr) {
+        /* libevent reports oversized headers and bodies alike; a request whose
+         * headers announce a body over the limit is 413, anything else 431. */
+        struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+        const char *cl = evhttp_find_header(in, "Content-Length");
+        const char *te = evhttp_find_header(in, "Transfer-Encoding");
+        const bd_core_conf_t *ccf = bd_core_conf(bd_http_worker->snap);
+        bool body_over = (cl != nullptr && strtoull(cl, nullptr, 10) > ccf->client_max_body_size) ||
+                         (te != nullptr && strcasecmp(te, "chunked") == 0);
+        status = body_over ? 413 : 431;
+    }
+    const char *message = status == 413   ? "request body is too large"
+                          : status == 431 ? "request header fields are too large"
+                          : status == 501 ? "method not implemented"
+                                          : "malformed HTTP request";
+    std::string body;
+    bd_http_error_body(&body, BD_API_ANTHROPIC, bd_http_error_type(status), message, nullptr);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_add_header(out, "Content-Type", "application/json");
+    evhttp_add_header(out, "Connection", "close");
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add(buf, body.data(), body.size());
+    bd_log_error(BD_LOG_INFO, nullptr, "rejected a request: %d %s", status, message);
+    evhttp_send_reply(req, status, reason ? reason : bd_http_reason(status), buf);
+    evbuffer_free(buf);
+}
+
+/* Stops watching the client socket and detaches from the connection; after this,
+ * evhttp owns the fate of the connection again. */
+static void
+bd_http_detach(bd_request_t *r)
+{
+    if (r->close_ev != nullptr) {
+        event_free(r->close_ev);
+        r->close_ev = nullptr;
+    }
+    if (r->req != nullptr) {
+        struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+        if (evcon != nullptr) {
+            evhttp_connection_set_closecb(evcon, nullptr, nullptr);
+        }
+    }
+}
+
+static void
+bd_http_client_gone(bd_request_t *r)
+{
+    r->client_gone = true;
+    if (r->status == 0 || r->state != BD_REQ_STREAMING) {
+        r->status = 499; /* as nginx logs a request the client closed */
+    }
+    if (r->on_abort != nullptr) {
+        bd_request_abort_pt abort = r->on_abort;
+        r->on_abort = nullptr;
+        abort(r);
+    }
+    bd_request_finalize(r);
+}
+
+/* evhttp is freeing the connection (write error, timeout) while we hold a request. */
+static void
+bd_http_on_conn_close(struct evhttp_connection *evcon, void *arg) noexcept
+{
+    bd_request_t *r = (bd_request_t *)arg;
+    (void)evcon;
+    if (r->close_ev != nullptr) {
+        event_free(r->close_ev);
+        r->close_ev = nullptr;
+    }
+    /* On EOF and timeouts libevent unlinks an unfinished request from the
+     * connection before freeing it, leaving the request to us. */
+    if (r->req != nullptr && evhttp_request_get_connection(r->req) == nullptr) {
+        evhttp_request_free(r->req);
+    }
+    r->req = nullptr;
+    bd_http_client_gone(r);
+}
+
+/* The client closed its socket while we were working (EV_CLOSED, epoll RDHUP). */
+static void
+bd_http_on_client_close(evutil_socket_t fd, short what, void *arg) noexcept
+{
+    bd_request_t *r = (bd_request_t *)arg;
+    (void)fd;
+    (void)what;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+    bd_http_detach(r);
+    r->req = nullptr;
+    /* Freeing the connection frees the request still queued on it. */
+    if (evcon != nullptr) {
+        evhttp_connection_free(evcon);
+    }
+    bd_http_client_gone(r);
+}
+
+void
+bd_http_header_out(bd_request_t *r, const char *name, const char *value)
+{
+    if (r->req != nullptr) {
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
+    }
+}
+
+/* Tracks a finished response until its last byte is written, so that a drain
+ * does not stop the worker under a response still in the socket buffer. */
+struct bd_http_flush_t {
+    bd_worker_t *w;
+};
+
+static void
+bd_http_on_flushed(struct evhttp_request *req, void *arg) noexcept
+{
+    bd_http_flush_t *f = (bd_http_flush_t *)arg;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (evcon != nullptr) {
+        evhttp_connection_set_closecb(evcon, nullptr, nullptr);
+    }
+    f->w->flushing.fetch_sub(1, std::memory_order_relaxed);
+    delete f;
+}
+
+static void
+bd_http_on_flush_abort(struct evhttp_connection *evcon, void *arg) noexcept
+{
+    bd_http_flush_t *f = (bd_http_flush_t *)arg;
+    (void)evcon;
+    f->w->flushing.fetch_sub(1, std::memory_order_relaxed);
+    delete f;
+}
+
+static void
+bd_http_track_flush(bd_request_t *r)
+{
+    bd_http_flush_t *f = new bd_http_flush_t{r->w};
+    r->w->flushing.fetch_add(1, std::memory_order_relaxed);
+    evhttp_request_set_on_complete_cb(r->req, bd_http_on_flushed, f);
+    evhttp_connection_set_closecb(evhttp_request_get_connection(r->req), bd_http_on_flush_abort, f);
+}
+
+static void
+bd_http_common_headers(bd_request_t *r)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+    evhttp_add_header(out, "request-id", r->id);
+    if (r->w->draining) {
+        evhttp_add_header(out, "Connection", "close");
+    }
+}
+
+void
+bd_http_send(bd_request_t *r, int status, const char *content_type, const char *body, size_t len)
+{
+    BD_ASSERT(r->state == BD_REQ_RUNNING);
+    r->status = status;
+    r->state = BD_REQ_DONE;
+    if (r->req != nullptr) {
+        bd_http_detach(r);
+        bd_http_common_headers(r);
+        if (content_type != nullptr) {
+            evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
+                              content_type);
+        }
+        struct evbuffer *buf = evbuffer_new();
+        evbuffer_add(buf, body, len);
+        r->bytes_sent = len;
+        bd_http_track_flush(r);
+        evhttp_send_reply(r->req, status, bd_http_reason(status), buf);
+        evbuffer_free(buf);
+        r->req = nullptr;
+    }
+    bd_request_finalize(r);
+}
+
+void
+bd_http_send_error(bd_request_t *r, int status, const char *type, const char *message)
+{
+    std::string body;
+    bd_http_error_body(&body, r->api, type, message, r->id);
+    if (r->error_type.empty()) {
+        r->error_type = type;
+    }
+    bd_http_send(r, status, "application/json", body.data(), body.size());
+}
+
+/* The connection's output buffer is empty again: let a paused producer go on. */
+static void
+bd_http_on_written(struct evhttp_connection *evcon, void *arg) noexcept
+{
+    bd_request_t *r = (bd_request_t *)arg;
+    (void)evcon;
+    if (r->on_drain != nullptr) {
+        r->on_drain(r);
+    }
+}
+
+void
+bd_http_stream_start(bd_request_t *r, int status, const char *content_type)
+{
+    BD_ASSERT(r->state == BD_REQ_RUNNING);
+    r->status = status;
+    r->state = BD_REQ_STREAMING;
+    r->streamed = true;
+    if (r->req == nullptr) {
+        return;
+    }
+    bd_http_common_headers(r);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+    evhttp_add_header(out, "Content-Type", content_type);
+    evhttp_add_header(out, "Cache-Control", "no-cache");
+    evhttp_send_reply_start(r->req, status, bd_http_reason(status));
+}
+
+size_t
+bd_http_stream_write(bd_request_t *r, const char *data, size_t len)
+{
+    if (r->req == nullptr || len == 0) {
+        return 0;
+    }
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add(buf, data, len);
+    evhttp_send_reply_chunk_with_cb(r->req, buf, bd_http_on_written, r);
+    evbuffer_free(buf);
+    r->bytes_sent += len;
+    if (r->first_byte_us == 0) {
+        r->first_byte_us = bd_now_us();
+    }
+    if (evcon == nullptr) {
+        return 0;
+    }
+    return evbuffer_get_length(bufferevent_get_output(evhttp_connection_get_bufferevent(evcon)));
+}
+
+void
+bd_http_stream_end(bd_request_t *r)
+{
+    BD_ASSERT(r->state == BD_REQ_STREAMING);
+    r->state = BD_REQ_DONE;
+    if (r->req != nullptr) {
+        bd_http_detach(r);
+        bd_http_track_flush(r);
+        evhttp_send_reply_end(r->req);
+        r->req = nullptr;
+    }
+    bd_request_finalize(r);
+}
+
+static unsigned
+bd_http_method(enum evhttp_cmd_type cmd)
+{
+    switch (cmd) {
+    case EVHTTP_REQ_GET:
+        return BD_METHOD_GET;
+    case EVHTTP_REQ_POST:
+        return BD_METHOD_POST;
+    case EVHTTP_REQ_HEAD:
+        return BD_METHOD_HEAD;
+    default:
+        return 0;
+    }
+}
+
+/* An id from the client is kept when it is short and printable. */
+static bool
+bd_http_id_acceptable(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n >= 80) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (id[i] <= 0x20 || id[i] >= 0x7f || id[i] == '"' || id[i] == '\\') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Connection-level settings once a request arrived: the idle time before the next
+ * request is keepalive_timeout, a stalled write gives up after send_timeout. */
+static void
+bd_http_watch_connection(bd_request_t *r, const bd_core_conf_t *ccf)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    struct timeval rtv = {(time_t)(ccf->keepalive_timeout_ms / 1000),
+                          (suseconds_t)(ccf->keepalive_timeout_ms % 1000) * 1000};
+    struct timeval wtv = {(time_t)(ccf->send_timeout_ms / 1000),
+                          (suseconds_t)(ccf->send_timeout_ms % 1000) * 1000};
+    bufferevent_set_timeouts(bev, &rtv, &wtv);
+
+    char *addr = nullptr;
+    ev_uint16_t port = 0;
+    evhttp_connection_get_peer(evcon, &addr, &port);
+    if (addr != nullptr) {
+        r->client_addr = addr;
+    }
+    evhttp_connection_set_closecb(evcon, bd_http_on_conn_close, r);
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd >= 0) {
+        r->close_ev = event_new(r->w->base, fd, EV_CLOSED, bd_http_on_client_close, r);
+        event_add(r->close_ev, nullptr);
+    }
+}
+
+static bd_request_t *
+bd_http_request_create(bd_worker_t *w, struct evhttp_request *req)
+{
+    bd_request_t *r = new bd_request_t();
+    r->w = w;
+    r->req = req;
+    r->snap = w->snap;
+    bd_snapshot_ref(r->snap);
+    r->start_us = bd_now_us();
+    r->out_high_water = BD_HTTP_HIGH_WATER;
+    memset(r->ctx, 0, sizeof(r->ctx));
+    w->active.fetch_add(1, std::memory_order_relaxed);
+
+    const char *xid = evhttp_find_header(evhttp_request_get_input_headers(req), "x-request-id");
+    if (xid != nullptr && bd_http_id_acceptable(xid)) {
+        snprintf(r->id, sizeof(r->id), "%s", xid);
+    } else {
+        bd_worker_request_id(w, r->id, sizeof(r->id));
+    }
+    r->method = bd_http_method(evhttp_request_get_command(req));
+    const char *uri = evhttp_request_get_uri(req);
+    const char *q = strchr(uri, '?');
+    r->path.assign(uri, q ? (size_t)(q - uri) : strlen(uri));
+
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    r->body_len = evbuffer_get_length(in);
+    r->body = r->body_len ? (const char *)evbuffer_pullup(in, -1) : "";
+    return r;
+}
+
+static int
+bd_http_guess_api(const std::string &path)
+{
+    if (path.find("/chat/") != std::string::npos || path.find("/embeddings") != std::string::npos) {
+        return BD_API_OPENAI;
+    }
+    return BD_API_ANTHROPIC;
+}
+
+static void
+bd_http_on_request(struct evhttp_request *req, void *arg) noexcept
+{
+    bd_worker_t *w = (bd_worker_t *)arg;
+    bd_request_t *r = bd_http_request_create(w, req);
+    const bd_core_conf_t *ccf = bd_core_conf(r->snap);
+    bd_http_watch_connection(r, ccf);
+
+    bool method_ok = false;
+    r->route = bd_snapshot_find_route(r->snap, r->path.c_str(), r->method, &method_ok);
+    r->api = r->route ? r->route->api : bd_http_guess_api(r->path);
+    if (r->route == nullptr) {
+        bd_http_send_error(r, 404, "not_found_error", "Not Found");
+        return;
+    }
+    if (!method_ok) {
+        bd_http_header_out(r, "Allow", (r->route->methods & BD_METHOD_POST) ? "POST" : "GET, HEAD");
+        bd_http_send_error(r, 405, "invalid_request_error", "Method Not Allowed");
+        return;
+    }
+    if (w->active.load(std::memory_order_relaxed) > ccf->worker_connections) {
+        bd_http_send_error(r, 503, "overloaded_error", "too many requests in progress");
+        return;
+    }
+    bd_request_run(r);
+}
+
+static struct bufferevent *
+bd_http_on_tls_connection(struct event_base *base, void *arg) noexcept
+{
+    bd_worker_t *w = (bd_worker_t *)arg;
+    SSL_CTX *ctx = bd_core_conf(w->snap)->ssl_ctx;
+    SSL *ssl = ctx ? SSL_new(ctx) : nullptr;
+    if (ssl == nullptr) {
+        return nullptr; /* evhttp falls back to a plain bufferevent; TLS clients fail */
+    }
+    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                          BEV_OPT_CLOSE_ON_FREE);
+}
+
+void
+bd_http_setup(bd_worker_t *w, struct evhttp *http, bool tls)
+{
+    bd_http_worker = w;
+    evhttp_set_gencb(http, bd_http_on_request, w);
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                         EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    if (tls) {
+        evhttp_set_bevcb(http, bd_http_on_tls_connection, w);
+    }
+}
+
+void
+bd_http_apply_limits(struct evhttp *http, const bd_snapshot_t *snap)
+{
+    const bd_core_conf_t *ccf = bd_core_conf(snap);
+    evhttp_set_max_body_size(http, (ev_ssize_t)ccf->client_max_body_size);
+    evhttp_set_max_headers_size(http, (ev_ssize_t)ccf->client_max_header_size);
+    /* libevent reads a request's header and body under one inactivity timeout. */
+    int64_t ms = ccf->client_header_timeout_ms < ccf->client_body_timeout_ms
+                     ? ccf->client_header_timeout_ms
+                     : ccf->client_body_timeout_ms;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evhttp_set_timeout_tv(http, &tv);
+}

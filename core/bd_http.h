@@ -1,0 +1,47 @@
+/*
+ * bd_http.h: responses. The only interface modules use to answer a client; the
+ * only file that touches evhttp_request is bd_http.cc. Worker thread only.
+ * Every function here that completes a response finalizes the request: the
+ * caller must not touch <r> afterwards.
+ */
+#ifndef BD_HTTP_H
+#define BD_HTTP_H
+
+#include <stddef.h>
+
+#include "core/bd_request.h"
+
+struct evhttp;
+struct evhttp_request;
+struct bufferevent;
+struct event_base;
+
+/* Adds a response header (before the response starts). */
+void bd_http_header_out(bd_request_t *r, const char *name, const char *value);
+
+/* Sends a complete response and finalizes. */
+void bd_http_send(bd_request_t *r, int status, const char *content_type, const char *body,
+                  size_t len);
+
+/* Sends an error in the request's API format ({"type":"error",...} for Anthropic,
+ * {"error":{...}} for OpenAI) and finalizes. <type> is the Anthropic error type
+ * (invalid_request_error, authentication_error, ...); the OpenAI rendering maps it. */
+void bd_http_send_error(bd_request_t *r, int status, const char *type, const char *message);
+
+/* The Anthropic error type for an HTTP status (400 invalid_request_error, ...). */
+const char *bd_http_error_type(int status);
+
+/* Streaming: start (headers go out, chunked), write pieces, end (finalizes).
+ * bd_http_stream_write returns the bytes now queued for the client; above
+ * r->out_high_water producers should pause until r->on_drain is called. */
+void bd_http_stream_start(bd_request_t *r, int status, const char *content_type);
+size_t bd_http_stream_write(bd_request_t *r, const char *data, size_t len);
+void bd_http_stream_end(bd_request_t *r);
+
+/* Wires the worker's evhttp objects to the request path (worker thread, once). */
+void bd_http_setup(bd_worker_t *w, struct evhttp *http, bool tls);
+
+/* Applies the size limits and timeouts of <snap> to <http> (worker thread, on adopt). */
+void bd_http_apply_limits(struct evhttp *http, const bd_snapshot_t *snap);
+
+#endif

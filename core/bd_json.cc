@@ -1,0 +1,95 @@
+/*
+ * bd_json.cc: JSON string escaping with UTF-8 validation.
+ */
+#include "core/bd_json.h"
+
+#include <stdio.h>
+
+/* Length of the valid UTF-8 sequence at <p> (1-4), or 0 when invalid. */
+static size_t
+bd_json_utf8_len(const unsigned char *p, size_t left)
+{
+    unsigned char c = p[0];
+    size_t n;
+    if (c < 0x80) {
+        return 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+    } else {
+        return 0;
+    }
+    if (n > left) {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    /* Overlong 3-byte forms, surrogates, and code points past U+10FFFF. */
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) || (c == 0xf0 && p[1] < 0x90) ||
+        (c == 0xf4 && p[1] >= 0x90)) {
+        return 0;
+    }
+    return n;
+}
+
+void
+bd_json_append_string(std::string *out, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    out->push_back('"');
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = p[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            out->push_back((char)c);
+            i++;
+            continue;
+        }
+        switch (c) {
+        case '"':
+            out->append("\\\"");
+            i++;
+            continue;
+        case '\\':
+            out->append("\\\\");
+            i++;
+            continue;
+        case '\n':
+            out->append("\\n");
+            i++;
+            continue;
+        case '\r':
+            out->append("\\r");
+            i++;
+            continue;
+        case '\t':
+            out->append("\\t");
+            i++;
+            continue;
+        default:
+            break;
+        }
+        if (c < 0x20) {
+            char buf[8];
+            snprintf(buf, sizeof(buf), "\\u%04x", c);
+            out->append(buf);
+            i++;
+            continue;
+        }
+        size_t n = bd_json_utf8_len(p + i, len - i);
+        if (n == 0) {
+            out->append("\\ufffd");
+            i++;
+            continue;
+        }
+        out->append(s + i, n);
+        i += n;
+    }
+    out->push_back('"');
+}

@@ -1,0 +1,23 @@
+/*
+ * bd_json.h: small JSON helpers for hand-built output on hot paths (access log
+ * lines, error bodies) where building a jansson tree would cost allocations.
+ * Pure functions; any thread.
+ */
+#ifndef BD_JSON_H
+#define BD_JSON_H
+
+#include <stddef.h>
+
+#include <string>
+
+/* Appends <s> as a JSON string literal, quotes included; invalid UTF-8 bytes
+ * become U+FFFD so the output is always valid JSON. */
+void bd_json_append_string(std::string *out, const char *s, size_t len);
+
+static inline void
+bd_json_append_string(std::string *out, const std::string &s)
+{
+    bd_json_append_string(out, s.data(), s.size());
+}
+
+#endif

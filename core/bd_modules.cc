@@ -1,0 +1,24 @@
+/*
+ * bd_modules.cc: the one ordered list of modules. The order is the order of the
+ * ACCESS and LOG handlers: authentication before rate limiting, usage before
+ * metrics. Built into the bedrockd executable (it names every module).
+ */
+#include "core/bd_core_module.h"
+#include "modules/health/bd_health_module.h"
+
+bd_module_t *const bd_modules[] = {
+    &bd_core_module,
+    &bd_health_module,
+    nullptr,
+};
+
+void
+bd_modules_init(void)
+{
+    for (int i = 0; bd_modules[i] != nullptr; i++) {
+        if (i >= BD_MAX_MODULES) {
+            BD_FATAL("too many modules (BD_MAX_MODULES is %d)", BD_MAX_MODULES);
+        }
+        bd_modules[i]->index = i;
+    }
+}

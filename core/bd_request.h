@@ -1,0 +1,96 @@
+/*
+ * bd_request.h: one client request on its way through the phases
+ * (ACCESS -> CONTENT -> LOG). It lives on one worker thread from the moment
+ * evhttp hands it over until bd_request_finalize; it holds a reference to the
+ * snapshot it started on, so a reload never changes a request in flight.
+ */
+#ifndef BD_REQUEST_H
+#define BD_REQUEST_H
+
+#include <stdint.h>
+
+#include <string>
+#include <vector>
+
+#include "core/bd_module.h"
+#include "core/bd_snapshot.h"
+
+struct evhttp_request;
+struct event;
+
+typedef void (*bd_request_cleanup_pt)(void *data);
+/* Called when the client went away mid-request: cancel upstream work now; the
+ * core finalizes the request right after the handler returns. */
+typedef void (*bd_request_abort_pt)(bd_request_t *r);
+/* Called when the client's output buffer drained below the low-water mark. */
+typedef void (*bd_request_drain_pt)(bd_request_t *r);
+
+struct bd_request_cleanup_t {
+    bd_request_cleanup_pt fn;
+    void *data;
+};
+
+enum bd_request_state_e {
+    BD_REQ_RUNNING = 0,   /* phases running or suspended */
+    BD_REQ_STREAMING = 1, /* response headers sent, body being streamed */
+    BD_REQ_DONE = 2,      /* response complete, being finalized */
+};
+
+struct bd_request_t {
+    bd_worker_t *w;
+    struct evhttp_request *req; /* null once the connection is gone */
+    struct event *close_ev;     /* early-close detection on the client socket (owned) */
+    bd_snapshot_t *snap;        /* one reference, dropped at finalize */
+    const bd_route_t *route;
+    int api;                    /* bd_api_e, for error bodies */
+    int state;                  /* bd_request_state_e */
+    int phase;                  /* index into the access handlers, then content */
+
+    char id[80];        /* request id: generated, or the client's x-request-id */
+    unsigned method;    /* BD_METHOD_* */
+    std::string path;   /* without the query */
+    std::string client_addr;
+
+    const char *body;   /* the request body, contiguous; owned by evhttp */
+    size_t body_len;
+
+    /* Set by modules along the way, read by LOG handlers. */
+    std::string key_id;         /* the principal (never the key itself) */
+    std::string model;          /* as the client named it */
+    std::string model_resolved; /* the Bedrock id or profile */
+    std::string upstream_request_id;
+    std::string error_type;     /* short name of the failure, for logs and metrics */
+    int64_t input_tokens, output_tokens, cache_read_tokens, cache_write_tokens;
+
+    int64_t start_us, first_byte_us, upstream_us, end_us;
+    int status;
+    uint64_t bytes_sent;
+    bool streamed;
+    bool client_gone;
+
+    bd_request_abort_pt on_abort;
+    bd_request_drain_pt on_drain;
+    size_t out_high_water; /* bytes queued to the client that pause producers */
+
+    std::vector<bd_request_cleanup_t> cleanups; /* run in reverse at finalize */
+    void *ctx[BD_MAX_MODULES];                  /* per-module request state */
+};
+
+/* Runs the phases from r->phase on: ACCESS handlers of every module (unless the
+ * route is public), then the route's content handler. Worker thread. */
+void bd_request_run(bd_request_t *r);
+
+/* Continues a request suspended with BD_AGAIN at the next handler. */
+void bd_request_resume(bd_request_t *r, int rc);
+
+/* Registers <fn>(<data>) to run when the request is finalized. */
+void bd_request_add_cleanup(bd_request_t *r, bd_request_cleanup_pt fn, void *data);
+
+/* Runs the LOG phase and the cleanups, writes the access log line, drops the
+ * snapshot and frees <r>. Called by the response functions; never twice. */
+void bd_request_finalize(bd_request_t *r);
+
+/* Reads a request header (case-insensitive); null when absent. */
+const char *bd_request_header(const bd_request_t *r, const char *name);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * bd_snapshot.cc: building, sharing and destroying configuration snapshots.
+ * Built on the main thread; read-only afterwards; the last reference, dropped on
+ * any thread, destroys it.
+ */
+#include "core/bd_snapshot.h"
+
+#include <string.h>
+
+static std::atomic<unsigned long> bd_snapshot_generation{0};
+
+static void
+bd_snapshot_destroy(bd_snapshot_t *snap)
+{
+    for (int i = 0; bd_modules[i] != nullptr; i++) {
+        bd_module_t *m = bd_modules[i];
+        if (snap->conf[i] != nullptr && m->destroy_conf != nullptr) {
+            m->destroy_conf(snap->conf[i]);
+        }
+    }
+    delete snap;
+}
+
+static int
+bd_snapshot_apply(bd_snapshot_t *snap, bd_conf_ctx_t *cf)
+{
+    std::vector<bd_conf_target_t> targets;
+    for (int i = 0; bd_modules[i] != nullptr; i++) {
+        bd_module_t *m = bd_modules[i];
+        if (m->create_conf != nullptr) {
+            snap->conf[i] = m->create_conf();
+        }
+        if (m->directives != nullptr) {
+            targets.push_back({m->directives, snap->conf[i]});
+        }
+    }
+    return bd_conf_apply(cf, snap->tree, "main", targets.data(), targets.size());
+}
+
+/* Runs init_conf then postconfig of every module; errors name the file only,
+ * since they concern the configuration as a whole. */
+static int
+bd_snapshot_init(bd_snapshot_t *snap, std::string *err)
+{
+    for (int i = 0; bd_modules[i] != nullptr; i++) {
+        bd_module_t *m = bd_modules[i];
+        const char *msg = m->init_conf ? m->init_conf(snap, snap->conf[i]) : nullptr;
+        if (msg != nullptr) {
+            *err = snap->conf_path + ": " + msg;
+            return -1;
+        }
+    }
+    for (int i = 0; bd_modules[i] != nullptr; i++) {
+        bd_module_t *m = bd_modules[i];
+        const char *msg = m->postconfig ? m->postconfig(snap, snap->conf[i]) : nullptr;
+        if (msg != nullptr) {
+            *err = snap->conf_path + ": " + msg;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+bd_snapshot_t *
+bd_snapshot_load(const char *path, bd_conf_getenv_pt getenv, std::string *err)
+{
+    bd_snapshot_t *snap = new bd_snapshot_t();
+    snap->refs.store(1);
+    snap->generation = ++bd_snapshot_generation;
+    snap->conf_path = path;
+    memset(snap->conf, 0, sizeof(snap->conf));
+
+    bd_conf_ctx_t cf;
+    cf.getenv = getenv;
+    cf.user = snap;
+    cf.node = nullptr;
+    if (bd_conf_parse_file(&cf, path, &snap->tree) != 0 || bd_snapshot_apply(snap, &cf) != 0) {
+        *err = cf.error;
+        bd_snapshot_destroy(snap);
+        return nullptr;
+    }
+    if (bd_snapshot_init(snap, err) != 0) {
+        bd_snapshot_destroy(snap);
+        return nullptr;
+    }
+    return snap;
+}
+
+void
+bd_snapshot_ref(bd_snapshot_t *snap)
+{
+    snap->refs.fetch_add(1, std::memory_order_relaxed);
+}
+
+void
+bd_snapshot_unref(bd_snapshot_t *snap)
+{
+    if (snap->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        bd_snapshot_destroy(snap);
+    }
+}
+
+const char *
+bd_snapshot_add_route(bd_snapshot_t *snap, const bd_route_t &route)
+{
+    for (const bd_route_t &r : snap->routes) {
+        if (r.path == route.path && r.prefix == route.prefix) {
+            return "a path is served by two modules";
+        }
+    }
+    snap->routes.push_back(route);
+    return nullptr;
+}
+
+const bd_route_t *
+bd_snapshot_find_route(const bd_snapshot_t *snap, const char *path, unsigned method,
+                       bool *method_ok)
+{
+    const bd_route_t *best = nullptr;
+    size_t plen = strlen(path);
+    for (const bd_route_t &r : snap->routes) {
+        if (!r.prefix) {
+            if (r.path.size() == plen && memcmp(r.path.data(), path, plen) == 0) {
+                best = &r;
+                break;
+            }
+            continue;
+        }
+        /* A prefix route needs at least one more byte: "/v1/models/" serves
+         * "/v1/models/x", not "/v1/models/". */
+        if (plen > r.path.size() && memcmp(r.path.data(), path, r.path.size()) == 0 &&
+            (best == nullptr || r.path.size() > best->path.size())) {
+            best = &r;
+        }
+    }
+    *method_ok = best != nullptr && (best->methods & method) != 0;
+    return best;
+}

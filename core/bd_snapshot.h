@@ -1,0 +1,74 @@
+/*
+ * bd_snapshot.h: one loaded configuration, immutable once built. The main thread
+ * builds it (parse, apply directives, init, postconfig) and publishes it to the
+ * workers; every request holds a reference until it is finalized, so in-flight
+ * requests finish on the snapshot they started with. Refcounted across threads.
+ */
+#ifndef BD_SNAPSHOT_H
+#define BD_SNAPSHOT_H
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "core/bd_conf.h"
+#include "core/bd_module.h"
+
+enum bd_api_e {
+    BD_API_ANTHROPIC = 0, /* errors as {"type":"error","error":{...}} */
+    BD_API_OPENAI = 1,    /* errors as {"error":{"message",...}} */
+};
+
+enum {
+    BD_METHOD_GET = 1u << 0,
+    BD_METHOD_POST = 1u << 1,
+    BD_METHOD_HEAD = 1u << 2,
+};
+
+/* One route: a path (exact, or a prefix ending in '/') served by one content
+ * handler. Public routes skip the ACCESS phase (health, readiness, metrics). */
+struct bd_route_t {
+    std::string path;
+    bool prefix;
+    unsigned methods; /* BD_METHOD_* */
+    int api;          /* bd_api_e: the error format */
+    bool is_public;
+    const bd_module_t *module;
+    bd_phase_handler_pt handler;
+    void *data; /* handler's data, owned by the module's conf */
+};
+
+struct bd_snapshot_t {
+    std::atomic<int> refs;
+    unsigned long generation;
+    std::string conf_path;
+    std::vector<bd_conf_node_t> tree; /* the effective configuration, for -T */
+    void *conf[BD_MAX_MODULES];       /* each module's main conf (owned) */
+    std::vector<bd_route_t> routes;
+};
+
+/* Loads <path> into a new snapshot with one reference. Returns null with <err> set
+ * to "FILE:LINE: message" (or a message without a place for whole-file errors).
+ * <getenv> may be null (the process environment). Main thread. */
+bd_snapshot_t *bd_snapshot_load(const char *path, bd_conf_getenv_pt getenv, std::string *err);
+
+void bd_snapshot_ref(bd_snapshot_t *snap);
+/* Drops a reference; the last one destroys the snapshot (any thread). */
+void bd_snapshot_unref(bd_snapshot_t *snap);
+
+/* The module's main conf in <snap>. */
+static inline void *
+bd_snapshot_conf(const bd_snapshot_t *snap, const bd_module_t *m)
+{
+    return snap->conf[m->index];
+}
+
+/* Adds a route (postconfig only). A path served twice is an error message. */
+const char *bd_snapshot_add_route(bd_snapshot_t *snap, const bd_route_t &route);
+
+/* Finds the route for <path>; sets *<method_ok> false when the path exists but not
+ * for <method>. Null when no route matches. */
+const bd_route_t *bd_snapshot_find_route(const bd_snapshot_t *snap, const char *path,
+                                         unsigned method, bool *method_ok);
+
+#endif

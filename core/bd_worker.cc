@@ -1,0 +1,266 @@
+/*
+ * bd_worker.cc: the worker thread: its event loop, its mailbox (an eventfd the
+ * other threads write to after queueing a message under a mutex), snapshot
+ * adoption and listener reconciliation, and drain.
+ */
+#include "core/bd_worker.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "core/bd_core_module.h"
+#include "core/bd_http.h"
+#include "core/bd_log.h"
+
+static void
+bd_worker_close_listener(bd_worker_t *w, bd_worker_listener_t *l)
+{
+    if (l->bound != nullptr) {
+        evhttp_del_accept_socket(l->ssl ? w->https : w->http, l->bound);
+        l->bound = nullptr;
+    } else if (l->fd >= 0) {
+        close(l->fd);
+    }
+    l->fd = -1;
+}
+
+/* Makes the worker's listeners the <wanted> set: unchanged keys keep their socket
+ * (and the connections queued on it), new ones are bound, missing ones closed. */
+static void
+bd_worker_reconcile(bd_worker_t *w, std::vector<bd_worker_listener_t> &wanted)
+{
+    std::vector<bd_worker_listener_t> next;
+    for (bd_worker_listener_t &have : w->listeners) {
+        bool keep = false;
+        for (bd_worker_listener_t &want : wanted) {
+            if (want.key == have.key && want.fd < 0) {
+                keep = true;
+                break;
+            }
+        }
+        if (keep) {
+            next.push_back(have);
+        } else {
+            bd_worker_close_listener(w, &have);
+        }
+    }
+    for (bd_worker_listener_t &want : wanted) {
+        if (want.fd < 0) {
+            continue;
+        }
+        want.bound = evhttp_accept_socket_with_handle(want.ssl ? w->https : w->http, want.fd);
+        if (want.bound == nullptr) {
+            bd_log_error(BD_LOG_ERR, nullptr, "worker %d: cannot listen on %s", w->id,
+                         want.key.c_str());
+            close(want.fd);
+            continue;
+        }
+        next.push_back(want);
+    }
+    w->listeners.swap(next);
+}
+
+static void
+bd_worker_adopt(bd_worker_t *w, bd_msg_t *msg)
+{
+    bd_snapshot_t *old = w->snap;
+    w->snap = msg->snap;
+    bd_http_apply_limits(w->http, w->snap);
+    bd_http_apply_limits(w->https, w->snap);
+    if (!w->draining) {
+        bd_worker_reconcile(w, msg->listeners);
+    }
+    if (old != nullptr) {
+        bd_snapshot_unref(old);
+    }
+}
+
+static void
+bd_worker_drain(bd_worker_t *w)
+{
+    w->draining = true;
+    for (bd_worker_listener_t &l : w->listeners) {
+        bd_worker_close_listener(w, &l);
+    }
+    w->listeners.clear();
+}
+
+static void
+bd_worker_on_mailbox(evutil_socket_t fd, short what, void *arg) noexcept
+{
+    bd_worker_t *w = (bd_worker_t *)arg;
+    (void)what;
+    uint64_t n;
+    while (read(fd, &n, sizeof(n)) < 0 && errno == EINTR) {
+    }
+    std::vector<bd_msg_t> msgs;
+    pthread_mutex_lock(&w->mailbox_lock);
+    msgs.swap(w->mailbox);
+    pthread_mutex_unlock(&w->mailbox_lock);
+
+    for (bd_msg_t &msg : msgs) {
+        switch (msg.type) {
+        case BD_MSG_ADOPT:
+            bd_worker_adopt(w, &msg);
+            break;
+        case BD_MSG_DRAIN:
+            bd_worker_drain(w);
+            break;
+        case BD_MSG_STOP:
+            event_base_loopbreak(w->base);
+            break;
+        case BD_MSG_CALL:
+            msg.fn(w, msg.arg);
+            break;
+        }
+    }
+}
+
+bd_worker_t *
+bd_worker_create(bd_process_t *p, int id, bd_snapshot_t *snap)
+{
+    bd_worker_t *w = new bd_worker_t();
+    w->id = id;
+    w->process = p;
+    w->snap = snap;
+    w->draining = false;
+    w->active.store(0);
+    w->flushing.store(0);
+    w->served.store(0);
+    memset(w->module_ctx, 0, sizeof(w->module_ctx));
+    if (getrandom(w->rng, sizeof(w->rng), 0) != sizeof(w->rng)) {
+        w->rng[0] = (uint64_t)bd_now_us() ^ ((uint64_t)id << 32);
+        w->rng[1] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull;
+    }
+    w->rng[0] |= 1;
+
+    struct event_config *cfg = event_config_new();
+    event_config_require_features(cfg, EV_FEATURE_EARLY_CLOSE);
+    w->base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    if (w->base == nullptr) {
+        w->base = event_base_new(); /* no early close: aborts are seen on the next write */
+    }
+    if (w->base == nullptr) {
+        BD_FATAL("event_base_new() failed");
+    }
+    w->http = evhttp_new(w->base);
+    w->https = evhttp_new(w->base);
+    w->mailbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->http == nullptr || w->https == nullptr || w->mailbox_fd < 0) {
+        BD_FATAL("worker %d: cannot create its event objects", id);
+    }
+    pthread_mutex_init(&w->mailbox_lock, nullptr);
+    w->mailbox_ev = event_new(w->base, w->mailbox_fd, EV_READ | EV_PERSIST, bd_worker_on_mailbox, w);
+    event_add(w->mailbox_ev, nullptr);
+    return w;
+}
+
+static void *
+bd_worker_main(void *arg) noexcept
+{
+    bd_worker_t *w = (bd_worker_t *)arg;
+    bd_http_setup(w, w->http, false);
+    bd_http_setup(w, w->https, true);
+    bd_http_apply_limits(w->http, w->snap);
+    bd_http_apply_limits(w->https, w->snap);
+    for (int i = 0; bd_modules[i] != nullptr; i++) {
+        if (bd_modules[i]->init_worker != nullptr && bd_modules[i]->init_worker(w) != BD_OK) {
+            BD_FATAL("worker %d: module %s failed to start", w->id, bd_modules[i]->name);
+        }
+    }
+    event_base_dispatch(w->base);
+
+    /* Freeing evhttp closes the remaining connections; requests still running
+     * (a stop past shutdown_timeout) are aborted and finalized through it. */
+    for (bd_worker_listener_t &l : w->listeners) {
+        bd_worker_close_listener(w, &l);
+    }
+    evhttp_free(w->http);
+    evhttp_free(w->https);
+    w->http = w->https = nullptr;
+    for (int i = 0; bd_modules[i] != nullptr; i++) {
+        if (bd_modules[i]->exit_worker != nullptr) {
+            bd_modules[i]->exit_worker(w);
+        }
+    }
+    return nullptr;
+}
+
+void
+bd_worker_start(bd_worker_t *w)
+{
+    if (pthread_create(&w->thread, nullptr, bd_worker_main, w) != 0) {
+        BD_FATAL("pthread_create(worker %d) failed", w->id);
+    }
+}
+
+void
+bd_worker_post(bd_worker_t *w, bd_msg_t *msg)
+{
+    pthread_mutex_lock(&w->mailbox_lock);
+    w->mailbox.push_back(*msg);
+    pthread_mutex_unlock(&w->mailbox_lock);
+    uint64_t one = 1;
+    while (write(w->mailbox_fd, &one, sizeof(one)) < 0 && errno == EINTR) {
+    }
+}
+
+void
+bd_worker_join_destroy(bd_worker_t *w)
+{
+    pthread_join(w->thread, nullptr);
+    /* Messages that arrived after STOP still hold snapshot references. */
+    for (bd_msg_t &msg : w->mailbox) {
+        if (msg.type == BD_MSG_ADOPT) {
+            bd_snapshot_unref(msg.snap);
+            for (bd_worker_listener_t &l : msg.listeners) {
+                if (l.fd >= 0) {
+                    close(l.fd);
+                }
+            }
+        }
+    }
+    event_free(w->mailbox_ev);
+    close(w->mailbox_fd);
+    event_base_free(w->base);
+    pthread_mutex_destroy(&w->mailbox_lock);
+    if (w->snap != nullptr) {
+        bd_snapshot_unref(w->snap);
+    }
+    delete w;
+}
+
+static uint64_t
+bd_worker_rand(bd_worker_t *w)
+{
+    /* xorshift128+: ids must be unique, not secret. */
+    uint64_t s1 = w->rng[0];
+    const uint64_t s0 = w->rng[1];
+    w->rng[0] = s0;
+    s1 ^= s1 << 23;
+    w->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return w->rng[1] + s0;
+}
+
+void
+bd_worker_request_id(bd_worker_t *w, char *out, size_t len)
+{
+    static const char alphabet[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    char id[29] = "req_";
+    uint64_t a = bd_worker_rand(w), b = bd_worker_rand(w);
+    for (int i = 0; i < 24; i++) {
+        uint64_t *src = i < 12 ? &a : &b;
+        id[4 + i] = alphabet[*src % 62];
+        *src /= 62;
+    }
+    id[28] = '\0';
+    snprintf(out, len, "%s", id);
+}

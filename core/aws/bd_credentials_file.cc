@@ -97,7 +97,7 @@ bd_aws_ini_profile(const char *text, size_t len, bool config_file, const char *n
         if (t.empty() || t[0] == '#' || t[0] == ';') {
             continue;
         }
-        if (!indented && t[0] == '[') {
+        if (t[0] == '[' && !(indented && !parent.empty())) {
             size_t close = t.find(']');
             std::string header = bd_ini_trim(t.data() + 1, t.data() + (close == std::string::npos
                                                                            ? t.size()

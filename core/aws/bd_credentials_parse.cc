@@ -453,7 +453,7 @@ bd_credentials_xml_text(const char *xml, size_t len, const char *name, std::stri
 int
 bd_credentials_parse_sts_xml(const char *body, size_t len, bd_credentials_result_t *res)
 {
-    size_t cs, ce;
+    size_t cs, ce, ks, ke;
     std::string code, msg, exp;
     if (bd_xml_find(body, len, "Error", &cs, &ce)) {
         bd_credentials_xml_text(body + cs, ce - cs, "Code", &code);
@@ -462,12 +462,12 @@ bd_credentials_parse_sts_xml(const char *body, size_t len, bd_credentials_result
         return -1;
     }
     if (!bd_xml_find(body, len, "AssumeRoleWithWebIdentityResult", &cs, &ce)
-        || !bd_xml_find(body + cs, ce - cs, "Credentials", &cs, &ce)) {
+        || !bd_xml_find(body + cs, ce - cs, "Credentials", &ks, &ke)) {
         res->error = "the STS response has no Credentials element";
         return -1;
     }
-    const char *c = body + cs;
-    size_t n = ce - cs;
+    const char *c = body + cs + ks; /* ks, ke are relative to the Result element */
+    size_t n = ke - ks;
     if (!bd_credentials_xml_text(c, n, "AccessKeyId", &res->access_key_id)
         || !bd_credentials_xml_text(c, n, "SecretAccessKey", &res->secret_access_key)
         || !bd_credentials_xml_text(c, n, "SessionToken", &res->session_token)

@@ -1,0 +1,255 @@
+/*
+ * bd_emu.h: bedrock-emulator, a stand-in for AWS Bedrock used by the tests, demos and
+ * benchmarks. It speaks the real wire formats (rest-json, event-stream, SigV4) and
+ * replies with scripted behaviour chosen per request (see bd_emu_scenario.cc).
+ * Each listener thread owns one event loop and everything hanging off it; the only
+ * state shared between threads is the read-only options and the locked count table.
+ */
+#ifndef BD_EMU_H
+#define BD_EMU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string>
+#include <vector>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+
+/* Command-line options; filled once by main, read-only afterwards (any thread). */
+struct bd_emu_options_t {
+    std::string listen_host;  /* "127.0.0.1" */
+    int listen_port;          /* 0 = ephemeral */
+    int threads;              /* event loops sharing the port through SO_REUSEPORT */
+    std::string access_key;
+    std::string secret_key;
+    std::string bearer_token; /* empty: bearer auth refused */
+    std::string region;
+    bool verify;              /* false with --no-verify */
+    long ttft_ms;             /* default delay before the first output */
+    double tokens_per_sec;    /* 0 = unlimited */
+    long output_tokens;       /* 0 = the echo's own length */
+};
+
+/* One loop: its base and HTTP server. Owned by its thread. */
+struct bd_emu_loop_t {
+    const bd_emu_options_t *opts;
+    struct event_base *base;
+    struct evhttp *http;
+    uint64_t next_request; /* feeds request ids */
+    uint64_t nonce;        /* random per process; makes ids differ between runs */
+    uint32_t id;
+};
+
+/* A parsed scenario: "NAME key=value ...". Values are percent-decoded. */
+struct bd_emu_param_t {
+    std::string name;
+    std::string value;
+};
+
+struct bd_emu_scenario_t {
+    std::string name; /* "echo" when the request names none */
+    std::vector<bd_emu_param_t> params;
+};
+
+/* A modelled AWS error: status, x-amzn-ErrorType name and a default message. */
+struct bd_emu_error_t {
+    const char *scenario; /* scenario name that triggers it, or null */
+    int status;
+    const char *type;
+    const char *message;
+};
+
+/* What the request asked for, in a form shared by Converse and the Anthropic body.
+ * Pointers borrow from the request's JSON document. */
+struct bd_emu_tool_t {
+    std::string name;
+    json_t *schema; /* borrowed; may be null */
+};
+
+struct bd_emu_input_t {
+    std::string user_text; /* the last user turn's text, marker removed */
+    std::string marker;    /* the marker's body ("NAME k=v"), empty when none */
+    std::vector<bd_emu_tool_t> tools;
+    std::vector<std::string> stop_sequences;
+    long max_tokens;       /* 0 = not given */
+    long input_tokens;     /* bd_emu_count_tokens rule */
+    bool want_stop_sequence; /* additionalModelResponseFieldPaths has "/stop_sequence" */
+    uint64_t seed;         /* per request; makes tool ids and signatures */
+};
+
+enum bd_emu_block_kind_e {
+    BD_EMU_BLOCK_TEXT = 0,
+    BD_EMU_BLOCK_REASONING,
+    BD_EMU_BLOCK_REDACTED,
+    BD_EMU_BLOCK_TOOL,
+};
+
+/* One output block. <text> holds the text, the reasoning text, the redacted data
+ * (base64) or the tool input JSON; <cuts> are the end offsets of its streamed pieces. */
+struct bd_emu_block_t {
+    int kind;
+    std::string text;
+    std::vector<uint32_t> cuts;
+    std::string signature; /* reasoning only */
+    std::string tool_id;   /* Converse spelling (tooluse_...) */
+    std::string tool_name;
+};
+
+enum bd_emu_disrupt_e {
+    BD_EMU_DISRUPT_NONE = 0,
+    BD_EMU_DISRUPT_EXCEPTION, /* an exception frame after <disrupt_after> pieces */
+    BD_EMU_DISRUPT_CUT,       /* the connection closes after <disrupt_after> pieces */
+};
+
+/* The planned answer to one request. */
+struct bd_emu_reply_t {
+    const bd_emu_error_t *error; /* an HTTP error instead of an answer; null when none */
+    std::string error_message;
+    std::vector<bd_emu_block_t> blocks;
+    const char *stop_reason;     /* end_turn, tool_use, max_tokens, stop_sequence */
+    std::string stop_sequence;
+    long input_tokens;
+    long output_tokens;
+    long cache_read_tokens;
+    long cache_write_tokens;
+    int disrupt;
+    long disrupt_after;
+    std::string exception_type;  /* event-stream :exception-type for DISRUPT_EXCEPTION */
+    long ttft_ms;
+    long piece_delay_ms;         /* between streamed pieces */
+    long latency_ms;             /* the planned total, reported in metrics */
+};
+
+/* A paced event-stream body: <out> holds every byte; steps say when to send what. */
+struct bd_emu_step_t {
+    uint32_t end;      /* send <out> up to this offset */
+    uint32_t delay_ms; /* wait this long first */
+};
+
+struct bd_emu_stream_t {
+    std::string out;
+    std::vector<bd_emu_step_t> steps;
+    bool cut;           /* close the connection after the last step */
+    bool whole;         /* one plain (not chunked) body, sent after the only step */
+    long pieces;        /* pieces written so far (for disruption) */
+    std::string scratch; /* reused JSON payload buffer */
+};
+
+/* ---- bd_emu_http.cc: routing and replies (loop thread) ---- */
+
+/* The evhttp generic callback: routes one request. <arg> is the bd_emu_loop_t. */
+void bd_emu_http_on_request(struct evhttp_request *req, void *arg) noexcept;
+
+/* Sends an AWS-style JSON error: status, x-amzn-ErrorType and {"message": ...}.
+ * <extra> (may be null) is merged into the body; it stays owned by the caller. */
+void bd_emu_send_error(struct evhttp_request *req, int status, const char *type,
+                       const char *message, json_t *extra);
+
+/* Sends <body> (a JSON document) with status 200; takes ownership of <body>. */
+void bd_emu_send_json(struct evhttp_request *req, json_t *body);
+
+/* Adds x-amzn-RequestId to the response headers; call once per request. */
+void bd_emu_add_request_id(bd_emu_loop_t *lp, struct evhttp_request *req);
+
+/* ---- bd_emu_auth.cc: SigV4 and bearer verification (loop thread) ---- */
+
+/* Checks the request's Authorization. Returns 0 when accepted; otherwise it has sent
+ * the 403 error and returns -1. <raw_uri> is the request line's URI. */
+int bd_emu_auth_check(const bd_emu_options_t *opts, struct evhttp_request *req,
+                      const char *raw_uri, const std::string &body);
+
+/* ---- bd_emu_scenario.cc: markers, token rule, reply planning (loop thread) ---- */
+
+/* Finds "[[emu:...]]" in <text>; fills <marker> with its body and removes it from
+ * <text>. Returns true when one was found. */
+bool bd_emu_marker_extract(std::string *text, std::string *marker);
+
+/* Parses "NAME key=value ..." into <sc>; an empty string gives "echo". */
+void bd_emu_scenario_parse(const std::string &spec, bd_emu_scenario_t *sc);
+
+const char *bd_emu_scenario_get(const bd_emu_scenario_t *sc, const char *key);
+long bd_emu_scenario_long(const bd_emu_scenario_t *sc, const char *key, long dflt);
+
+/* The error a scenario name stands for, or null. */
+const bd_emu_error_t *bd_emu_error_find(const char *scenario);
+
+/* The error whose type matches <type> case-insensitively ("throttlingException"), or null. */
+const bd_emu_error_t *bd_emu_error_by_type(const char *type);
+
+/* Applies count=N: true while fewer than N requests with the same <key> have used
+ * the scenario (so it should fire), false afterwards. Any thread (locked). */
+bool bd_emu_count_take(const std::string &key, long count);
+
+/* Plans the reply to <in> under <sc>, with the defaults from <opts>. */
+void bd_emu_plan(const bd_emu_options_t *opts, const bd_emu_scenario_t *sc,
+                 const bd_emu_input_t *in, bd_emu_reply_t *r);
+
+/* <len> characters of [A-Za-z0-9] derived from <seed> (tool ids, message ids). */
+std::string bd_emu_id_chars(uint64_t seed, size_t len);
+
+/* The deterministic token estimate used for usage and CountTokens: ceil(bytes / 4)
+ * of each string, summed (at least 1 for a non-empty request). */
+long bd_emu_tokens_of(size_t bytes);
+
+/* ---- bd_emu_input.cc: request bodies -> bd_emu_input_t (loop thread) ---- */
+
+/* Fills <in> from a Converse request body. Returns 0 or -1 with <err> set. */
+int bd_emu_input_converse(json_t *body, bd_emu_input_t *in, std::string *err);
+
+/* Fills <in> from an Anthropic-native InvokeModel body. Returns 0 or -1 with <err>. */
+int bd_emu_input_anthropic(json_t *body, bd_emu_input_t *in, std::string *err);
+
+/* ---- bd_emu_converse.cc: Converse renderings ---- */
+
+json_t *bd_emu_converse_json(const bd_emu_reply_t *r, const bd_emu_input_t *in);
+void bd_emu_converse_stream(const bd_emu_reply_t *r, const bd_emu_input_t *in,
+                            bd_emu_stream_t *s);
+
+/* ---- bd_emu_anthropic.cc: Anthropic-native renderings, embeddings ---- */
+
+json_t *bd_emu_anthropic_json(const bd_emu_reply_t *r, const char *model_id,
+                              const std::string &msg_id);
+void bd_emu_anthropic_stream(const bd_emu_reply_t *r, const char *model_id,
+                             const std::string &msg_id, bd_emu_stream_t *s);
+
+/* Answers InvokeModel for embedding models (Titan v2, Cohere); null when <model_id>
+ * is not one, or sets <err> when the body is wrong. */
+json_t *bd_emu_embed_json(const char *model_id, json_t *body, std::string *err);
+
+/* ---- bd_emu_stream.cc: frame helpers and the paced sender (loop thread) ---- */
+
+/* Appends one event frame with <s->scratch> as payload, and ends a step. */
+void bd_emu_stream_event(bd_emu_stream_t *s, const char *event_type, uint32_t delay_ms);
+
+/* Counts one output piece; returns true when the planned disruption happens now (the
+ * exception frame has been appended or the cut marked) so the caller stops. */
+bool bd_emu_stream_piece(bd_emu_stream_t *s, const bd_emu_reply_t *r);
+
+/* Appends a JSON string literal (with quotes) for <len> bytes of <p>. */
+void bd_emu_json_quote(std::string *out, const char *p, size_t len);
+
+/* Starts sending <s> on <req> (takes ownership of <s>); headers <content_type>. */
+void bd_emu_stream_send(bd_emu_loop_t *lp, struct evhttp_request *req, bd_emu_stream_t *s,
+                        const char *content_type);
+
+/* Sends <body> as the 200 answer after <delay_ms> (0: now); takes ownership of <body>. */
+void bd_emu_send_json_later(bd_emu_loop_t *lp, struct evhttp_request *req, json_t *body,
+                            long delay_ms);
+
+/* ---- bd_emu_models.cc: the control plane and CountTokens ---- */
+
+void bd_emu_models_list(bd_emu_loop_t *lp, struct evhttp_request *req, const char *query);
+void bd_emu_models_get(bd_emu_loop_t *lp, struct evhttp_request *req, const char *id);
+void bd_emu_profiles_list(bd_emu_loop_t *lp, struct evhttp_request *req, const char *query);
+void bd_emu_profiles_get(bd_emu_loop_t *lp, struct evhttp_request *req, const char *id);
+
+/* The Anthropic model name reported for a Bedrock model id or ARN
+ * ("us.anthropic.claude-sonnet-4-5-20250929-v1:0" -> "claude-sonnet-4-5-20250929"). */
+std::string bd_emu_model_name(const char *model_id);
+
+/* Percent-decodes <len> bytes of <s>. */
+std::string bd_emu_pct_decode(const char *s, size_t len);
+
+#endif

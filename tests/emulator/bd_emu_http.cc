@@ -1,0 +1,405 @@
+/*
+ * bd_emu_http.cc: the request router of bedrock-emulator. Every request gets an
+ * x-amzn-RequestId, passes the credential check, and is routed by method and wire path to
+ * the runtime operations (/model/{modelId}/...) or the control plane listings. Runs on the
+ * loop thread that accepted the request; a request's reply is sent now or by its sender.
+ */
+#include "tests/emulator/bd_emu.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/evp.h>
+
+enum bd_emu_op_e {
+    BD_EMU_OP_CONVERSE = 0,
+    BD_EMU_OP_CONVERSE_STREAM,
+    BD_EMU_OP_INVOKE,
+    BD_EMU_OP_INVOKE_STREAM,
+    BD_EMU_OP_COUNT_TOKENS,
+};
+
+static const struct {
+    const char *segment;
+    int op;
+} bd_emu_ops[] = {
+    {"converse", BD_EMU_OP_CONVERSE},
+    {"converse-stream", BD_EMU_OP_CONVERSE_STREAM},
+    {"invoke", BD_EMU_OP_INVOKE},
+    {"invoke-with-response-stream", BD_EMU_OP_INVOKE_STREAM},
+    {"count-tokens", BD_EMU_OP_COUNT_TOKENS},
+};
+
+/* One runtime request on its way through. */
+struct bd_emu_call_t {
+    bd_emu_loop_t *lp;
+    struct evhttp_request *req;
+    std::string model_id; /* decoded */
+    int op;
+    json_t *body; /* owned */
+    uint64_t seed;
+};
+
+static const char *
+bd_emu_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 424: return "Failed Dependency";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+    }
+}
+
+void
+bd_emu_add_request_id(bd_emu_loop_t *lp, struct evhttp_request *req)
+{
+    uint64_t n = ++lp->next_request;
+    uint64_t x = lp->nonce ^ ((uint64_t)lp->id << 40);
+    char id[48];
+    snprintf(id, sizeof(id), "%08x-%04x-4%03x-8%03x-%012llx", (unsigned)(x >> 32),
+             (unsigned)(x >> 16) & 0xffff, (unsigned)(x >> 4) & 0xfff, (unsigned)lp->id & 0xfff,
+             (unsigned long long)(n & 0xffffffffffffULL));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "x-amzn-RequestId", id);
+}
+
+void
+bd_emu_send_error(struct evhttp_request *req, int status, const char *type, const char *message,
+                  json_t *extra)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    /* Errors of the AWS front end carry the coral service namespace, model errors Bedrock's. */
+    bool front = strstr(type, "Signature") != nullptr || strstr(type, "Token") != nullptr ||
+                 strstr(type, "UnrecognizedClient") != nullptr;
+    std::string error_type = std::string(type) + ":http://internal.amazon.com/coral/" +
+                             (front ? "com.amazon.coral.service/" : "com.amazon.bedrock/");
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "x-amzn-ErrorType", error_type.c_str());
+    json_t *body = json_pack("{s:s}", "message", message);
+    if (extra != nullptr) {
+        json_object_update(body, extra);
+    }
+    char *dump = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add(buf, dump, strlen(dump));
+    free(dump);
+    evhttp_send_reply(req, status, bd_emu_reason(status), buf);
+    evbuffer_free(buf);
+}
+
+void
+bd_emu_send_json(struct evhttp_request *req, json_t *body)
+{
+    char *dump = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add(buf, dump, strlen(dump));
+    free(dump);
+    evhttp_send_reply(req, 200, "OK", buf);
+    evbuffer_free(buf);
+}
+
+static void
+bd_emu_send_validation(struct evhttp_request *req, const std::string &message)
+{
+    bd_emu_send_error(req, 400, "ValidationException", message.c_str(), nullptr);
+}
+
+/* The scenario of a request: the x-emulator-scenario header, else the marker; count=N
+ * turns it into plain echo once N requests with the same key have used it. */
+static void
+bd_emu_pick_scenario(struct evhttp_request *req, const std::string &marker,
+                     bd_emu_scenario_t *sc)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const char *header = evhttp_find_header(h, "x-emulator-scenario");
+    std::string spec = header != nullptr ? header : marker;
+    bd_emu_scenario_parse(spec, sc);
+    long count = bd_emu_scenario_long(sc, "count", -1);
+    if (count < 0) {
+        return;
+    }
+    const char *key = evhttp_find_header(h, "x-emulator-key");
+    std::string k = key != nullptr ? std::string("key:") + key + "\n" + sc->name : "spec:" + spec;
+    if (!bd_emu_count_take(k, count)) {
+        sc->name = "echo";
+        sc->params.clear();
+    }
+}
+
+static void
+bd_emu_send_plan_error(bd_emu_call_t *c, const bd_emu_reply_t *r)
+{
+    json_t *extra = nullptr;
+    if (r->error->status == 424) {
+        extra = json_pack("{s:i, s:s}", "originalStatusCode", 500, "resourceName",
+                          c->model_id.c_str());
+    }
+    bd_emu_send_error(c->req, r->error->status, r->error->type, r->error_message.c_str(), extra);
+    json_decref(extra);
+}
+
+/* A non-streaming call whose scenario disrupts a stream: an error or a cut body. */
+static void
+bd_emu_disrupt_plain(bd_emu_call_t *c, const bd_emu_reply_t *r, json_t *answer)
+{
+    if (r->disrupt == BD_EMU_DISRUPT_EXCEPTION) {
+        json_decref(answer);
+        const bd_emu_error_t *e = bd_emu_error_by_type(r->exception_type.c_str());
+        if (e == nullptr) {
+            e = bd_emu_error_find("model_error");
+        }
+        bd_emu_reply_t er = *r;
+        er.error = e;
+        er.error_message = e->message;
+        bd_emu_send_plan_error(c, &er);
+        return;
+    }
+    bd_emu_stream_t *s = new bd_emu_stream_t();
+    char *dump = json_dumps(answer, JSON_COMPACT);
+    json_decref(answer);
+    s->out.assign(dump, strlen(dump) / 2);
+    free(dump);
+    s->cut = true;
+    s->steps.push_back(bd_emu_step_t{(uint32_t)s->out.size(), (uint32_t)r->ttft_ms});
+    bd_emu_stream_send(c->lp, c->req, s, "application/json");
+}
+
+static void
+bd_emu_add_invoke_headers(struct evhttp_request *req, const bd_emu_reply_t *r)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    char v[32];
+    snprintf(v, sizeof(v), "%ld", r->input_tokens);
+    evhttp_add_header(h, "X-Amzn-Bedrock-Input-Token-Count", v);
+    snprintf(v, sizeof(v), "%ld", r->output_tokens);
+    evhttp_add_header(h, "X-Amzn-Bedrock-Output-Token-Count", v);
+    snprintf(v, sizeof(v), "%ld", r->latency_ms);
+    evhttp_add_header(h, "X-Amzn-Bedrock-Invocation-Latency", v);
+    if (r->cache_read_tokens > 0 || r->cache_write_tokens > 0) {
+        snprintf(v, sizeof(v), "%ld", r->cache_read_tokens);
+        evhttp_add_header(h, "X-Amzn-Bedrock-Cache-Read-Input-Token-Count", v);
+        snprintf(v, sizeof(v), "%ld", r->cache_write_tokens);
+        evhttp_add_header(h, "X-Amzn-Bedrock-Cache-Write-Input-Token-Count", v);
+    }
+}
+
+static void
+bd_emu_answer(bd_emu_call_t *c, const bd_emu_input_t *in, const bd_emu_reply_t *r)
+{
+    std::string msg_id = "msg_bdrk_01" + bd_emu_id_chars(c->seed ^ 0x5bd1e995ULL, 24);
+    const char *stream_type = "application/vnd.amazon.eventstream";
+    long delay = r->ttft_ms + (r->piece_delay_ms > 0 ? r->latency_ms - r->ttft_ms : 0);
+    bd_emu_stream_t *s;
+    switch (c->op) {
+    case BD_EMU_OP_CONVERSE_STREAM:
+        s = new bd_emu_stream_t();
+        bd_emu_converse_stream(r, in, s);
+        bd_emu_stream_send(c->lp, c->req, s, stream_type);
+        return;
+    case BD_EMU_OP_INVOKE_STREAM:
+        evhttp_add_header(evhttp_request_get_output_headers(c->req),
+                          "X-Amzn-Bedrock-Content-Type", "application/json");
+        s = new bd_emu_stream_t();
+        bd_emu_anthropic_stream(r, c->model_id.c_str(), msg_id, s);
+        bd_emu_stream_send(c->lp, c->req, s, stream_type);
+        return;
+    case BD_EMU_OP_INVOKE: {
+        json_t *answer = bd_emu_anthropic_json(r, c->model_id.c_str(), msg_id);
+        if (r->disrupt != BD_EMU_DISRUPT_NONE) {
+            bd_emu_disrupt_plain(c, r, answer);
+            return;
+        }
+        bd_emu_add_invoke_headers(c->req, r);
+        bd_emu_send_json_later(c->lp, c->req, answer, delay);
+        return;
+    }
+    default: {
+        json_t *answer = bd_emu_converse_json(r, in);
+        if (r->disrupt != BD_EMU_DISRUPT_NONE) {
+            bd_emu_disrupt_plain(c, r, answer);
+            return;
+        }
+        bd_emu_send_json_later(c->lp, c->req, answer, delay);
+        return;
+    }
+    }
+}
+
+/* CountTokens: {"input":{"converse":{...}}} or {"input":{"invokeModel":{"body":"<b64>"}}}. */
+static void
+bd_emu_count_tokens(bd_emu_call_t *c, bd_emu_input_t *in)
+{
+    json_t *input = json_object_get(c->body, "input");
+    json_t *converse = json_object_get(input, "converse");
+    const char *b64 = json_string_value(json_object_get(json_object_get(input, "invokeModel"),
+                                                        "body"));
+    std::string err;
+    int rc = -1;
+    if (converse != nullptr) {
+        rc = bd_emu_input_converse(converse, in, &err);
+    } else if (b64 != nullptr) {
+        size_t n = strlen(b64);
+        std::string raw(3 * (n / 4) + 3, '\0');
+        int len = EVP_DecodeBlock((unsigned char *)&raw[0], (const unsigned char *)b64, (int)n);
+        size_t pad = n >= 2 ? (b64[n - 1] == '=') + (b64[n - 2] == '=') : 0;
+        json_t *native = len >= 0 ? json_loadb(raw.data(), len - pad, 0, nullptr) : nullptr;
+        rc = native != nullptr ? bd_emu_input_anthropic(native, in, &err) : -1;
+        if (native == nullptr) {
+            err = "The provided request body is not valid base64-encoded JSON.";
+        }
+        json_decref(native);
+    } else {
+        err = "Malformed input request: exactly one of input.converse or input.invokeModel "
+              "must be set.";
+    }
+    if (rc != 0) {
+        bd_emu_send_validation(c->req, err);
+        return;
+    }
+    bd_emu_scenario_t sc;
+    bd_emu_pick_scenario(c->req, in->marker, &sc);
+    const bd_emu_error_t *e = bd_emu_error_find(sc.name.c_str());
+    if (e != nullptr) {
+        const char *msg = bd_emu_scenario_get(&sc, "message");
+        bd_emu_send_error(c->req, e->status, e->type, msg ? msg : e->message, nullptr);
+        return;
+    }
+    bd_emu_send_json(c->req, json_pack("{s:I}", "inputTokens", (json_int_t)in->input_tokens));
+}
+
+static void
+bd_emu_runtime(bd_emu_call_t *c)
+{
+    bd_emu_input_t in;
+    in.seed = c->seed;
+    if (c->op == BD_EMU_OP_COUNT_TOKENS) {
+        bd_emu_count_tokens(c, &in);
+        return;
+    }
+    std::string err;
+    if (c->op == BD_EMU_OP_INVOKE) {
+        json_t *embed = bd_emu_embed_json(c->model_id.c_str(), c->body, &err);
+        if (embed != nullptr) {
+            bd_emu_send_json(c->req, embed);
+            return;
+        }
+        if (!err.empty()) {
+            bd_emu_send_validation(c->req, err);
+            return;
+        }
+    }
+    int rc = c->op == BD_EMU_OP_CONVERSE || c->op == BD_EMU_OP_CONVERSE_STREAM
+                 ? bd_emu_input_converse(c->body, &in, &err)
+                 : bd_emu_input_anthropic(c->body, &in, &err);
+    if (rc != 0) {
+        bd_emu_send_validation(c->req, err);
+        return;
+    }
+    in.seed = c->seed;
+    bd_emu_scenario_t sc;
+    bd_emu_pick_scenario(c->req, in.marker, &sc);
+    bd_emu_reply_t r;
+    bd_emu_plan(c->lp->opts, &sc, &in, &r);
+    if (r.error != nullptr) {
+        bd_emu_send_plan_error(c, &r);
+        return;
+    }
+    bd_emu_answer(c, &in, &r);
+}
+
+/* POST /model/{modelId}/{operation}: the id is everything between "/model/" and the last
+ * '/', percent-decoded (clients encode ':' and '/' inside it). */
+static void
+bd_emu_route_model(bd_emu_loop_t *lp, struct evhttp_request *req, const std::string &path,
+                   const std::string &body)
+{
+    size_t slash = path.rfind('/');
+    std::string segment = path.substr(slash + 1);
+    int op = -1;
+    for (const auto &o : bd_emu_ops) {
+        if (segment == o.segment) {
+            op = o.op;
+        }
+    }
+    if (op < 0 || slash <= 7 || evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        bd_emu_send_error(req, 404, "UnknownOperationException", "Unknown operation", nullptr);
+        return;
+    }
+    bd_emu_call_t c;
+    c.lp = lp;
+    c.req = req;
+    c.op = op;
+    c.model_id = bd_emu_pct_decode(path.data() + 7, slash - 7);
+    c.seed = lp->nonce ^ ((uint64_t)lp->id << 48) ^ lp->next_request;
+    c.body = json_loadb(body.data(), body.size(), 0, nullptr);
+    if (!json_is_object(c.body)) {
+        json_decref(c.body);
+        bd_emu_send_validation(req, "Malformed input request, please reformat your input and "
+                                    "try again.");
+        return;
+    }
+    bd_emu_runtime(&c);
+    json_decref(c.body);
+}
+
+/* The control plane; errors named by the x-emulator-scenario header apply here too. */
+static void
+bd_emu_route_control(bd_emu_loop_t *lp, struct evhttp_request *req, const std::string &path,
+                     const char *query)
+{
+    bd_emu_scenario_t sc;
+    bd_emu_pick_scenario(req, "", &sc);
+    const bd_emu_error_t *e = bd_emu_error_find(sc.name.c_str());
+    if (e != nullptr) {
+        bd_emu_send_error(req, e->status, e->type, e->message, nullptr);
+        return;
+    }
+    bool get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
+    if (get && path == "/foundation-models") {
+        bd_emu_models_list(lp, req, query);
+    } else if (get && path.compare(0, 19, "/foundation-models/") == 0) {
+        bd_emu_models_get(lp, req, bd_emu_pct_decode(path.data() + 19, path.size() - 19).c_str());
+    } else if (get && path == "/inference-profiles") {
+        bd_emu_profiles_list(lp, req, query);
+    } else if (get && path.compare(0, 20, "/inference-profiles/") == 0) {
+        bd_emu_profiles_get(lp, req,
+                            bd_emu_pct_decode(path.data() + 20, path.size() - 20).c_str());
+    } else {
+        bd_emu_send_error(req, 404, "UnknownOperationException", "Unknown operation", nullptr);
+    }
+}
+
+void
+bd_emu_http_on_request(struct evhttp_request *req, void *arg) noexcept
+{
+    bd_emu_loop_t *lp = (bd_emu_loop_t *)arg;
+    bd_emu_add_request_id(lp, req);
+    const char *raw_uri = evhttp_request_get_uri(req);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    std::string body(len, '\0');
+    if (len > 0) {
+        evbuffer_copyout(in, &body[0], len);
+    }
+    if (bd_emu_auth_check(lp->opts, req, raw_uri, body) != 0) {
+        return;
+    }
+    const char *q = strchr(raw_uri, '?');
+    std::string path(raw_uri, q ? (size_t)(q - raw_uri) : strlen(raw_uri));
+    if (path.compare(0, 7, "/model/") == 0) {
+        bd_emu_route_model(lp, req, path, body);
+        return;
+    }
+    bd_emu_route_control(lp, req, path, q ? q + 1 : "");
+}

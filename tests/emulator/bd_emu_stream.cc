@@ -1,0 +1,245 @@
+/*
+ * bd_emu_stream.cc: builds event-stream bodies (frames appended to one buffer, so a
+ * stream costs no allocation per token) and sends them paced by one timer per request.
+ * Runs on the loop thread that owns the request. A sender lives until its last step was
+ * sent or its connection closed, whichever comes first; the close callback is the only
+ * other place that frees it.
+ */
+#include "tests/emulator/bd_emu.h"
+
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include "core/aws/bd_eventstream.h"
+
+enum bd_emu_sender_state_e {
+    BD_EMU_SENDER_WAITING = 0, /* timer armed for the next step */
+    BD_EMU_SENDER_FLUSHING,    /* last bytes of a cut stream on their way out */
+    BD_EMU_SENDER_CUTTING,     /* timer armed to close the connection */
+};
+
+struct bd_emu_sender_t {
+    bd_emu_loop_t *lp;
+    struct evhttp_request *req;
+    struct evhttp_connection *evcon;
+    bd_emu_stream_t *s; /* owned */
+    struct event *timer;
+    size_t next_step;
+    size_t sent; /* bytes of s->out already handed to evhttp */
+    int state;
+};
+
+void
+bd_emu_json_quote(std::string *out, const char *p, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    out->push_back('"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '"' || c == '\\') {
+            out->push_back('\\');
+            out->push_back((char)c);
+        } else if (c == '\n') {
+            out->append("\\n");
+        } else if (c == '\r') {
+            out->append("\\r");
+        } else if (c == '\t') {
+            out->append("\\t");
+        } else if (c < 0x20) {
+            out->append("\\u00");
+            out->push_back(hex[c >> 4]);
+            out->push_back(hex[c & 15]);
+        } else {
+            out->push_back((char)c);
+        }
+    }
+    out->push_back('"');
+}
+
+void
+bd_emu_stream_event(bd_emu_stream_t *s, const char *event_type, uint32_t delay_ms)
+{
+    bd_es_encode_event(event_type, s->scratch, &s->out);
+    s->steps.push_back(bd_emu_step_t{(uint32_t)s->out.size(), delay_ms});
+}
+
+bool
+bd_emu_stream_piece(bd_emu_stream_t *s, const bd_emu_reply_t *r)
+{
+    s->pieces++;
+    if (r->disrupt == BD_EMU_DISRUPT_NONE || s->pieces < r->disrupt_after) {
+        return false;
+    }
+    if (r->disrupt == BD_EMU_DISRUPT_CUT) {
+        s->cut = true;
+        return true;
+    }
+    const bd_emu_error_t *e = bd_emu_error_by_type(r->exception_type.c_str());
+    const char *msg = e != nullptr ? e->message
+                                   : "The model stream was interrupted by an error.";
+    s->scratch = "{\"message\":";
+    bd_emu_json_quote(&s->scratch, msg, strlen(msg));
+    if (strcasecmp(r->exception_type.c_str(), "modelStreamErrorException") == 0) {
+        s->scratch += ",\"originalStatusCode\":500,\"originalMessage\":"
+                      "\"Internal error in the model while streaming\"";
+    }
+    s->scratch += "}";
+    bd_es_encode_exception(r->exception_type.c_str(), s->scratch, &s->out);
+    s->steps.push_back(bd_emu_step_t{(uint32_t)s->out.size(), 0});
+    return true;
+}
+
+static void
+bd_emu_sender_free(bd_emu_sender_t *sd)
+{
+    event_free(sd->timer);
+    delete sd->s;
+    delete sd;
+}
+
+/* The client went away (or we cut it). Which thread: the loop's. State: any. */
+static void
+bd_emu_sender_on_close(struct evhttp_connection *evcon, void *arg) noexcept
+{
+    bd_emu_sender_t *sd = (bd_emu_sender_t *)arg;
+    (void)evcon;
+    /* A failed connection detaches an unfinished request; it is ours to free then. */
+    if (evhttp_request_get_connection(sd->req) == nullptr) {
+        evhttp_send_reply_end(sd->req);
+    }
+    bd_emu_sender_free(sd);
+}
+
+static void
+bd_emu_sender_on_flushed(struct evhttp_connection *evcon, void *arg) noexcept
+{
+    bd_emu_sender_t *sd = (bd_emu_sender_t *)arg;
+    (void)evcon;
+    if (sd->state != BD_EMU_SENDER_FLUSHING) {
+        return;
+    }
+    /* Close from a fresh callback: freeing a connection inside its own write
+     * callback would pull the bufferevent out from under libevent. */
+    sd->state = BD_EMU_SENDER_CUTTING;
+    struct timeval tv = {0, 0};
+    evtimer_add(sd->timer, &tv);
+}
+
+static void
+bd_emu_sender_finish(bd_emu_sender_t *sd, struct evbuffer *buf)
+{
+    if (sd->s->whole) {
+        evhttp_connection_set_closecb(sd->evcon, nullptr, nullptr);
+        evhttp_send_reply(sd->req, 200, "OK", buf);
+        evbuffer_free(buf);
+        bd_emu_sender_free(sd);
+        return;
+    }
+    if (sd->s->cut) {
+        sd->state = BD_EMU_SENDER_FLUSHING;
+        evhttp_send_reply_chunk_with_cb(sd->req, buf, bd_emu_sender_on_flushed, sd);
+        evbuffer_free(buf);
+        return;
+    }
+    evhttp_connection_set_closecb(sd->evcon, nullptr, nullptr);
+    if (evbuffer_get_length(buf) > 0) {
+        evhttp_send_reply_chunk(sd->req, buf);
+    }
+    evbuffer_free(buf);
+    evhttp_send_reply_end(sd->req);
+    bd_emu_sender_free(sd);
+}
+
+/* The timer: send every step that is due, then re-arm or finish. Loop thread. */
+static void
+bd_emu_sender_on_timer(evutil_socket_t fd, short events, void *arg) noexcept
+{
+    bd_emu_sender_t *sd = (bd_emu_sender_t *)arg;
+    (void)fd;
+    (void)events;
+    if (sd->state == BD_EMU_SENDER_CUTTING) {
+        /* Runs bd_emu_sender_on_close, which frees sd. */
+        evhttp_connection_free(sd->evcon);
+        return;
+    }
+    const std::vector<bd_emu_step_t> &steps = sd->s->steps;
+    size_t end = steps[sd->next_step++].end;
+    while (sd->next_step < steps.size() && steps[sd->next_step].delay_ms == 0) {
+        end = steps[sd->next_step++].end;
+    }
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add(buf, sd->s->out.data() + sd->sent, end - sd->sent);
+    sd->sent = end;
+    if (sd->next_step == steps.size()) {
+        bd_emu_sender_finish(sd, buf);
+        return;
+    }
+    evhttp_send_reply_chunk(sd->req, buf);
+    evbuffer_free(buf);
+    uint32_t ms = steps[sd->next_step].delay_ms;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    evtimer_add(sd->timer, &tv);
+}
+
+static bool
+bd_emu_stream_immediate(const bd_emu_stream_t *s)
+{
+    if (s->cut) {
+        return false;
+    }
+    for (const bd_emu_step_t &st : s->steps) {
+        if (st.delay_ms != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+bd_emu_stream_send(bd_emu_loop_t *lp, struct evhttp_request *req, bd_emu_stream_t *s,
+                   const char *content_type)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", content_type);
+    if (s->steps.empty() || bd_emu_stream_immediate(s)) {
+        struct evbuffer *buf = evbuffer_new();
+        evbuffer_add(buf, s->out.data(), s->out.size());
+        evhttp_send_reply(req, 200, "OK", buf);
+        evbuffer_free(buf);
+        delete s;
+        return;
+    }
+    bd_emu_sender_t *sd = new bd_emu_sender_t();
+    sd->lp = lp;
+    sd->req = req;
+    sd->evcon = evhttp_request_get_connection(req);
+    sd->s = s;
+    sd->timer = evtimer_new(lp->base, bd_emu_sender_on_timer, sd);
+    sd->state = BD_EMU_SENDER_WAITING;
+    evhttp_connection_set_closecb(sd->evcon, bd_emu_sender_on_close, sd);
+    if (!s->whole) {
+        evhttp_send_reply_start(req, 200, "OK");
+    }
+    uint32_t ms = s->steps[0].delay_ms;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    evtimer_add(sd->timer, &tv);
+}
+
+void
+bd_emu_send_json_later(bd_emu_loop_t *lp, struct evhttp_request *req, json_t *body,
+                       long delay_ms)
+{
+    if (delay_ms <= 0) {
+        bd_emu_send_json(req, body);
+        return;
+    }
+    bd_emu_stream_t *s = new bd_emu_stream_t();
+    char *dump = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    s->out = dump != nullptr ? dump : "{}";
+    free(dump);
+    s->whole = true;
+    s->steps.push_back(bd_emu_step_t{(uint32_t)s->out.size(), (uint32_t)delay_ms});
+    bd_emu_stream_send(lp, req, s, "application/json");
+}

@@ -1,0 +1,1089 @@
+/*
+ * bd_curl.cc: one worker's libcurl multi handle on its event_base, the free list of easy
+ * handles and the life of a transfer (start, headers, data, pause, timeouts, done, cancel).
+ * Thread: the worker that created the bd_curl_t, only.
+ * Invariant: curl is never re-entered from one of its own callbacks: adds and removes that a
+ * caller asks for while curl is on the stack (c->depth > 0) wait on c->deferred until the
+ * outermost curl call returns, and resumes always run from the kick event.
+ */
+#include "core/bd_curl.h"
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <string>
+#include <vector>
+
+#include "core/bd_core.h"
+
+/* A node of an intrusive circular list; a node linked to itself is in no list. */
+typedef struct bd_curl_link_s {
+    struct bd_curl_link_s *prev;
+    struct bd_curl_link_s *next;
+    void *owner; /* the struct that embeds the node */
+} bd_curl_link_t;
+
+typedef enum {
+    BD_CURL_XFER_IDLE = 0, /* on the free list */
+    BD_CURL_XFER_QUEUED,   /* started while curl was on the stack; on c->deferred */
+    BD_CURL_XFER_RUNNING,  /* in the multi handle */
+    BD_CURL_XFER_CANCELED, /* canceled while curl was on the stack; on c->deferred */
+    BD_CURL_XFER_DONE,     /* on_done is running */
+} bd_curl_xfer_state_e;
+
+/* One response header: offsets into hbuf, which holds "name\0value\0" pairs. */
+typedef struct {
+    uint32_t name;
+    uint32_t value;
+    uint32_t value_len;
+} bd_curl_hdr_t;
+
+struct bd_curl_xfer_s {
+    bd_curl_t *c;
+    CURL *easy;          /* owned; kept across reuse */
+    struct event timer;  /* first-byte timer, then idle timer */
+    bd_curl_xfer_state_e state;
+    bd_curl_link_t active; /* in c->active from start until detached */
+    bd_curl_link_t resume; /* in c->resumes while a resume waits for the kick */
+    bd_curl_xfer_t *next;  /* c->free_xfers or c->deferred */
+    bd_curl_handlers_t h;
+    void *data;                /* the caller's, borrowed */
+    struct curl_slist *slist;  /* owned request headers */
+    long connect_timeout_ms;
+    long first_byte_timeout_ms;
+    long idle_timeout_ms;
+    long total_timeout_ms;
+    int64_t last_data_ms; /* monotonic; the idle timer measures from here */
+    bool attached;        /* curl_multi_add_handle done, remove not yet */
+    bool connected;       /* curl had a connection (CURLOPT_PREREQFUNCTION ran) */
+    bool headers_done;    /* on_headers was called */
+    bool paused;          /* the receive side is paused for the caller */
+    bool aborted;         /* the caller returned BD_CURL_ABORT */
+    std::string hbuf;
+    std::vector<bd_curl_hdr_t> hdrs;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+/* The state of one socket curl asked us to watch; attached with curl_multi_assign. */
+typedef struct {
+    bd_curl_t *c;
+    int what; /* the CURL_POLL_* the event waits for */
+    struct event ev;
+    bd_curl_link_t link; /* in c->socks */
+} bd_curl_sock_t;
+
+struct bd_curl_s {
+    struct event_base *base; /* borrowed */
+    CURLM *multi;
+    struct event timer; /* curl's single timeout */
+    struct event kick;  /* activated to run queued resumes from the loop */
+    bd_curl_link_t active;
+    bd_curl_link_t resumes;
+    bd_curl_link_t socks;
+    bd_curl_xfer_t *free_xfers;
+    size_t nfree;
+    bd_curl_xfer_t *deferred; /* FIFO of QUEUED and CANCELED transfers */
+    bd_curl_xfer_t *deferred_tail;
+    int depth;           /* curl calls on the stack */
+    bool running_deferred;
+    size_t max_idle_handles;
+    std::string ca_file;
+    std::string line; /* scratch for "Name: value" */
+    bd_curl_stats_t stats;
+};
+
+static void bd_curl_on_socket(evutil_socket_t fd, short events, void *arg) noexcept;
+static void bd_curl_on_timeout(evutil_socket_t fd, short events, void *arg) noexcept;
+static void bd_curl_on_kick(evutil_socket_t fd, short events, void *arg) noexcept;
+static void bd_curl_on_xfer_timer(evutil_socket_t fd, short events, void *arg) noexcept;
+static void bd_curl_run_deferred(bd_curl_t *c);
+
+static void
+bd_curl_link_init(bd_curl_link_t *l, void *owner)
+{
+    l->prev = l;
+    l->next = l;
+    l->owner = owner;
+}
+
+static bool
+bd_curl_link_empty(const bd_curl_link_t *head)
+{
+    return head->next == head;
+}
+
+static void
+bd_curl_link_append(bd_curl_link_t *head, bd_curl_link_t *l)
+{
+    l->prev = head->prev;
+    l->next = head;
+    head->prev->next = l;
+    head->prev = l;
+}
+
+static void
+bd_curl_link_remove(bd_curl_link_t *l)
+{
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
+    l->prev = l;
+    l->next = l;
+}
+
+static int64_t
+bd_curl_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+bd_curl_arm(struct event *ev, int64_t ms)
+{
+    struct timeval tv;
+
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+    evtimer_add(ev, &tv);
+}
+
+/* Every curl call that can run callbacks is bracketed, so callers' requests made inside
+ * those callbacks can tell that they must wait. */
+static void
+bd_curl_enter(bd_curl_t *c)
+{
+    c->depth++;
+}
+
+static void
+bd_curl_leave(bd_curl_t *c)
+{
+    if (--c->depth == 0 && c->deferred != NULL) {
+        bd_curl_run_deferred(c);
+    }
+}
+
+/* ---- the multi handle on the event loop ---- */
+
+/* CURLMOPT_SOCKETFUNCTION: curl says which events <fd> needs; only arms events. */
+static int
+bd_curl_on_socket_change(CURL *easy, curl_socket_t fd, int what, void *userp,
+                         void *socketp) noexcept
+{
+    bd_curl_t *c = (bd_curl_t *)userp;
+    bd_curl_sock_t *s = (bd_curl_sock_t *)socketp;
+    short flags;
+
+    (void)easy;
+    if (what == CURL_POLL_REMOVE) {
+        if (s != NULL) {
+            event_del(&s->ev);
+            bd_curl_link_remove(&s->link);
+            free(s);
+        }
+        return 0;
+    }
+    if (s == NULL) {
+        s = (bd_curl_sock_t *)calloc(1, sizeof(*s));
+        if (s == NULL) {
+            BD_FATAL("out of memory for a curl socket");
+        }
+        s->c = c;
+        bd_curl_link_init(&s->link, s);
+        bd_curl_link_append(&c->socks, &s->link);
+        curl_multi_assign(c->multi, fd, s);
+    } else if (s->what == what) {
+        return 0;
+    } else {
+        event_del(&s->ev);
+    }
+    /* Re-arm the one event of this socket rather than creating a new one: the probe in
+     * DESIGN.md "Performance notes" measured the difference. */
+    flags = EV_PERSIST;
+    flags |= (what & CURL_POLL_IN) ? EV_READ : 0;
+    flags |= (what & CURL_POLL_OUT) ? EV_WRITE : 0;
+    event_assign(&s->ev, c->base, fd, flags, bd_curl_on_socket, s);
+    s->what = what;
+    if (flags & (EV_READ | EV_WRITE)) {
+        event_add(&s->ev, NULL);
+    }
+    return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: never calls curl back directly; 0 runs it from the loop. */
+static int
+bd_curl_on_timer_change(CURLM *multi, long timeout_ms, void *userp) noexcept
+{
+    bd_curl_t *c = (bd_curl_t *)userp;
+
+    (void)multi;
+    evtimer_del(&c->timer);
+    if (timeout_ms == 0) {
+        event_active(&c->timer, EV_TIMEOUT, 0);
+    } else if (timeout_ms > 0) {
+        bd_curl_arm(&c->timer, timeout_ms);
+    }
+    return 0;
+}
+
+static const char *
+bd_curl_result_message(bd_curl_xfer_t *x, bd_curl_result_e code, CURLcode rc)
+{
+    switch (code) {
+    case BD_CURL_OK:
+        return "";
+    case BD_CURL_TIMEOUT_FIRST_BYTE:
+        snprintf(x->errbuf, sizeof(x->errbuf), "no response headers within %ld ms",
+                 x->first_byte_timeout_ms);
+        return x->errbuf;
+    case BD_CURL_TIMEOUT_IDLE:
+        snprintf(x->errbuf, sizeof(x->errbuf), "no response bytes for %ld ms",
+                 x->idle_timeout_ms);
+        return x->errbuf;
+    case BD_CURL_CANCELED:
+        return "aborted by the caller";
+    default:
+        return x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc);
+    }
+}
+
+static bd_curl_result_e
+bd_curl_result_of(const bd_curl_xfer_t *x, CURLcode rc)
+{
+    if (x->aborted) {
+        return BD_CURL_CANCELED;
+    }
+    switch (rc) {
+    case CURLE_OK:
+        return BD_CURL_OK;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+        return BD_CURL_CONNECT_FAILED;
+    case CURLE_OPERATION_TIMEDOUT:
+        /* curl reports both of its timeouts with one code; which one ran out follows from
+         * whether a connection was ever handed to the transfer. */
+        if (!x->connected
+            && (x->total_timeout_ms == 0
+                || (x->connect_timeout_ms > 0 && x->connect_timeout_ms <= x->total_timeout_ms))) {
+            return BD_CURL_TIMEOUT_CONNECT;
+        }
+        return BD_CURL_TIMEOUT_TOTAL;
+    default:
+        return BD_CURL_ERROR;
+    }
+}
+
+/* Takes <x> out of the multi handle and the active list, and counts its connection. */
+static void
+bd_curl_detach(bd_curl_xfer_t *x)
+{
+    bd_curl_t *c = x->c;
+    long connects = 0;
+
+    if (x->attached) {
+        curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
+        c->stats.connections_created += (uint64_t)connects;
+        if (connects == 0 && x->connected) {
+            c->stats.connections_reused++;
+        }
+        bd_curl_enter(c);
+        curl_multi_remove_handle(c->multi, x->easy);
+        bd_curl_leave(c);
+        x->attached = false;
+    }
+    bd_curl_link_remove(&x->active);
+    bd_curl_link_remove(&x->resume);
+    evtimer_del(&x->timer);
+    c->stats.in_flight--;
+}
+
+static void
+bd_curl_xfer_free(bd_curl_xfer_t *x)
+{
+    curl_easy_cleanup(x->easy);
+    delete x;
+}
+
+/* Back to the free list, or freed when the list is full. */
+static void
+bd_curl_recycle(bd_curl_xfer_t *x)
+{
+    bd_curl_t *c = x->c;
+
+    curl_slist_free_all(x->slist);
+    x->slist = NULL;
+    x->state = BD_CURL_XFER_IDLE;
+    x->data = NULL;
+    if (c->nfree >= c->max_idle_handles) {
+        bd_curl_xfer_free(x);
+        return;
+    }
+    /* The reset drops every option but keeps the handle's allocations; the connections
+     * themselves live in the multi handle's cache. */
+    curl_easy_reset(x->easy);
+    x->hbuf.clear();
+    x->hdrs.clear();
+    x->next = c->free_xfers;
+    c->free_xfers = x;
+    c->nfree++;
+}
+
+/* Ends a running transfer: detaches it, reports <code> (or curl's <rc>) and recycles it. */
+static void
+bd_curl_finish(bd_curl_xfer_t *x, CURLcode rc, bd_curl_result_e code)
+{
+    bd_curl_result_t res;
+
+    if (code == BD_CURL_OK) {
+        code = bd_curl_result_of(x, rc);
+    }
+    res.code = code;
+    res.http_status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &res.http_status);
+    res.curl_code = (int)rc;
+    res.message = bd_curl_result_message(x, code, rc);
+    bd_curl_detach(x);
+    x->state = BD_CURL_XFER_DONE;
+    x->c->stats.completed++;
+    x->h.on_done(x, &res);
+    bd_curl_recycle(x);
+}
+
+/* Reports every finished transfer; runs only with no curl call on the stack. */
+static void
+bd_curl_drain(bd_curl_t *c)
+{
+    CURLMsg *msg;
+    int left;
+
+    while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+        char *priv = NULL;
+        bd_curl_xfer_t *x;
+
+        if (msg->msg != CURLMSG_DONE) {
+            continue;
+        }
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+        x = (bd_curl_xfer_t *)priv;
+        if (x != NULL && x->state == BD_CURL_XFER_RUNNING) {
+            bd_curl_finish(x, msg->data.result, BD_CURL_OK);
+        }
+    }
+}
+
+static void
+bd_curl_action(bd_curl_t *c, curl_socket_t fd, int mask)
+{
+    int running = 0;
+
+    bd_curl_enter(c);
+    curl_multi_socket_action(c->multi, fd, mask, &running);
+    bd_curl_leave(c);
+    bd_curl_drain(c);
+}
+
+/* Event on a socket curl watches. <arg> is the bd_curl_sock_t, which curl may free during
+ * the action, so it is read first. */
+static void
+bd_curl_on_socket(evutil_socket_t fd, short events, void *arg) noexcept
+{
+    bd_curl_sock_t *s = (bd_curl_sock_t *)arg;
+    int mask = 0;
+
+    mask |= (events & EV_READ) ? CURL_CSELECT_IN : 0;
+    mask |= (events & EV_WRITE) ? CURL_CSELECT_OUT : 0;
+    bd_curl_action(s->c, fd, mask);
+}
+
+/* curl's timeout expired, or curl asked to run now. <arg> is the bd_curl_t. */
+static void
+bd_curl_on_timeout(evutil_socket_t fd, short events, void *arg) noexcept
+{
+    bd_curl_t *c = (bd_curl_t *)arg;
+
+    (void)fd;
+    (void)events;
+    bd_curl_action(c, CURL_SOCKET_TIMEOUT, 0);
+}
+
+/* ---- per-transfer timers ---- */
+
+/* First-byte timer before the headers, idle timer after them. The idle timer is lazy: data
+ * only moves last_data_ms, and an early expiry re-arms for the rest, so a busy stream costs
+ * no timer operation per write. <arg> is the bd_curl_xfer_t. */
+static void
+bd_curl_on_xfer_timer(evutil_socket_t fd, short events, void *arg) noexcept
+{
+    bd_curl_xfer_t *x = (bd_curl_xfer_t *)arg;
+    int64_t left;
+
+    (void)fd;
+    (void)events;
+    if (x->state != BD_CURL_XFER_RUNNING) {
+        return;
+    }
+    if (!x->headers_done) {
+        bd_curl_finish(x, CURLE_OK, BD_CURL_TIMEOUT_FIRST_BYTE);
+        return;
+    }
+    left = x->last_data_ms + x->idle_timeout_ms - bd_curl_now_ms();
+    if (left > 0) {
+        bd_curl_arm(&x->timer, left);
+        return;
+    }
+    bd_curl_finish(x, CURLE_OK, BD_CURL_TIMEOUT_IDLE);
+}
+
+static void
+bd_curl_idle_start(bd_curl_xfer_t *x)
+{
+    x->last_data_ms = bd_curl_now_ms();
+    evtimer_del(&x->timer);
+    if (x->idle_timeout_ms > 0 && !x->paused) {
+        bd_curl_arm(&x->timer, x->idle_timeout_ms);
+    }
+}
+
+/* ---- curl's per-transfer callbacks ---- */
+
+static void
+bd_curl_headers_add(bd_curl_xfer_t *x, const char *p, size_t len)
+{
+    const char *colon = (const char *)memchr(p, ':', len);
+    size_t name_len, vlen;
+    const char *v;
+    bd_curl_hdr_t hdr;
+
+    if (colon == NULL) {
+        return;
+    }
+    name_len = (size_t)(colon - p);
+    while (name_len > 0 && (p[name_len - 1] == ' ' || p[name_len - 1] == '\t')) {
+        name_len--;
+    }
+    v = colon + 1;
+    vlen = len - (size_t)(v - p);
+    while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        vlen--;
+    }
+    hdr.name = (uint32_t)x->hbuf.size();
+    x->hbuf.append(p, name_len);
+    x->hbuf.push_back('\0');
+    hdr.value = (uint32_t)x->hbuf.size();
+    hdr.value_len = (uint32_t)vlen;
+    x->hbuf.append(v, vlen);
+    x->hbuf.push_back('\0');
+    x->hdrs.push_back(hdr);
+}
+
+/* An obsolete folded line continues the last header, whose value ends hbuf. */
+static void
+bd_curl_headers_fold(bd_curl_xfer_t *x, const char *p, size_t len)
+{
+    if (x->hdrs.empty()) {
+        return;
+    }
+    while (len > 0 && (*p == ' ' || *p == '\t')) {
+        p++;
+        len--;
+    }
+    x->hbuf.back() = ' ';
+    x->hbuf.append(p, len);
+    x->hbuf.push_back('\0');
+    x->hdrs.back().value_len += (uint32_t)(len + 1);
+}
+
+/* The blank line after a header block. Returns false to make curl stop the transfer. */
+static bool
+bd_curl_headers_end(bd_curl_xfer_t *x)
+{
+    long status = 0;
+    int rc = BD_CURL_CONTINUE;
+
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 100 && status < 200) {
+        return true; /* an interim response: the real headers follow */
+    }
+    x->headers_done = true;
+    bd_curl_idle_start(x);
+    if (x->h.on_headers != NULL) {
+        rc = x->h.on_headers(x, status, x);
+    }
+    if (x->state != BD_CURL_XFER_RUNNING) {
+        return false; /* canceled inside the callback */
+    }
+    if (rc == BD_CURL_ABORT) {
+        x->aborted = true;
+        return false;
+    }
+    if (rc == BD_CURL_PAUSE) {
+        bd_curl_xfer_pause(x);
+    }
+    return true;
+}
+
+/* CURLOPT_HEADERFUNCTION: one header line per call. <arg> is the bd_curl_xfer_t. */
+static size_t
+bd_curl_on_header(char *p, size_t size, size_t n, void *arg) noexcept
+{
+    bd_curl_xfer_t *x = (bd_curl_xfer_t *)arg;
+    size_t len = size * n;
+    size_t l = len;
+
+    if (x->state != BD_CURL_XFER_RUNNING) {
+        return 0;
+    }
+    if (x->headers_done) {
+        return len; /* trailers are not exposed */
+    }
+    while (l > 0 && (p[l - 1] == '\r' || p[l - 1] == '\n')) {
+        l--;
+    }
+    if (l == 0) {
+        return bd_curl_headers_end(x) ? len : 0;
+    }
+    if (l >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        x->hbuf.clear(); /* a new response block starts */
+        x->hdrs.clear();
+    } else if (p[0] == ' ' || p[0] == '\t') {
+        bd_curl_headers_fold(x, p, l);
+    } else {
+        bd_curl_headers_add(x, p, l);
+    }
+    return len;
+}
+
+/* CURLOPT_WRITEFUNCTION: body bytes. Anything but <len> or CURL_WRITEFUNC_PAUSE makes curl
+ * end the transfer with CURLE_WRITE_ERROR. <arg> is the bd_curl_xfer_t. */
+static size_t
+bd_curl_on_write(char *p, size_t size, size_t n, void *arg) noexcept
+{
+    bd_curl_xfer_t *x = (bd_curl_xfer_t *)arg;
+    size_t len = size * n;
+    int rc = BD_CURL_CONTINUE;
+
+    if (x->state != BD_CURL_XFER_RUNNING) {
+        return 0;
+    }
+    if (x->paused) {
+        return CURL_WRITEFUNC_PAUSE; /* paused before curl could stop reading */
+    }
+    x->last_data_ms = bd_curl_now_ms();
+    if (x->h.on_data != NULL) {
+        rc = x->h.on_data(x, p, len);
+    }
+    if (x->state != BD_CURL_XFER_RUNNING) {
+        return 0;
+    }
+    if (rc == BD_CURL_ABORT) {
+        x->aborted = true;
+        return 0;
+    }
+    if (rc == BD_CURL_PAUSE) {
+        /* curl keeps these bytes and hands them over again after the resume */
+        x->paused = true;
+        evtimer_del(&x->timer);
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    /* Consumed, even if on_data paused through bd_curl_xfer_pause(): the next call is the
+     * one that returns CURL_WRITEFUNC_PAUSE, above. */
+    return len;
+}
+
+/* CURLOPT_PREREQFUNCTION: a connection, new or reused, now carries the request. */
+static int
+bd_curl_on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
+                  int local_port) noexcept
+{
+    bd_curl_xfer_t *x = (bd_curl_xfer_t *)arg;
+
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    x->connected = true;
+    return CURL_PREREQFUNC_OK;
+}
+
+/* ---- starting, pausing and stopping transfers ---- */
+
+static bool
+bd_curl_has_crlf(const char *s)
+{
+    return strpbrk(s, "\r\n") != NULL;
+}
+
+/* Adds "<name>: <value>" to the transfer's header list; an empty value removes curl's own
+ * header of that name, as curl's list syntax says. */
+static bool
+bd_curl_header_append(bd_curl_xfer_t *x, const char *name, const char *value)
+{
+    std::string &line = x->c->line;
+    struct curl_slist *l;
+
+    if (bd_curl_has_crlf(name) || bd_curl_has_crlf(value)) {
+        return false;
+    }
+    line.assign(name);
+    line.append(":");
+    if (value[0] != '\0') {
+        line.append(" ");
+        line.append(value);
+    }
+    l = curl_slist_append(x->slist, line.c_str());
+    if (l == NULL) {
+        return false;
+    }
+    x->slist = l;
+    return true;
+}
+
+static bool
+bd_curl_setup_headers(bd_curl_xfer_t *x, const bd_curl_request_t *req)
+{
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const bd_curl_header_t *hd = &req->headers[i];
+
+        if (hd->name == NULL || hd->name[0] == '\0' || hd->value == NULL
+            || !bd_curl_header_append(x, hd->name, hd->value)) {
+            return false;
+        }
+    }
+    /* No "Expect: 100-continue" round trip before large bodies, and no form-encoded
+     * Content-Type that curl would otherwise invent for a body. */
+    return bd_curl_header_append(x, "Expect", "")
+           && bd_curl_header_append(x, "Content-Type",
+                                    req->content_type != NULL ? req->content_type : "");
+}
+
+static bool
+bd_curl_setup_method(CURL *e, const bd_curl_request_t *req)
+{
+    const char *m = req->method;
+    bool bad = false;
+
+    if (req->body != NULL) {
+        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) != 0;
+        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body) != 0;
+        if (m != NULL && strcmp(m, "POST") != 0) {
+            bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m) != 0;
+        }
+    } else if (m != NULL && strcmp(m, "HEAD") == 0) {
+        bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L) != 0;
+    } else if (m != NULL && strcmp(m, "GET") != 0) {
+        bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m) != 0;
+    }
+    return !bad;
+}
+
+/* Sets every option of a freshly reset easy handle. */
+static bool
+bd_curl_setup(bd_curl_xfer_t *x, const bd_curl_request_t *req)
+{
+    CURL *e = x->easy;
+    bool bad = false;
+
+    if (!bd_curl_setup_headers(x, req) || !bd_curl_setup_method(e, req)) {
+        return false;
+    }
+    bad |= curl_easy_setopt(e, CURLOPT_URL, req->url) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->slist) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, bd_curl_on_write) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)x) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, bd_curl_on_header) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)x) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, bd_curl_on_prereq) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_PREREQDATA, (void *)x) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != 0;
+    if (!x->c->ca_file.empty()) {
+        bad |= curl_easy_setopt(e, CURLOPT_CAINFO, x->c->ca_file.c_str()) != 0;
+    }
+    bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->total_timeout_ms) != 0;
+    return !bad;
+}
+
+static bd_curl_xfer_t *
+bd_curl_xfer_get(bd_curl_t *c)
+{
+    bd_curl_xfer_t *x = c->free_xfers;
+
+    if (x != NULL) {
+        c->free_xfers = x->next;
+        c->nfree--;
+        x->next = NULL;
+        return x;
+    }
+    x = new bd_curl_xfer_t();
+    x->c = c;
+    x->easy = curl_easy_init();
+    if (x->easy == NULL) {
+        BD_FATAL("curl_easy_init failed");
+    }
+    evtimer_assign(&x->timer, c->base, bd_curl_on_xfer_timer, x);
+    bd_curl_link_init(&x->active, x);
+    bd_curl_link_init(&x->resume, x);
+    return x;
+}
+
+static bool
+bd_curl_attach(bd_curl_xfer_t *x)
+{
+    bd_curl_t *c = x->c;
+    CURLMcode mc;
+
+    bd_curl_enter(c);
+    mc = curl_multi_add_handle(c->multi, x->easy);
+    bd_curl_leave(c);
+    if (mc != CURLM_OK) {
+        return false;
+    }
+    x->attached = true;
+    x->state = BD_CURL_XFER_RUNNING;
+    if (x->first_byte_timeout_ms > 0) {
+        bd_curl_arm(&x->timer, x->first_byte_timeout_ms);
+    }
+    return true;
+}
+
+static void
+bd_curl_defer(bd_curl_xfer_t *x)
+{
+    bd_curl_t *c = x->c;
+
+    x->next = NULL;
+    if (c->deferred == NULL) {
+        c->deferred = x;
+    } else {
+        c->deferred_tail->next = x;
+    }
+    c->deferred_tail = x;
+}
+
+/* Carries out the adds and removes asked for while curl was on the stack. Calls no caller
+ * callback, so it may run at the end of any bd_curl function. */
+static void
+bd_curl_run_deferred(bd_curl_t *c)
+{
+    if (c->running_deferred) {
+        return;
+    }
+    c->running_deferred = true;
+    while (c->deferred != NULL) {
+        bd_curl_xfer_t *x = c->deferred;
+
+        c->deferred = x->next;
+        x->next = NULL;
+        if (x->state == BD_CURL_XFER_QUEUED) {
+            if (!bd_curl_attach(x)) {
+                BD_FATAL("curl_multi_add_handle failed");
+            }
+        } else if (x->state == BD_CURL_XFER_CANCELED) {
+            bd_curl_detach(x);
+            bd_curl_recycle(x);
+        }
+    }
+    c->running_deferred = false;
+}
+
+bd_curl_xfer_t *
+bd_curl_xfer_start(bd_curl_t *c, const bd_curl_request_t *req, const bd_curl_handlers_t *h,
+                   void *data)
+{
+    bd_curl_xfer_t *x;
+
+    if (req == NULL || req->url == NULL || h == NULL || h->on_done == NULL) {
+        return NULL;
+    }
+    x = bd_curl_xfer_get(c);
+    x->h = *h;
+    x->data = data;
+    x->connect_timeout_ms = req->connect_timeout_ms;
+    x->first_byte_timeout_ms = req->first_byte_timeout_ms;
+    x->idle_timeout_ms = req->idle_timeout_ms;
+    x->total_timeout_ms = req->total_timeout_ms;
+    x->attached = x->connected = x->headers_done = x->paused = x->aborted = false;
+    x->errbuf[0] = '\0';
+    if (!bd_curl_setup(x, req)) {
+        bd_curl_recycle(x);
+        return NULL;
+    }
+    bd_curl_link_append(&c->active, &x->active);
+    c->stats.started++;
+    c->stats.in_flight++;
+    if (c->depth > 0) {
+        /* inside a curl callback, where curl refuses new handles */
+        x->state = BD_CURL_XFER_QUEUED;
+        bd_curl_defer(x);
+        return x;
+    }
+    if (!bd_curl_attach(x)) {
+        c->stats.started--;
+        bd_curl_detach(x);
+        bd_curl_recycle(x);
+        return NULL;
+    }
+    return x;
+}
+
+void
+bd_curl_xfer_cancel(bd_curl_xfer_t *x)
+{
+    bd_curl_t *c = x->c;
+
+    if (x->state != BD_CURL_XFER_RUNNING && x->state != BD_CURL_XFER_QUEUED) {
+        return; /* already canceled; anything else is a caller bug */
+    }
+    c->stats.canceled++;
+    evtimer_del(&x->timer);
+    bd_curl_link_remove(&x->resume);
+    if (c->depth > 0) {
+        /* curl is on the stack: the callbacks see the state and stop the transfer, the
+         * removal waits until curl returns */
+        if (x->state == BD_CURL_XFER_RUNNING) {
+            bd_curl_defer(x);
+        }
+        x->state = BD_CURL_XFER_CANCELED;
+        return;
+    }
+    BD_ASSERT(x->state == BD_CURL_XFER_RUNNING);
+    x->state = BD_CURL_XFER_CANCELED;
+    bd_curl_detach(x);
+    bd_curl_recycle(x);
+}
+
+void
+bd_curl_xfer_pause(bd_curl_xfer_t *x)
+{
+    if (x->state != BD_CURL_XFER_RUNNING && x->state != BD_CURL_XFER_QUEUED) {
+        return;
+    }
+    bd_curl_link_remove(&x->resume);
+    if (x->paused) {
+        return;
+    }
+    x->paused = true;
+    if (x->headers_done) {
+        evtimer_del(&x->timer); /* waiting on our caller is not upstream idleness */
+    }
+    /* Stops reading at once when curl has a connection; otherwise, or if curl forgets it,
+     * the write callback refuses the first bytes and curl pauses then. */
+    if (x->state == BD_CURL_XFER_RUNNING) {
+        curl_easy_pause(x->easy, CURLPAUSE_RECV);
+    }
+}
+
+void
+bd_curl_xfer_resume(bd_curl_xfer_t *x)
+{
+    bd_curl_t *c = x->c;
+
+    if (x->state != BD_CURL_XFER_RUNNING && x->state != BD_CURL_XFER_QUEUED) {
+        return;
+    }
+    if (!x->paused || x->resume.next != &x->resume) {
+        return;
+    }
+    /* curl_easy_pause(CONT) delivers the held bytes before it returns; doing it from the
+     * kick event keeps on_data out of our caller's stack. */
+    bd_curl_link_append(&c->resumes, &x->resume);
+    event_active(&c->kick, EV_TIMEOUT, 0);
+}
+
+/* Runs the queued resumes. <arg> is the bd_curl_t. */
+static void
+bd_curl_on_kick(evutil_socket_t fd, short events, void *arg) noexcept
+{
+    bd_curl_t *c = (bd_curl_t *)arg;
+
+    (void)fd;
+    (void)events;
+    while (!bd_curl_link_empty(&c->resumes)) {
+        bd_curl_xfer_t *x = (bd_curl_xfer_t *)c->resumes.next->owner;
+
+        bd_curl_link_remove(&x->resume);
+        if (x->state != BD_CURL_XFER_RUNNING || !x->paused) {
+            continue;
+        }
+        x->paused = false;
+        if (x->headers_done) {
+            bd_curl_idle_start(x);
+        }
+        bd_curl_enter(c);
+        curl_easy_pause(x->easy, CURLPAUSE_CONT);
+        bd_curl_leave(c);
+    }
+    /* Let curl look at every socket again: bytes may already sit in its buffers or in the
+     * kernel without a new readiness event to wake it. */
+    event_active(&c->timer, EV_TIMEOUT, 0);
+    bd_curl_drain(c);
+}
+
+/* ---- the client ---- */
+
+static bool
+bd_curl_multi_setup(bd_curl_t *c, const bd_curl_options_t *o)
+{
+    CURLM *m = c->multi;
+    bool bad = false;
+
+    bad |= curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, bd_curl_on_socket_change) != 0;
+    bad |= curl_multi_setopt(m, CURLMOPT_SOCKETDATA, (void *)c) != 0;
+    bad |= curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, bd_curl_on_timer_change) != 0;
+    bad |= curl_multi_setopt(m, CURLMOPT_TIMERDATA, (void *)c) != 0;
+    /* HTTP/1.1 keep-alive only: one transfer per connection at a time */
+    bad |= curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING) != 0;
+    if (o->max_connections > 0) {
+        bad |= curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, o->max_connections) != 0;
+    }
+    if (o->max_host_connections > 0) {
+        bad |= curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, o->max_host_connections) != 0;
+    }
+    if (o->max_total_connections > 0) {
+        bad |= curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, o->max_total_connections)
+               != 0;
+    }
+    return !bad;
+}
+
+bd_curl_t *
+bd_curl_create(struct event_base *base, const bd_curl_options_t *opts)
+{
+    bd_curl_options_t defaults = {};
+    const bd_curl_options_t *o = opts != NULL ? opts : &defaults;
+    bd_curl_t *c = new bd_curl_t();
+
+    c->base = base;
+    c->max_idle_handles = o->max_idle_handles > 0 ? o->max_idle_handles : 64;
+    if (o->ca_file != NULL) {
+        c->ca_file = o->ca_file;
+    }
+    bd_curl_link_init(&c->active, c);
+    bd_curl_link_init(&c->resumes, c);
+    bd_curl_link_init(&c->socks, c);
+    evtimer_assign(&c->timer, base, bd_curl_on_timeout, c);
+    event_assign(&c->kick, base, -1, 0, bd_curl_on_kick, c);
+    c->multi = curl_multi_init();
+    if (c->multi == NULL || !bd_curl_multi_setup(c, o)) {
+        if (c->multi != NULL) {
+            curl_multi_cleanup(c->multi);
+        }
+        delete c;
+        return NULL;
+    }
+    return c;
+}
+
+void
+bd_curl_destroy(bd_curl_t *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    BD_ASSERT(c->depth == 0);
+    while (!bd_curl_link_empty(&c->active)) {
+        bd_curl_xfer_cancel((bd_curl_xfer_t *)c->active.next->owner);
+    }
+    while (c->free_xfers != NULL) {
+        bd_curl_xfer_t *x = c->free_xfers;
+
+        c->free_xfers = x->next;
+        bd_curl_xfer_free(x);
+    }
+    curl_multi_cleanup(c->multi);
+    /* curl normally says CURL_POLL_REMOVE for each socket; free what it did not */
+    while (!bd_curl_link_empty(&c->socks)) {
+        bd_curl_sock_t *s = (bd_curl_sock_t *)c->socks.next->owner;
+
+        event_del(&s->ev);
+        bd_curl_link_remove(&s->link);
+        free(s);
+    }
+    event_del(&c->timer);
+    event_del(&c->kick);
+    delete c;
+}
+
+void *
+bd_curl_xfer_data(const bd_curl_xfer_t *x)
+{
+    return x->data;
+}
+
+const char *
+bd_curl_headers_get(const bd_curl_headers_t *h, const char *name, size_t *len)
+{
+    size_t name_len = strlen(name);
+
+    for (const bd_curl_hdr_t &hdr : h->hdrs) {
+        const char *n = h->hbuf.data() + hdr.name;
+
+        if (hdr.value - hdr.name - 1 == name_len && strncasecmp(n, name, name_len) == 0) {
+            if (len != NULL) {
+                *len = hdr.value_len;
+            }
+            return h->hbuf.data() + hdr.value;
+        }
+    }
+    return NULL;
+}
+
+size_t
+bd_curl_headers_count(const bd_curl_headers_t *h)
+{
+    return h->hdrs.size();
+}
+
+void
+bd_curl_headers_at(const bd_curl_headers_t *h, size_t i, const char **name, const char **value)
+{
+    *name = h->hbuf.data() + h->hdrs[i].name;
+    *value = h->hbuf.data() + h->hdrs[i].value;
+}
+
+void
+bd_curl_stats(const bd_curl_t *c, bd_curl_stats_t *out)
+{
+    *out = c->stats;
+}
+
+const char *
+bd_curl_result_name(bd_curl_result_e code)
+{
+    switch (code) {
+    case BD_CURL_OK:
+        return "ok";
+    case BD_CURL_CONNECT_FAILED:
+        return "connect failed";
+    case BD_CURL_TIMEOUT_CONNECT:
+        return "timeout connect";
+    case BD_CURL_TIMEOUT_FIRST_BYTE:
+        return "timeout first byte";
+    case BD_CURL_TIMEOUT_IDLE:
+        return "timeout idle";
+    case BD_CURL_TIMEOUT_TOTAL:
+        return "timeout total";
+    case BD_CURL_CANCELED:
+        return "canceled";
+    case BD_CURL_ERROR:
+        return "error";
+    }
+    return "unknown";
+}

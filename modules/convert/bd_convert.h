@@ -26,8 +26,8 @@ enum bd_route_e {
 struct bd_convert_model_t {
     std::string client_name; /* echoed as "model" in responses */
     std::string bedrock_id;  /* model id, inference profile or ARN (the caller builds the URL) */
-    int route;               /* bd_route_e */
-    int64_t max_output_tokens; /* max_tokens is capped to this; 0 = no cap */
+    bd_route_e route;
+    int64_t max_output_tokens;        /* max_tokens is capped to this; 0 = no cap */
     bool temperature_top_p_exclusive; /* the model rejects both: top_p is dropped */
     bool supports_thinking;
     std::vector<std::string> allowed_betas; /* anthropic-beta values forwarded as they are */
@@ -97,9 +97,8 @@ json_t *bd_convert_count_tokens_response(json_t *resp, bd_convert_error_t *err);
 /* Converse response -> Anthropic Message with id <msg_id> and model <client_model>.
  * Fills <usage> when not null. Returns a new reference, or null with a 502 api_error
  * when the response is malformed. */
-json_t *bd_convert_converse_to_anthropic(json_t *resp, const char *msg_id,
-                                         const char *client_model, bd_convert_usage_t *usage,
-                                         bd_convert_error_t *err);
+json_t *bd_convert_converse_to_anthropic(json_t *resp, const char *msg_id, const char *client_model,
+                                         bd_convert_usage_t *usage, bd_convert_error_t *err);
 
 /* InvokeModel response (already Anthropic JSON) -> the client's answer: a copy with
  * model = <client_model>. Fills <usage>. Null with a 502 when it is not a message. */
@@ -111,8 +110,8 @@ json_t *bd_convert_invoke_to_anthropic(json_t *resp, const char *client_model,
 /* One Bedrock content block as seen by the stream. */
 struct bd_convert_stream_block_t {
     int64_t bedrock_index;
-    int index;  /* dense Anthropic index */
-    int kind;   /* bd_bedrock_block_kind_e */
+    int index; /* dense Anthropic index */
+    int kind;  /* bd_bedrock_block_kind_e */
     bool open;
 };
 
@@ -178,9 +177,8 @@ int bd_convert_invoke_stream_feed(bd_convert_invoke_stream_t *s, const char *eve
                                   json_t *payload, std::string *out, bd_convert_error_t *err);
 
 /* Same as bd_convert_stream_exception() for the invoke stream. */
-void bd_convert_invoke_stream_exception(bd_convert_invoke_stream_t *s,
-                                        const char *exception_type, json_t *payload,
-                                        std::string *out, bd_convert_error_t *err);
+void bd_convert_invoke_stream_exception(bd_convert_invoke_stream_t *s, const char *exception_type,
+                                        json_t *payload, std::string *out, bd_convert_error_t *err);
 
 /* --- SSE and error bodies --- */
 

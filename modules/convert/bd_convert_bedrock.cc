@@ -45,9 +45,15 @@ bd_convert_bedrock_usage_parse(json_t *u, bd_convert_usage_t *usage)
 }
 
 static const char *const bd_stop_names[] = {
-    "end_turn",      "tool_use",          "max_tokens",
-    "stop_sequence", "guardrail_intervened", "content_filtered",
-    "model_context_window_exceeded", "malformed_model_output", "malformed_tool_use",
+    "end_turn",
+    "tool_use",
+    "max_tokens",
+    "stop_sequence",
+    "guardrail_intervened",
+    "content_filtered",
+    "model_context_window_exceeded",
+    "malformed_model_output",
+    "malformed_tool_use",
 };
 
 int
@@ -235,8 +241,8 @@ bd_convert_stream_event_parse(const char *event_type, json_t *payload, bd_bedroc
         }
         ev->type = BD_EV_MESSAGE_STOP;
         ev->stop = bd_convert_bedrock_stop_parse(stop);
-        ev->stop_sequence = bd_cv_str(json_object_get(payload, "additionalModelResponseFields"),
-                                      "stop_sequence");
+        ev->stop_sequence =
+            bd_cv_str(json_object_get(payload, "additionalModelResponseFields"), "stop_sequence");
     } else if (strcmp(event_type, "metadata") == 0) {
         ev->type = BD_EV_METADATA;
         /* a metrics-only metadata event must not erase usage seen earlier */

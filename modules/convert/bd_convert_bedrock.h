@@ -124,8 +124,8 @@ struct bd_bedrock_event_t {
 
 /* Parses one ConverseStream event. Returns 0, or -1 with a 502 api_error when a known
  * event lacks its required members. Unknown event types give BD_EV_UNKNOWN. */
-int bd_convert_stream_event_parse(const char *event_type, json_t *payload,
-                                  bd_bedrock_event_t *ev, bd_convert_error_t *err);
+int bd_convert_stream_event_parse(const char *event_type, json_t *payload, bd_bedrock_event_t *ev,
+                                  bd_convert_error_t *err);
 
 enum bd_bedrock_exception_e {
     BD_EXC_VALIDATION = 0,

@@ -109,8 +109,8 @@ bd_cv_synth_tools(bd_cv_cctx_t *c, json_t *tools)
     }
     if (json_array_size(tools) == 0) {
         /* only tool results, their tool_use ids unknown: any tool will do */
-        json_array_append_new(tools, json_pack("{s:{s:s,s:{s:{s:s}}}}", "toolSpec", "name",
-                                               "tool", "inputSchema", "json", "type", "object"));
+        json_array_append_new(tools, json_pack("{s:{s:s,s:{s:{s:s}}}}", "toolSpec", "name", "tool",
+                                               "inputSchema", "json", "type", "object"));
     }
 }
 
@@ -246,9 +246,8 @@ bd_cv_converse_build(json_t *req, const bd_convert_model_t *m, const char *beta_
 }
 
 int
-bd_convert_anthropic_to_converse(json_t *req, const bd_convert_model_t *m,
-                                 const char *beta_header, bd_convert_request_t *out,
-                                 bd_convert_error_t *err)
+bd_convert_anthropic_to_converse(json_t *req, const bd_convert_model_t *m, const char *beta_header,
+                                 bd_convert_request_t *out, bd_convert_error_t *err)
 {
     *out = bd_convert_request_t();
     if (bd_cv_validate(req, m, beta_header, true, err) != 0) {

@@ -171,8 +171,8 @@ bd_cv_search_result(json_t *b)
     json_array_foreach(json_object_get(b, "content"), i, e) {
         json_array_append_new(list, json_pack("{s:O}", "text", json_object_get(e, "text")));
     }
-    return json_pack("{s:{s:s,s:s,s:o}}", "searchResult", "source", bd_cv_str(b, "source"),
-                     "title", bd_cv_str(b, "title"), "content", list);
+    return json_pack("{s:{s:s,s:s,s:o}}", "searchResult", "source", bd_cv_str(b, "source"), "title",
+                     bd_cv_str(b, "title"), "content", list);
 }
 
 static json_t *bd_cv_block(bd_cv_cctx_t *c, json_t *b);
@@ -351,8 +351,8 @@ bd_cv_converse_messages(bd_cv_cctx_t *c, json_t *req, json_t *messages, json_t *
             json_array_extend(system, content); /* hoisted; its position is lost */
             json_decref(content);
         } else if (json_array_size(content) == 0 ||
-                   (json_array_size(content) == 1 && json_object_get(json_array_get(content, 0),
-                                                                     "cachePoint"))) {
+                   (json_array_size(content) == 1 &&
+                    json_object_get(json_array_get(content, 0), "cachePoint"))) {
             json_decref(content); /* blank turn: dropping it lets its neighbours merge */
         } else {
             bd_cv_append_message(messages, role, content);
@@ -364,9 +364,9 @@ bd_cv_converse_messages(bd_cv_cctx_t *c, json_t *req, json_t *messages, json_t *
     }
     json_t *first = json_array_get(messages, 0);
     if (!first || strcmp(bd_cv_str(first, "role"), "user") != 0) {
-        json_array_insert_new(messages, 0,
-                              json_pack("{s:s,s:[{s:s}]}", "role", "user", "content", "text",
-                                        BD_CV_PLACEHOLDER));
+        json_array_insert_new(
+            messages, 0,
+            json_pack("{s:s,s:[{s:s}]}", "role", "user", "content", "text", BD_CV_PLACEHOLDER));
     }
     bd_cv_trim_prefill(messages);
     return 0;

@@ -87,8 +87,7 @@ bd_convert_bedrock_exception(const char *name, const char *message, bd_convert_e
 }
 
 void
-bd_convert_bedrock_exception_openai(const char *name, const char *message,
-                                    bd_convert_error_t *err)
+bd_convert_bedrock_exception_openai(const char *name, const char *message, bd_convert_error_t *err)
 {
     int e = bd_convert_bedrock_exception_parse(name);
 

@@ -76,9 +76,9 @@ struct bd_cv_cctx_t {
     const bd_convert_model_t *m;
     bd_convert_request_t *out;
     bd_convert_error_t *err;
-    std::vector<std::string> doc_names; /* document names used so far: they must be unique */
+    std::vector<std::string> doc_names;  /* document names used so far: they must be unique */
     std::vector<std::string> tool_names; /* tool names used in the history */
-    bool has_tool_blocks;                 /* the history holds toolUse or toolResult blocks */
+    bool has_tool_blocks;                /* the history holds toolUse or toolResult blocks */
 };
 
 /* Converts <req>'s messages (and role "system" messages, appended to <system>) into

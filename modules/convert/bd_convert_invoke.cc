@@ -51,8 +51,8 @@ int
 bd_cv_invoke_build(json_t *req, const bd_convert_model_t *m, const char *beta_header,
                    bool count_only, bd_convert_request_t *out, bd_convert_error_t *err)
 {
-    static const char *const dropped[] = {"model", "stream", "metadata", "service_tier",
-                                          "anthropic_version", "anthropic_beta"};
+    static const char *const dropped[] = {
+        "model", "stream", "metadata", "service_tier", "anthropic_version", "anthropic_beta"};
     json_t *body = json_pack("{s:s}", "anthropic_version", "bedrock-2023-05-31");
     const char *key;
     json_t *v;
@@ -101,7 +101,7 @@ static const char *
 bd_cv_doc_format(const char *media_type)
 {
     static const char *const map[][2] = {
-        {"application/pdf", "pdf"}, {"text/plain", "txt"}, {"text/html", "html"},
+        {"application/pdf", "pdf"}, {"text/plain", "txt"},   {"text/html", "html"},
         {"text/csv", "csv"},        {"text/markdown", "md"},
     };
 
@@ -125,8 +125,9 @@ bd_convert_url_source_fill(const bd_convert_url_source_t *u, const char *media_t
               : u->kind == BD_CONVERT_URL_CONVERSE_DOCUMENT ? doc != nullptr
                                                             : image || bd_cv_is(doc, "pdf");
     if (!ok) {
-        return bd_cv_bad(err, "", "the content at " + u->url + " has media type '" + media_type +
-                                      "', which is not supported here");
+        return bd_cv_bad(err, "",
+                         "the content at " + u->url + " has media type '" + media_type +
+                             "', which is not supported here");
     }
     if (u->kind == BD_CONVERT_URL_ANTHROPIC_SOURCE) {
         json_object_clear(u->target);
@@ -178,7 +179,6 @@ bd_convert_count_tokens_request(json_t *req, const bd_convert_model_t *m, const 
     if (m->route == BD_ROUTE_INVOKE) {
         std::string js, b64;
         bd_cv_invoke_build(req, m, beta_header, true, &out, err);
-        json_object_del(out.body, "stream");
         bd_convert_json_dump(out.body, &js);
         bd_cv_base64_encode((const unsigned char *)js.data(), js.size(), &b64);
         bd_convert_request_free(&out);

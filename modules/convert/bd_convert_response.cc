@@ -40,8 +40,8 @@ bd_cv_citation(json_t *c)
     }
     json_object_set_new(out, "cited_text", json_string(cited.c_str()));
     json_t *title = json_object_get(c, "title");
-    json_object_set_new(out, "document_title", json_is_string(title) ? json_copy(title)
-                                                                      : json_null());
+    json_object_set_new(out, "document_title",
+                        json_is_string(title) ? json_copy(title) : json_null());
     return out;
 }
 
@@ -98,9 +98,9 @@ bd_convert_converse_to_anthropic(json_t *resp, const char *msg_id, const char *c
         json_array_append_new(content,
                               json_pack("{s:s,s:s,s:n}", "type", "text", "text", "", "citations"));
     }
-    json_t *m = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "id", msg_id, "type", "message", "role",
-                          "assistant", "model", client_model, "content", content, "stop_reason",
-                          stop);
+    json_t *m =
+        json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "id", msg_id, "type", "message", "role", "assistant",
+                  "model", client_model, "content", content, "stop_reason", stop);
     bool seq = r.stop == BD_STOP_STOP_SEQUENCE && r.stop_sequence;
     json_object_set_new(m, "stop_sequence", seq ? json_string(r.stop_sequence) : json_null());
     json_object_set_new(m, "usage", bd_cv_usage_anthropic(&r.usage, true));

@@ -34,12 +34,13 @@ bd_cv_stream_start(bd_convert_stream_t *s, std::string *out)
         return;
     }
     s->started = true;
-    json_t *msg = json_pack("{s:s,s:s,s:s,s:s,s:[],s:n,s:n,s:{s:I,s:I}}", "id", s->msg_id.c_str(),
-                            "type", "message", "role", "assistant", "model",
-                            s->client_model.c_str(), "content", "stop_reason", "stop_sequence",
-                            "usage", "input_tokens", (json_int_t)s->input_estimate,
-                            "output_tokens", (json_int_t)0);
-    bd_cv_emit(out, "message_start", json_pack("{s:s,s:o}", "type", "message_start", "message", msg));
+    json_t *msg =
+        json_pack("{s:s,s:s,s:s,s:s,s:[],s:n,s:n,s:{s:I,s:I}}", "id", s->msg_id.c_str(), "type",
+                  "message", "role", "assistant", "model", s->client_model.c_str(), "content",
+                  "stop_reason", "stop_sequence", "usage", "input_tokens",
+                  (json_int_t)s->input_estimate, "output_tokens", (json_int_t)0);
+    bd_cv_emit(out, "message_start",
+               json_pack("{s:s,s:o}", "type", "message_start", "message", msg));
 }
 
 static bd_convert_stream_block_t *
@@ -174,9 +175,9 @@ bd_cv_stream_finish(bd_convert_stream_t *s, std::string *out)
         return;
     }
     json_t *delta = json_pack("{s:s}", "stop_reason", s->stop_reason.c_str());
-    json_object_set_new(delta, "stop_sequence", s->stop_sequence.empty()
-                                                    ? json_null()
-                                                    : json_string(s->stop_sequence.c_str()));
+    json_object_set_new(delta, "stop_sequence",
+                        s->stop_sequence.empty() ? json_null()
+                                                 : json_string(s->stop_sequence.c_str()));
     bd_cv_emit(out, "message_delta",
                json_pack("{s:s,s:o,s:o}", "type", "message_delta", "delta", delta, "usage",
                          bd_cv_usage_anthropic(&s->usage, false)));
@@ -222,8 +223,8 @@ bd_convert_stream_feed(bd_convert_stream_t *s, const char *event_type, json_t *p
         bd_cv_stream_close_all(s, out);
         s->have_stop = true;
         s->stop_reason = bd_convert_stop_anthropic(ev.stop);
-        s->stop_sequence = ev.stop == BD_STOP_STOP_SEQUENCE && ev.stop_sequence ? ev.stop_sequence
-                                                                                : "";
+        s->stop_sequence =
+            ev.stop == BD_STOP_STOP_SEQUENCE && ev.stop_sequence ? ev.stop_sequence : "";
         bd_cv_stream_finish(s, out);
         break;
     case BD_EV_METADATA:
@@ -267,8 +268,9 @@ bd_convert_stream_end(bd_convert_stream_t *s, std::string *out)
         bd_cv_stream_finish(s, out);
         return 0;
     }
-    bd_convert_sse_error(out, "api_error", "the upstream stream ended before the message was "
-                                           "complete");
+    bd_convert_sse_error(out, "api_error",
+                         "the upstream stream ended before the message was "
+                         "complete");
     s->failed = true;
     return -1;
 }

@@ -69,14 +69,16 @@ bd_cv_remote_source(bd_cv_vctx_t *v, json_t *src, const char *t, const std::stri
             return -1;
         }
         if (!v->m->allow_url_sources) {
-            return bd_cv_bad(v->err, p, std::string("URL sources are not supported for this ") +
-                                            "model; send the " + what + " as base64");
+            return bd_cv_bad(v->err, p,
+                             std::string("URL sources are not supported for this ") +
+                                 "model; send the " + what + " as base64");
         }
         return 0;
     }
     if (bd_cv_is(t, "file")) {
-        return bd_cv_bad(v->err, p, "file sources are not supported: this gateway has no Files "
-                                    "API; send the content as base64");
+        return bd_cv_bad(v->err, p,
+                         "file sources are not supported: this gateway has no Files "
+                         "API; send the content as base64");
     }
     return 1;
 }
@@ -96,7 +98,8 @@ bd_cv_image(bd_cv_vctx_t *v, json_t *b, const std::string &path)
         return rc;
     }
     if (!bd_cv_is(t, "base64")) {
-        return bd_cv_bad(v->err, bd_cv_path(p, "type"), "Input should be 'base64', 'url' or 'file'");
+        return bd_cv_bad(v->err, bd_cv_path(p, "type"),
+                         "Input should be 'base64', 'url' or 'file'");
     }
     const char *mt = bd_cv_str(src, "media_type");
     if (!bd_cv_is(mt, "image/jpeg") && !bd_cv_is(mt, "image/png") && !bd_cv_is(mt, "image/gif") &&
@@ -123,7 +126,8 @@ bd_cv_content_source(bd_cv_vctx_t *v, json_t *src, const std::string &p)
         return 0;
     }
     if (!json_is_array(c)) {
-        return bd_cv_bad(v->err, cp, c ? "Input should be a valid string or list" : "Field required");
+        return bd_cv_bad(v->err, cp,
+                         c ? "Input should be a valid string or list" : "Field required");
     }
     size_t i;
     json_t *e;
@@ -189,7 +193,8 @@ bd_cv_search_result(bd_cv_vctx_t *v, json_t *b, const std::string &path)
     json_t *e;
     json_array_foreach(c, i, e) {
         if (!bd_cv_is(bd_cv_str(e, "type"), "text")) {
-            return bd_cv_bad(v->err, bd_cv_path(bd_cv_path(cp, i), "type"), "Input should be 'text'");
+            return bd_cv_bad(v->err, bd_cv_path(bd_cv_path(cp, i), "type"),
+                             "Input should be 'text'");
         }
         if (bd_cv_need_str(v, e, "text", bd_cv_path(cp, i)) != 0) {
             return -1;
@@ -236,8 +241,8 @@ bd_cv_role_only(bd_cv_vctx_t *v, const std::string &path, const char *type, cons
     if (strcmp(role, want) == 0) {
         return 0;
     }
-    return bd_cv_bad(v->err, path, std::string(type) + " blocks are only allowed in " + want +
-                                       " messages");
+    return bd_cv_bad(v->err, path,
+                     std::string(type) + " blocks are only allowed in " + want + " messages");
 }
 
 /* Server-tool blocks: Bedrock cannot run server tools. */
@@ -298,7 +303,7 @@ bd_cv_block_body(bd_cv_vctx_t *v, json_t *b, const std::string &path, const char
 static int
 bd_cv_block(bd_cv_vctx_t *v, json_t *b, const std::string &path, const char *role, bool nested)
 {
-    static const char *const kinds[] = {"text",     "image",      "document",        "search_result",
+    static const char *const kinds[] = {"text",     "image",       "document", "search_result",
                                         "tool_use", "tool_result", "thinking", "redacted_thinking"};
 
     if (!json_is_object(b)) {
@@ -309,8 +314,9 @@ bd_cv_block(bd_cv_vctx_t *v, json_t *b, const std::string &path, const char *rol
         return bd_cv_bad(v->err, bd_cv_path(path, "type"), "Field required");
     }
     if (bd_cv_server_block(t)) {
-        return bd_cv_bad(v->err, path, std::string("'") + t + "' blocks are not supported: " +
-                                           "server tools cannot run on Bedrock");
+        return bd_cv_bad(v->err, path,
+                         std::string("'") + t +
+                             "' blocks are not supported: " + "server tools cannot run on Bedrock");
     }
     size_t n = nested ? 4 : sizeof(kinds) / sizeof(kinds[0]);
     size_t i = 0;
@@ -318,11 +324,11 @@ bd_cv_block(bd_cv_vctx_t *v, json_t *b, const std::string &path, const char *rol
         i++;
     }
     if (i == n) {
-        return bd_cv_bad(v->err, bd_cv_path(path, "type"),
-                         std::string("Input tag '") + t +
-                             "' found using 'type' does not match any of the expected tags: " +
-                             (nested ? "'text', 'image', 'document', 'search_result'"
-                                     : bd_cv_block_tags));
+        return bd_cv_bad(
+            v->err, bd_cv_path(path, "type"),
+            std::string("Input tag '") + t +
+                "' found using 'type' does not match any of the expected tags: " +
+                (nested ? "'text', 'image', 'document', 'search_result'" : bd_cv_block_tags));
     }
     if (strcmp(role, "system") == 0 && strcmp(t, "text") != 0) {
         return bd_cv_bad(v->err, path, "system messages may only contain text blocks");
@@ -360,8 +366,9 @@ bd_cv_message(bd_cv_vctx_t *v, json_t *msg, size_t index, bool last)
     }
     bool empty = json_is_string(c) ? json_string_length(c) == 0 : json_array_size(c) == 0;
     if (empty && !(last && bd_cv_is(role, "assistant"))) {
-        return bd_cv_bad(v->err, path, "all messages must have non-empty content except for the "
-                                       "optional final assistant message");
+        return bd_cv_bad(v->err, path,
+                         "all messages must have non-empty content except for the "
+                         "optional final assistant message");
     }
     size_t i;
     json_t *b;
@@ -380,7 +387,8 @@ bd_cv_system(bd_cv_vctx_t *v, json_t *sys)
         return 0;
     }
     if (!json_is_array(sys)) {
-        return bd_cv_bad(v->err, "system", "Input should be a valid string or a list of text blocks");
+        return bd_cv_bad(v->err, "system",
+                         "Input should be a valid string or a list of text blocks");
     }
     size_t i;
     json_t *b;
@@ -438,8 +446,10 @@ bd_cv_validate(json_t *req, const bd_convert_model_t *m, const char *beta_header
         return -1;
     }
     if (v.cache_controls > 4) {
-        return bd_cv_bad(err, "", "A maximum of 4 blocks with cache_control may be provided. "
-                                  "Found " + std::to_string(v.cache_controls) + ".");
+        return bd_cv_bad(err, "",
+                         "A maximum of 4 blocks with cache_control may be provided. "
+                         "Found " +
+                             std::to_string(v.cache_controls) + ".");
     }
     return 0;
 }

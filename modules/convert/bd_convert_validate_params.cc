@@ -26,12 +26,12 @@ bd_cv_number(json_t *req, const char *key, double lo, double hi, bd_convert_erro
     }
     double d = json_number_value(j);
     if (d < lo) {
-        return bd_cv_bad(err, key, "Input should be greater than or equal to " +
-                                       std::to_string((int)lo));
+        return bd_cv_bad(err, key,
+                         "Input should be greater than or equal to " + std::to_string((int)lo));
     }
     if (d > hi) {
-        return bd_cv_bad(err, key, "Input should be less than or equal to " +
-                                       std::to_string((int)hi));
+        return bd_cv_bad(err, key,
+                         "Input should be less than or equal to " + std::to_string((int)hi));
     }
     return 0;
 }
@@ -96,8 +96,9 @@ bd_cv_tool(json_t *t, size_t i, bd_convert_error_t *err, int *cache_controls)
     }
     const char *type = bd_cv_str(t, "type");
     if (type && strcmp(type, "custom") != 0) {
-        return bd_cv_bad(err, p, std::string("tool type '") + type + "' is not supported on " +
-                                     "Bedrock; only custom tools (with input_schema) are");
+        return bd_cv_bad(err, p,
+                         std::string("tool type '") + type + "' is not supported on " +
+                             "Bedrock; only custom tools (with input_schema) are");
     }
     if (!bd_cv_str(t, "name")) {
         return bd_cv_bad(err, bd_cv_path(p, "name"),
@@ -116,7 +117,8 @@ bd_cv_tool(json_t *t, size_t i, bd_convert_error_t *err, int *cache_controls)
     json_t *cc = json_object_get(t, "cache_control");
     if (cc && !json_is_null(cc)) {
         if (!bd_cv_is(bd_cv_str(cc, "type"), "ephemeral")) {
-            return bd_cv_bad(err, bd_cv_path(p, "cache_control.type"), "Input should be 'ephemeral'");
+            return bd_cv_bad(err, bd_cv_path(p, "cache_control.type"),
+                             "Input should be 'ephemeral'");
         }
         (*cache_controls)++;
     }
@@ -133,7 +135,8 @@ bd_cv_tool_choice(json_t *tc, const char **type, bd_convert_error_t *err)
     *type = bd_cv_str(tc, "type");
     if (!bd_cv_is(*type, "auto") && !bd_cv_is(*type, "any") && !bd_cv_is(*type, "tool") &&
         !bd_cv_is(*type, "none")) {
-        return bd_cv_bad(err, "tool_choice.type", "Input should be 'auto', 'any', 'tool' or 'none'");
+        return bd_cv_bad(err, "tool_choice.type",
+                         "Input should be 'auto', 'any', 'tool' or 'none'");
     }
     if (bd_cv_is(*type, "tool") && !bd_cv_str(tc, "name")) {
         return bd_cv_bad(err, "tool_choice.name", "Field required");
@@ -158,14 +161,15 @@ bd_cv_thinking(json_t *req, const bd_convert_model_t *m, const char *beta_header
         return 0;
     }
     if (!bd_cv_is(type, "enabled") && !bd_cv_is(type, "disabled") && !bd_cv_is(type, "adaptive")) {
-        return bd_cv_bad(err, "thinking.type", "Input should be 'enabled', 'disabled' or 'adaptive'");
+        return bd_cv_bad(err, "thinking.type",
+                         "Input should be 'enabled', 'disabled' or 'adaptive'");
     }
     if (bd_cv_is(type, "disabled")) {
         return 0;
     }
     if (!m->supports_thinking) {
-        return bd_cv_bad(err, "thinking", "extended thinking is not supported by model '" +
-                                              m->client_name + "'");
+        return bd_cv_bad(err, "thinking",
+                         "extended thinking is not supported by model '" + m->client_name + "'");
     }
     *on = true;
     if (bd_cv_is(type, "adaptive")) {

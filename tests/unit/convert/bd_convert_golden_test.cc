@@ -14,7 +14,8 @@
 
 #include "modules/convert/bd_convert.h"
 
-namespace {
+namespace
+{
 
 std::vector<std::string>
 golden_cases()
@@ -183,9 +184,9 @@ run_request(json_t *c, const bd_convert_model_t &m, const char *kind)
     size_t i;
     json_t *f;
     json_array_foreach(json_object_get(c, "fill_urls"), i, f) {
-        int frc = bd_convert_url_source_fill(&out.url_sources[i],
-                                             json_string_value(json_array_get(f, 0)),
-                                             json_string_value(json_array_get(f, 1)), &err);
+        int frc =
+            bd_convert_url_source_fill(&out.url_sources[i], json_string_value(json_array_get(f, 0)),
+                                       json_string_value(json_array_get(f, 1)), &err);
         if (frc != 0) {
             expect_error(c, err);
             bd_convert_request_free(&out);
@@ -311,7 +312,9 @@ run_stream(json_t *c, const bd_convert_model_t &m, const std::string &name, bool
     }
 }
 
-class Golden : public ::testing::TestWithParam<std::string> {};
+class Golden : public ::testing::TestWithParam<std::string>
+{
+};
 
 TEST_P(Golden, Case)
 {

@@ -9,7 +9,8 @@
 
 #include "modules/convert/bd_convert.h"
 
-namespace {
+namespace
+{
 
 struct exception_row {
     const char *name;
@@ -54,8 +55,8 @@ TEST(ConvertException, NameForms)
     EXPECT_EQ(BD_EXC_VALIDATION, bd_convert_bedrock_exception_parse(
                                      "ValidationException:http://internal.amazon.com/coral/"
                                      "com.amazon.bedrock/"));
-    EXPECT_EQ(BD_EXC_VALIDATION,
-              bd_convert_bedrock_exception_parse("com.amazonaws.bedrockruntime#ValidationException"));
+    EXPECT_EQ(BD_EXC_VALIDATION, bd_convert_bedrock_exception_parse(
+                                     "com.amazonaws.bedrockruntime#ValidationException"));
     EXPECT_EQ(BD_EXC_THROTTLING, bd_convert_bedrock_exception_parse("throttlingException"));
     EXPECT_EQ(BD_EXC_MODEL_STREAM_ERROR,
               bd_convert_bedrock_exception_parse("modelStreamErrorException"));
@@ -68,8 +69,10 @@ TEST(ConvertException, NameForms)
 TEST(ConvertException, KeepsPromptTooLongWording)
 {
     bd_convert_error_t e;
-    bd_convert_bedrock_exception("ValidationException", "prompt is too long: 210000 tokens > 200000 "
-                                                        "maximum", &e);
+    bd_convert_bedrock_exception("ValidationException",
+                                 "prompt is too long: 210000 tokens > 200000 "
+                                 "maximum",
+                                 &e);
     EXPECT_EQ(400, e.status);
     EXPECT_EQ("prompt is too long: 210000 tokens > 200000 maximum", e.message);
 }
@@ -187,11 +190,12 @@ TEST(ConvertStream, InputEstimateInMessageStart)
     bd_convert_stream_init(&s, "msg_x", "claude-haiku-4-5", 321);
     json_t *p = json_pack("{s:s}", "role", "assistant");
     ASSERT_EQ(0, bd_convert_stream_feed(&s, "messageStart", p, &out, &e));
-    EXPECT_EQ("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_x\","
-              "\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-haiku-4-5\","
-              "\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":"
-              "{\"input_tokens\":321,\"output_tokens\":0}}}\n\n",
-              out);
+    EXPECT_EQ(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_x\","
+        "\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-haiku-4-5\","
+        "\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":"
+        "{\"input_tokens\":321,\"output_tokens\":0}}}\n\n",
+        out);
     /* a second messageStart must not start a second message */
     std::string first = out;
     ASSERT_EQ(0, bd_convert_stream_feed(&s, "messageStart", p, &out, &e));

@@ -99,6 +99,10 @@ test_on_job_close(struct evhttp_connection *evcon, void *arg) noexcept
 
     (void)evcon;
     j->srv->counters.streams_aborted++;
+    /* libevent detaches an unfinished request from a failed connection and leaves it to us */
+    if (evhttp_request_get_connection(j->req) == NULL) {
+        evhttp_request_free(j->req);
+    }
     test_job_free(j);
 }
 
@@ -150,7 +154,7 @@ test_on_job_timer(evutil_socket_t fd, short events, void *arg) noexcept
     evhttp_send_reply_end(req);
 }
 
-static void
+static test_job_t *
 test_job_start(test_server_t *s, struct evhttp_request *req, bool stream)
 {
     test_job_t *j = new test_job_t();
@@ -172,6 +176,7 @@ test_job_start(test_server_t *s, struct evhttp_request *req, bool stream)
         tv.tv_usec = (j->delay_ms % 1000) * 1000;
     }
     evtimer_add(j->timer, &tv);
+    return j;
 }
 
 static const char *
@@ -227,7 +232,9 @@ test_on_request(struct evhttp_request *req, void *arg) noexcept
         test_job_start(s, req, true);
     } else if (strcmp(path, "/slow") == 0) {
         test_job_start(s, req, false);
-    } else if (strcmp(path, "/never") != 0) {
+    } else if (strcmp(path, "/never") == 0) {
+        evtimer_del(test_job_start(s, req, false)->timer); /* held until the client leaves */
+    } else {
         evhttp_send_error(req, 404, NULL);
     }
 }

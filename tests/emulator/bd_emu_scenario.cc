@@ -354,7 +354,7 @@ bd_emu_add_text(bd_emu_reply_t *r, const std::string &base, long tokens)
 {
     bd_emu_block_t b;
     b.kind = BD_EMU_BLOCK_TEXT;
-    r->output_tokens += bd_emu_fill_pieces(&b, base, tokens);
+    bd_emu_fill_pieces(&b, base, tokens);
     r->blocks.push_back(b);
 }
 
@@ -400,7 +400,6 @@ bd_emu_plan_tool(const bd_emu_scenario_t *sc, const bd_emu_input_t *in, bd_emu_r
     b.tool_name = tool->name;
     b.tool_id = bd_emu_id_chars(in->seed, 22);
     bd_emu_fill_fragments(&b);
-    r->output_tokens += bd_emu_tokens_of(b.text.size()) + 8;
     r->blocks.push_back(b);
     r->stop_reason = "tool_use";
     return 0;
@@ -415,11 +414,10 @@ bd_emu_plan_reasoning(const bd_emu_scenario_t *sc, const bd_emu_input_t *in,
         b.kind = BD_EMU_BLOCK_REDACTED;
         b.text = bd_emu_base64("bedrock-emulator redacted thinking " +
                                bd_emu_id_chars(in->seed, 16));
-        r->output_tokens += 8;
     } else {
         b.kind = BD_EMU_BLOCK_REASONING;
         std::string thought = "The user wrote: " + base + " I will repeat it.";
-        r->output_tokens += bd_emu_fill_pieces(&b, thought, 0);
+        bd_emu_fill_pieces(&b, thought, 0);
         char hash[17];
         snprintf(hash, sizeof(hash), "%016llx",
                  (unsigned long long)bd_emu_hash(thought.data(), thought.size(),
@@ -429,19 +427,31 @@ bd_emu_plan_reasoning(const bd_emu_scenario_t *sc, const bd_emu_input_t *in,
     r->blocks.push_back(b);
 }
 
+/* Output tokens a block stands for: one per streamed piece of text or reasoning, the
+ * token rule plus a small overhead for a tool call, a fixed 8 for redacted reasoning. */
+static long
+bd_emu_block_tokens(const bd_emu_block_t *b)
+{
+    switch (b->kind) {
+    case BD_EMU_BLOCK_TOOL: return bd_emu_tokens_of(b->text.size()) + 8;
+    case BD_EMU_BLOCK_REDACTED: return 8;
+    default: return (long)b->cuts.size();
+    }
+}
+
 /* Cuts the text blocks at the earliest stop sequence and caps the output at the
  * request's max tokens, as the model would. */
 static void
-bd_emu_apply_limits(const bd_emu_input_t *in, bd_emu_reply_t *r)
+bd_emu_apply_limits(const std::vector<std::string> &stops, long max_tokens, bd_emu_reply_t *r)
 {
-    for (size_t i = 0; i < r->blocks.size() && !in->stop_sequences.empty(); i++) {
+    for (size_t i = 0; i < r->blocks.size() && !stops.empty(); i++) {
         bd_emu_block_t *b = &r->blocks[i];
         if (b->kind != BD_EMU_BLOCK_TEXT) {
             continue;
         }
         size_t best = std::string::npos;
         const std::string *seq = nullptr;
-        for (const std::string &s : in->stop_sequences) {
+        for (const std::string &s : stops) {
             size_t at = s.empty() ? std::string::npos : b->text.find(s);
             if (at < best) {
                 best = at;
@@ -463,15 +473,14 @@ bd_emu_apply_limits(const bd_emu_input_t *in, bd_emu_reply_t *r)
         r->stop_sequence = *seq;
         break;
     }
-    long budget = in->max_tokens;
+    long budget = max_tokens;
     if (budget <= 0) {
         return;
     }
     long used = 0;
     for (size_t i = 0; i < r->blocks.size(); i++) {
         bd_emu_block_t *b = &r->blocks[i];
-        long have = b->kind == BD_EMU_BLOCK_TOOL ? bd_emu_tokens_of(b->text.size()) + 8
-                    : b->kind == BD_EMU_BLOCK_REDACTED ? 8 : (long)b->cuts.size();
+        long have = bd_emu_block_tokens(b);
         if (used + have <= budget) {
             used += have;
             continue;
@@ -482,10 +491,8 @@ bd_emu_apply_limits(const bd_emu_input_t *in, bd_emu_reply_t *r)
         } else {
             b->cuts.resize(budget - used);
             b->text.resize(b->cuts.back());
-            used = budget;
             r->blocks.resize(i + 1);
         }
-        r->output_tokens = used;
         r->stop_reason = "max_tokens";
         r->stop_sequence.clear();
         return;
@@ -597,11 +604,19 @@ bd_emu_plan(const bd_emu_options_t *opts, const bd_emu_scenario_t *sc,
         return;
     }
     if (sc->name != "max_tokens") {
-        bd_emu_apply_limits(in, r);
+        /* The stop_sequence scenario stops at its own seq= when the request gave none. */
+        std::vector<std::string> stops = in->stop_sequences;
+        const char *seq = bd_emu_scenario_get(sc, "seq");
+        if (stops.empty() && sc->name == "stop_sequence") {
+            stops.push_back(seq != nullptr ? seq : "STOP");
+        }
+        bd_emu_apply_limits(stops, in->max_tokens, r);
     }
     long pieces = 0;
+    r->output_tokens = 0;
     for (const bd_emu_block_t &b : r->blocks) {
         pieces += (long)b.cuts.size();
+        r->output_tokens += bd_emu_block_tokens(&b);
     }
     r->latency_ms = r->ttft_ms + pieces * r->piece_delay_ms;
     if (r->latency_ms == 0) {

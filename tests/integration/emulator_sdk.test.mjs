@@ -44,6 +44,8 @@ function startEmulator(args) {
   return new Promise((resolve, reject) => {
     const proc = spawn(EMULATOR, ['--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     proc.once('error', reject);
+    // Never leave an emulator behind, even when the runner dies before after() runs.
+    process.once('exit', () => proc.kill('SIGKILL'));
     proc.once('exit', (code) => reject(new Error(`bedrock-emulator exited early with ${code}`)));
     const lines = createInterface({ input: proc.stdout });
     lines.once('line', (line) => {
@@ -177,6 +179,7 @@ test('Converse reasoning, tool use, cache, stop sequence and max tokens scenario
   }));
   assert.equal(out.stopReason, 'stop_sequence');
   assert.equal(out.output.message.content[0].text.trim(), 'one two');
+  assert.equal(out.usage.outputTokens, 2);
   assert.deepEqual(out.additionalModelResponseFields, { stop_sequence: 'END' });
 
   out = await c.send(new rt.ConverseCommand({
@@ -200,6 +203,17 @@ test('ConverseStream text: no contentBlockStart for text, usage in metadata afte
   assert.equal(events.at(-2).messageStop.stopReason, 'end_turn');
   assert.equal(events.at(-1).metadata.usage.outputTokens, 3);
   assert.equal(events.at(-1).metadata.usage.inputTokens, tokensOf('stream me please'));
+});
+
+test('paced output (slow, ttft_ms, tps) goes through the timer-driven sender intact', async () => {
+  const c = runtime();
+  const res = await c.send(new rt.ConverseStreamCommand({ modelId: MODEL, messages: userText('[[emu:slow delay_ms=5 ttft_ms=5]] p q r s') }));
+  const events = await collectConverseStream(res);
+  assert.equal(events.filter((e) => e.contentBlockDelta).map((e) => e.contentBlockDelta.delta.text).join(''), 'p q r s');
+  assert.equal(events.at(-1).metadata.usage.outputTokens, 4);
+  const out = await c.send(new rt.ConverseCommand({ modelId: MODEL, messages: userText('[[emu:echo tps=500 ttft_ms=5 tokens=6]] u v') }));
+  assert.equal(out.output.message.content[0].text, 'u v u v u v');
+  assert.equal(out.usage.outputTokens, 6);
 });
 
 test('ConverseStream tool use: input JSON arrives in several fragments', async () => {

@@ -129,6 +129,18 @@ TEST_F(CredentialsHttpTest, ContainerFullUriMustBeLoopbackOrHttps)
     EXPECT_EQ(0u, bd_fake_http_requests(&srv).size());
 }
 
+TEST_F(CredentialsHttpTest, ContainerRelativeUriWinsOverFullUri)
+{
+    /* The relative URI always goes to the ECS agent address, never to the stand-in. */
+    env.vars["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = "/v2/credentials/abc";
+    env.vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = bd_fake_http_url(&srv, "/creds");
+    opts.http_timeout_ms = 200;
+    start();
+    std::string r = reason();
+    EXPECT_NE(std::string::npos, r.find("GET http://169.254.170.2/v2/credentials/abc")) << r;
+    EXPECT_EQ(0u, bd_fake_http_requests(&srv).size());
+}
+
 TEST_F(CredentialsHttpTest, ContainerTokenWithLineBreakIsRejected)
 {
     env.vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = bd_fake_http_url(&srv, "/creds");

@@ -14,6 +14,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/ssl.h>
 
@@ -137,10 +138,14 @@ bd_http_error_body(std::string *out, int api, const char *type, const char *mess
 }
 
 /* libevent reports headers over client_max_header_size as a bad request; they are
- * told apart by the bytes parsed plus those still unread passing the limit. */
+ * told apart by the bytes it counted (which include a line it dropped for being too
+ * long) or by the bytes parsed plus those still unread passing the limit. */
 static bool
 bd_http_headers_overflowed(struct evhttp_request *req)
 {
+    if (req->headers_size > bd_core_conf(bd_http_worker->snap)->client_max_header_size) {
+        return true;
+    }
     size_t bytes = 0;
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     for (struct evkeyval *kv = in->tqh_first; kv != nullptr; kv = kv->next.tqe_next) {
@@ -177,14 +182,21 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
                           : status == 431 ? "request header fields are too large"
                           : status == 501 ? "method not implemented"
                                           : "malformed HTTP request";
+    char id[80] = "";
+    if (bd_http_worker != nullptr) {
+        bd_worker_request_id(bd_http_worker, id, sizeof(id));
+    }
     std::string body;
-    bd_http_error_body(&body, BD_API_ANTHROPIC, bd_http_error_type(status), message, nullptr);
+    bd_http_error_body(&body, BD_API_ANTHROPIC, bd_http_error_type(status), message, id);
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    if (id[0] != '\0') {
+        evhttp_add_header(out, "request-id", id);
+    }
     evhttp_add_header(out, "Content-Type", "application/json");
     evhttp_add_header(out, "Connection", "close");
     struct evbuffer *buf = evbuffer_new();
     evbuffer_add(buf, body.data(), body.size());
-    bd_log_error(BD_LOG_INFO, nullptr, "rejected a request: %d %s", status, message);
+    bd_log_error(BD_LOG_INFO, id, "rejected a request: %d %s", status, message);
     evhttp_send_reply(req, status, reason ? reason : bd_http_reason(status), buf);
     evbuffer_free(buf);
 }
@@ -407,6 +419,26 @@ bd_http_stream_end(bd_request_t *r)
         r->req = nullptr;
     }
     bd_request_finalize(r);
+}
+
+std::string
+bd_http_query_arg(bd_request_t *r, const char *name)
+{
+    std::string value;
+    const char *uri = r->req ? evhttp_request_get_uri(r->req) : nullptr;
+    const char *q = uri ? strchr(uri, '?') : nullptr;
+    size_t n = strlen(name);
+    while (q != nullptr) {
+        q++;
+        if (strncmp(q, name, n) == 0 && q[n] == '=') {
+            const char *v = q + n + 1;
+            const char *end = strchr(v, '&');
+            value.assign(v, end ? (size_t)(end - v) : strlen(v));
+            break;
+        }
+        q = strchr(q, '&');
+    }
+    return value;
 }
 
 static unsigned

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include <string>
+
 #include "core/bd_request.h"
 
 struct evhttp;
@@ -18,6 +20,9 @@ struct event_base;
 
 /* Adds a response header (before the response starts). */
 void bd_http_header_out(bd_request_t *r, const char *name, const char *value);
+
+/* The raw value of the query argument <name> (not percent-decoded); empty when absent. */
+std::string bd_http_query_arg(bd_request_t *r, const char *name);
 
 /* Sends a complete response and finalizes. */
 void bd_http_send(bd_request_t *r, int status, const char *content_type, const char *body,

@@ -4,11 +4,17 @@
  * metrics. Built into the bedrockd executable (it names every module).
  */
 #include "core/bd_core_module.h"
+#include "modules/anthropic/bd_anthropic_module.h"
+#include "modules/bedrock/bd_bedrock.h"
 #include "modules/health/bd_health_module.h"
+#include "modules/models/bd_models.h"
 
 bd_module_t *const bd_modules[] = {
     &bd_core_module,
     &bd_health_module,
+    &bd_bedrock_module,
+    &bd_models_module,
+    &bd_anthropic_module,
     nullptr,
 };
 

@@ -1,0 +1,192 @@
+/*
+ * bd_anthropic_models.cc: POST /v1/messages/count_tokens through Bedrock
+ * CountTokens, and GET /v1/models[/{id}] from the model map in Anthropic's list
+ * format. Worker thread.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/bd_http.h"
+#include "modules/anthropic/bd_anthropic_int.h"
+#include "modules/bedrock/bd_bedrock.h"
+#include "modules/models/bd_models.h"
+
+/* CountTokens takes a foundation model id: a cross-region profile id
+ * ("us.anthropic.claude-...") counts as its model; an ARN cannot be counted. */
+static bool
+bd_anthropic_count_model_id(const std::string &id, std::string *out)
+{
+    static const char *const prefixes[] = {"us.",  "eu.",  "apac.", "global.", "us-gov.",
+                                           "jp.",  "au.",  "ca.",   nullptr};
+    if (id.compare(0, 4, "arn:") == 0) {
+        return false;
+    }
+    for (int i = 0; prefixes[i] != nullptr; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (id.compare(0, n, prefixes[i]) == 0) {
+            *out = id.substr(n);
+            return true;
+        }
+    }
+    *out = id;
+    return true;
+}
+
+static void
+bd_anthropic_count_on_complete(bd_bedrock_call_t *c, const bd_bedrock_result_t *res)
+{
+    bd_request_t *r = bd_bedrock_request(c);
+    bd_convert_error_t err;
+    if (res->kind != BD_BEDROCK_OK) {
+        if (res->kind == BD_BEDROCK_NO_CREDENTIALS) {
+            bd_http_send_error(r, 503, "api_error", res->message.c_str());
+            return;
+        }
+        bd_convert_bedrock_exception(res->error_name.c_str(), res->message.c_str(), &err);
+        r->error_type = res->error_name;
+        bd_http_send_error(r, err.status, err.type, err.message.c_str());
+        return;
+    }
+    json_t *resp = json_loadb(res->body->data(), res->body->size(), 0, nullptr);
+    json_t *out = resp ? bd_convert_count_tokens_response(resp, &err) : nullptr;
+    json_decref(resp);
+    if (out == nullptr) {
+        bd_http_send_error(r, 502, "api_error", "the upstream token count could not be read");
+        return;
+    }
+    std::string body;
+    bd_convert_json_dump(out, &body);
+    json_decref(out);
+    bd_http_send(r, 200, "application/json", body.data(), body.size());
+}
+
+static const bd_bedrock_handlers_t bd_anthropic_count_handlers = {
+    nullptr,
+    bd_anthropic_count_on_complete,
+};
+
+int
+bd_anthropic_count_tokens(bd_request_t *r)
+{
+    json_t *req = bd_anthropic_parse_body(r);
+    if (req == nullptr) {
+        return BD_DONE;
+    }
+    bd_convert_model_t model;
+    if (bd_anthropic_resolve_model(r, req, &model) != BD_OK) {
+        json_decref(req);
+        return BD_DONE;
+    }
+    std::string model_id;
+    if (!bd_anthropic_count_model_id(model.bedrock_id, &model_id)) {
+        json_decref(req);
+        bd_http_send_error(r, 400, "invalid_request_error",
+                           "count_tokens is not supported for application inference profiles; "
+                           "configure the model with a foundation model or cross-region id");
+        return BD_DONE;
+    }
+    bd_convert_error_t err;
+    json_t *body = bd_convert_count_tokens_request(req, &model, bd_request_header(r, "anthropic-beta"),
+                                                   &err);
+    json_decref(req);
+    if (body == nullptr) {
+        bd_http_send_error(r, err.status, err.type, err.message.c_str());
+        return BD_DONE;
+    }
+    std::string text;
+    bd_convert_json_dump(body, &text);
+    json_decref(body);
+    bd_bedrock_call(r, BD_OP_COUNT_TOKENS, model_id, &text, &bd_anthropic_count_handlers, nullptr);
+    return BD_AGAIN;
+}
+
+static json_t *
+bd_anthropic_model_object(const bd_model_entry_t &e)
+{
+    return json_pack("{s:s, s:s, s:s, s:s}", "type", "model", "id", e.name.c_str(), "display_name",
+                     e.display_name.empty() ? e.name.c_str() : e.display_name.c_str(),
+                     "created_at",
+                     e.created_at.empty() ? "2025-01-01T00:00:00Z" : e.created_at.c_str());
+}
+
+static void
+bd_anthropic_send_json(bd_request_t *r, json_t *j)
+{
+    std::string body;
+    bd_convert_json_dump(j, &body);
+    json_decref(j);
+    bd_http_send(r, 200, "application/json", body.data(), body.size());
+}
+
+int
+bd_anthropic_models_list(bd_request_t *r)
+{
+    const std::vector<bd_model_entry_t> &all = bd_models_entries(r->snap);
+    std::vector<const bd_model_entry_t *> listed;
+    for (const bd_model_entry_t &e : all) {
+        if (e.listed) {
+            listed.push_back(&e);
+        }
+    }
+    std::string limit_s = bd_http_query_arg(r, "limit");
+    long limit = limit_s.empty() ? 20 : strtol(limit_s.c_str(), nullptr, 10);
+    if (limit < 1 || limit > 1000) {
+        bd_http_send_error(r, 400, "invalid_request_error", "limit: must be between 1 and 1000");
+        return BD_DONE;
+    }
+    std::string after = bd_http_query_arg(r, "after_id");
+    std::string before = bd_http_query_arg(r, "before_id");
+    size_t begin = 0, end = listed.size();
+    for (size_t i = 0; i < listed.size(); i++) {
+        if (!after.empty() && listed[i]->name == after) {
+            begin = i + 1;
+        }
+        if (!before.empty() && listed[i]->name == before) {
+            end = i;
+        }
+    }
+    bool has_more = false;
+    if (!before.empty() && after.empty()) {
+        /* before_id pages backwards: the last <limit> items before it. */
+        if (end > begin + (size_t)limit) {
+            begin = end - (size_t)limit;
+            has_more = true;
+        }
+    } else if (end > begin + (size_t)limit) {
+        end = begin + (size_t)limit;
+        has_more = true;
+    }
+    json_t *data = json_array();
+    for (size_t i = begin; i < end; i++) {
+        json_array_append_new(data, bd_anthropic_model_object(*listed[i]));
+    }
+    json_t *out = json_pack("{s:o, s:b}", "data", data, "has_more", has_more);
+    json_object_set_new(out, "first_id",
+                        begin < end ? json_string(listed[begin]->name.c_str()) : json_null());
+    json_object_set_new(out, "last_id",
+                        begin < end ? json_string(listed[end - 1]->name.c_str()) : json_null());
+    bd_anthropic_send_json(r, out);
+    return BD_DONE;
+}
+
+int
+bd_anthropic_models_get(bd_request_t *r)
+{
+    const std::string &prefix = bd_anthropic_conf(r->snap)->prefix;
+    std::string id = r->path.substr(prefix.size() + strlen("/models/"));
+    for (const bd_model_entry_t &e : bd_models_entries(r->snap)) {
+        bool match = e.name == id;
+        for (const std::string &a : e.aliases) {
+            match = match || a == id;
+        }
+        if (match) {
+            bd_anthropic_send_json(r, bd_anthropic_model_object(e));
+            return BD_DONE;
+        }
+    }
+    std::string msg = "model: " + id;
+    bd_http_send_error(r, 404, "not_found_error", msg.c_str());
+    return BD_DONE;
+}

@@ -1,0 +1,462 @@
+/*
+ * bd_bedrock_call.cc: one call to Bedrock for one request, on the request's
+ * worker: sign, send, decode, retry. State lives in bd_bedrock_call_t; the one
+ * place that moves it on is bd_bedrock_on_done. A call is retried only while
+ * nothing of it reached the handler (so never after the client saw a byte).
+ */
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "core/aws/bd_sigv4.h"
+#include "core/bd_log.h"
+#include "core/bd_process.h"
+#include "core/bd_worker.h"
+#include "modules/bedrock/bd_bedrock_conf.h"
+
+static const size_t BD_BEDROCK_MAX_BODY = 64u * 1024 * 1024;
+
+struct bd_bedrock_call_t {
+    bd_request_t *r;
+    bd_bedrock_worker_t *bw;
+    const bd_bedrock_conf_t *conf; /* borrowed from the request's snapshot */
+    int op;
+    std::string model_id;
+    std::string body; /* the request body, handed to curl without a copy */
+    bd_bedrock_handlers_t h;
+    void *data;
+
+    bd_curl_xfer_t *xfer;
+    struct event *retry_ev;
+    int attempt;
+    int64_t started_us;
+    bool canceled;
+    bool done;
+
+    long status;
+    std::string response; /* non-stream answers and error bodies */
+    std::string error_header;
+    bd_es_decoder_t decoder;
+    bool streaming;  /* a 2xx event stream is being decoded */
+    bool delivered;  /* a frame reached the handler: no more retries */
+    bool pause_wanted;
+    bool stream_failed;
+    std::string stream_error_name, stream_error_message;
+    bd_bedrock_result_t deferred; /* a failure found before any transfer started */
+};
+
+static const char *
+bd_bedrock_op_path(int op)
+{
+    switch (op) {
+    case BD_OP_CONVERSE:
+        return "converse";
+    case BD_OP_CONVERSE_STREAM:
+        return "converse-stream";
+    case BD_OP_INVOKE:
+        return "invoke";
+    case BD_OP_INVOKE_STREAM:
+        return "invoke-with-response-stream";
+    default:
+        return "count-tokens";
+    }
+}
+
+static bool
+bd_bedrock_op_streams(int op)
+{
+    return op == BD_OP_CONVERSE_STREAM || op == BD_OP_INVOKE_STREAM;
+}
+
+void *
+bd_bedrock_data(const bd_bedrock_call_t *c)
+{
+    return c->data;
+}
+
+bd_request_t *
+bd_bedrock_request(const bd_bedrock_call_t *c)
+{
+    return c->r;
+}
+
+/* "ValidationException:http://internal..." or "ns#Name" -> "Name". */
+static std::string
+bd_bedrock_sanitize_error(const char *s, size_t len)
+{
+    std::string name(s, len);
+    size_t cut = name.find_first_of(",:");
+    if (cut != std::string::npos) {
+        name.resize(cut);
+    }
+    size_t hash = name.rfind('#');
+    if (hash != std::string::npos) {
+        name.erase(0, hash + 1);
+    }
+    return name;
+}
+
+/* Fills the error name and message of an AWS error answer (rest-json rules). */
+static void
+bd_bedrock_parse_error(bd_bedrock_call_t *c, bd_bedrock_result_t *res)
+{
+    json_t *j = json_loadb(c->response.data(), c->response.size(), 0, nullptr);
+    const char *name = nullptr;
+    if (!c->error_header.empty()) {
+        res->error_name = bd_bedrock_sanitize_error(c->error_header.data(), c->error_header.size());
+    } else if (j != nullptr && ((name = json_string_value(json_object_get(j, "code"))) != nullptr ||
+                                (name = json_string_value(json_object_get(j, "__type"))) != nullptr)) {
+        res->error_name = bd_bedrock_sanitize_error(name, strlen(name));
+    }
+    const char *msg = nullptr;
+    if (j != nullptr) {
+        msg = json_string_value(json_object_get(j, "message"));
+        if (msg == nullptr) {
+            msg = json_string_value(json_object_get(j, "Message"));
+        }
+    }
+    res->message = msg ? msg : (c->response.size() < 512 ? c->response : "upstream error");
+    if (res->error_name.empty()) {
+        res->error_name = c->status >= 500 ? "InternalServerException" : "ValidationException";
+    }
+    json_decref(j);
+}
+
+static bool
+bd_bedrock_retryable(const bd_bedrock_result_t *res)
+{
+    if (res->kind == BD_BEDROCK_TRANSPORT) {
+        return !res->timeout; /* connect failures; a timed-out model call is not repeated */
+    }
+    if (res->kind != BD_BEDROCK_AWS_ERROR) {
+        return false;
+    }
+    const std::string &n = res->error_name;
+    return n == "ThrottlingException" || n == "ModelNotReadyException" ||
+           n == "ServiceUnavailableException" || n == "InternalServerException" ||
+           (res->http_status >= 500 && res->http_status != 501);
+}
+
+static void bd_bedrock_attempt(bd_bedrock_call_t *c);
+static void bd_bedrock_complete(bd_bedrock_call_t *c, bd_bedrock_result_t *res);
+
+static void
+bd_bedrock_on_retry_timer(evutil_socket_t, short, void *arg) noexcept
+{
+    bd_bedrock_call_t *c = (bd_bedrock_call_t *)arg;
+    if (c->deferred.kind != BD_BEDROCK_OK) {
+        bd_bedrock_complete(c, &c->deferred);
+        return;
+    }
+    bd_bedrock_attempt(c);
+}
+
+/* Reports a failure from the event loop rather than from inside bd_bedrock_call,
+ * so that a caller never sees its request finalized before the call returns. */
+static void
+bd_bedrock_fail_later(bd_bedrock_call_t *c, int kind, const char *name, const std::string &msg)
+{
+    c->deferred.kind = kind;
+    c->deferred.http_status = 0;
+    c->deferred.body = nullptr;
+    c->deferred.timeout = false;
+    c->deferred.error_name = name;
+    c->deferred.message = msg;
+    if (c->retry_ev == nullptr) {
+        c->retry_ev = evtimer_new(c->r->w->base, bd_bedrock_on_retry_timer, c);
+    }
+    struct timeval tv = {0, 0};
+    evtimer_add(c->retry_ev, &tv);
+}
+
+/* Full jitter: a random delay in [0, base * 2^attempt), as the AWS SDKs back off. */
+static bool
+bd_bedrock_schedule_retry(bd_bedrock_call_t *c)
+{
+    int64_t elapsed_ms = (bd_now_us() - c->started_us) / 1000;
+    if (c->attempt > c->conf->retries || elapsed_ms >= c->conf->retry_budget_ms) {
+        return false;
+    }
+    int64_t cap = c->conf->retry_base_ms << (c->attempt > 10 ? 10 : c->attempt - 1);
+    c->bw->rng = c->bw->rng * 6364136223846793005ull + 1442695040888963407ull;
+    int64_t delay = cap > 0 ? (int64_t)((c->bw->rng >> 33) % (uint64_t)cap) : 0;
+    if (elapsed_ms + delay >= c->conf->retry_budget_ms) {
+        return false;
+    }
+    if (c->retry_ev == nullptr) {
+        c->retry_ev = evtimer_new(c->r->w->base, bd_bedrock_on_retry_timer, c);
+    }
+    struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)(delay % 1000) * 1000};
+    evtimer_add(c->retry_ev, &tv);
+    return true;
+}
+
+static void
+bd_bedrock_complete(bd_bedrock_call_t *c, bd_bedrock_result_t *res)
+{
+    c->done = true;
+    res->attempts = c->attempt;
+    if (res->kind != BD_BEDROCK_OK && res->kind != BD_BEDROCK_NO_CREDENTIALS) {
+        bd_log_error(BD_LOG_WARN, c->r->id,
+                     "bedrock %s %s failed after %d attempt(s): %s %s (status %ld, aws request "
+                     "%s)",
+                     bd_bedrock_op_path(c->op), c->model_id.c_str(), c->attempt,
+                     res->error_name.c_str(), res->message.c_str(), res->http_status,
+                     c->r->upstream_request_id.c_str());
+    }
+    c->h.on_complete(c, res);
+}
+
+static int
+bd_bedrock_on_frame(void *arg, const bd_es_message_t *m)
+{
+    bd_bedrock_call_t *c = (bd_bedrock_call_t *)arg;
+    const std::string *type = bd_es_message_header(m, ":message-type");
+    if (type != nullptr && *type != "event") {
+        /* exception or error frame: the stream ends with it */
+        const std::string *name = bd_es_message_header(m, ":exception-type");
+        if (name == nullptr) {
+            name = bd_es_message_header(m, ":error-code");
+        }
+        c->stream_failed = true;
+        c->stream_error_name = name ? *name : "InternalServerException";
+        json_t *j = json_loadb((const char *)m->payload, m->payload_len, 0, nullptr);
+        const char *msg = j ? json_string_value(json_object_get(j, "message")) : nullptr;
+        const std::string *emsg = bd_es_message_header(m, ":error-message");
+        c->stream_error_message = msg ? msg : (emsg ? *emsg : "stream error");
+        json_decref(j);
+    }
+    c->delivered = true;
+    if (c->h.on_event(c, m) == 1) {
+        c->pause_wanted = true;
+    }
+    return c->stream_failed ? 1 : 0;
+}
+
+static int
+bd_bedrock_on_headers(bd_curl_xfer_t *x, long status, const bd_curl_headers_t *h) noexcept
+{
+    bd_bedrock_call_t *c = (bd_bedrock_call_t *)bd_curl_xfer_data(x);
+    c->status = status;
+    const char *rid = bd_curl_headers_get(h, "x-amzn-RequestId", nullptr);
+    if (rid != nullptr) {
+        c->r->upstream_request_id = rid;
+    }
+    const char *et = bd_curl_headers_get(h, "x-amzn-ErrorType", nullptr);
+    c->error_header = et ? et : "";
+    c->streaming = status >= 200 && status < 300 && bd_bedrock_op_streams(c->op);
+    if (c->streaming) {
+        bd_es_decoder_init(&c->decoder, bd_bedrock_on_frame, c);
+    }
+    return BD_CURL_CONTINUE;
+}
+
+static int
+bd_bedrock_on_data(bd_curl_xfer_t *x, const char *p, size_t len) noexcept
+{
+    bd_bedrock_call_t *c = (bd_bedrock_call_t *)bd_curl_xfer_data(x);
+    if (!c->streaming) {
+        if (c->response.size() + len > BD_BEDROCK_MAX_BODY) {
+            return BD_CURL_ABORT;
+        }
+        c->response.append(p, len);
+        return BD_CURL_CONTINUE;
+    }
+    int rc = bd_es_decoder_feed(&c->decoder, p, len);
+    if (c->stream_failed || rc < 0) {
+        return BD_CURL_ABORT; /* the outcome is known; on_done reports it */
+    }
+    if (c->pause_wanted) {
+        c->pause_wanted = false;
+        bd_curl_xfer_pause(x);
+    }
+    return BD_CURL_CONTINUE;
+}
+
+static void
+bd_bedrock_on_done(bd_curl_xfer_t *x, const bd_curl_result_t *cres) noexcept
+{
+    bd_bedrock_call_t *c = (bd_bedrock_call_t *)bd_curl_xfer_data(x);
+    c->xfer = nullptr;
+    bd_bedrock_result_t res;
+    res.kind = BD_BEDROCK_OK;
+    res.http_status = cres->http_status;
+    res.body = &c->response;
+    res.timeout = false;
+    res.attempts = c->attempt;
+
+    if (c->streaming && c->stream_failed) {
+        res.kind = BD_BEDROCK_STREAM_ERROR;
+        res.error_name = bd_bedrock_sanitize_error(c->stream_error_name.data(),
+                                                   c->stream_error_name.size());
+        res.message = c->stream_error_message;
+    } else if (c->streaming && c->decoder.failed != 0) {
+        res.kind = BD_BEDROCK_BAD_STREAM;
+        res.message = std::string("bad event stream from Bedrock: ") +
+                      bd_es_strerror(c->decoder.failed);
+    } else if (cres->code != BD_CURL_OK) {
+        res.kind = BD_BEDROCK_TRANSPORT;
+        res.timeout = cres->code >= BD_CURL_TIMEOUT_CONNECT && cres->code <= BD_CURL_TIMEOUT_TOTAL;
+        res.error_name = res.timeout ? "ModelTimeoutException" : "ServiceUnavailableException";
+        res.message = std::string("Bedrock ") + bd_curl_result_name(cres->code) +
+                      (cres->message && cres->message[0] ? std::string(": ") + cres->message : "");
+    } else if (c->status < 200 || c->status >= 300) {
+        res.kind = BD_BEDROCK_AWS_ERROR;
+        bd_bedrock_parse_error(c, &res);
+    } else if (c->streaming && bd_es_decoder_finish(&c->decoder) != BD_ES_OK) {
+        res.kind = BD_BEDROCK_BAD_STREAM;
+        res.message = "Bedrock closed the event stream in the middle of a message";
+    }
+
+    if (res.kind != BD_BEDROCK_OK && !c->delivered && bd_bedrock_retryable(&res) &&
+        bd_bedrock_schedule_retry(c)) {
+        bd_log_error(BD_LOG_INFO, c->r->id, "bedrock attempt %d failed (%s %s), retrying",
+                     c->attempt, res.error_name.c_str(), res.message.c_str());
+        return;
+    }
+    bd_bedrock_complete(c, &res);
+}
+
+static const bd_curl_handlers_t bd_bedrock_curl_handlers = {
+    bd_bedrock_on_headers,
+    bd_bedrock_on_data,
+    bd_bedrock_on_done,
+};
+
+/* Signs and starts one attempt. Credentials are taken per attempt, so a refresh
+ * between attempts is picked up. */
+static void
+bd_bedrock_attempt(bd_bedrock_call_t *c)
+{
+    c->attempt++;
+    c->status = 0;
+    c->response.clear();
+    c->error_header.clear();
+    c->streaming = false;
+    c->stream_failed = false;
+
+    bd_bedrock_process_t *bp = bd_bedrock_process(c->r->w->process);
+    bd_credentials_t *creds = bd_credentials_acquire(bp->creds);
+    if (creds == nullptr) {
+        char reason[256];
+        bd_credentials_status(bp->creds, reason, sizeof(reason));
+        bd_bedrock_fail_later(c, BD_BEDROCK_NO_CREDENTIALS, "NoCredentials",
+                              std::string("the gateway has no usable AWS credentials: ") + reason);
+        return;
+    }
+
+    const bd_aws_endpoint_t *ep = &c->conf->runtime;
+    std::string enc = bd_sigv4_uri_encode(c->model_id.data(), c->model_id.size(), false);
+    std::string path = ep->base_path + "/model/" + enc + "/" + bd_bedrock_op_path(c->op);
+    std::string url = ep->scheme + "://" + ep->host + path;
+    const char *accept =
+        bd_bedrock_op_streams(c->op) ? "application/vnd.amazon.eventstream" : "application/json";
+
+    std::vector<bd_curl_header_t> headers;
+    headers.push_back({"Accept", accept});
+    bd_sigv4_result_t sig;
+    std::string bearer;
+    if (!creds->bearer_token.empty()) {
+        bearer = "Bearer " + creds->bearer_token;
+        headers.push_back({"Authorization", bearer.c_str()});
+    } else {
+        bd_sigv4_request_t sreq;
+        sreq.method = "POST";
+        sreq.host = ep->host.c_str();
+        sreq.path = path.c_str();
+        sreq.headers.push_back({"content-type", "application/json"});
+        sreq.headers.push_back({"accept", accept});
+        sreq.body = c->body.data();
+        sreq.body_len = c->body.size();
+        sreq.region = ep->region.c_str();
+        sreq.service = ep->signing_name.c_str();
+        sreq.time_s = (int64_t)time(nullptr);
+        sreq.add_content_sha256 = false;
+        bd_sigv4_sign(&sreq, &creds->sigv4, &sig);
+        for (const bd_sigv4_header_t &hd : sig.add_headers) {
+            headers.push_back({hd.name.c_str(), hd.value.c_str()});
+        }
+    }
+
+    bool streams = bd_bedrock_op_streams(c->op);
+    bd_curl_request_t req;
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.url = url.c_str();
+    req.headers = headers.data();
+    req.nheaders = headers.size();
+    req.content_type = "application/json";
+    req.body = c->body.data();
+    req.body_len = c->body.size();
+    req.connect_timeout_ms = (long)c->conf->connect_timeout_ms;
+    req.first_byte_timeout_ms = streams ? (long)c->conf->first_byte_timeout_ms : 0;
+    req.idle_timeout_ms = streams ? (long)c->conf->stream_idle_timeout_ms : 0;
+    req.total_timeout_ms = (long)c->conf->request_timeout_ms;
+    c->xfer = bd_curl_xfer_start(c->bw->curl, &req, &bd_bedrock_curl_handlers, c);
+    bd_credentials_release(creds);
+    if (c->xfer == nullptr) {
+        bd_bedrock_fail_later(c, BD_BEDROCK_TRANSPORT, "InternalServerException",
+                              "cannot start the upstream transfer");
+    }
+}
+
+static void
+bd_bedrock_cleanup(void *data)
+{
+    bd_bedrock_call_t *c = (bd_bedrock_call_t *)data;
+    bd_bedrock_cancel(c);
+    if (c->retry_ev != nullptr) {
+        event_free(c->retry_ev);
+    }
+    delete c;
+}
+
+bd_bedrock_call_t *
+bd_bedrock_call(bd_request_t *r, int op, const std::string &model_id, std::string *body,
+                const bd_bedrock_handlers_t *h, void *data)
+{
+    bd_bedrock_call_t *c = new bd_bedrock_call_t();
+    c->r = r;
+    c->bw = bd_bedrock_worker(r->w);
+    c->conf = bd_bedrock_conf(r->snap);
+    c->op = op;
+    c->model_id = model_id;
+    c->body.swap(*body);
+    c->h = *h;
+    c->data = data;
+    c->xfer = nullptr;
+    c->retry_ev = nullptr;
+    c->attempt = 0;
+    c->started_us = bd_now_us();
+    c->canceled = c->done = false;
+    c->streaming = c->delivered = c->pause_wanted = c->stream_failed = false;
+    c->status = 0;
+    c->deferred.kind = BD_BEDROCK_OK;
+    bd_request_add_cleanup(r, bd_bedrock_cleanup, c);
+    r->upstream_us = bd_now_us();
+    bd_bedrock_attempt(c);
+    return c;
+}
+
+void
+bd_bedrock_cancel(bd_bedrock_call_t *c)
+{
+    c->canceled = true;
+    if (c->xfer != nullptr) {
+        bd_curl_xfer_cancel(c->xfer);
+        c->xfer = nullptr;
+    }
+    if (c->retry_ev != nullptr) {
+        evtimer_del(c->retry_ev);
+    }
+}
+
+void
+bd_bedrock_resume(bd_bedrock_call_t *c)
+{
+    if (c->xfer != nullptr) {
+        bd_curl_xfer_resume(c->xfer);
+    }
+}

@@ -45,15 +45,15 @@ typedef struct {
 
 struct bd_curl_xfer_s {
     bd_curl_t *c;
-    CURL *easy;          /* owned; kept across reuse */
-    struct event timer;  /* first-byte timer, then idle timer */
+    CURL *easy;         /* owned; kept across reuse */
+    struct event timer; /* first-byte timer, then idle timer */
     bd_curl_xfer_state_e state;
     bd_curl_link_t active; /* in c->active from start until detached */
     bd_curl_link_t resume; /* in c->resumes while a resume waits for the kick */
     bd_curl_xfer_t *next;  /* c->free_xfers or c->deferred */
     bd_curl_handlers_t h;
-    void *data;                /* the caller's, borrowed */
-    struct curl_slist *slist;  /* owned request headers */
+    void *data;               /* the caller's, borrowed */
+    struct curl_slist *slist; /* owned request headers */
     long connect_timeout_ms;
     long first_byte_timeout_ms;
     long idle_timeout_ms;
@@ -89,7 +89,7 @@ struct bd_curl_s {
     size_t nfree;
     bd_curl_xfer_t *deferred; /* FIFO of QUEUED and CANCELED transfers */
     bd_curl_xfer_t *deferred_tail;
-    int depth;           /* curl calls on the stack */
+    int depth; /* curl calls on the stack */
     bool running_deferred;
     size_t max_idle_handles;
     std::string ca_file;
@@ -98,9 +98,6 @@ struct bd_curl_s {
 };
 
 static void bd_curl_on_socket(evutil_socket_t fd, short events, void *arg) noexcept;
-static void bd_curl_on_timeout(evutil_socket_t fd, short events, void *arg) noexcept;
-static void bd_curl_on_kick(evutil_socket_t fd, short events, void *arg) noexcept;
-static void bd_curl_on_xfer_timer(evutil_socket_t fd, short events, void *arg) noexcept;
 static void bd_curl_run_deferred(bd_curl_t *c);
 
 static void
@@ -174,14 +171,12 @@ bd_curl_leave(bd_curl_t *c)
 
 /* CURLMOPT_SOCKETFUNCTION: curl says which events <fd> needs; only arms events. */
 static int
-bd_curl_on_socket_change(CURL *easy, curl_socket_t fd, int what, void *userp,
-                         void *socketp) noexcept
+bd_curl_on_socket_change(CURL *, curl_socket_t fd, int what, void *userp, void *socketp) noexcept
 {
     bd_curl_t *c = (bd_curl_t *)userp;
     bd_curl_sock_t *s = (bd_curl_sock_t *)socketp;
     short flags;
 
-    (void)easy;
     if (what == CURL_POLL_REMOVE) {
         if (s != NULL) {
             event_del(&s->ev);
@@ -219,11 +214,10 @@ bd_curl_on_socket_change(CURL *easy, curl_socket_t fd, int what, void *userp,
 
 /* CURLMOPT_TIMERFUNCTION: never calls curl back directly; 0 runs it from the loop. */
 static int
-bd_curl_on_timer_change(CURLM *multi, long timeout_ms, void *userp) noexcept
+bd_curl_on_timer_change(CURLM *, long timeout_ms, void *userp) noexcept
 {
     bd_curl_t *c = (bd_curl_t *)userp;
 
-    (void)multi;
     evtimer_del(&c->timer);
     if (timeout_ms == 0) {
         event_active(&c->timer, EV_TIMEOUT, 0);
@@ -244,8 +238,7 @@ bd_curl_result_message(bd_curl_xfer_t *x, bd_curl_result_e code, CURLcode rc)
                  x->first_byte_timeout_ms);
         return x->errbuf;
     case BD_CURL_TIMEOUT_IDLE:
-        snprintf(x->errbuf, sizeof(x->errbuf), "no response bytes for %ld ms",
-                 x->idle_timeout_ms);
+        snprintf(x->errbuf, sizeof(x->errbuf), "no response bytes for %ld ms", x->idle_timeout_ms);
         return x->errbuf;
     case BD_CURL_CANCELED:
         return "aborted by the caller";
@@ -405,12 +398,10 @@ bd_curl_on_socket(evutil_socket_t fd, short events, void *arg) noexcept
 
 /* curl's timeout expired, or curl asked to run now. <arg> is the bd_curl_t. */
 static void
-bd_curl_on_timeout(evutil_socket_t fd, short events, void *arg) noexcept
+bd_curl_on_timeout(evutil_socket_t, short, void *arg) noexcept
 {
     bd_curl_t *c = (bd_curl_t *)arg;
 
-    (void)fd;
-    (void)events;
     bd_curl_action(c, CURL_SOCKET_TIMEOUT, 0);
 }
 
@@ -420,13 +411,11 @@ bd_curl_on_timeout(evutil_socket_t fd, short events, void *arg) noexcept
  * only moves last_data_ms, and an early expiry re-arms for the rest, so a busy stream costs
  * no timer operation per write. <arg> is the bd_curl_xfer_t. */
 static void
-bd_curl_on_xfer_timer(evutil_socket_t fd, short events, void *arg) noexcept
+bd_curl_on_xfer_timer(evutil_socket_t, short, void *arg) noexcept
 {
     bd_curl_xfer_t *x = (bd_curl_xfer_t *)arg;
     int64_t left;
 
-    (void)fd;
-    (void)events;
     if (x->state != BD_CURL_XFER_RUNNING) {
         return;
     }
@@ -601,15 +590,10 @@ bd_curl_on_write(char *p, size_t size, size_t n, void *arg) noexcept
 
 /* CURLOPT_PREREQFUNCTION: a connection, new or reused, now carries the request. */
 static int
-bd_curl_on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
-                  int local_port) noexcept
+bd_curl_on_prereq(void *arg, char *, char *, int, int) noexcept
 {
     bd_curl_xfer_t *x = (bd_curl_xfer_t *)arg;
 
-    (void)primary_ip;
-    (void)local_ip;
-    (void)primary_port;
-    (void)local_port;
     x->connected = true;
     return CURL_PREREQFUNC_OK;
 }
@@ -898,7 +882,7 @@ bd_curl_xfer_resume(bd_curl_xfer_t *x)
     if (x->state != BD_CURL_XFER_RUNNING && x->state != BD_CURL_XFER_QUEUED) {
         return;
     }
-    if (!x->paused || x->resume.next != &x->resume) {
+    if (!x->paused || x->resume.next != &x->resume) { /* not paused, or already queued */
         return;
     }
     /* curl_easy_pause(CONT) delivers the held bytes before it returns; doing it from the
@@ -909,12 +893,10 @@ bd_curl_xfer_resume(bd_curl_xfer_t *x)
 
 /* Runs the queued resumes. <arg> is the bd_curl_t. */
 static void
-bd_curl_on_kick(evutil_socket_t fd, short events, void *arg) noexcept
+bd_curl_on_kick(evutil_socket_t, short, void *arg) noexcept
 {
     bd_curl_t *c = (bd_curl_t *)arg;
 
-    (void)fd;
-    (void)events;
     while (!bd_curl_link_empty(&c->resumes)) {
         bd_curl_xfer_t *x = (bd_curl_xfer_t *)c->resumes.next->owner;
 
@@ -930,8 +912,9 @@ bd_curl_on_kick(evutil_socket_t fd, short events, void *arg) noexcept
         curl_easy_pause(x->easy, CURLPAUSE_CONT);
         bd_curl_leave(c);
     }
-    /* Let curl look at every socket again: bytes may already sit in its buffers or in the
-     * kernel without a new readiness event to wake it. */
+    /* curl_easy_pause(CONT) set the resumed handles to run at once; make sure the timer runs
+     * them even where curl did not ask: their bytes may already sit in the kernel, where no
+     * new readiness event would announce them. */
     event_active(&c->timer, EV_TIMEOUT, 0);
     bd_curl_drain(c);
 }
@@ -957,8 +940,7 @@ bd_curl_multi_setup(bd_curl_t *c, const bd_curl_options_t *o)
         bad |= curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, o->max_host_connections) != 0;
     }
     if (o->max_total_connections > 0) {
-        bad |= curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, o->max_total_connections)
-               != 0;
+        bad |= curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, o->max_total_connections) != 0;
     }
     return !bad;
 }
@@ -1067,23 +1049,12 @@ bd_curl_stats(const bd_curl_t *c, bd_curl_stats_t *out)
 const char *
 bd_curl_result_name(bd_curl_result_e code)
 {
-    switch (code) {
-    case BD_CURL_OK:
-        return "ok";
-    case BD_CURL_CONNECT_FAILED:
-        return "connect failed";
-    case BD_CURL_TIMEOUT_CONNECT:
-        return "timeout connect";
-    case BD_CURL_TIMEOUT_FIRST_BYTE:
-        return "timeout first byte";
-    case BD_CURL_TIMEOUT_IDLE:
-        return "timeout idle";
-    case BD_CURL_TIMEOUT_TOTAL:
-        return "timeout total";
-    case BD_CURL_CANCELED:
-        return "canceled";
-    case BD_CURL_ERROR:
-        return "error";
-    }
-    return "unknown";
+    /* in the order of bd_curl_result_e */
+    static const char *const names[] = {
+        "ok",           "connect failed", "timeout connect", "timeout first byte",
+        "timeout idle", "timeout total",  "canceled",        "error",
+    };
+    static_assert(sizeof(names) / sizeof(names[0]) == BD_CURL_ERROR + 1, "one name per code");
+
+    return (unsigned)code < sizeof(names) / sizeof(names[0]) ? names[code] : "unknown";
 }

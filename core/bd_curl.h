@@ -37,17 +37,17 @@ typedef struct {
  * NOT: it is handed to curl as is and must stay valid and unchanged until on_done returns or
  * the transfer is canceled. Timeouts are in ms, 0 = none. */
 typedef struct {
-    const char *method;             /* NULL = "POST" when body is set, else "GET" */
-    const char *url;                /* http:// or https:// */
+    const char *method;              /* NULL = "POST" when body is set, else "GET" */
+    const char *url;                 /* http:// or https:// */
     const bd_curl_header_t *headers; /* borrowed for the call */
     size_t nheaders;
-    const char *content_type;       /* NULL = no Content-Type header at all */
-    const void *body;               /* borrowed until the transfer ends; NULL = no body */
-    size_t body_len;                /* bytes */
-    long connect_timeout_ms;        /* until the TCP (and TLS) connection is up */
-    long first_byte_timeout_ms;     /* from start until the response headers are complete */
-    long idle_timeout_ms;           /* longest silence between body bytes after the headers */
-    long total_timeout_ms;          /* the whole transfer, time spent paused included */
+    const char *content_type;   /* NULL = no Content-Type header at all */
+    const void *body;           /* borrowed until the transfer ends; NULL = no body */
+    size_t body_len;            /* bytes */
+    long connect_timeout_ms;    /* until the TCP (and TLS) connection is up */
+    long first_byte_timeout_ms; /* from start until the response headers are complete */
+    long idle_timeout_ms;       /* longest silence between body bytes after the headers */
+    long total_timeout_ms;      /* the whole transfer, time spent paused included */
 } bd_curl_request_t;
 
 /* What on_headers and on_data return. */
@@ -71,8 +71,8 @@ typedef enum {
 
 typedef struct {
     bd_curl_result_e code;
-    long http_status; /* 0 when no response line arrived */
-    int curl_code;    /* the CURLcode, CURLE_OK (0) for our own timeouts */
+    long http_status;    /* 0 when no response line arrived */
+    int curl_code;       /* the CURLcode, CURLE_OK (0) for our own timeouts */
     const char *message; /* "" when code is BD_CURL_OK; valid until on_done returns */
 } bd_curl_result_t;
 
@@ -80,7 +80,8 @@ typedef struct {
  * The callbacks of one transfer; all run on the worker thread, from the event loop.
  *
  * on_headers(<x>, <http_status>, <h>): once, when the final (non-1xx) response headers are
- *   complete. <h> stays readable until on_done returns. May be NULL.
+ *   complete; returns BD_CURL_CONTINUE, BD_CURL_ABORT, or BD_CURL_PAUSE which acts as
+ *   bd_curl_xfer_pause(). <h> stays readable until on_done returns. May be NULL.
  * on_data(<x>, <p>, <len>): body bytes, in order. Returning BD_CURL_PAUSE consumes none of
  *   the <len> bytes and pauses the transfer: after bd_curl_xfer_resume(), delivery starts
  *   again at the first of those same bytes (the next call may carry more or fewer bytes than
@@ -140,7 +141,13 @@ bd_curl_xfer_t *bd_curl_xfer_start(bd_curl_t *c, const bd_curl_request_t *req,
  */
 void bd_curl_xfer_cancel(bd_curl_xfer_t *x);
 
-/* Stops reading the response of <x> until bd_curl_xfer_resume(); idempotent. Worker thread. */
+/*
+ * Stops the response body of <x> until bd_curl_xfer_resume(): no on_data call until then
+ * (curl stops reading; bytes it already holds wait). Idempotent; allowed inside callbacks,
+ * on_data included (its current bytes count as consumed when it returns BD_CURL_CONTINUE).
+ * A pause before the headers may hold them back too; the first-byte timer keeps running.
+ * Worker thread.
+ */
 void bd_curl_xfer_pause(bd_curl_xfer_t *x);
 
 /*

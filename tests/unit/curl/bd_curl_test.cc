@@ -20,7 +20,8 @@
 #include "bd_curl_test_server.h"
 #include "core/bd_curl.h"
 
-namespace {
+namespace
+{
 
 /* What one transfer saw. */
 struct rec_t {
@@ -34,7 +35,7 @@ struct rec_t {
     std::string body;
     std::string content_type, echo_method, echo_ct, echo_test, echo_expect;
     /* pause scripting */
-    size_t window = 0;       /* on_data pauses when the window would pass this; 0 = never */
+    size_t window = 0; /* on_data pauses when the window would pass this; 0 = never */
     size_t window_used = 0;
     bool awaiting_redelivery = false;
     std::string paused_bytes;
@@ -43,14 +44,14 @@ struct rec_t {
     int calls_at_resume = 0;
     bool pause_in_headers = false;
     /* cancel / abort scripting */
-    int cancel_after_calls = 0;  /* cancel inside on_data at this call; 0 = never */
-    int abort_after_calls = 0;   /* return ABORT at this call; 0 = never */
+    int cancel_after_calls = 0; /* cancel inside on_data at this call; 0 = never */
+    int abort_after_calls = 0;  /* return ABORT at this call; 0 = never */
     int calls_after_cancel = 0;
     bool canceled = false;
     /* chaining */
-    int remaining = 0;           /* sequential requests still to start from on_done */
+    int remaining = 0; /* sequential requests still to start from on_done */
     struct fixture_t *f = nullptr;
-    rec_t *child = nullptr;      /* started from on_headers */
+    rec_t *child = nullptr; /* started from on_headers */
 };
 
 std::string
@@ -124,15 +125,21 @@ struct fixture_t : public ::testing::Test {
     bool expired = false;
     std::string url_base;
 
-    static void SetUpTestSuite()
+    static void
+    SetUpTestSuite()
     {
         signal(SIGPIPE, SIG_IGN);
         curl_global_init(CURL_GLOBAL_DEFAULT);
     }
 
-    static void TearDownTestSuite() { curl_global_cleanup(); }
+    static void
+    TearDownTestSuite()
+    {
+        curl_global_cleanup();
+    }
 
-    void SetUp() override
+    void
+    SetUp() override
     {
         base = event_base_new();
         ASSERT_NE(base, nullptr);
@@ -142,23 +149,30 @@ struct fixture_t : public ::testing::Test {
         url_base = "http://127.0.0.1:" + std::to_string(test_server_port(srv));
     }
 
-    void TearDown() override
+    void
+    TearDown() override
     {
         bd_curl_destroy(c);
         test_server_stop(srv);
         event_base_free(base);
     }
 
-    test_server_counters_t *counters() { return test_server_counters(srv); }
+    test_server_counters_t *
+    counters()
+    {
+        return test_server_counters(srv);
+    }
 
-    bd_curl_xfer_t *start(rec_t *r, const bd_curl_request_t &req)
+    bd_curl_xfer_t *
+    start(rec_t *r, const bd_curl_request_t &req)
     {
         r->f = this;
         r->x = bd_curl_xfer_start(c, &req, &rec_handlers, r);
         return r->x;
     }
 
-    bd_curl_xfer_t *get(rec_t *r, const std::string &path)
+    bd_curl_xfer_t *
+    get(rec_t *r, const std::string &path)
     {
         bd_curl_request_t req = {};
         std::string url = url_base + path;
@@ -169,17 +183,22 @@ struct fixture_t : public ::testing::Test {
         return start(r, req);
     }
 
-    static void on_expire(evutil_socket_t, short, void *arg) noexcept
+    static void
+    on_expire(evutil_socket_t, short, void *arg) noexcept
     {
         ((fixture_t *)arg)->expired = true;
     }
 
-    static void on_poll(evutil_socket_t, short, void *) noexcept {}
+    static void
+    on_poll(evutil_socket_t, short, void *) noexcept
+    {
+    }
 
     /* Runs the client loop until <pred> holds or <limit_ms> pass; a 5 ms poll lets <pred>
      * watch the server thread's counters too. Returns <pred>. */
     template <typename P>
-    bool run_until(P pred, int limit_ms = 10000)
+    bool
+    run_until(P pred, int limit_ms = 10000)
     {
         struct timeval limit = {limit_ms / 1000, (limit_ms % 1000) * 1000};
         struct timeval poll = {0, 5000};
@@ -197,18 +216,21 @@ struct fixture_t : public ::testing::Test {
         return pred();
     }
 
-    bool run_until_done(rec_t *r, int limit_ms = 10000)
+    bool
+    run_until_done(rec_t *r, int limit_ms = 10000)
     {
         return run_until([r] { return r->done; }, limit_ms);
     }
 
     /* Runs the loop for <ms> whatever happens; used to give forbidden callbacks a chance. */
-    void run_for(int ms)
+    void
+    run_for(int ms)
     {
         run_until([] { return false; }, ms);
     }
 
-    bd_curl_stats_t stats()
+    bd_curl_stats_t
+    stats()
     {
         bd_curl_stats_t s;
         bd_curl_stats(c, &s);
@@ -244,14 +266,16 @@ struct later_t {
     rec_t *r = nullptr;
     bool fired = false;
 
-    static void on_fire(evutil_socket_t, short, void *arg) noexcept
+    static void
+    on_fire(evutil_socket_t, short, void *arg) noexcept
     {
         later_t *l = (later_t *)arg;
         l->fired = true;
         l->fn(l->r);
     }
 
-    void arm(struct event_base *base, int ms, void (*f)(rec_t *), rec_t *rr)
+    void
+    arm(struct event_base *base, int ms, void (*f)(rec_t *), rec_t *rr)
     {
         struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
         if (ev == nullptr) {
@@ -397,14 +421,16 @@ TEST_F(CurlTest, FiftyConcurrentStreams)
         ASSERT_NE(get(&r, "/stream?n=5&delay_ms=2&size=64"), nullptr);
     }
     EXPECT_EQ(stats().in_flight, 50u);
-    ASSERT_TRUE(run_until([&recs] {
-        for (const rec_t &r : recs) {
-            if (!r.done) {
-                return false;
+    ASSERT_TRUE(run_until(
+        [&recs] {
+            for (const rec_t &r : recs) {
+                if (!r.done) {
+                    return false;
+                }
             }
-        }
-        return true;
-    }, 30000));
+            return true;
+        },
+        30000));
     for (const rec_t &r : recs) {
         EXPECT_EQ(r.code, BD_CURL_OK) << r.message;
         EXPECT_EQ(r.body, expected);

@@ -362,7 +362,8 @@ bd_emu_route_control(bd_emu_loop_t *lp, struct evhttp_request *req, const std::s
     bd_emu_pick_scenario(req, "", &sc);
     const bd_emu_error_t *e = bd_emu_error_find(sc.name.c_str());
     if (e != nullptr) {
-        bd_emu_send_error(req, e->status, e->type, e->message, nullptr);
+        const char *msg = bd_emu_scenario_get(&sc, "message");
+        bd_emu_send_error(req, e->status, e->type, msg ? msg : e->message, nullptr);
         return;
     }
     bool get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;

@@ -55,6 +55,18 @@ describe('command line', () => {
             message: 'unknown directive "foo"',
         },
         {
+            name: 'directive in the wrong context',
+            conf: 'listen 127.0.0.1:0;\nregion us-east-1;\n',
+            where: ['main.conf', 2],
+            message: '"region" directive is not allowed here',
+        },
+        {
+            name: 'main directive inside a block',
+            conf: 'listen 127.0.0.1:0;\nbedrock {\n    region us-east-1;\n    pid x.pid;\n}\n',
+            where: ['main.conf', 4],
+            message: 'unknown directive "pid"',
+        },
+        {
             name: 'a block on a directive that takes none',
             conf: 'listen 127.0.0.1:0;\npid /tmp/x.pid {\n}\n',
             where: ['main.conf', 2],

@@ -213,6 +213,37 @@ export function runBedrockd(args, opts) {
     return runBinary(binaryFromEnv('BD_BEDROCKD', 'bedrockd'), args, opts);
 }
 
+/** The credentials and region bedrock-emulator accepts by default. */
+export const EMULATOR_CREDENTIALS = Object.freeze({
+    accessKeyId: 'AKIDEXAMPLE',
+    secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+    region: 'us-east-1',
+});
+
+/**
+ * Environment for a bedrockd that must not find the machine's AWS setup: every
+ * inherited AWS_* variable is removed, the emulator's static credentials and
+ * region are set, the shared config files point at nothing and IMDS is off.
+ * Anything in <overrides> wins (undefined removes a variable).
+ */
+export function awsTestEnv(dir, overrides = {}) {
+    const env = {};
+    for (const k of Object.keys(process.env)) {
+        if (k.startsWith('AWS_')) {
+            env[k] = undefined;
+        }
+    }
+    Object.assign(env, {
+        AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+        AWS_REGION: EMULATOR_CREDENTIALS.region,
+        AWS_CONFIG_FILE: path.join(dir, 'no-aws-config'),
+        AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-aws-credentials'),
+        AWS_EC2_METADATA_DISABLED: 'true',
+    }, overrides);
+    return env;
+}
+
 /** Writes <conf> (a string, or a function of the directory returning one) to <file>. */
 function writeConf(file, conf, dir) {
     const text = typeof conf === 'function' ? conf(dir) : conf;
@@ -227,7 +258,10 @@ function writeConf(file, conf, dir) {
  *   conf       string, or function(dir) -> string (dir: the temp directory, for
  *              pid, log and include paths). Use `listen 127.0.0.1:0;` for an
  *              ephemeral port; the error log must stay on stderr (the default).
- *   env        extra environment variables
+ *   env        extra environment variables (undefined removes one); they apply
+ *              over awsTestEnv(dir) unless awsEnv is false
+ *   awsEnv     default true: run with awsTestEnv(dir) (the emulator's static
+ *              credentials, nothing from the machine); false inherits AWS_*
  *   args       extra command-line arguments (after `-c FILE`)
  *   t          a node:test context: the daemon is killed when that test ends
  *   timeoutMs  bound on the start (default DEFAULT_TIMEOUT_MS)
@@ -248,8 +282,8 @@ function writeConf(file, conf, dir) {
  *   stop(sig='SIGTERM', timeoutMs)  sends <sig>, resolves the exit code (null
  *                      when killed by a signal)
  */
-export async function startBedrockd({ conf, env = {}, args = [], t, timeoutMs = DEFAULT_TIMEOUT_MS }
-                                    = {}) {
+export async function startBedrockd({ conf, env = {}, args = [], awsEnv = true, t,
+                                      timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
     const bin = binaryFromEnv('BD_BEDROCKD', 'bedrockd');
     if (conf === undefined) {
         throw new Error('startBedrockd: conf is required');
@@ -258,7 +292,8 @@ export async function startBedrockd({ conf, env = {}, args = [], t, timeoutMs = 
     const confPath = path.join(dir, 'bedrockd.conf');
     writeConf(confPath, conf, dir);
 
-    const child = spawnTracked(bin, ['-c', confPath, ...args], env, dir);
+    const fullEnv = awsEnv ? { ...awsTestEnv(dir), ...env } : env;
+    const child = spawnTracked(bin, ['-c', confPath, ...args], fullEnv, dir);
     const log = child.stderr;
     const d = {
         dir,
@@ -321,9 +356,10 @@ export async function startBedrockd({ conf, env = {}, args = [], t, timeoutMs = 
 /**
  * Starts bedrock-emulator (BD_EMULATOR) on an ephemeral loopback port.
  *
- * options: args (extra command-line arguments), env, t, timeoutMs, as for
- * startBedrockd. The emulator announces itself on stdout with
- * `bedrock-emulator listening on 127.0.0.1:PORT`.
+ * options: args (extra command-line arguments, e.g. ['--ttft-ms', '500']; the
+ * listen address is always 127.0.0.1:0), env, t, timeoutMs, as for startBedrockd.
+ * It accepts EMULATOR_CREDENTIALS unless told otherwise. It announces itself on
+ * stdout with `bedrock-emulator listening on 127.0.0.1:PORT`.
  *
  * Resolves { port, url, pid, proc, dir, stdout, stderr (OutputLogs), exited,
  * stop(sig='SIGTERM') -> exit code }.
@@ -332,7 +368,7 @@ export async function startEmulator({ args = [], env = {}, t, timeoutMs = DEFAUL
                                     = {}) {
     const bin = binaryFromEnv('BD_EMULATOR', 'bedrock-emulator');
     const dir = makeTempDir('bd-emulator-');
-    const child = spawnTracked(bin, args, env, dir);
+    const child = spawnTracked(bin, ['--listen', '127.0.0.1:0', ...args], env, dir);
     if (t) {
         t.after(() => {
             if (live.has(child.proc)) {

@@ -46,6 +46,7 @@ struct rec_t {
     /* cancel / abort scripting */
     int cancel_after_calls = 0; /* cancel inside on_data at this call; 0 = never */
     int abort_after_calls = 0;  /* return ABORT at this call; 0 = never */
+    int pause_api_at_call = 0;  /* bd_curl_xfer_pause() inside on_data at this call */
     int calls_after_cancel = 0;
     bool canceled = false;
     /* chaining */
@@ -106,6 +107,9 @@ rec_on_data(bd_curl_xfer_t *x, const char *p, size_t len)
     r->body.append(p, len);
     if (r->abort_after_calls > 0 && r->data_calls == r->abort_after_calls) {
         return BD_CURL_ABORT;
+    }
+    if (r->pause_api_at_call > 0 && r->data_calls == r->pause_api_at_call) {
+        bd_curl_xfer_pause(x); /* these bytes are consumed; the following ones wait */
     }
     if (r->cancel_after_calls > 0 && r->data_calls == r->cancel_after_calls) {
         r->canceled = true;
@@ -539,11 +543,29 @@ TEST_F(CurlTest, PauseFromOutsideStopsIdleTimer)
     int calls = r.data_calls;
     run_for(300);
     EXPECT_FALSE(r.done) << r.message;
-    EXPECT_LE(r.data_calls, calls + 1);
+    EXPECT_EQ(r.data_calls, calls);
     later.arm(base, 0, resume_only, &r);
     ASSERT_TRUE(run_until_done(&r));
     EXPECT_EQ(r.code, BD_CURL_OK) << r.message;
     EXPECT_EQ(r.body, test_stream_body(30, 64));
+}
+
+/* bd_curl_xfer_pause() inside on_data keeps the bytes of that call and holds the rest. */
+TEST_F(CurlTest, PauseInsideOnDataKeepsCurrentBytes)
+{
+    rec_t r;
+    later_t later;
+
+    r.pause_api_at_call = 2;
+    ASSERT_NE(get(&r, "/stream?n=40&delay_ms=1&size=500"), nullptr);
+    ASSERT_TRUE(run_until([&r] { return r.data_calls >= 2 || r.done; }));
+    ASSERT_FALSE(r.done);
+    run_for(100);
+    EXPECT_EQ(r.data_calls, 2);
+    later.arm(base, 0, resume_only, &r);
+    ASSERT_TRUE(run_until_done(&r));
+    EXPECT_EQ(r.code, BD_CURL_OK) << r.message;
+    EXPECT_TRUE(r.body == test_stream_body(40, 500));
 }
 
 void

@@ -77,6 +77,9 @@ bd_log_open_path(const std::string &path, std::string *err)
     if (path == "stderr") {
         return 2;
     }
+    if (path == "stdout") {
+        return 1;
+    }
     int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0 && err != nullptr) {
         *err = "open() \"" + path + "\" failed (" + strerror(errno) + ")";
@@ -87,7 +90,7 @@ bd_log_open_path(const std::string &path, std::string *err)
 static void
 bd_log_close_fd(int fd)
 {
-    if (fd > 2) {
+    if (fd > 2) { /* stdout and stderr are never closed */
         close(fd);
     }
 }

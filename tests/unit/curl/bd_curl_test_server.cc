@@ -8,10 +8,12 @@
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,7 @@ struct test_server_s {
     struct event *wake;
     int wake_fds[2];
     int port;
+    SSL_CTX *ssl_ctx; /* NULL = plain HTTP */
     std::thread thread;
     std::set<test_job_t *> jobs;
     test_server_counters_t counters;
@@ -246,6 +249,10 @@ test_on_connection(struct event_base *base, void *arg) noexcept
     test_server_t *s = (test_server_t *)arg;
 
     s->counters.connections++;
+    if (s->ssl_ctx != NULL) {
+        return bufferevent_openssl_socket_new(base, -1, SSL_new(s->ssl_ctx),
+                                              BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    }
     return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 }
 
@@ -260,11 +267,24 @@ test_on_wake(evutil_socket_t fd, short events, void *arg) noexcept
 test_server_t *
 test_server_start(void)
 {
+    return test_server_start_tls(NULL, NULL);
+}
+
+test_server_t *
+test_server_start_tls(const char *cert_file, const char *key_file)
+{
     test_server_t *s = new test_server_t();
     struct evhttp_bound_socket *bound;
     struct sockaddr_in sin;
     socklen_t slen = sizeof(sin);
 
+    if (cert_file != NULL) {
+        s->ssl_ctx = SSL_CTX_new(TLS_server_method());
+        if (SSL_CTX_use_certificate_file(s->ssl_ctx, cert_file, SSL_FILETYPE_PEM) != 1
+            || SSL_CTX_use_PrivateKey_file(s->ssl_ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+            abort();
+        }
+    }
     s->base = event_base_new();
     s->http = evhttp_new(s->base);
     evhttp_set_gencb(s->http, test_on_request, s);
@@ -299,6 +319,7 @@ test_server_stop(test_server_t *s)
     evhttp_free(s->http);
     event_free(s->wake);
     event_base_free(s->base);
+    SSL_CTX_free(s->ssl_ctx);
     close(s->wake_fds[0]);
     close(s->wake_fds[1]);
     delete s;

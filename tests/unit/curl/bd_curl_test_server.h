@@ -30,6 +30,8 @@ typedef struct {
  *   /never                         no answer at all
  */
 test_server_t *test_server_start(void);
+/* The same over TLS with the PEM <cert_file> and <key_file>. */
+test_server_t *test_server_start_tls(const char *cert_file, const char *key_file);
 void test_server_stop(test_server_t *s);
 int test_server_port(const test_server_t *s);
 test_server_counters_t *test_server_counters(test_server_t *s);

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what bedrock-gateway needs to build, run and test, from Debian's
+# packages and the npm registry. Safe to run again: it installs only what is
+# missing. Used by deploy/quickstart.sh and tests/run.sh.
+set -euo pipefail
+
+BUILD_PACKAGES="build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev
+  libjansson-dev libssl-dev libsqlite3-dev ca-certificates"
+TEST_PACKAGES="libgtest-dev googletest mandoc sqlite3 prometheus curl"
+
+bd_missing_packages() {
+    local missing=""
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            missing="$missing $p"
+    done
+    echo "$missing"
+}
+
+bd_install_packages() {
+    local missing
+    missing=$(bd_missing_packages "$@")
+    [ -z "$missing" ] && return 0
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "deps: installing$missing"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
+}
+
+bd_install_node() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        bd_install_packages nodejs npm
+    fi
+}
+
+what=${1:-build}
+# shellcheck disable=SC2086
+bd_install_packages $BUILD_PACKAGES
+if [ "$what" = "test" ]; then
+    # shellcheck disable=SC2086
+    bd_install_packages $TEST_PACKAGES
+    bd_install_node
+    top=$(cd "$(dirname "$0")/.." && pwd)
+    # npm ci again only when the lock file changed since the last install.
+    stamp="$top/tests/node_modules/.bd-lock-stamp"
+    if [ ! -f "$stamp" ] || ! cmp -s "$top/tests/package-lock.json" "$stamp"; then
+        (cd "$top/tests" && npm ci --no-audit --no-fund --loglevel=error)
+        cp "$top/tests/package-lock.json" "$stamp"
+    fi
+fi

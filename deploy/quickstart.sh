@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs bedrockd in the foreground on
+# 127.0.0.1:8080. With AWS credentials in reach (environment, AWS_PROFILE or
+# ~/.aws, a Bedrock API key, container or instance credentials) it uses
+# conf/bedrockd.conf and real Bedrock; without, or with BD_DEMO=1, it starts the
+# bundled bedrock-emulator and uses conf/demo.conf. Ctrl-C stops both.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+deploy/deps.sh build
+
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBD_TESTS=OFF >/dev/null
+cmake --build build -j"$jobs" --target bedrockd bedrock-emulator
+
+have_aws_credentials() {
+    [ -n "${AWS_ACCESS_KEY_ID:-}" ] || [ -n "${AWS_PROFILE:-}" ] ||
+        [ -n "${AWS_BEARER_TOKEN_BEDROCK:-}" ] || [ -n "${AWS_WEB_IDENTITY_TOKEN_FILE:-}" ] ||
+        [ -n "${AWS_CONTAINER_CREDENTIALS_RELATIVE_URI:-}" ] ||
+        [ -n "${AWS_CONTAINER_CREDENTIALS_FULL_URI:-}" ] || [ -f "$HOME/.aws/credentials" ]
+}
+
+if [ "${BD_DEMO:-0}" != "1" ] && have_aws_credentials; then
+    echo "quickstart: AWS credentials found: bedrockd on conf/bedrockd.conf"
+    exec build/bedrockd -c conf/bedrockd.conf
+fi
+
+emu_port=${BEDROCK_EMULATOR_PORT:-4000}
+echo "quickstart: no AWS credentials (or BD_DEMO=1): demo mode on bedrock-emulator :$emu_port"
+build/tests/emulator/bedrock-emulator --listen "127.0.0.1:$emu_port" >/dev/null &
+emu_pid=$!
+trap 'kill "$emu_pid" 2>/dev/null || true' EXIT INT TERM
+export BEDROCK_EMULATOR_PORT=$emu_port
+build/bedrockd -c conf/demo.conf

@@ -11,12 +11,15 @@ import { after, before, describe, test } from 'node:test';
 
 import {
     canConnect,
+    EMULATOR_CREDENTIALS,
     freePort,
     httpRequest,
+    httpStream,
     makeTempDir,
     openConnection,
     runBedrockd,
     startBedrockd,
+    startEmulator,
     waitUntil,
     withTimeout,
 } from './lib/harness.mjs';
@@ -447,6 +450,70 @@ describe('stop', () => {
         assert.match(d.stderr.slice(from), /drained, exiting/);
         assert.equal(await canConnect(d.port), false);
         c.close();
+    });
+
+    /* bedrockd in front of the emulator, for requests that take a while. */
+    function upstreamConf(emu, extra) {
+        return 'listen 127.0.0.1:0;\nworker_threads 1;\n' + extra +
+               `bedrock {\n    endpoint ${emu.url};\n    region ${EMULATOR_CREDENTIALS.region};\n` +
+               '    credentials static;\n' +
+               `    access_key_id ${EMULATOR_CREDENTIALS.accessKeyId};\n` +
+               `    secret_access_key ${EMULATOR_CREDENTIALS.secretAccessKey};\n}\n` +
+               'model claude-sonnet-4-5 {\n    id us.anthropic.claude-sonnet-4-5-20250929-v1:0;\n}\n';
+    }
+
+    /* A streamed message whose words the emulator sends <delayMs> apart. */
+    function slowStream(d, words, delayMs) {
+        const text = Array.from({ length: words }, (_, i) => `w${i}`).join(' ');
+        return httpStream(`${d.url}/v1/messages`, {
+            headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+            body: JSON.stringify({
+                model: 'claude-sonnet-4-5',
+                max_tokens: 200,
+                stream: true,
+                messages: [{ role: 'user', content: `${text} [[emu:slow delay_ms=${delayMs}]]` }],
+            }),
+        });
+    }
+
+    test('SIGTERM lets a slow stream in flight finish, closes listeners, then exits 0',
+         async (t) => {
+        const emu = await startEmulator({ t });
+        const d = await startBedrockd({ conf: upstreamConf(emu, 'shutdown_timeout 60s;\n'), t });
+        const s = await slowStream(d, 6, 300);
+        assert.equal(s.status, 200);
+        await s.log.waitFor(/event: message_start/);
+
+        const from = d.mark();
+        d.signal('SIGTERM');
+        await d.waitForLog(/draining: 1 requests in flight/, { from });
+        await waitUntil(async () => !(await canConnect(d.port)),
+                        { what: 'the listeners to close (shutdown_delay 0)' });
+        const { text, complete } = await s.done;
+        assert.ok(complete, `the stream was cut:\n${text}`);
+        assert.equal((text.match(/event: content_block_delta/g) || []).length, 6, text);
+        assert.match(text, /event: message_stop/);
+
+        const res = await withTimeout(d.exited, 15000, 'bedrockd to exit after the stream');
+        assert.equal(res.code, 0, d.stderr);
+        assert.match(d.stderr.slice(from), /drained, exiting/);
+        assert.doesNotMatch(d.stderr.slice(from), /shutdown_timeout reached/);
+    });
+
+    test('SIGTERM gives up on a stream after shutdown_timeout and exits 0', async (t) => {
+        const emu = await startEmulator({ t });
+        const d = await startBedrockd({ conf: upstreamConf(emu, 'shutdown_timeout 300ms;\n'), t });
+        /* 40 words 1 s apart: far longer than the bounded wait below. */
+        const s = await slowStream(d, 40, 1000);
+        await s.log.waitFor(/event: message_start/);
+
+        const from = d.mark();
+        d.signal('SIGTERM');
+        await d.waitForLog(/shutdown_timeout reached, closing 1 requests/, { from });
+        const res = await withTimeout(d.exited, 10000, 'bedrockd to exit at shutdown_timeout');
+        assert.equal(res.code, 0, d.stderr);
+        const { text, complete } = await withTimeout(s.done, 10000, 'the cut stream to end');
+        assert.ok(!complete || !/event: message_stop/.test(text), 'the stream cannot have finished');
     });
 
     test('a second SIGTERM exits at once', async (t) => {

@@ -21,7 +21,6 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { after } from 'node:test';
 
 /** Default bound for waits on a process (start, log line, exit), in ms. */
 export const DEFAULT_TIMEOUT_MS = 10000;
@@ -49,13 +48,21 @@ function removeTempDirs() {
     }
 }
 
-/* Leftovers die when the test file's tests are over, and again (synchronously)
- * if the process leaves some other way. */
-after(() => {
+/* Under the test runner, leftovers die when the file's tests are over (a live
+ * child would keep the file's process from ending); in any program they die,
+ * synchronously, when the process exits. Plain scripts (demos, benchmarks) do not
+ * load node:test, which would print a TAP report of zero tests. */
+if (process.env.NODE_TEST_CONTEXT || process.execArgv.includes('--test')) {
+    const { after } = await import('node:test');
+    after(() => {
+        killLeftovers();
+        removeTempDirs();
+    });
+}
+process.on('exit', () => {
     killLeftovers();
     removeTempDirs();
 });
-process.on('exit', killLeftovers);
 
 /** Returns the path of a binary named by env <name>; throws a clear error when unset. */
 export function binaryFromEnv(name, what) {
@@ -98,13 +105,17 @@ export class OutputLog {
             }
             this.wake();
         });
-        /* Resolves once the stream has ended (the child closed its end). */
+        /* Resolves once the stream has ended or closed (the other side closed
+         * its end, or the connection broke). */
         this.done = new Promise((resolve) => {
-            stream.on('end', () => {
+            const finish = () => {
                 this.ended = true;
                 this.wake();
                 resolve();
-            });
+            };
+            stream.on('end', finish);
+            stream.on('close', finish);
+            stream.on('error', () => {}); /* a broken response ends like a closed one */
         });
     }
 
@@ -426,6 +437,32 @@ export function httpRequest(url, { method = 'GET', headers = {}, body, timeoutMs
         req.on('error', reject);
         req.end(body);
     });
+}
+
+/**
+ * A request whose response is read as it arrives (SSE streams). <body> may be a
+ * string or Buffer. Resolves, once the status line and headers are in,
+ * { status, headers, log, done, abort() }: log is an OutputLog of the body text
+ * (log.waitFor(/event: message_stop/) ...), done resolves { text, complete }
+ * when the body ends, complete being false when the connection broke first.
+ */
+export async function httpStream(url, { method = 'POST', headers = {}, body,
+                                        timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+    const req = http.request(url, { method, headers, agent: false });
+    const res = await withTimeout(new Promise((resolve, reject) => {
+        req.once('response', resolve);
+        req.once('error', reject);
+        req.end(body);
+    }), timeoutMs, `response headers from ${url}`);
+    req.on('error', () => {}); /* reported through done.complete */
+    const log = new OutputLog(res, `response of ${url}`);
+    return {
+        status: res.statusCode,
+        headers: res.headers,
+        log,
+        done: log.done.then(() => ({ text: log.text, complete: res.complete })),
+        abort: () => req.destroy(),
+    };
 }
 
 function finishResponse(status, headers, buf) {

@@ -10,10 +10,19 @@
  *
  * Node 20 built-ins only.
  *
- *   const d = await startBedrockd({ conf: (dir) => `listen 127.0.0.1:0;\n` });
- *   const res = await httpRequest(d.url + '/health');
- *   await d.reload(newConfText);        // resolves { ok, line }
- *   const code = await d.stop();        // SIGTERM, resolves the exit code
+ *   const emu = await startEmulator({ t });            // bedrock-emulator, ephemeral port
+ *   const d = await startBedrockd({ t, conf: (dir) =>
+ *       `listen 127.0.0.1:0;\nbedrock {\n    endpoint ${emu.url};\n}\n` });
+ *   const res = await httpRequest(d.url + '/health');  // { status, headers, body, json }
+ *   const s = await httpStream(d.url + '/v1/messages', { headers, body });
+ *   await s.log.waitFor(/event: message_start/);
+ *   await d.reload(newConfText);                        // resolves { ok, line }
+ *   const code = await d.stop();                        // SIGTERM, resolves the exit code
+ *
+ * Exports: startBedrockd, runBedrockd, startEmulator, runBinary, awsTestEnv,
+ * EMULATOR_CREDENTIALS, httpRequest, httpStream, openConnection (one keep-alive
+ * socket), waitUntil, withTimeout, canConnect, freePort, makeTempDir, OutputLog,
+ * binaryFromEnv, DEFAULT_TIMEOUT_MS. Set BD_TEST_VERBOSE to echo child output.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';

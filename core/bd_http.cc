@@ -376,6 +376,7 @@ bd_http_stream_start(bd_request_t *r, int status, const char *content_type)
     r->status = status;
     r->state = BD_REQ_STREAMING;
     r->streamed = true;
+    r->w->streams.fetch_add(1, std::memory_order_relaxed);
     if (r->req == nullptr) {
         return;
     }

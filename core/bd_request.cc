@@ -195,8 +195,12 @@ bd_request_finalize(bd_request_t *r)
         r->cleanups[i - 1].fn(r->cleanups[i - 1].data);
     }
     bd_worker_t *w = r->w;
+    bool streamed = r->streamed;
     bd_snapshot_unref(r->snap);
     delete r;
     w->active.fetch_sub(1, std::memory_order_relaxed);
+    if (streamed) {
+        w->streams.fetch_sub(1, std::memory_order_relaxed);
+    }
     w->served.fetch_add(1, std::memory_order_relaxed);
 }

@@ -63,6 +63,16 @@ struct bd_request_t {
     int64_t input_tokens, output_tokens, cache_read_tokens, cache_write_tokens;
 
     int64_t start_us, first_byte_us, upstream_us, end_us;
+
+    /* The upstream call, for metrics (set by modules/bedrock). */
+    std::string upstream_operation; /* "Converse", "ConverseStream", ...; "" without a call */
+    std::string upstream_error;     /* exception name of a call that failed; "" otherwise */
+    int upstream_attempts;          /* attempts started; the retries are attempts - 1 */
+    int64_t upstream_end_us;        /* when the call completed; 0 when it never did */
+    /* Why the ACCESS phase refused the request, a short token for metrics labels
+     * (auth: missing_key, invalid_key, ...; ratelimit: the limit's name). */
+    std::string reject_reason;
+
     int status;
     uint64_t bytes_sent;
     bool streamed;

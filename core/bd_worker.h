@@ -61,6 +61,7 @@ struct bd_worker_t {
     bool draining;
     std::atomic<int> active;       /* requests in flight */
     std::atomic<int> flushing;     /* finished responses still being written out */
+    std::atomic<int> streams;      /* responses streaming (started, not finalized) */
     std::atomic<uint64_t> served;  /* requests finalized */
     uint64_t rng[2];               /* request ids; this thread only */
 

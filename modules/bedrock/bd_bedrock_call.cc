@@ -64,6 +64,24 @@ bd_bedrock_op_path(int op)
     }
 }
 
+/* The AWS operation name, for metrics labels. */
+static const char *
+bd_bedrock_op_name(int op)
+{
+    switch (op) {
+    case BD_OP_CONVERSE:
+        return "Converse";
+    case BD_OP_CONVERSE_STREAM:
+        return "ConverseStream";
+    case BD_OP_INVOKE:
+        return "InvokeModel";
+    case BD_OP_INVOKE_STREAM:
+        return "InvokeModelWithResponseStream";
+    default:
+        return "CountTokens";
+    }
+}
+
 static bool
 bd_bedrock_op_streams(int op)
 {
@@ -198,6 +216,10 @@ bd_bedrock_complete(bd_bedrock_call_t *c, bd_bedrock_result_t *res)
 {
     c->done = true;
     res->attempts = c->attempt;
+    c->r->upstream_end_us = bd_now_us();
+    if (res->kind != BD_BEDROCK_OK) {
+        c->r->upstream_error = res->error_name;
+    }
     if (res->kind != BD_BEDROCK_OK && res->kind != BD_BEDROCK_NO_CREDENTIALS) {
         bd_log_error(BD_LOG_WARN, c->r->id,
                      "bedrock %s %s failed after %d attempt(s): %s %s (status %ld, aws request "
@@ -334,6 +356,7 @@ static void
 bd_bedrock_attempt(bd_bedrock_call_t *c)
 {
     c->attempt++;
+    c->r->upstream_attempts = c->attempt;
     c->status = 0;
     c->response.clear();
     c->error_header.clear();
@@ -439,6 +462,7 @@ bd_bedrock_call(bd_request_t *r, int op, const std::string &model_id, std::strin
     c->deferred.kind = BD_BEDROCK_OK;
     bd_request_add_cleanup(r, bd_bedrock_cleanup, c);
     r->upstream_us = bd_now_us();
+    r->upstream_operation = bd_bedrock_op_name(op);
     bd_bedrock_attempt(c);
     return c;
 }

@@ -185,7 +185,10 @@ bd_process_post_all(bd_process_t *p, int type)
 static void
 bd_process_reload(bd_process_t *p)
 {
-    bd_process_notify("RELOADING=1");
+    /* MONOTONIC_USEC lets systemd's Type=notify-reload match this reload. */
+    char state[64];
+    snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%lld", (long long)bd_now_us());
+    bd_process_notify(state);
     bd_log_error(BD_LOG_NOTICE, nullptr, "reloading configuration from %s", p->conf_path.c_str());
     std::string err;
     bd_snapshot_t *snap = bd_snapshot_load(p->conf_path.c_str(), nullptr, &err);

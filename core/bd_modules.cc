@@ -5,16 +5,22 @@
  */
 #include "core/bd_core_module.h"
 #include "modules/anthropic/bd_anthropic_module.h"
+#include "modules/auth/bd_auth.h"
 #include "modules/bedrock/bd_bedrock.h"
 #include "modules/health/bd_health_module.h"
+#include "modules/metrics/bd_metrics.h"
 #include "modules/models/bd_models.h"
+#include "modules/store/bd_store_module.h"
 
 bd_module_t *const bd_modules[] = {
     &bd_core_module,
     &bd_health_module,
+    &bd_store_module,
+    &bd_auth_module,
     &bd_bedrock_module,
     &bd_models_module,
     &bd_anthropic_module,
+    &bd_metrics_module, /* LOG: after every module that sets what it counts */
     nullptr,
 };
 

@@ -1,0 +1,256 @@
+/*
+ * bd_auth_module.cc: the auth module. Its conf holds the master key's SHA-256
+ * (never compared as text, so the comparison is constant-time whatever the
+ * lengths); its ACCESS handler looks keys up in the store's published key table,
+ * holding a reference to that table until the request is finalized.
+ * Conf on the main thread; the handlers on worker threads.
+ */
+#include "modules/auth/bd_auth.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "core/bd_http.h"
+#include "core/bd_log.h"
+#include "core/bd_worker.h"
+#include "modules/store/bd_store_module.h"
+
+struct bd_auth_conf_t {
+    bool on;
+    std::string master_key;      /* `master_key`: the value (cleared after hashing) */
+    std::string master_key_env;  /* `master_key_env`: a variable name */
+    std::string master_key_file; /* `master_key_file`: a path */
+    std::string master_hash;     /* SHA-256 of the master key; empty when none */
+    std::string error;           /* init_conf's message */
+};
+
+/* Per request: the key table reference and the key found in it. */
+struct bd_auth_ctx_t {
+    bd_key_table_t *table;
+    const bd_key_t *key;
+};
+
+static const bd_directive_t bd_auth_directives[] = {
+    {"auth", "main", BD_ARGS_1, bd_conf_set_flag, offsetof(bd_auth_conf_t, on), nullptr},
+    {"master_key", "main", BD_ARGS_1, bd_conf_set_str, offsetof(bd_auth_conf_t, master_key),
+     nullptr},
+    {"master_key_env", "main", BD_ARGS_1, bd_conf_set_str,
+     offsetof(bd_auth_conf_t, master_key_env), nullptr},
+    {"master_key_file", "main", BD_ARGS_1, bd_conf_set_str,
+     offsetof(bd_auth_conf_t, master_key_file), nullptr},
+    {nullptr, nullptr, 0, nullptr, 0, nullptr},
+};
+
+static void *
+bd_auth_create_conf(void)
+{
+    bd_auth_conf_t *c = new bd_auth_conf_t();
+    c->on = true;
+    return c;
+}
+
+static void
+bd_auth_destroy_conf(void *conf)
+{
+    delete (bd_auth_conf_t *)conf;
+}
+
+static void
+bd_auth_trim(std::string *s)
+{
+    size_t b = 0;
+    while (b < s->size() && strchr(" \t\r\n", (*s)[b]) != nullptr) {
+        b++;
+    }
+    size_t e = s->size();
+    while (e > b && strchr(" \t\r\n", (*s)[e - 1]) != nullptr) {
+        e--;
+    }
+    *s = s->substr(b, e - b);
+}
+
+/* Reads the master key file (a secret: its errors never show content). */
+static const char *
+bd_auth_read_file(const std::string &path, std::string *out, std::string *errbuf)
+{
+    FILE *f = fopen(path.c_str(), "re");
+    if (f == nullptr) {
+        *errbuf = "\"master_key_file\": open() \"" + path + "\" failed (" + strerror(errno) + ")";
+        return errbuf->c_str();
+    }
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    out->assign(buf, n);
+    OPENSSL_cleanse(buf, sizeof(buf));
+    bd_auth_trim(out);
+    return nullptr;
+}
+
+/* Finds the master key from whichever source is set (at most one). */
+static const char *
+bd_auth_master_key(bd_auth_conf_t *c, std::string *key, std::string *errbuf)
+{
+    int sources = !c->master_key.empty() + !c->master_key_env.empty() +
+                  !c->master_key_file.empty();
+    if (sources > 1) {
+        return "only one of \"master_key\", \"master_key_env\" and \"master_key_file\" may be set";
+    }
+    if (!c->master_key_env.empty()) {
+        const char *v = getenv(c->master_key_env.c_str());
+        if (v == nullptr || v[0] == '\0') {
+            *errbuf = "\"master_key_env\": the variable " + c->master_key_env + " is not set";
+            return errbuf->c_str();
+        }
+        key->assign(v);
+        bd_auth_trim(key);
+        return nullptr;
+    }
+    if (!c->master_key_file.empty()) {
+        return bd_auth_read_file(c->master_key_file, key, errbuf);
+    }
+    key->swap(c->master_key);
+    return nullptr;
+}
+
+static const char *
+bd_auth_init_conf(bd_snapshot_t *snap, void *conf)
+{
+    bd_auth_conf_t *c = (bd_auth_conf_t *)conf;
+    std::string key;
+    const char *rv = bd_auth_master_key(c, &key, &c->error);
+    if (rv != nullptr) {
+        return rv;
+    }
+    if (!key.empty()) {
+        if (key.size() < 16) {
+            return "the master key must be at least 16 characters long";
+        }
+        bd_key_hash(key.data(), key.size(), &c->master_hash);
+        OPENSSL_cleanse(&key[0], key.size());
+    }
+    c->master_key.clear();
+    if (!c->on) {
+        bd_log_error(BD_LOG_WARN, nullptr,
+                     "auth is off in %s: every client is admitted without a key",
+                     snap->conf_path.c_str());
+    }
+    return nullptr;
+}
+
+static bd_auth_conf_t *
+bd_auth_conf(const bd_request_t *r)
+{
+    return (bd_auth_conf_t *)bd_snapshot_conf(r->snap, &bd_auth_module);
+}
+
+/* The credential the client sent, or null: x-api-key, else a Bearer token. */
+static const char *
+bd_auth_credential(const bd_request_t *r)
+{
+    const char *v = bd_request_header(r, "x-api-key");
+    if (v != nullptr && v[0] != '\0') {
+        return v;
+    }
+    v = bd_request_header(r, "authorization");
+    if (v != nullptr && strncasecmp(v, "Bearer ", 7) == 0) {
+        v += 7;
+        while (*v == ' ') {
+            v++;
+        }
+        return v[0] != '\0' ? v : nullptr;
+    }
+    return nullptr;
+}
+
+static void
+bd_auth_ctx_free(void *data)
+{
+    bd_auth_ctx_t *ctx = (bd_auth_ctx_t *)data;
+    bd_store_keys_release(ctx->table);
+    delete ctx;
+}
+
+/* Looks <hash> up in the store's current table; the request keeps the table. */
+static bool
+bd_auth_store_lookup(bd_request_t *r, const std::string &hash)
+{
+    bd_store_t *s = bd_store_get(r->w->process);
+    bd_key_table_t *t = bd_store_keys_acquire(s);
+    const bd_key_t *key = bd_key_table_find(t, hash);
+    if (key == nullptr || !bd_key_usable(key, bd_wall_ms())) {
+        bd_store_keys_release(t);
+        return false;
+    }
+    bd_auth_ctx_t *ctx = new bd_auth_ctx_t{t, key};
+    r->ctx[bd_auth_module.index] = ctx;
+    bd_request_add_cleanup(r, bd_auth_ctx_free, ctx);
+    r->key_id = key->id;
+    return true;
+}
+
+static int
+bd_auth_access(bd_request_t *r)
+{
+    const bd_auth_conf_t *c = bd_auth_conf(r);
+    if (!c->on) {
+        return BD_DECLINED;
+    }
+    const char *cred = bd_auth_credential(r);
+    if (cred == nullptr) {
+        bd_http_send_error(r, 401, "authentication_error", "x-api-key header is required");
+        return BD_DONE;
+    }
+    size_t len = strlen(cred);
+    std::string hash;
+    bd_key_hash(cred, len, &hash);
+    if (!c->master_hash.empty() &&
+        CRYPTO_memcmp(hash.data(), c->master_hash.data(), BD_KEY_HASH_LEN) == 0) {
+        r->key_id = BD_AUTH_MASTER_ID;
+        return BD_OK;
+    }
+    if (bd_key_secret_valid(cred, len) && bd_auth_store_lookup(r, hash)) {
+        return BD_OK;
+    }
+    bd_http_send_error(r, 401, "authentication_error", "invalid x-api-key");
+    return BD_DONE;
+}
+
+const bd_key_t *
+bd_auth_key(const bd_request_t *r)
+{
+    const bd_auth_ctx_t *ctx = (const bd_auth_ctx_t *)r->ctx[bd_auth_module.index];
+    return ctx ? ctx->key : nullptr;
+}
+
+int
+bd_auth_check_model(bd_request_t *r, const char *model)
+{
+    const bd_key_t *key = bd_auth_key(r);
+    if (key == nullptr || bd_key_model_allowed(key, model)) {
+        return BD_OK;
+    }
+    std::string msg = std::string("this API key may not use the model \"") + model + "\"";
+    bd_http_send_error(r, 403, "permission_error", msg.c_str());
+    return BD_DONE;
+}
+
+bd_module_t bd_auth_module = {
+    .name = "auth",
+    .index = 0,
+    .directives = bd_auth_directives,
+    .create_conf = bd_auth_create_conf,
+    .init_conf = bd_auth_init_conf,
+    .postconfig = nullptr,
+    .destroy_conf = bd_auth_destroy_conf,
+    .init_process = nullptr,
+    .exit_process = nullptr,
+    .init_worker = nullptr,
+    .exit_worker = nullptr,
+    .access = bd_auth_access,
+    .log = nullptr,
+    .ready = nullptr,
+};

@@ -1,0 +1,55 @@
+/*
+ * bd_store_module.h: the store as the daemon runs it. One store thread owns the
+ * writing SQLite connection: reactors hand it usage records through a queue and
+ * read keys from an immutable, refcounted table it publishes whenever the file
+ * changes (its own key loads, or bedrockctl's commits seen via PRAGMA data_version).
+ *
+ *   store /var/lib/bedrockd/bedrockd.db;   # or `store off;`
+ *   store_flush_interval 5ms;              # how long a usage record may wait for a batch
+ */
+#ifndef BD_STORE_MODULE_H
+#define BD_STORE_MODULE_H
+
+#include <stdint.h>
+
+#include <atomic>
+#include <string>
+#include <unordered_map>
+
+#include "core/bd_module.h"
+#include "modules/store/bd_store.h"
+
+struct bd_process_t;
+
+/* The keys at one moment, indexed by the raw SHA-256 of their secret. Built by the
+ * store thread, never changed after publication; readers hold a reference. */
+struct bd_key_table_t {
+    std::atomic<int> refs;
+    uint64_t generation;
+    std::unordered_map<std::string, bd_key_t> by_hash;
+};
+
+struct bd_store_t; /* the running store (bd_store_thread.cc) */
+
+/* The process's store, or null when the store is off. Any thread. */
+bd_store_t *bd_store_get(bd_process_t *p);
+
+/* The current key table with one reference, or null (store off). Any thread;
+ * it takes a mutex only to copy a pointer and bump a count. */
+bd_key_table_t *bd_store_keys_acquire(bd_store_t *s);
+
+/* Drops a reference from bd_store_keys_acquire (null is fine). Any thread. */
+void bd_store_keys_release(bd_key_table_t *t);
+
+/* The key whose secret hashes to <hash> (BD_KEY_HASH_LEN raw bytes), or null. The
+ * record lives as long as the caller's reference to <t>. */
+const bd_key_t *bd_key_table_find(const bd_key_table_t *t, const std::string &hash);
+
+/* Queues <rec> (moved from) for the store thread. Never blocks on the disk: it
+ * takes the queue mutex for an append. Returns 0, or -1 when the queue is full
+ * (the record is dropped and counted). Any thread. */
+int bd_store_usage_post(bd_store_t *s, bd_usage_record_t *rec);
+
+extern bd_module_t bd_store_module;
+
+#endif

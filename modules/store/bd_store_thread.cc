@@ -1,0 +1,284 @@
+/*
+ * bd_store_thread.cc: the store thread, the only writer of the SQLite file in the
+ * daemon. Reactors append usage records to a queue under a mutex; the thread
+ * writes them in batches (by count, or once the oldest has waited the flush
+ * interval), polls PRAGMA data_version to see other processes' commits, and then
+ * rebuilds and publishes the key table. Stopping writes everything queued first.
+ */
+#include "modules/store/bd_store_thread.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "core/bd_core.h"
+#include "core/bd_log.h"
+
+static const size_t BD_STORE_BATCH = 512;        /* records per transaction */
+static const size_t BD_STORE_QUEUE_MAX = 262144; /* beyond: records are dropped */
+static const int64_t BD_STORE_POLL_MS = 200;     /* data_version polling period */
+static const int BD_STORE_BUSY_MS = 5000;
+static const int BD_STORE_WRITE_TRIES = 3;
+
+struct bd_store_t {
+    sqlite3 *db; /* the store thread's, after start */
+    pthread_t thread;
+    int64_t flush_interval_ms;
+
+    pthread_mutex_t lock; /* guards queue, queue_since_us, stop, dropped */
+    pthread_cond_t cond;
+    std::vector<bd_usage_record_t> queue;
+    int64_t queue_since_us; /* when the oldest queued record arrived */
+    bool stop;
+    uint64_t dropped;
+
+    pthread_mutex_t keys_lock; /* guards the keys pointer (not the table) */
+    bd_key_table_t *keys;
+    uint64_t keys_generation; /* store thread only */
+    int64_t data_version;     /* store thread only */
+};
+
+void
+bd_store_keys_release(bd_key_table_t *t)
+{
+    if (t != nullptr && t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        delete t;
+    }
+}
+
+bd_key_table_t *
+bd_store_keys_acquire(bd_store_t *s)
+{
+    if (s == nullptr) {
+        return nullptr;
+    }
+    pthread_mutex_lock(&s->keys_lock);
+    bd_key_table_t *t = s->keys;
+    if (t != nullptr) {
+        t->refs.fetch_add(1, std::memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&s->keys_lock);
+    return t;
+}
+
+const bd_key_t *
+bd_key_table_find(const bd_key_table_t *t, const std::string &hash)
+{
+    if (t == nullptr) {
+        return nullptr;
+    }
+    auto it = t->by_hash.find(hash);
+    return it == t->by_hash.end() ? nullptr : &it->second;
+}
+
+/* Reads every key and publishes a new table. Store thread (or main, at start). */
+static int
+bd_store_publish_keys(bd_store_t *s, std::string *err)
+{
+    std::vector<bd_key_t> keys;
+    if (bd_store_keys_load(s->db, &keys, err) != 0) {
+        return -1;
+    }
+    bd_key_table_t *t = new bd_key_table_t();
+    t->refs.store(1);
+    t->generation = ++s->keys_generation;
+    for (bd_key_t &k : keys) {
+        if (k.hash.size() == BD_KEY_HASH_LEN) {
+            std::string h = k.hash;
+            t->by_hash.emplace(std::move(h), std::move(k));
+        }
+    }
+    pthread_mutex_lock(&s->keys_lock);
+    bd_key_table_t *old = s->keys;
+    s->keys = t;
+    pthread_mutex_unlock(&s->keys_lock);
+    bd_store_keys_release(old);
+    return 0;
+}
+
+int
+bd_store_usage_post(bd_store_t *s, bd_usage_record_t *rec)
+{
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    if (s->queue.size() >= BD_STORE_QUEUE_MAX) {
+        s->dropped++;
+        rc = -1;
+    } else {
+        s->queue.push_back(std::move(*rec));
+        size_t n = s->queue.size();
+        if (n == 1) {
+            s->queue_since_us = bd_now_us();
+        }
+        /* The thread sleeps until the poll tick; wake it to start the flush
+         * timer, and again when a batch is full. */
+        if (n == 1 || n == BD_STORE_BATCH) {
+            pthread_cond_signal(&s->cond);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static void
+bd_store_write(bd_store_t *s, std::vector<bd_usage_record_t> *batch)
+{
+    std::string err;
+    for (size_t off = 0; off < batch->size(); off += BD_STORE_BATCH) {
+        size_t n = batch->size() - off < BD_STORE_BATCH ? batch->size() - off : BD_STORE_BATCH;
+        int tries = 0;
+        while (bd_store_usage_insert(s->db, batch->data() + off, n, &err) != 0) {
+            if (++tries >= BD_STORE_WRITE_TRIES) {
+                bd_log_error(BD_LOG_ERR, nullptr, "store: %zu usage records lost: %s", n,
+                             err.c_str());
+                break;
+            }
+            bd_log_error(BD_LOG_WARN, nullptr, "store: writing usage failed, retrying: %s",
+                         err.c_str());
+        }
+    }
+    batch->clear();
+}
+
+/* Another connection committed (bedrockctl): the keys may have changed. */
+static void
+bd_store_poll(bd_store_t *s)
+{
+    int64_t v = bd_store_data_version(s->db);
+    if (v < 0 || v == s->data_version) {
+        return;
+    }
+    s->data_version = v;
+    std::string err;
+    if (bd_store_publish_keys(s, &err) != 0) {
+        bd_log_error(BD_LOG_ERR, nullptr, "store: reloading keys failed: %s", err.c_str());
+        s->data_version = -1; /* try again at the next tick */
+        return;
+    }
+    bd_log_error(BD_LOG_INFO, nullptr, "store: keys reloaded (generation %llu)",
+                 (unsigned long long)s->keys_generation);
+}
+
+static void
+bd_store_wait_until(bd_store_t *s, int64_t when_us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t delta_us = when_us - bd_now_us();
+    if (delta_us <= 0) {
+        return;
+    }
+    ts.tv_sec += (time_t)(delta_us / 1000000);
+    ts.tv_nsec += (long)(delta_us % 1000000) * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+}
+
+/* Whether the queue should be written now (lock held). */
+static bool
+bd_store_due(bd_store_t *s, int64_t now_us)
+{
+    return !s->queue.empty() &&
+           (s->stop || s->queue.size() >= BD_STORE_BATCH ||
+            now_us - s->queue_since_us >= s->flush_interval_ms * 1000);
+}
+
+static void *
+bd_store_main(void *arg) noexcept
+{
+    bd_store_t *s = (bd_store_t *)arg;
+    std::vector<bd_usage_record_t> batch;
+    int64_t next_poll_us = bd_now_us() + BD_STORE_POLL_MS * 1000;
+    uint64_t dropped_seen = 0;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        int64_t now = bd_now_us();
+        if (bd_store_due(s, now)) {
+            batch.swap(s->queue);
+            pthread_mutex_unlock(&s->lock);
+            bd_store_write(s, &batch);
+            pthread_mutex_lock(&s->lock);
+            continue;
+        }
+        if (s->stop) {
+            break;
+        }
+        if (now >= next_poll_us) {
+            uint64_t dropped = s->dropped;
+            pthread_mutex_unlock(&s->lock);
+            if (dropped != dropped_seen) {
+                bd_log_error(BD_LOG_ERR, nullptr, "store: queue full, %llu usage records dropped",
+                             (unsigned long long)(dropped - dropped_seen));
+                dropped_seen = dropped;
+            }
+            bd_store_poll(s);
+            next_poll_us = bd_now_us() + BD_STORE_POLL_MS * 1000;
+            pthread_mutex_lock(&s->lock);
+            continue;
+        }
+        int64_t wake = next_poll_us;
+        if (!s->queue.empty() && s->queue_since_us + s->flush_interval_ms * 1000 < wake) {
+            wake = s->queue_since_us + s->flush_interval_ms * 1000;
+        }
+        bd_store_wait_until(s, wake);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return nullptr;
+}
+
+bd_store_t *
+bd_store_start(const char *path, int64_t flush_interval_ms, std::string *err)
+{
+    sqlite3 *db = bd_store_open(path, BD_STORE_BUSY_MS, err);
+    if (db == nullptr) {
+        return nullptr;
+    }
+    bd_store_t *s = new bd_store_t();
+    s->db = db;
+    s->flush_interval_ms = flush_interval_ms;
+    s->queue_since_us = 0;
+    s->stop = false;
+    s->dropped = 0;
+    s->keys = nullptr;
+    s->keys_generation = 0;
+    s->data_version = bd_store_data_version(db);
+    pthread_mutex_init(&s->lock, nullptr);
+    pthread_mutex_init(&s->keys_lock, nullptr);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    if (bd_store_publish_keys(s, err) != 0) {
+        bd_store_close(db);
+        delete s;
+        return nullptr;
+    }
+    if (pthread_create(&s->thread, nullptr, bd_store_main, s) != 0) {
+        BD_FATAL("pthread_create() for the store thread failed");
+    }
+    return s;
+}
+
+void
+bd_store_stop(bd_store_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stop = true;
+    size_t pending = s->queue.size();
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, nullptr);
+    bd_log_error(BD_LOG_NOTICE, nullptr, "store: flushed %zu usage records at stop", pending);
+    bd_store_close(s->db);
+    bd_store_keys_release(s->keys);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->keys_lock);
+    delete s;
+}

@@ -71,6 +71,12 @@ bd_request_t *bd_bedrock_request(const bd_bedrock_call_t *c);
 /* Whether credentials are usable now, for readiness (any thread). */
 int bd_bedrock_ready(bd_process_t *p, char *reason, size_t len);
 
+struct bd_credentials_provider_t;
+
+/* The process's AWS credential provider, for metrics; null before init_process.
+ * Any thread while workers run (it lives until exit_process). */
+bd_credentials_provider_t *bd_bedrock_credentials(bd_process_t *p);
+
 extern bd_module_t bd_bedrock_module;
 
 #endif

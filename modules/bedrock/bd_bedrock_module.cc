@@ -259,6 +259,13 @@ bd_bedrock_ready(bd_process_t *p, char *reason, size_t len)
     return bd_credentials_status(bp->creds, reason, len);
 }
 
+bd_credentials_provider_t *
+bd_bedrock_credentials(bd_process_t *p)
+{
+    bd_bedrock_process_t *bp = bd_bedrock_process(p);
+    return bp != nullptr ? bp->creds : nullptr;
+}
+
 bd_module_t bd_bedrock_module = {
     .name = "bedrock",
     .index = 0,

@@ -10,6 +10,7 @@
 #include "modules/health/bd_health_module.h"
 #include "modules/metrics/bd_metrics.h"
 #include "modules/models/bd_models.h"
+#include "modules/ratelimit/bd_ratelimit.h"
 #include "modules/store/bd_store_module.h"
 
 bd_module_t *const bd_modules[] = {
@@ -17,6 +18,7 @@ bd_module_t *const bd_modules[] = {
     &bd_health_module,
     &bd_store_module,
     &bd_auth_module,
+    &bd_ratelimit_module,
     &bd_bedrock_module,
     &bd_models_module,
     &bd_anthropic_module,

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "core/bd_http.h"
+#include "modules/auth/bd_auth.h"
 #include "modules/models/bd_models.h"
+#include "modules/ratelimit/bd_ratelimit.h"
 
 static const bd_directive_t bd_anthropic_directives[] = {
     {"anthropic_prefix", "main", BD_ARGS_1, bd_conf_set_str, offsetof(bd_anthropic_conf_t, prefix),
@@ -126,6 +128,14 @@ bd_anthropic_resolve_model(bd_request_t *r, json_t *req, bd_convert_model_t *out
         return BD_DONE;
     }
     r->model_resolved = out->bedrock_id;
+    /* The key's model patterns, then its tokens per minute: input estimated at
+     * four bytes a token, plus the output the client allows. */
+    if (bd_auth_check_model(r, name) != BD_OK ||
+        bd_ratelimit_admit_tokens(r, (int64_t)(r->body_len / 4) +
+                                         json_integer_value(json_object_get(req, "max_tokens"))) !=
+            BD_OK) {
+        return BD_DONE;
+    }
     return BD_OK;
 }
 

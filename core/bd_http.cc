@@ -106,10 +106,26 @@ bd_http_openai_type(const char *type)
         strcmp(type, "timeout_error") == 0) {
         return "server_error";
     }
+    if (strcmp(type, "not_found_error") == 0 || strcmp(type, "request_too_large") == 0) {
+        return "invalid_request_error";
+    }
+    return type;
+}
+
+/* OpenAI's error codes for the types that have one (null otherwise). */
+static const char *
+bd_http_openai_code(const char *type)
+{
+    if (strcmp(type, "authentication_error") == 0) {
+        return "invalid_api_key";
+    }
     if (strcmp(type, "rate_limit_error") == 0) {
         return "rate_limit_exceeded";
     }
-    return type;
+    if (strcmp(type, "not_found_error") == 0) {
+        return "not_found";
+    }
+    return nullptr;
 }
 
 static void
@@ -122,7 +138,14 @@ bd_http_error_body(std::string *out, int api, const char *type, const char *mess
         out->append(",\"type\":");
         const char *otype = bd_http_openai_type(type);
         bd_json_append_string(out, otype, strlen(otype));
-        out->append(",\"param\":null,\"code\":null}}");
+        const char *code = bd_http_openai_code(type);
+        out->append(",\"param\":null,\"code\":");
+        if (code != nullptr) {
+            bd_json_append_string(out, code, strlen(code));
+        } else {
+            out->append("null");
+        }
+        out->append("}}");
         return;
     }
     out->append("{\"type\":\"error\",\"error\":{\"type\":");
@@ -318,6 +341,9 @@ bd_http_common_headers(bd_request_t *r)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
     evhttp_add_header(out, "request-id", r->id);
+    if (r->api == BD_API_OPENAI) {
+        evhttp_add_header(out, "x-request-id", r->id); /* where the OpenAI SDKs look */
+    }
     if (r->w->draining) {
         evhttp_add_header(out, "Connection", "close");
     }

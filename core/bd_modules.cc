@@ -10,8 +10,10 @@
 #include "modules/health/bd_health_module.h"
 #include "modules/metrics/bd_metrics.h"
 #include "modules/models/bd_models.h"
+#include "modules/openai/bd_openai_module.h"
 #include "modules/ratelimit/bd_ratelimit.h"
 #include "modules/store/bd_store_module.h"
+#include "modules/usage/bd_usage_module.h"
 
 bd_module_t *const bd_modules[] = {
     &bd_core_module,
@@ -22,6 +24,8 @@ bd_module_t *const bd_modules[] = {
     &bd_bedrock_module,
     &bd_models_module,
     &bd_anthropic_module,
+    &bd_usage_module,
+    &bd_openai_module,
     &bd_metrics_module, /* LOG: after every module that sets what it counts */
     nullptr,
 };

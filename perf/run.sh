@@ -1,0 +1,546 @@
+#!/usr/bin/env bash
+# perf/run.sh: the benchmark harness of bedrockd. Builds (Release) when needed,
+# starts bedrock-emulator, bedrockd and nginx (a plain reverse proxy to the same
+# emulator) on loopback, drives them with wrk, and prints one table. Every run is
+# bounded in time; every process it starts is stopped on exit, Ctrl-C included.
+# Benchmarks, not tests: nothing here passes or fails on a number.
+#
+# Environment (all optional):
+#   BD_PERF_BUILD=DIR      build directory (default: <repo>/build-perf)
+#   BD_PERF_NO_BUILD=1     use the binaries in BD_PERF_BUILD as they are
+#   BD_PERF_DURATION=S     seconds per measured wrk run (default 8)
+#   BD_PERF_ROUNDS=N       alternating rounds per scenario; figures are medians (default 2)
+#   BD_PERF_STREAMS=N      streams held open in the many-streams scenario (default 8000)
+#   BD_PERF_PORT_BASE=P    first of the 5 loopback ports used (default 18400)
+#   BD_PERF_ONLY=a,b       run only these scenarios (names as in the table)
+#   BD_PERF_KEEP=1         keep the work directory (logs, confs, raw wrk output)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PERF="$ROOT/perf"
+BUILD=${BD_PERF_BUILD:-$ROOT/build-perf}
+DUR=${BD_PERF_DURATION:-8}
+ROUNDS=${BD_PERF_ROUNDS:-2}
+STREAMS=${BD_PERF_STREAMS:-8000}
+PORT_BASE=${BD_PERF_PORT_BASE:-18400}
+ONLY=${BD_PERF_ONLY:-all}
+CONNS=64
+
+EMU_PORT=$PORT_BASE              # emulator, --no-verify: what every comparison calls
+EMU_VERIFY_PORT=$((PORT_BASE + 1)) # emulator with SigV4 verification: the preflight
+BD_PORT=$((PORT_BASE + 2))       # bedrockd, the benchmark conf
+BD_AUTH_PORT=$((PORT_BASE + 3))  # bedrockd with auth + rate limit (when the modules exist)
+NGX_PORT=$((PORT_BASE + 4))      # nginx
+
+CLAUDE_ID="us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+NOVA_ID="us.amazon.nova-pro-v1:0"
+
+WORK=$(mktemp -d /tmp/bd-perf.XXXXXX)
+RESULTS="$WORK/results.txt"     # one line per measured run, see record()
+EXTRA="$WORK/extra.txt"         # scenario|target|text rows for the single-figure items
+PIDS=()
+BD_CONF_EXTRA=""                # lines every benchmark conf gets (see main)
+CLK_TCK=$(getconf CLK_TCK)
+
+# --- processes ----------------------------------------------------------------
+
+cleanup() {
+    local pid
+    trap - EXIT INT TERM
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [ "${BD_PERF_KEEP:-0}" = 1 ]; then
+        echo "perf: work directory kept: $WORK" >&2
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+trap 'echo "perf: interrupted" >&2; exit 130' INT TERM
+
+log() { echo "perf: $*" >&2; }
+die() { log "$*"; exit 1; }
+wants() { [ "$ONLY" = all ] || [[ ",$ONLY," == *",$1,"* ]]; }
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_http() { # URL: until it answers anything, at most 10 s
+    for _ in $(seq 200); do
+        curl -s -o /dev/null "$1" && return 0
+        sleep 0.05
+    done
+    die "nothing answers at $1"
+}
+
+start_emulator() { # PORT ARGS...
+    local port=$1
+    shift
+    "$BUILD/tests/emulator/bedrock-emulator" --listen "127.0.0.1:$port" "$@" \
+        >"$WORK/emu-$port.log" 2>&1 &
+    PIDS+=($!)
+    wait_http "http://127.0.0.1:$port/foundation-models"
+}
+
+write_bd_conf() { # FILE PORT
+    cat >"$1" <<EOF
+worker_threads      1;
+listen              127.0.0.1:$2;
+error_log           $WORK/bedrockd-$2.log notice;
+access_log          off;
+worker_connections  19000;
+bedrock {
+    region              us-east-1;
+    endpoint            http://127.0.0.1:$EMU_PORT;
+    credentials         static;
+    access_key_id       AKIDEXAMPLE;
+    secret_access_key   wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY;
+    max_connections     1024;
+}
+include $ROOT/conf/models.conf;
+EOF
+    # Optional modules this binary may have: the comparisons run without client
+    # auth and without the store, as nginx does neither.
+    printf '%s' "$BD_CONF_EXTRA" >>"$1"
+}
+
+start_bedrockd() { # CONF PORT; sets BD_PID
+    "$BUILD/bedrockd" -c "$1" >>"$WORK/bedrockd-$2.log" 2>&1 &
+    BD_PID=$!
+    PIDS+=("$BD_PID")
+    wait_http "http://127.0.0.1:$2/health"
+}
+
+start_nginx() { # sets NGX_PID (master) and NGX_WORKER
+    local d="$WORK/nginx"
+    mkdir -p "$d/logs"
+    sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$NGX_PORT|g" -e "s|@EMU@|$EMU_PORT|g" \
+        "$PERF/nginx.conf.in" >"$d/nginx.conf"
+    nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" &
+    NGX_PID=$!
+    PIDS+=("$NGX_PID")
+    wait_http "http://127.0.0.1:$NGX_PORT/foundation-models"
+    NGX_WORKER=$(cat "/proc/$NGX_PID/task/$NGX_PID/children" | awk '{print $1}')
+    [ -n "$NGX_WORKER" ] || die "no nginx worker"
+}
+
+# --- /proc figures ---------------------------------------------------------------
+
+cpu_ticks() { # PID: utime + stime of every thread, in clock ticks
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+status_kb() { # PID FIELD (VmRSS, VmHWM)
+    awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"
+}
+reset_hwm() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
+open_fds() { ls "/proc/$1/fd" | wc -l; }
+
+# --- wrk ---------------------------------------------------------------------------
+
+# measure SCENARIO TARGET ROUND CONNS BODY URL PID [HEADERS]: one wrk run. Appends to
+# $RESULTS: scenario target round conns rps p50 p99 p999 cpu_s_per_1k hwm_kb errors
+# (latencies in µs; PID is the proxy whose CPU and peak RSS are read, 0 for none).
+measure() {
+    local sc=$1 tg=$2 rd=$3 c=$4 body=$5 url=$6 pid=$7 hdr=${8:-}
+    local threads=1 t0=0 t1=0 out line
+    [ "$c" -ge 256 ] && threads=2
+    if [ "$pid" != 0 ]; then
+        reset_hwm "$pid"
+        t0=$(cpu_ticks "$pid")
+    fi
+    out="$WORK/wrk-$sc-$tg-$rd.txt"
+    BD_BODY="$body" BD_HEADERS="$hdr" wrk -t"$threads" -c"$c" -d"${DUR}s" --latency \
+        --timeout 30s -s "$PERF/post.lua" "$url" >"$out" 2>&1 || true
+    [ "$pid" != 0 ] && t1=$(cpu_ticks "$pid")
+    line=$(grep '^BDPERF' "$out" || true)
+    [ -n "$line" ] || die "wrk gave no result for $sc/$tg (see $out)"
+    awk -v sc="$sc" -v tg="$tg" -v rd="$rd" -v c="$c" -v dt=$((t1 - t0)) -v hz="$CLK_TCK" \
+        -v hwm="$( [ "$pid" != 0 ] && status_kb "$pid" VmHWM || echo 0)" '{
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        rps = v["requests"] / (v["duration_us"] / 1e6)
+        err = v["err_connect"] + v["err_read"] + v["err_write"] + v["err_status"] + v["err_timeout"]
+        cpu = (v["requests"] > 0 && dt > 0) ? (dt / hz) / v["requests"] * 1000 : 0
+        printf "%s %s %s %s %.1f %d %d %d %.3f %d %d\n", sc, tg, rd, c, rps, v["p50"], v["p99"],
+            v["p999"], cpu, hwm, err
+    }' <<<"$line" >>"$RESULTS"
+    log "$(tail -1 "$RESULTS")"
+}
+
+# compare SCENARIO CONNS BODY_NATIVE NATIVE_PATH BODY_ANTHROPIC: direct, nginx and
+# bedrockd in alternating order, ROUNDS times.
+compare() {
+    local sc=$1 c=$2 nbody=$3 npath=$4 abody=$5 r order tg
+    for r in $(seq "$ROUNDS"); do
+        if [ $((r % 2)) = 1 ]; then order="direct nginx bedrockd"; else order="bedrockd nginx direct"; fi
+        for tg in $order; do
+            case $tg in
+            direct) measure "$sc" direct "$r" "$c" "$nbody" "http://127.0.0.1:$EMU_PORT$npath" 0 ;;
+            nginx) measure "$sc" nginx "$r" "$c" "$nbody" "http://127.0.0.1:$NGX_PORT$npath" "$NGX_WORKER" ;;
+            bedrockd) measure "$sc" bedrockd "$r" "$c" "$abody" "http://127.0.0.1:$BD_PORT/v1/messages" "$BD_PID" ;;
+            esac
+        done
+    done
+}
+
+warm_up() { # a short unmeasured run on each target, so first-run effects stay out
+    BD_BODY="$WORK/conv.json" wrk -t1 -c"$CONNS" -d2s -s "$PERF/post.lua" \
+        "http://127.0.0.1:$NGX_PORT/model/$NOVA_ID/converse" >/dev/null 2>&1 || true
+    BD_BODY="$WORK/msg-nova.json" wrk -t1 -c"$CONNS" -d2s -s "$PERF/post.lua" \
+        "http://127.0.0.1:$BD_PORT/v1/messages" >/dev/null 2>&1 || true
+}
+
+# --- scenarios beyond the three-way comparisons ------------------------------------
+
+# hold_streams TARGET URL BODY PID: STREAMS long streams (one piece a second) held
+# open by wrk; RSS is read once the proxy holds them all (two descriptors each).
+hold_streams() {
+    local tg=$1 url=$2 body=$3 pid=$4 hold=$((DUR + 30)) base_rss base_fds fds=0 prev=-1
+    local rss held wpid stable=0 t
+    base_rss=$(status_kb "$pid" VmRSS)
+    base_fds=$(open_fds "$pid")
+    BD_BODY="$body" wrk -t2 -c"$STREAMS" -d"${hold}s" --timeout 300s -s "$PERF/post.lua" "$url" \
+        >"$WORK/wrk-streams-$tg.txt" 2>&1 &
+    wpid=$!
+    PIDS+=("$wpid")
+    for t in $(seq $((hold * 2 - 20))); do
+        sleep 0.5
+        fds=$(open_fds "$pid")
+        [ "$fds" -ge $((base_fds + 2 * STREAMS)) ] && break
+        if [ "$fds" = "$prev" ] && [ "$fds" -gt $((base_fds + 100)) ]; then
+            stable=$((stable + 1))
+            [ "$stable" -ge 6 ] && break
+        else
+            stable=0
+        fi
+        prev=$fds
+    done
+    sleep 2
+    rss=$(status_kb "$pid" VmRSS)
+    fds=$(open_fds "$pid")
+    held=$(((fds - base_fds) / 2))
+    kill -TERM "$wpid" 2>/dev/null || true
+    wait "$wpid" 2>/dev/null || true
+    awk -v tg="$tg" -v n="$STREAMS" -v held="$held" -v b="$base_rss" -v r="$rss" -v t="$t" 'BEGIN {
+        per = held > 0 ? (r - b) / held : 0
+        printf "many-streams|%s|%d of %d streams held after %.1f s; RSS %.1f MB (idle before %.1f MB): %.1f KB per open stream; 10,000 streams ~ %.0f MB\n",
+            tg, held, n, t / 2, r / 1024, b / 1024, per, (b + per * 10000) / 1024
+    }' >>"$EXTRA"
+    log "$(tail -1 "$EXTRA")"
+}
+
+reload_under_load() {
+    local before after hup
+    before=$(grep -c 'configuration reloaded' "$WORK/bedrockd-$BD_PORT.log" || true)
+    (while :; do kill -HUP "$BD_PID" 2>/dev/null || exit 0; sleep 0.2; done) &
+    hup=$!
+    PIDS+=("$hup")
+    measure reload bedrockd 1 "$CONNS" "$WORK/msg-nova.json" \
+        "http://127.0.0.1:$BD_PORT/v1/messages" "$BD_PID"
+    kill -TERM "$hup" 2>/dev/null || true
+    wait "$hup" 2>/dev/null || true
+    sleep 0.3
+    after=$(grep -c 'configuration reloaded' "$WORK/bedrockd-$BD_PORT.log" || true)
+    echo "reload|bedrockd|SIGHUP every 200 ms during the run: $((after - before)) reloads; failed requests (non-2xx + socket errors): $(tail -1 "$RESULTS" | awk '{print $11}')" >>"$EXTRA"
+    log "$(tail -1 "$EXTRA")"
+}
+
+startup_idle() {
+    local line conf2="$WORK/bd-auto.conf"
+    command -v python3 >/dev/null || { echo "startup|bedrockd|not measured: python3 absent" >>"$EXTRA"; return; }
+    write_bd_conf "$WORK/bd-ready.conf" $((PORT_BASE + 5))
+    sed 's/^worker_threads .*/worker_threads      auto;/' "$WORK/bd-ready.conf" >"$conf2"
+    line=$(python3 "$PERF/ready.py" "$BUILD/bedrockd" "$WORK/bd-ready.conf" 5 2>>"$WORK/ready.log")
+    echo "startup|bedrockd 1 worker|$(fmt_ready "$line")" >>"$EXTRA"
+    line=$(python3 "$PERF/ready.py" "$BUILD/bedrockd" "$conf2" 5 2>>"$WORK/ready.log")
+    echo "startup|bedrockd auto ($(nproc) workers)|$(fmt_ready "$line")" >>"$EXTRA"
+    log "$(tail -2 "$EXTRA")"
+}
+fmt_ready() {
+    awk '{for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        printf "startup to READY=1 (sd_notify) median %.1f ms (min %.1f, max %.1f, %d runs); idle RSS %.1f MB",
+            v["ready_ms_median"], v["ready_ms_min"], v["ready_ms_max"], v["runs"], v["idle_rss_kb_median"] / 1024}' <<<"$1"
+}
+
+# conf_accepts LINES...: whether this bedrockd accepts the benchmark conf plus these
+# lines (`bedrockd -t`); tells which optional modules the binary has.
+conf_accepts() {
+    local f="$WORK/probe.conf" l BD_CONF_EXTRA=""
+    write_bd_conf "$f" $((PORT_BASE + 7))
+    for l in "$@"; do echo "$l" >>"$f"; done
+    "$BUILD/bedrockd" -t -c "$f" >/dev/null 2>&1
+}
+
+# Adds a key with limits far above the load (so the limiter runs on every request
+# and never refuses) straight into the store file; prints its secret.
+add_key() { # DB
+    python3 - "$1" <<'PY'
+import base64, hashlib, os, secrets, sqlite3, sys, time
+secret = "sk-bd-" + base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+kid = "key_" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(16))
+db = sqlite3.connect(sys.argv[1], timeout=10)
+db.execute("INSERT INTO keys (id, hash, prefix, name, created_ms, rpm, tpm, concurrency) "
+           "VALUES (?, ?, ?, 'perf', ?, 1000000000, 1000000000, 100000)",
+           (kid, hashlib.sha256(secret.encode()).hexdigest(), secret[:12], int(time.time() * 1000)))
+db.commit()
+print(secret)
+PY
+}
+
+# Auth + rate limit on versus off: a second bedrockd with the store, an API key
+# (with rpm, tpm and concurrency limits) and the gateway-wide limits, against the
+# benchmark one (auth off), alternating. Usage records are written by the store
+# thread in the "on" case: that is part of what a keyed request costs.
+auth_scenario() {
+    local conf="$WORK/bd-auth.conf" rl="" key code r order tg main=$BD_PID
+    if ! command -v python3 >/dev/null || ! conf_accepts "auth on;" "store $WORK/perf.db;"; then
+        echo "auth+ratelimit|bedrockd|not measured: module absent" >>"$EXTRA"
+        return
+    fi
+    if conf_accepts "ratelimit_global_rpm 1000000000;" "ratelimit_global_concurrency 100000;"; then
+        rl="ratelimit_global_rpm 1000000000; ratelimit_global_concurrency 100000;"
+    else
+        echo "auth+ratelimit|bedrockd+auth|rate limit not measured: module absent (auth alone)" >>"$EXTRA"
+    fi
+    write_bd_conf "$conf" "$BD_AUTH_PORT"
+    sed -i '/^auth off;$/d; /^store off;$/d' "$conf"
+    printf 'auth on;\nstore %s;\n%s\n' "$WORK/perf.db" "$rl" >>"$conf"
+    start_bedrockd "$conf" "$BD_AUTH_PORT"
+    BD_AUTH_PID=$BD_PID
+    BD_PID=$main
+    key=$(add_key "$WORK/perf.db")
+    for _ in $(seq 50); do # the store thread polls for other writers' commits
+        code=$(curl -s -o /dev/null -w '%{http_code}' -H "x-api-key: $key" \
+            -H 'content-type: application/json' --data-binary "@$WORK/msg-nova.json" \
+            "http://127.0.0.1:$BD_AUTH_PORT/v1/messages")
+        [ "$code" = 200 ] && break
+        sleep 0.1
+    done
+    [ "$code" = 200 ] || die "the API key is not accepted (HTTP $code)"
+    for r in $(seq "$ROUNDS"); do
+        if [ $((r % 2)) = 1 ]; then order="off on"; else order="on off"; fi
+        for tg in $order; do
+            if [ "$tg" = off ]; then
+                measure auth+ratelimit bedrockd "$r" "$CONNS" "$WORK/msg-nova.json" \
+                    "http://127.0.0.1:$BD_PORT/v1/messages" "$BD_PID"
+            else
+                measure auth+ratelimit bedrockd+auth "$r" "$CONNS" "$WORK/msg-nova.json" \
+                    "http://127.0.0.1:$BD_AUTH_PORT/v1/messages" "$BD_AUTH_PID" "x-api-key: $key"
+            fi
+        done
+    done
+}
+
+# --- setup ---------------------------------------------------------------------------
+
+need_tools() {
+    local missing=()
+    command -v wrk >/dev/null || missing+=(wrk)
+    command -v nginx >/dev/null || missing+=(nginx-light)
+    command -v curl >/dev/null || missing+=(curl)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        log "installing ${missing[*]}"
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+            "${missing[@]}" >/dev/null
+    fi
+}
+
+build() {
+    if [ "${BD_PERF_NO_BUILD:-0}" = 1 ]; then
+        [ -x "$BUILD/bedrockd" ] || die "no $BUILD/bedrockd"
+        return
+    fi
+    if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+        cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBD_TESTS=OFF >/dev/null
+    fi
+    grep -q '^CMAKE_BUILD_TYPE:STRING=Release' "$BUILD/CMakeCache.txt" ||
+        die "$BUILD is not a Release build"
+    cmake --build "$BUILD" --target bedrockd bedrock-emulator -j"$(nproc)" >"$WORK/build.log" 2>&1 ||
+        die "build failed (see $WORK/build.log; BD_PERF_KEEP=1 keeps it)"
+}
+
+make_bodies() {
+    local text='Summarise in one sentence why event loops scale better than a thread per connection for proxies that mostly wait on the network.'
+    local stream="[[emu:echo tokens=100 tps=50]] $text"
+    local long="[[emu:echo tokens=$((DUR + 60)) tps=1]] $text"
+    local img
+    printf '{"model":"nova-pro","max_tokens":256,"messages":[{"role":"user","content":"%s"}]}' \
+        "$text" >"$WORK/msg-nova.json"
+    printf '{"messages":[{"role":"user","content":[{"text":"%s"}]}],"inferenceConfig":{"maxTokens":256}}' \
+        "$text" >"$WORK/conv.json"
+    printf '{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"%s"}]}' \
+        "$text" >"$WORK/msg-claude.json"
+    printf '{"anthropic_version":"bedrock-2023-05-31","max_tokens":256,"messages":[{"role":"user","content":"%s"}]}' \
+        "$text" >"$WORK/invoke.json"
+    printf '{"model":"claude-sonnet-4-5","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"%s"}]}' \
+        "$stream" >"$WORK/msg-stream.json"
+    printf '{"anthropic_version":"bedrock-2023-05-31","max_tokens":256,"messages":[{"role":"user","content":"%s"}]}' \
+        "$stream" >"$WORK/invoke-stream.json"
+    printf '{"model":"claude-sonnet-4-5","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"%s"}]}' \
+        "$long" >"$WORK/msg-long.json"
+    printf '{"anthropic_version":"bedrock-2023-05-31","max_tokens":256,"messages":[{"role":"user","content":"%s"}]}' \
+        "$long" >"$WORK/invoke-long.json"
+    # 768 KiB of bytes = 1 MiB of base64, the size of a large screenshot.
+    img=$(head -c 786432 /dev/urandom | base64 -w0)
+    printf '{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"%s"}},{"type":"text","text":"Describe this image."}]}]}' \
+        "$img" >"$WORK/msg-image.json"
+    printf '{"anthropic_version":"bedrock-2023-05-31","max_tokens":256,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"%s"}},{"type":"text","text":"Describe this image."}]}]}' \
+        "$img" >"$WORK/invoke-image.json"
+}
+
+# One request per route through bedrockd to an emulator that verifies SigV4: the
+# signing work measured everywhere else produces signatures Bedrock would accept.
+preflight() {
+    local conf="$WORK/bd-verify.conf" port=$((PORT_BASE + 6)) body code pid
+    start_emulator "$EMU_VERIFY_PORT"
+    write_bd_conf "$conf" "$port"
+    sed -i "s|127.0.0.1:$EMU_PORT;|127.0.0.1:$EMU_VERIFY_PORT;|" "$conf"
+    start_bedrockd "$conf" "$port"
+    pid=$BD_PID
+    for body in msg-nova msg-claude msg-image; do
+        code=$(curl -s -o "$WORK/preflight-$body.out" -w '%{http_code}' \
+            -H 'content-type: application/json' --data-binary "@$WORK/$body.json" \
+            "http://127.0.0.1:$port/v1/messages")
+        [ "$code" = 200 ] || die "preflight $body: HTTP $code: $(head -c 300 "$WORK/preflight-$body.out")"
+    done
+    kill -TERM "$pid"
+    wait "$pid" 2>/dev/null || true
+}
+
+# --- the table -------------------------------------------------------------------------
+
+print_table() {
+    awk -F'|' 'FNR == NR { extra[++ne] = $0; next }
+    function med(s,   a, n, i, j, t) {
+        n = split(s, a, " ")
+        for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+        return n == 0 ? 0 : (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2)
+    }
+    function ms(us) { return sprintf("%.2f", us / 1000) }
+    {
+        split($0, f, " ")
+        sc = f[1]; tg = f[2]; rd = f[3]; k = sc SUBSEP tg
+        if (!(sc in seen)) { seen[sc] = 1; scs[++nsc] = sc }
+        if (!(k in tseen)) { tseen[k] = 1; tgs[sc] = tgs[sc] " " tg }
+        conns[k] = f[4]
+        for (m = 5; m <= 10; m++) v[k, m] = v[k, m] " " f[m]
+        err[k] += f[11]
+        x[sc, tg, rd, "rps"] = f[5]; x[sc, tg, rd, "p50"] = f[6]; x[sc, tg, rd, "p99"] = f[7]
+        rounds[sc, rd] = 1; rlist[sc] = (index(rlist[sc] " ", " " rd " ") ? rlist[sc] : rlist[sc] " " rd)
+    }
+    function ratio(sc, a, b, what,   s, n, r, i) {
+        n = split(rlist[sc], r, " "); s = ""
+        for (i = 1; i <= n; i++)
+            if ((sc, a, r[i], what) in x && (sc, b, r[i], what) in x && x[sc, b, r[i], what] > 0)
+                s = s " " x[sc, a, r[i], what] / x[sc, b, r[i], what]
+        return s == "" ? "" : sprintf("%.2f", med(s))
+    }
+    function added(sc, a, what,   s, n, r, i) {
+        n = split(rlist[sc], r, " "); s = ""
+        for (i = 1; i <= n; i++)
+            if ((sc, a, r[i], what) in x && (sc, "direct", r[i], what) in x)
+                s = s " " (x[sc, a, r[i], what] - x[sc, "direct", r[i], what])
+        return s == "" ? "" : ms(med(s))
+    }
+    END {
+        print "| scenario | target | conns | req/s | p50 ms | p99 ms | p99.9 ms | added p50 / p99 ms (vs direct) | CPU s per 1k req | peak RSS MB | failed | req/s ratios |"
+        print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        for (i = 1; i <= nsc; i++) {
+            sc = scs[i]; nt = split(tgs[sc], t, " ")
+            for (j = 1; j <= nt; j++) {
+                tg = t[j]; k = sc SUBSEP tg
+                add = added(sc, tg, "p50")
+                add = (tg == "direct" || add == "") ? "-" : add " / " added(sc, tg, "p99")
+                rat = ""
+                if (tg != "direct" && (r = ratio(sc, tg, "direct", "rps")) != "") rat = rat "÷direct " r " "
+                if (tg == "bedrockd" && (r = ratio(sc, tg, "nginx", "rps")) != "") rat = rat "÷nginx " r " "
+                if (tg == "bedrockd+auth" && (r = ratio(sc, tg, "bedrockd", "rps")) != "") rat = rat "÷bedrockd " r " "
+                cpu = med(v[k, 9]); hwm = med(v[k, 10])
+                cs = (cpu > 0) ? sprintf("%.3f", cpu) : "-"
+                hs = (hwm > 0) ? sprintf("%.1f", hwm / 1024) : "-"
+                if (rat == "") rat = "-"
+                printf("| %s | %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %d | %s |\n", sc, tg,
+                    conns[k], med(v[k, 5]), ms(med(v[k, 6])), ms(med(v[k, 7])), ms(med(v[k, 8])),
+                    add, cs, hs, err[k], rat)
+            }
+        }
+        for (i = 1; i <= ne; i++) {
+            split(extra[i], e, "|")
+            printf "| %s | %s | | | | | | | | | | %s |\n", e[1], e[2], e[3]
+        }
+    }' "$EXTRA" "$RESULTS"
+}
+
+# --- main ------------------------------------------------------------------------------
+
+main() {
+    local p
+    need_tools
+    build
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    local fdmax
+    fdmax=$(ulimit -n)
+    if [ $((2 * STREAMS + 200)) -gt "$fdmax" ]; then
+        STREAMS=$(((fdmax - 200) / 2))
+        log "open-file limit $fdmax: many-streams lowered to $STREAMS streams"
+    fi
+    for p in "$EMU_PORT" "$EMU_VERIFY_PORT" "$BD_PORT" "$BD_AUTH_PORT" "$NGX_PORT" \
+        $((PORT_BASE + 5)) $((PORT_BASE + 6)); do
+        port_free "$p" || die "port $p is in use (set BD_PERF_PORT_BASE)"
+    done
+    : >"$RESULTS"
+    : >"$EXTRA"
+    if conf_accepts "auth off;"; then BD_CONF_EXTRA+=$'auth off;\n'; fi
+    if conf_accepts "store off;"; then BD_CONF_EXTRA+=$'store off;\n'; fi
+    make_bodies
+    log "bedrockd $("$BUILD/bedrockd" -v 2>&1 | head -1); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+    if wants startup; then startup_idle; fi
+    preflight
+    start_emulator "$EMU_PORT" --threads 2 --no-verify
+    write_bd_conf "$WORK/bd.conf" "$BD_PORT"
+    start_bedrockd "$WORK/bd.conf" "$BD_PORT"
+    BD_MAIN_PID=$BD_PID
+    start_nginx
+    echo "idle|bedrockd 1 worker|idle RSS after start $(awk '{printf "%.1f MB", $1 / 1024}' <<<"$(status_kb "$BD_PID" VmRSS)"); nginx worker $(awk '{printf "%.1f MB", $1 / 1024}' <<<"$(status_kb "$NGX_WORKER" VmRSS)"), master $(awk '{printf "%.1f MB", $1 / 1024}' <<<"$(status_kb "$NGX_PID" VmRSS)")" >>"$EXTRA"
+    warm_up
+
+    if wants converse-small; then
+        compare converse-small "$CONNS" "$WORK/conv.json" "/model/$NOVA_ID/converse" "$WORK/msg-nova.json"
+    fi
+    if wants invoke-small; then
+        compare invoke-small "$CONNS" "$WORK/invoke.json" "/model/$CLAUDE_ID/invoke" "$WORK/msg-claude.json"
+    fi
+    if wants converse-1conn; then
+        compare converse-1conn 1 "$WORK/conv.json" "/model/$NOVA_ID/converse" "$WORK/msg-nova.json"
+    fi
+    if wants stream; then
+        compare stream 200 "$WORK/invoke-stream.json" "/model/$CLAUDE_ID/invoke-with-response-stream" \
+            "$WORK/msg-stream.json"
+    fi
+    if wants image-1mb; then
+        compare image-1mb 16 "$WORK/invoke-image.json" "/model/$CLAUDE_ID/invoke" "$WORK/msg-image.json"
+    fi
+    if wants auth+ratelimit; then auth_scenario; fi
+    if wants reload; then reload_under_load; fi
+    if wants many-streams; then
+        hold_streams bedrockd "http://127.0.0.1:$BD_PORT/v1/messages" "$WORK/msg-long.json" "$BD_PID"
+        sleep 3
+        hold_streams nginx "http://127.0.0.1:$NGX_PORT/model/$CLAUDE_ID/invoke-with-response-stream" \
+            "$WORK/invoke-long.json" "$NGX_WORKER"
+    fi
+    echo
+    echo "bedrockd benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${DUR}s runs, $ROUNDS rounds (medians)"
+    echo
+    print_table
+}
+
+main "$@"

@@ -24,8 +24,8 @@ bd_module_t *const bd_modules[] = {
     &bd_bedrock_module,
     &bd_models_module,
     &bd_anthropic_module,
-    &bd_usage_module,
     &bd_openai_module,
+    &bd_usage_module,
     &bd_metrics_module, /* LOG: after every module that sets what it counts */
     nullptr,
 };

@@ -201,6 +201,7 @@ bd_auth_access(bd_request_t *r)
     }
     const char *cred = bd_auth_credential(r);
     if (cred == nullptr) {
+        r->reject_reason = "missing_key";
         bd_http_send_error(r, 401, "authentication_error", "x-api-key header is required");
         return BD_DONE;
     }
@@ -215,6 +216,7 @@ bd_auth_access(bd_request_t *r)
     if (bd_key_secret_valid(cred, len) && bd_auth_store_lookup(r, hash)) {
         return BD_OK;
     }
+    r->reject_reason = "invalid_key";
     bd_http_send_error(r, 401, "authentication_error", "invalid x-api-key");
     return BD_DONE;
 }
@@ -234,6 +236,7 @@ bd_auth_check_model(bd_request_t *r, const char *model)
         return BD_OK;
     }
     std::string msg = std::string("this API key may not use the model \"") + model + "\"";
+    r->reject_reason = "model_not_allowed";
     bd_http_send_error(r, 403, "permission_error", msg.c_str());
     return BD_DONE;
 }

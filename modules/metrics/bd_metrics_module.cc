@@ -232,16 +232,18 @@ bd_metrics_count_upstream(bd_metrics_slot_t *s, const bd_request_t *r)
 
 /* Refusals of the ACCESS phase, told apart from upstream errors of the same
  * status: those carry the exception name in r->error_type, the gateway's own
- * refusals the plain Anthropic error type. */
+ * refusals the Anthropic error type (or "rate_limited", as the ratelimit
+ * module writes it). r->reject_reason names the limit or the auth failure. */
 static void
 bd_metrics_count_refusals(bd_metrics_slot_t *s, const bd_request_t *r)
 {
     const std::string &why = r->reject_reason;
-    if (r->status == 429 && r->error_type == "rate_limit_error") {
+    const std::string &type = r->error_type;
+    if (r->status == 429 && (type == "rate_limited" || type == "rate_limit_error")) {
         bd_metrics_label_t limit = bd_metrics_label(why.empty() ? "unknown" : why.c_str());
         bd_metrics_count(s, BD_MF_RATELIMIT_REJECTIONS, &limit, 1);
-    } else if ((r->status == 401 && r->error_type == "authentication_error") ||
-               (r->status == 403 && r->error_type == "permission_error")) {
+    } else if ((r->status == 401 && type == "authentication_error") ||
+               (r->status == 403 && type == "permission_error")) {
         const char *fallback = r->status == 401 ? "unauthenticated" : "forbidden";
         bd_metrics_label_t reason = bd_metrics_label(why.empty() ? fallback : why.c_str());
         bd_metrics_count(s, BD_MF_AUTH_FAILURES, &reason, 1);

@@ -133,6 +133,10 @@ bd_ratelimit_refuse(bd_request_t *r, const bd_ratelimit_state_t *st, int64_t lim
     snprintf(msg, sizeof(msg), "This request would exceed the rate limit of %lld %s %s.",
              (long long)limit, what, global ? "for this gateway" : "for this API key");
     r->error_type = "rate_limited";
+    r->reject_reason = std::string(global ? "global_" : "") +
+                       (st->verdict == BD_RATELIMIT_TOKENS     ? "tpm"
+                        : st->verdict == BD_RATELIMIT_REQUESTS ? "rpm"
+                                                               : "concurrency");
     bd_http_send_error(r, 429, "rate_limit_error", msg);
     return BD_DONE;
 }

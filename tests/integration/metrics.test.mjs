@@ -41,7 +41,7 @@ async function accepts(line) {
 }
 
 /* Optional modules: auth (master_key) and the store (`store off` keeps tests off disk). */
-const features = { auth: false, store: false };
+const features = { auth: false, store: false, ratelimit: false };
 
 function conf(emulatorUrl, { workers = 2, extra = '', bedrock = 'retries 0;' } = {}) {
     return `worker_threads ${workers};
@@ -194,6 +194,7 @@ async function scrape(base) {
 before(async () => {
     features.auth = await accepts(`master_key ${MASTER_KEY};`);
     features.store = await accepts('store off;');
+    features.ratelimit = await accepts('ratelimit_global_rpm 1;');
 });
 
 describe('counters after a known mix of requests', () => {
@@ -233,8 +234,14 @@ describe('counters after a known mix of requests', () => {
         assert.equal(unknown.status, 404, unknown.body);
 
         if (features.auth) {
-            const denied = await messages(d.url, 'no key', { headers: { 'x-api-key': 'wrong' } });
+            const denied = await messages(d.url, 'bad key', { headers: { 'x-api-key': 'wrong' } });
             assert.equal(denied.status, 401, denied.body);
+            const anonymous = await httpRequest(`${d.url}/v1/messages`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: '{}',
+            });
+            assert.equal(anonymous.status, 401, anonymous.body);
         }
         const health = await httpRequest(`${d.url}/health`);
         assert.equal(health.status, 200);
@@ -259,7 +266,7 @@ describe('counters after a known mix of requests', () => {
         assert.equal(select(samples, 'bedrockd_requests_total', { model: 'no-such-model' }).length, 0);
         assert.equal(one(samples, 'bedrockd_requests_total',
                          { route: '/health', status: '200', model: '' }), 1);
-        const messagesTotal = features.auth ? 6 : 5;
+        const messagesTotal = features.auth ? 7 : 5;
         assert.equal(sum(samples, 'bedrockd_requests_total', { route }), messagesTotal);
         assert.equal(one(samples, 'bedrockd_request_duration_seconds_count', { route }),
                      messagesTotal);
@@ -275,8 +282,10 @@ describe('counters after a known mix of requests', () => {
             return;
         }
         assert.equal(one(samples, 'bedrockd_requests_total',
-                         { route: '/v1/messages', status: '401', model: '' }), 1);
-        assert.equal(sum(samples, 'bedrockd_auth_failures_total'), 1);
+                         { route: '/v1/messages', status: '401', model: '' }), 2);
+        assert.equal(one(samples, 'bedrockd_auth_failures_total', { reason: 'invalid_key' }), 1);
+        assert.equal(one(samples, 'bedrockd_auth_failures_total', { reason: 'missing_key' }), 1);
+        assert.equal(sum(samples, 'bedrockd_auth_failures_total'), 2);
     });
 
     test('tokens, time to first token and upstream calls', () => {
@@ -381,6 +390,29 @@ describe('retries', () => {
         assert.equal(sum(samples, 'bedrockd_upstream_errors_total'), 0);
         assert.equal(one(samples, 'bedrockd_upstream_duration_seconds_count',
                          { operation: 'InvokeModel' }), 1);
+        assert.equal(await d.stop(), 0);
+    });
+});
+
+describe('gateway rate limits', () => {
+    test('a refusal counts by limit, not as an upstream error', async (t) => {
+        if (!features.ratelimit) {
+            t.skip('ratelimit module not built in');
+            return;
+        }
+        const emu = await startEmulator({ t });
+        const d = await startBedrockd({
+            t,
+            conf: conf(emu.url, { workers: 1, extra: 'ratelimit_global_rpm 1;' }),
+        });
+        assert.equal((await messages(d.url, 'first')).status, 200);
+        const refused = await messages(d.url, 'second');
+        assert.equal(refused.status, 429, refused.body);
+        assert.equal(refused.json.error.type, 'rate_limit_error');
+        const { samples } = parseMetrics(await scrape(d.url));
+        assert.equal(one(samples, 'bedrockd_ratelimit_rejections_total', { limit: 'global_rpm' }), 1);
+        assert.equal(sum(samples, 'bedrockd_ratelimit_rejections_total'), 1);
+        assert.equal(sum(samples, 'bedrockd_upstream_errors_total'), 0);
         assert.equal(await d.stop(), 0);
     });
 });

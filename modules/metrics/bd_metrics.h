@@ -159,10 +159,18 @@ int bd_metrics_cidr_parse(const char *text, bd_metrics_cidr_t *out);
  * IPv4) falls in one of <list>. An unparsable address matches nothing. */
 bool bd_metrics_cidr_match(const std::vector<bd_metrics_cidr_t> &list, const char *addr);
 
-/* Appends the gauges read at scrape time: requests and streams in flight, the
- * credentials' state and expiry, build information, and the process's start
- * time, memory and descriptors. <start_ms>: wall clock at process start. A
- * worker of <p> (it reads every worker's counters). */
-void bd_metrics_render_gauges(bd_process_t *p, int64_t start_ms, std::string *out);
+/* The workers' own counters, summed at scrape time. */
+struct bd_metrics_live_t {
+    int64_t active;   /* requests in flight */
+    int64_t flushing; /* finished responses still being written */
+    int64_t streams;  /* streaming responses */
+    int64_t workers;
+};
+
+/* Appends the gauges read at scrape time: <live>, the credentials' state and
+ * expiry, build information, and the process's start time, memory and
+ * descriptors. <start_ms>: wall clock at process start. A worker of <p>. */
+void bd_metrics_render_gauges(bd_process_t *p, const bd_metrics_live_t *live, int64_t start_ms,
+                              std::string *out);
 
 #endif

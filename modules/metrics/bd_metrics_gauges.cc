@@ -2,7 +2,7 @@
  * bd_metrics_gauges.cc: values read when a scrape happens rather than counted:
  * the workers' in-flight counters, the credential provider's state, library
  * versions, and the process's memory and descriptors from /proc (no disk I/O).
- * Runs on the scraping worker; reads other workers' atomics only.
+ * Runs on the scraping worker.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -14,7 +14,6 @@
 #include <openssl/crypto.h>
 
 #include "core/aws/bd_credentials.h"
-#include "core/bd_process.h"
 #include "modules/bedrock/bd_bedrock.h"
 #include "modules/metrics/bd_metrics.h"
 
@@ -27,25 +26,19 @@ bd_metrics_gauge(std::string *out, const char *name, const char *help, int type,
 }
 
 static void
-bd_metrics_workers(bd_process_t *p, std::string *out)
+bd_metrics_workers(const bd_metrics_live_t *live, std::string *out)
 {
-    int64_t active = 0, flushing = 0, streams = 0;
-    for (bd_worker_t *w : p->workers) {
-        active += w->active.load(std::memory_order_relaxed);
-        flushing += w->flushing.load(std::memory_order_relaxed);
-        streams += w->streams.load(std::memory_order_relaxed);
-    }
     bd_metrics_gauge(out, "bedrockd_requests_in_flight",
                      "Requests received and not yet finished (this scrape included).",
-                     BD_METRICS_GAUGE, (double)active);
+                     BD_METRICS_GAUGE, (double)live->active);
     bd_metrics_gauge(out, "bedrockd_streams_open", "Streaming responses in progress.",
-                     BD_METRICS_GAUGE, (double)streams);
+                     BD_METRICS_GAUGE, (double)live->streams);
     bd_metrics_gauge(out, "bedrockd_connections",
                      "Client connections busy with a request or still writing out its "
                      "response; idle keep-alive connections are not counted.",
-                     BD_METRICS_GAUGE, (double)(active + flushing));
-    bd_metrics_gauge(out, "bedrockd_workers", "Worker threads.", BD_METRICS_GAUGE,
-                     (double)p->workers.size());
+                     BD_METRICS_GAUGE, (double)(live->active + live->flushing));
+    bd_metrics_gauge(out, "bedrockd_workers", "Worker threads running.", BD_METRICS_GAUGE,
+                     (double)live->workers);
 }
 
 static void
@@ -150,9 +143,10 @@ bd_metrics_process(int64_t start_ms, std::string *out)
 }
 
 void
-bd_metrics_render_gauges(bd_process_t *p, int64_t start_ms, std::string *out)
+bd_metrics_render_gauges(bd_process_t *p, const bd_metrics_live_t *live, int64_t start_ms,
+                         std::string *out)
 {
-    bd_metrics_workers(p, out);
+    bd_metrics_workers(live, out);
     bd_metrics_credentials(p, out);
     bd_metrics_build_info(out);
     bd_metrics_process(start_ms, out);

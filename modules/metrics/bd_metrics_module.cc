@@ -4,6 +4,9 @@
  * does not exist), and the LOG handler that counts every finished request in
  * the worker's slot. Slots are made by each worker at start and freed by the
  * main thread after every worker has joined, so a scrape never sees one vanish.
+ * Workers themselves go away earlier (one is freed while another may still be
+ * scraping at stop): each leaves the live list under the lock before it ends,
+ * and a scrape reads the workers' counters under that lock.
  *
  *   metrics on;                       # serve GET /metrics
  *   metrics_allow 127.0.0.1/8 ::1;    # who may scrape (ranges, or `all`)
@@ -24,10 +27,11 @@ struct bd_metrics_conf_t {
     std::vector<bd_metrics_cidr_t> allow;
 };
 
-/* Process-wide: every worker's slot. */
+/* Process-wide: every worker's slot, and the workers still running. */
 struct bd_metrics_process_t {
-    pthread_mutex_t lock;                   /* guards <slots> */
+    pthread_mutex_t lock;                   /* guards <slots> and <workers> */
     std::vector<bd_metrics_slot_t *> slots; /* one per worker; freed at exit_process */
+    std::vector<bd_worker_t *> workers;     /* added at init_worker, removed at exit_worker */
     int64_t start_ms;                       /* wall clock */
 };
 
@@ -106,8 +110,15 @@ bd_metrics_on_scrape(bd_request_t *r)
         bd_http_send_error(r, 404, "not_found_error", "Not Found");
         return BD_DONE;
     }
+    bd_metrics_live_t live = {0, 0, 0, 0};
     pthread_mutex_lock(&mp->lock);
     std::vector<bd_metrics_slot_t *> slots = mp->slots;
+    for (bd_worker_t *w : mp->workers) {
+        live.active += w->active.load(std::memory_order_relaxed);
+        live.flushing += w->flushing.load(std::memory_order_relaxed);
+        live.streams += w->streams.load(std::memory_order_relaxed);
+    }
+    live.workers = (int64_t)mp->workers.size();
     pthread_mutex_unlock(&mp->lock);
 
     bd_metrics_merged_t merged;
@@ -115,7 +126,7 @@ bd_metrics_on_scrape(bd_request_t *r)
     std::string out;
     out.reserve(16384);
     bd_metrics_render(&merged, &out);
-    bd_metrics_render_gauges(r->w->process, mp->start_ms, &out);
+    bd_metrics_render_gauges(r->w->process, &live, mp->start_ms, &out);
     bd_http_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", out.data(), out.size());
     return BD_DONE;
 }
@@ -164,9 +175,25 @@ bd_metrics_init_worker(bd_worker_t *w)
     bd_metrics_slot_t *s = bd_metrics_slot_create(BD_METRICS_MAX_SERIES);
     pthread_mutex_lock(&mp->lock);
     mp->slots.push_back(s);
+    mp->workers.push_back(w);
     pthread_mutex_unlock(&mp->lock);
     w->module_ctx[bd_metrics_module.index] = s;
     return BD_OK;
+}
+
+/* The slot stays (its counts are the process's); the worker leaves the list. */
+static void
+bd_metrics_exit_worker(bd_worker_t *w)
+{
+    bd_metrics_process_t *mp = bd_metrics_process(w->process);
+    pthread_mutex_lock(&mp->lock);
+    for (size_t i = 0; i < mp->workers.size(); i++) {
+        if (mp->workers[i] == w) {
+            mp->workers.erase(mp->workers.begin() + (long)i);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&mp->lock);
 }
 
 static bd_metrics_label_t
@@ -284,7 +311,7 @@ bd_module_t bd_metrics_module = {
     .init_process = bd_metrics_init_process,
     .exit_process = bd_metrics_exit_process,
     .init_worker = bd_metrics_init_worker,
-    .exit_worker = nullptr,
+    .exit_worker = bd_metrics_exit_worker,
     .access = nullptr,
     .log = bd_metrics_log,
     .ready = nullptr,

@@ -522,6 +522,9 @@ describe('readiness', () => {
                 }));
             });
             await withTimeout(gotFirst, 10000, 'the first bytes of the stream');
+            const mid = parseMetrics((await probe.request({ path: '/metrics' })).body).samples;
+            assert.equal(one(mid, 'bedrockd_streams_open'), 1);
+            assert.equal(one(mid, 'bedrockd_requests_in_flight'), 2); /* the stream, the scrape */
 
             const from = d.mark();
             d.signal('SIGTERM');

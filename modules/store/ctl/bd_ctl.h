@@ -1,0 +1,62 @@
+/*
+ * bd_ctl.h: what bedrockctl's command files share: the open store, option
+ * parsing, dates, and output as a table, JSON or CSV. bedrockctl is a
+ * short-lived, single-threaded program; it talks to the daemon only through the
+ * SQLite file (WAL), whose changes the daemon picks up within a second.
+ */
+#ifndef BD_CTL_H
+#define BD_CTL_H
+
+#include <stdint.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+struct sqlite3;
+
+enum {
+    BD_CTL_OK = 0,
+    BD_CTL_FAILED = 1, /* the command could not be done */
+    BD_CTL_USAGE = 2,  /* the command line is wrong */
+};
+
+/* Options after a command: --name VALUE or --name=VALUE, and positional words. */
+struct bd_ctl_opts_t {
+    std::vector<std::string> positional;
+    std::vector<std::pair<std::string, std::string>> flags; /* in order; later ones win */
+};
+
+/* Splits <args> into <out>; every flag must be in <allowed> (null-terminated,
+ * names with their "--"). Returns BD_CTL_OK or BD_CTL_USAGE (message printed). */
+int bd_ctl_parse_opts(const std::vector<std::string> &args, const char *const *allowed,
+                      bd_ctl_opts_t *out);
+
+/* The value of flag <name>, or null when absent. */
+const std::string *bd_ctl_opt(const bd_ctl_opts_t *o, const char *name);
+
+/* Prints "bedrockctl: <msg>" on stderr and returns <rc>. */
+int bd_ctl_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Dates: "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS]Z" (UTC) to epoch ms; -1 if bad. */
+int64_t bd_ctl_parse_date(const std::string &s);
+/* Epoch ms to "YYYY-MM-DDTHH:MM:SSZ". */
+std::string bd_ctl_format_date(int64_t ms);
+/* A non-negative integer; -1 if bad. */
+int64_t bd_ctl_parse_count(const std::string &s);
+
+/* Output formats. */
+enum bd_ctl_format_e { BD_CTL_TABLE, BD_CTL_JSON, BD_CTL_CSV };
+/* Parses --format (null = table); -1 if bad. <csv_ok> allows csv. */
+int bd_ctl_parse_format(const std::string *s, bool csv_ok);
+
+/* Prints rows under <header> as an aligned table or as CSV. */
+void bd_ctl_print_rows(const std::vector<std::string> &header,
+                       const std::vector<std::vector<std::string>> &rows, int format);
+
+/* The commands: <args> are the words after "key", "usage" or "model". */
+int bd_ctl_key(sqlite3 *db, const std::vector<std::string> &args);
+int bd_ctl_usage(sqlite3 *db, const std::vector<std::string> &args);
+int bd_ctl_model(sqlite3 *db, const std::vector<std::string> &args);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * bedrockctl.cc: the admin tool's entry point: global options, finding the store
+ * (--store FILE, or the `store` directive of a bedrockd conf read with the
+ * daemon's own parser), and dispatch to the key, usage and model commands.
+ * Single-threaded; one SQLite connection in WAL mode beside the running daemon.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/bd_conf.h"
+#include "modules/store/bd_store.h"
+#include "modules/store/ctl/bd_ctl.h"
+
+#define BD_CTL_DEFAULT_CONF "/etc/bedrockd/bedrockd.conf"
+
+static const char bd_ctl_usage_text[] =
+    "usage: bedrockctl [-c CONF | --store FILE] COMMAND ...\n"
+    "\n"
+    "  key create --name NAME [--owner O] [--rpm N] [--tpm N] [--concurrency N]\n"
+    "             [--models PATTERN,...] [--expires DATE] [--metadata JSON] [--format json]\n"
+    "  key list [--format table|json|csv]\n"
+    "  key show ID\n"
+    "  key update ID [--name ...] [--owner ...] [--rpm N] [--tpm N] [--concurrency N]\n"
+    "             [--models ...] [--expires DATE|never] [--metadata JSON] [--active on|off]\n"
+    "  key revoke ID\n"
+    "  key rotate ID [--format json]\n"
+    "  usage [--by key|model|day] [--since DATE] [--until DATE] [--format table|json|csv]\n"
+    "  model list [--format table|json|csv]\n"
+    "  model set NAME ID [--route converse|invoke]\n"
+    "  model unset NAME\n"
+    "\n"
+    "DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC). Without -c or --store the\n"
+    "store named by " BD_CTL_DEFAULT_CONF " is used, else " BD_STORE_DEFAULT_PATH ".\n";
+
+/* The `store` directive of <conf> (the last one at the top level wins, as in
+ * the daemon), or the default path. Returns 0, or -1 with a message printed. */
+static int
+bd_ctl_store_from_conf(const char *conf, std::string *path)
+{
+    bd_conf_ctx_t cf;
+    cf.getenv = nullptr;
+    cf.user = nullptr;
+    cf.node = nullptr;
+    std::vector<bd_conf_node_t> nodes;
+    if (bd_conf_parse_file(&cf, conf, &nodes) != 0) {
+        return bd_ctl_fail(-1, "%s", cf.error.c_str());
+    }
+    *path = BD_STORE_DEFAULT_PATH;
+    for (const bd_conf_node_t &n : nodes) {
+        if (n.args.size() == 2 && n.args[0] == "store" && !n.block) {
+            *path = n.args[1];
+        }
+    }
+    if (*path == "off") {
+        return bd_ctl_fail(-1, "%s: the store is off (\"store off;\")", conf);
+    }
+    return 0;
+}
+
+/* Reads the global options; <*next> is the index of the command word. */
+static int
+bd_ctl_globals(int argc, char **argv, std::string *path, int *next)
+{
+    const char *conf = nullptr;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(bd_ctl_usage_text, stdout);
+            exit(0);
+        }
+        if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--version") == 0) {
+            printf("bedrockctl (bedrock-gateway) 0.1.0, store schema %d\n", BD_STORE_SCHEMA_VERSION);
+            exit(0);
+        }
+        if (i + 1 >= argc) {
+            return bd_ctl_fail(BD_CTL_USAGE, "option \"%s\" needs a value", argv[i]);
+        }
+        if (strcmp(argv[i], "-c") == 0) {
+            conf = argv[++i];
+        } else if (strcmp(argv[i], "--store") == 0) {
+            *path = argv[++i];
+        } else {
+            return bd_ctl_fail(BD_CTL_USAGE, "unknown option \"%s\"", argv[i]);
+        }
+    }
+    *next = i;
+    if (!path->empty() && conf != nullptr) {
+        return bd_ctl_fail(BD_CTL_USAGE, "-c and --store exclude each other");
+    }
+    if (path->empty()) {
+        if (conf == nullptr && access(BD_CTL_DEFAULT_CONF, R_OK) != 0) {
+            *path = BD_STORE_DEFAULT_PATH;
+        } else if (bd_ctl_store_from_conf(conf ? conf : BD_CTL_DEFAULT_CONF, path) != 0) {
+            return BD_CTL_FAILED;
+        }
+    }
+    return BD_CTL_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+    std::string path;
+    int next = 0;
+    int rc = bd_ctl_globals(argc, argv, &path, &next);
+    if (rc != BD_CTL_OK) {
+        return rc;
+    }
+    if (next >= argc) {
+        fputs(bd_ctl_usage_text, stderr);
+        return BD_CTL_USAGE;
+    }
+    std::string command = argv[next];
+    std::vector<std::string> args(argv + next + 1, argv + argc);
+    if (command != "key" && command != "usage" && command != "model") {
+        bd_ctl_fail(BD_CTL_USAGE, "unknown command \"%s\"", command.c_str());
+        fputs(bd_ctl_usage_text, stderr);
+        return BD_CTL_USAGE;
+    }
+    std::string err;
+    sqlite3 *db = bd_store_open(path.c_str(), 5000, &err);
+    if (db == nullptr) {
+        return bd_ctl_fail(BD_CTL_FAILED, "store \"%s\": %s", path.c_str(), err.c_str());
+    }
+    rc = command == "key"     ? bd_ctl_key(db, args)
+         : command == "usage" ? bd_ctl_usage(db, args)
+                              : bd_ctl_model(db, args);
+    bd_store_close(db);
+    return rc;
+}

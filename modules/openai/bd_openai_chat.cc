@@ -72,12 +72,20 @@ bd_openai_on_ping(evutil_socket_t, short, void *arg) noexcept
     bd_openai_arm_ping(ctx);
 }
 
+static void bd_openai_take_usage(bd_request_t *r, const bd_convert_usage_t *u);
+
+/* The client went away: stop Bedrock now, and keep what was consumed for the usage
+ * record. */
 static void
 bd_openai_on_abort(bd_request_t *r)
 {
     bd_openai_chat_ctx_t *ctx = bd_openai_chat_ctx(r);
     if (ctx->call != nullptr) {
         bd_bedrock_cancel(ctx->call);
+        ctx->call = nullptr;
+    }
+    if (ctx->started) {
+        bd_openai_take_usage(r, &ctx->sse.usage);
     }
 }
 

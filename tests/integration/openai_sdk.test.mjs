@@ -538,6 +538,20 @@ describe('errors', () => {
         assert.equal(finish, null);
     });
 
+    test('a Bedrock connection cut mid-stream is an APIError', async () => {
+        const stream = await client.chat.completions.create({
+            model: 'nova-pro', stream: true,
+            messages: user(`a b c d e ${marker('cut after=2')}`),
+        });
+        let text = '';
+        await assert.rejects(async () => {
+            for await (const c of stream) {
+                text += c.choices[0]?.delta.content ?? '';
+            }
+        }, (e) => e instanceof OpenAI.APIError && e.error?.type === 'server_error');
+        assert.equal(text, 'a b ');
+    });
+
     test('a throttled stream mid-way surfaces its rate limit error', async () => {
         const stream = await client.chat.completions.create({
             model: 'claude-invoke', stream: true,

@@ -179,7 +179,8 @@ function assertHistogramsConsistent(parsed) {
                 last = b.value;
             }
             assert.equal(buckets.at(-1).le, Infinity, `${name}${key}: no +Inf bucket`);
-            assert.equal(one(parsed.samples, `${name}_count`, JSON.parse(key)), last, `${name}${key}`);
+            const count = one(parsed.samples, `${name}_count`, JSON.parse(key));
+            assert.equal(count, last, `${name}${key}`);
         }
     }
 }
@@ -263,7 +264,8 @@ describe('counters after a known mix of requests', () => {
         /* A name the model map does not know never becomes a label value. */
         assert.equal(one(samples, 'bedrockd_requests_total',
                          { route, status: '404', model: 'unknown' }), 1);
-        assert.equal(select(samples, 'bedrockd_requests_total', { model: 'no-such-model' }).length, 0);
+        assert.equal(select(samples, 'bedrockd_requests_total', { model: 'no-such-model' }).length,
+                     0);
         assert.equal(one(samples, 'bedrockd_requests_total',
                          { route: '/health', status: '200', model: '' }), 1);
         const messagesTotal = features.auth ? 7 : 5;
@@ -301,8 +303,8 @@ describe('counters after a known mix of requests', () => {
                          { operation: 'InvokeModel' }), 3);
         assert.equal(one(samples, 'bedrockd_upstream_duration_seconds_count',
                          { operation: 'InvokeModelWithResponseStream' }), 1);
-        assert.equal(one(samples, 'bedrockd_upstream_errors_total', { type: 'ThrottlingException' }),
-                     1);
+        assert.equal(one(samples, 'bedrockd_upstream_errors_total',
+                         { type: 'ThrottlingException' }), 1);
         assert.equal(sum(samples, 'bedrockd_upstream_errors_total'), 1);
         assert.equal(one(samples, 'bedrockd_upstream_retries_total'), 0);
     });
@@ -347,7 +349,7 @@ describe('counters after a known mix of requests', () => {
         assert.equal(out.trim(), '', `promtool lint findings:\n${out}`);
     });
 
-    test('logs carry the request id; the upstream failure is logged once with its ids', async () => {
+    test('logs carry the request id; an upstream failure is logged once with its ids', async () => {
         const id = ids.throttled;
         assert.ok(id);
         const access = await d.stdout.waitFor(new RegExp(`^\\{.*"request_id":"${id}".*$`, 'm'));
@@ -410,7 +412,8 @@ describe('gateway rate limits', () => {
         assert.equal(refused.status, 429, refused.body);
         assert.equal(refused.json.error.type, 'rate_limit_error');
         const { samples } = parseMetrics(await scrape(d.url));
-        assert.equal(one(samples, 'bedrockd_ratelimit_rejections_total', { limit: 'global_rpm' }), 1);
+        assert.equal(one(samples, 'bedrockd_ratelimit_rejections_total',
+                         { limit: 'global_rpm' }), 1);
         assert.equal(sum(samples, 'bedrockd_ratelimit_rejections_total'), 1);
         assert.equal(sum(samples, 'bedrockd_upstream_errors_total'), 0);
         assert.equal(await d.stop(), 0);
@@ -436,7 +439,8 @@ describe('who may scrape', () => {
     }
 
     test('an address outside metrics_allow gets the 404 of an unknown path', async (t) => {
-        const d = await startBedrockd({ t, conf: conf(emu.url, { extra: 'metrics_allow 10.0.0.0/8;' }) });
+        const extra = 'metrics_allow 10.0.0.0/8;';
+        const d = await startBedrockd({ t, conf: conf(emu.url, { extra }) });
         await assertAbsent(d);
         assert.equal(await d.stop(), 0);
     });
@@ -467,7 +471,8 @@ describe('who may scrape', () => {
 describe('readiness', () => {
     test('no credentials: /ready is 503 with the reason, metrics say not ready', async (t) => {
         const emu = await startEmulator({ t });
-        const text = conf(emu.url, { workers: 1 }).replace('credentials static;', 'credentials env;');
+        const text = conf(emu.url, { workers: 1 })
+            .replace('credentials static;', 'credentials env;');
         const d = await startBedrockd({
             t,
             conf: text,
@@ -487,7 +492,8 @@ describe('readiness', () => {
             const emu = await startEmulator({ t });
             const d = await startBedrockd({
                 t,
-                conf: conf(emu.url, { workers: 1, extra: 'shutdown_delay 2s;\nshutdown_timeout 20s;' }),
+                conf: conf(emu.url,
+                           { workers: 1, extra: 'shutdown_delay 2s;\nshutdown_timeout 20s;' }),
             });
             const probe = await openConnection(d.port);
             const before = await probe.request({ path: '/ready' });

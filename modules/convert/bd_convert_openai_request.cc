@@ -263,7 +263,8 @@ bd_cvo_tool_choice(json_t *req, json_t *specs, const char **choice, const char *
             bd_cvo_is(*choice, "required")) {
             return 0;
         }
-        return bd_cv_bad(err, "tool_choice", "must be \"none\", \"auto\", \"required\" or an object");
+        return bd_cv_bad(err, "tool_choice",
+                         "must be \"none\", \"auto\", \"required\" or an object");
     }
     const char *type = bd_cv_str(tc, "type");
     if (bd_cvo_is(type, "function")) {

@@ -296,7 +296,10 @@ describe('tools', () => {
             messages: [
                 { role: 'user', content: question },
                 msg,
-                { role: 'tool', tool_call_id: msg.tool_calls[0].id, content: '18 degrees and sunny' },
+                {
+                    role: 'tool', tool_call_id: msg.tool_calls[0].id,
+                    content: '18 degrees and sunny',
+                },
             ],
         });
         assert.equal(second.choices[0].finish_reason, 'stop');
@@ -333,8 +336,11 @@ describe('media', () => {
     test('a PDF file part', async () => {
         const res = await client.chat.completions.create({
             model: 'claude-converse', messages: user([
-                { type: 'file', file: { filename: 'tiny.pdf',
-                                        file_data: `data:application/pdf;base64,${TINY_PDF_B64}` } },
+                {
+                    type: 'file',
+                    file: { filename: 'tiny.pdf',
+                            file_data: `data:application/pdf;base64,${TINY_PDF_B64}` },
+                },
                 { type: 'text', text: 'Summarise it' },
             ]),
         });
@@ -397,7 +403,9 @@ describe('embeddings', () => {
             assert.equal(res.object, 'list');
             assert.equal(res.model, model);
             assert.equal(res.data.length, input.length);
-            const floats = await client.embeddings.create({ model, input, encoding_format: 'float' });
+            const floats = await client.embeddings.create({
+                model, input, encoding_format: 'float',
+            });
             res.data.forEach((d, i) => {
                 assert.equal(d.object, 'embedding');
                 assert.equal(d.index, i);
@@ -422,8 +430,9 @@ describe('embeddings', () => {
     });
 
     test('unsupported dimensions and token arrays are a 400', async () => {
-        await assert.rejects(client.embeddings.create({ model: 'titan-v2', input: 'x', dimensions: 300 }),
-                             OpenAI.BadRequestError);
+        await assert.rejects(client.embeddings.create({
+            model: 'titan-v2', input: 'x', dimensions: 300,
+        }), OpenAI.BadRequestError);
         await assert.rejects(client.embeddings.create({ model: 'titan-v2', input: [[1, 2, 3]] }),
                              OpenAI.BadRequestError);
         await assert.rejects(client.embeddings.create({ model: 'claude-converse', input: 'x' }),
@@ -501,9 +510,9 @@ describe('errors', () => {
     }
 
     test('an unknown model is NotFoundError with code model_not_found', async () => {
-        await assert.rejects(client.chat.completions.create({ model: 'gpt-4o', messages: user('x') }),
-                             (e) => e instanceof OpenAI.NotFoundError &&
-                                    e.code === 'model_not_found');
+        await assert.rejects(client.chat.completions.create({
+            model: 'gpt-4o', messages: user('x'),
+        }), (e) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found');
     });
 
     test('n > 1 and malformed requests are BadRequestError', async () => {

@@ -327,8 +327,8 @@ run_embed_response(golden_case_t *g, const bd_convert_model_t &m)
         size_t i;
         json_t *d;
         json_array_foreach(json_object_get(got, "data"), i, d) {
-            json_array_append_new(floats,
-                                  decode_floats(json_string_value(json_object_get(d, "embedding"))));
+            const char *b64 = json_string_value(json_object_get(d, "embedding"));
+            json_array_append_new(floats, decode_floats(b64));
         }
         expect_json(g, "expect_decoded", floats);
         json_decref(floats);

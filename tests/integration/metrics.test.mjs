@@ -487,6 +487,54 @@ describe('readiness', () => {
         assert.equal(await d.stop(), 0);
     });
 
+    /* A container credentials endpoint on loopback handing out keys that expire at <ms>. */
+    async function credentialServer(t, ms) {
+        const srv = http.createServer((req, res) => {
+            res.setHeader('content-type', 'application/json');
+            res.end(JSON.stringify({
+                AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'secret', Token: 'token',
+                Expiration: new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'),
+            }));
+        });
+        await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+        t.after(() => srv.close());
+        return `http://127.0.0.1:${srv.address().port}/creds`;
+    }
+
+    async function startWithContainerCredentials(t, expiresMs) {
+        const emu = await startEmulator({ t });
+        const uri = await credentialServer(t, expiresMs);
+        return startBedrockd({
+            t,
+            conf: conf(emu.url, { workers: 1 })
+                .replace('credentials static;', 'credentials container;'),
+            env: { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined,
+                   AWS_CONTAINER_CREDENTIALS_FULL_URI: uri },
+        });
+    }
+
+    test('temporary credentials: their expiry is exported', async (t) => {
+        const expires = Math.floor(Date.now() / 1000) * 1000 + 2 * 3600 * 1000;
+        const d = await startWithContainerCredentials(t, expires);
+        assert.equal((await httpRequest(`${d.url}/ready`)).status, 200);
+        const { samples } = parseMetrics(await scrape(d.url));
+        assert.equal(one(samples, 'bedrockd_credentials_ready'), 1);
+        assert.equal(one(samples, 'bedrockd_credentials_expiry_timestamp_seconds'), expires / 1000);
+        assert.equal(await d.stop(), 0);
+    });
+
+    test('expired credentials: /ready is 503', async (t) => {
+        const expired = Math.floor(Date.now() / 1000) * 1000 - 60 * 1000;
+        const d = await startWithContainerCredentials(t, expired);
+        const ready = await httpRequest(`${d.url}/ready`);
+        assert.equal(ready.status, 503, ready.body);
+        assert.equal(ready.json.status, 'not_ready');
+        assert.match(ready.json.reason, /expir/, ready.body);
+        const { samples } = parseMetrics(await scrape(d.url));
+        assert.equal(one(samples, 'bedrockd_credentials_ready'), 0);
+        assert.equal(await d.stop(), 0);
+    });
+
     test('SIGTERM: /ready turns 503 on a kept-alive connection while a stream finishes',
         async (t) => {
             const emu = await startEmulator({ t });

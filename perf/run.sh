@@ -5,6 +5,13 @@
 # bounded in time; every process it starts is stopped on exit, Ctrl-C included.
 # Benchmarks, not tests: nothing here passes or fails on a number.
 #
+# Set-up (perf/RESULTS.md says why): bedrockd runs one worker thread and nginx one
+# worker process, with auth and the store off; the emulator runs two threads with
+# --no-verify, so all three targets (direct, nginx, bedrockd) cost it the same.
+# bedrockd still signs every call; a preflight sends one request per route through
+# bedrockd to a second, verifying emulator, so the signatures are known to be good.
+# wrk uses one thread (two at 256+ connections).
+#
 # Environment (all optional):
 #   BD_PERF_BUILD=DIR      build directory (default: <repo>/build-perf)
 #   BD_PERF_NO_BUILD=1     use the binaries in BD_PERF_BUILD as they are
@@ -199,39 +206,41 @@ warm_up() { # a short unmeasured run on each target, so first-run effects stay o
 
 # --- scenarios beyond the three-way comparisons ------------------------------------
 
-# hold_streams TARGET URL BODY PID: STREAMS long streams (one piece a second) held
-# open by wrk; RSS is read once the proxy holds them all (two descriptors each).
+# hold_streams TARGET PORT URL BODY PID: STREAMS long streams (one piece a second)
+# held open by wrk; RSS is read once the proxy holds them all. Streams held are
+# the established client connections on PORT (ss), so pooled upstream
+# connections reused by the streams do not skew the count.
+held_on() { ss -Htn state established "( sport = :$1 )" | wc -l; }
 hold_streams() {
-    local tg=$1 url=$2 body=$3 pid=$4 hold=$((DUR + 30)) base_rss base_fds fds=0 prev=-1
-    local rss held wpid stable=0 t
+    local tg=$1 port=$2 url=$3 body=$4 pid=$5 hold=$((DUR + 30)) base_rss held=0 prev=-1
+    local rss wpid stable=0 t fds
     base_rss=$(status_kb "$pid" VmRSS)
-    base_fds=$(open_fds "$pid")
     BD_BODY="$body" wrk -t2 -c"$STREAMS" -d"${hold}s" --timeout 300s -s "$PERF/post.lua" "$url" \
         >"$WORK/wrk-streams-$tg.txt" 2>&1 &
     wpid=$!
     PIDS+=("$wpid")
     for t in $(seq $((hold * 2 - 20))); do
         sleep 0.5
-        fds=$(open_fds "$pid")
-        [ "$fds" -ge $((base_fds + 2 * STREAMS)) ] && break
-        if [ "$fds" = "$prev" ] && [ "$fds" -gt $((base_fds + 100)) ]; then
+        held=$(held_on "$port")
+        [ "$held" -ge "$STREAMS" ] && break
+        if [ "$held" = "$prev" ] && [ "$held" -gt 100 ]; then
             stable=$((stable + 1))
             [ "$stable" -ge 6 ] && break
         else
             stable=0
         fi
-        prev=$fds
+        prev=$held
     done
-    sleep 2
+    sleep 2 # every stream past its first event
     rss=$(status_kb "$pid" VmRSS)
+    held=$(held_on "$port")
     fds=$(open_fds "$pid")
-    held=$(((fds - base_fds) / 2))
     kill -TERM "$wpid" 2>/dev/null || true
     wait "$wpid" 2>/dev/null || true
-    awk -v tg="$tg" -v n="$STREAMS" -v held="$held" -v b="$base_rss" -v r="$rss" -v t="$t" 'BEGIN {
+    awk -v tg="$tg" -v n="$STREAMS" -v held="$held" -v b="$base_rss" -v r="$rss" -v t="$t" -v fds="$fds" 'BEGIN {
         per = held > 0 ? (r - b) / held : 0
-        printf "many-streams|%s|%d of %d streams held after %.1f s; RSS %.1f MB (idle before %.1f MB): %.1f KB per open stream; 10,000 streams ~ %.0f MB\n",
-            tg, held, n, t / 2, r / 1024, b / 1024, per, (b + per * 10000) / 1024
+        printf "many-streams|%s|%d of %d streams held (all within %.1f s), %d open files; RSS %.1f MB (%.1f MB before): %.1f KB per open stream; 10,000 streams ~ %.0f MB\n",
+            tg, held, n, t / 2, fds, r / 1024, b / 1024, per, (b + per * 10000) / 1024
     }' >>"$EXTRA"
     log "$(tail -1 "$EXTRA")"
 }
@@ -345,6 +354,7 @@ need_tools() {
     command -v wrk >/dev/null || missing+=(wrk)
     command -v nginx >/dev/null || missing+=(nginx-light)
     command -v curl >/dev/null || missing+=(curl)
+    command -v ss >/dev/null || missing+=(iproute2)
     if [ "${#missing[@]}" -gt 0 ]; then
         log "installing ${missing[*]}"
         local sudo=""
@@ -526,16 +536,19 @@ main() {
         compare stream 200 "$WORK/invoke-stream.json" "/model/$CLAUDE_ID/invoke-with-response-stream" \
             "$WORK/msg-stream.json"
     fi
-    if wants image-1mb; then
-        compare image-1mb 16 "$WORK/invoke-image.json" "/model/$CLAUDE_ID/invoke" "$WORK/msg-image.json"
-    fi
     if wants auth+ratelimit; then auth_scenario; fi
     if wants reload; then reload_under_load; fi
     if wants many-streams; then
-        hold_streams bedrockd "http://127.0.0.1:$BD_PORT/v1/messages" "$WORK/msg-long.json" "$BD_PID"
+        hold_streams bedrockd "$BD_PORT" "http://127.0.0.1:$BD_PORT/v1/messages" \
+            "$WORK/msg-long.json" "$BD_PID"
         sleep 3
-        hold_streams nginx "http://127.0.0.1:$NGX_PORT/model/$CLAUDE_ID/invoke-with-response-stream" \
+        hold_streams nginx "$NGX_PORT" \
+            "http://127.0.0.1:$NGX_PORT/model/$CLAUDE_ID/invoke-with-response-stream" \
             "$WORK/invoke-long.json" "$NGX_WORKER"
+    fi
+    # Last: the 1 MB bodies leave freed heap behind that later RSS readings would count.
+    if wants image-1mb; then
+        compare image-1mb 16 "$WORK/invoke-image.json" "/model/$CLAUDE_ID/invoke" "$WORK/msg-image.json"
     fi
     echo
     echo "bedrockd benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${DUR}s runs, $ROUNDS rounds (medians)"

@@ -18,6 +18,7 @@ import { before, describe, test } from 'node:test';
 
 import {
     LISTED_MODELS,
+    MASTER_KEY,
     MEDIA_TOKENS,
     NOVA,
     ROUTES,
@@ -36,7 +37,7 @@ if (!existsSync(new URL('../node_modules/@anthropic-ai/sdk/', import.meta.url)))
 }
 const { default: Anthropic } = await import('@anthropic-ai/sdk');
 
-const API_KEY = 'sk-ant-test-key';
+const API_KEY = MASTER_KEY;
 const ALL_MODELS = [...ROUTES, NOVA];
 
 let env;
@@ -773,23 +774,22 @@ describe('client variants', () => {
 
     test('authToken (Authorization: Bearer) is accepted', async () => {
         const { fetch, attempts } = countingFetch();
-        const c = new Anthropic({ baseURL: env.baseURL, authToken: 'bearer-token-1', apiKey: null,
+        const c = new Anthropic({ baseURL: env.baseURL, authToken: API_KEY, apiKey: null,
                                   maxRetries: 0, fetch });
         const msg = await c.messages.create({
             model: ROUTES[0].model, max_tokens: 20, messages: user('bearer auth'),
         });
         assert.equal(textOf(msg), 'bearer auth');
-        assert.equal(attempts[0].requestHeaders.get('authorization'), 'Bearer bearer-token-1');
+        assert.equal(attempts[0].requestHeaders.get('authorization'), `Bearer ${API_KEY}`);
         assert.equal(attempts[0].requestHeaders.get('x-api-key'), null);
     });
 
-    test('x-api-key alone, Bearer alone, both, and neither are accepted', async () => {
+    test('x-api-key alone, Bearer alone, and both are accepted', async () => {
         const body = JSON.stringify({ model: ROUTES[1].model, max_tokens: 20, messages: user('auth') });
         const variants = [
             { 'x-api-key': API_KEY },
             { authorization: `Bearer ${API_KEY}` },
             { 'x-api-key': API_KEY, authorization: `Bearer ${API_KEY}` },
-            {},
         ];
         for (const auth of variants) {
             const res = await fetch(`${env.baseURL}/v1/messages`, {
@@ -804,6 +804,19 @@ describe('client variants', () => {
         }
     });
 
+    test('a missing or wrong key -> AuthenticationError', async () => {
+        const params = { model: ROUTES[0].model, max_tokens: 20, messages: user('no') };
+        const wrong = makeClient({ apiKey: 'sk-not-a-key' });
+        await assert.rejects(wrong.messages.create(params),
+                             (err) => assertSdkError(err, 'AuthenticationError', 401,
+                                                     'authentication_error'));
+        const none = makeClient({ apiKey: null, defaultHeaders: { authorization: null } });
+        await assert.rejects(none.messages.create(params),
+                             (err) => assertSdkError(err, 'AuthenticationError', 401,
+                                                     'authentication_error'));
+        await assert.rejects(wrong.models.list(), Anthropic.AuthenticationError);
+    });
+
     test('any anthropic-version is accepted', async () => {
         for (const version of ['2023-06-01', '2026-10-21', '1999-12-31', 'not-a-date']) {
             const c = makeClient({ defaultHeaders: { 'anthropic-version': version } });
@@ -814,7 +827,7 @@ describe('client variants', () => {
         }
         const res = await fetch(`${env.baseURL}/v1/messages`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
             body: JSON.stringify({ model: ROUTES[1].model, max_tokens: 20, messages: user('none') }),
         });
         assert.equal(res.status, 200);

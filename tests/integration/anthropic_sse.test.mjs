@@ -17,11 +17,13 @@ import fs from 'node:fs';
 import { before, describe, test } from 'node:test';
 
 import { httpRequest, httpStream, openConnection } from './lib/harness.mjs';
-import { ROUTES, marker, startAnthropicEnv } from './lib/anthropic_env.mjs';
+import { MASTER_KEY, ROUTES, marker, startAnthropicEnv } from './lib/anthropic_env.mjs';
 
 const EXPECTED_DIR = new URL('./expected/', import.meta.url);
 const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
-const JSON_HEADERS = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' };
+const AUTH = { 'x-api-key': MASTER_KEY };
+const JSON_HEADERS = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01',
+                       ...AUTH };
 
 let env;
 
@@ -137,16 +139,21 @@ describe('request-id on every response', () => {
         ['message', () => post('/v1/messages', { model, max_tokens: 9, messages: [{ role: 'user', content: 'hi' }] })],
         ['stream', () => post('/v1/messages', { ...RECORDED.echo, model })],
         ['count_tokens', () => post('/v1/messages/count_tokens', { model, messages: [{ role: 'user', content: 'hi' }] })],
-        ['models', () => httpRequest(`${env.bd.url}/v1/models`)],
-        ['model', () => httpRequest(`${env.bd.url}/v1/models/${model}`)],
-        ['unknown model id', () => httpRequest(`${env.bd.url}/v1/models/none`)],
+        ['models', () => httpRequest(`${env.bd.url}/v1/models`, { headers: AUTH })],
+        ['model', () => httpRequest(`${env.bd.url}/v1/models/${model}`, { headers: AUTH })],
+        ['unknown model id', () => httpRequest(`${env.bd.url}/v1/models/none`, { headers: AUTH })],
         ['bad JSON', () => post('/v1/messages', '{"model"')],
         ['empty body', () => post('/v1/messages', '')],
         ['unknown model', () => post('/v1/messages', { model: 'nope', max_tokens: 9, messages: [] })],
         ['upstream throttle', () => post('/v1/messages', { model, max_tokens: 9, messages: [{ role: 'user', content: marker('throttle') }] })],
         ['upstream throttle, stream', () => post('/v1/messages', { model, max_tokens: 9, stream: true, messages: [{ role: 'user', content: marker('throttle') }] })],
         ['unknown path', () => post('/v1/nothing-here', {})],
-        ['wrong method', () => httpRequest(`${env.bd.url}/v1/messages`)],
+        ['wrong method', () => httpRequest(`${env.bd.url}/v1/messages`, { headers: AUTH })],
+        ['no API key', () => post('/v1/messages', { model, max_tokens: 9, messages: [] },
+                                  { 'content-type': 'application/json' })],
+        ['wrong API key, stream', () => post('/v1/messages', { ...RECORDED.echo, model },
+                                             { 'content-type': 'application/json',
+                                               authorization: 'Bearer sk-wrong' })],
     ];
     for (const [name, call] of cases) {
         test(name, async () => {
@@ -162,8 +169,8 @@ describe('request-id on every response', () => {
     }
 
     test('ids differ between requests', async () => {
-        const a = await httpRequest(`${env.bd.url}/v1/models`);
-        const b = await httpRequest(`${env.bd.url}/v1/models`);
+        const a = await httpRequest(`${env.bd.url}/v1/models`, { headers: AUTH });
+        const b = await httpRequest(`${env.bd.url}/v1/models`, { headers: AUTH });
         assert.notEqual(a.headers['request-id'], b.headers['request-id']);
     });
 });

@@ -15,6 +15,9 @@ import { startBedrockd, startEmulator } from './harness.mjs';
 /** The Bedrock id both Claude entries point at; only their route differs. */
 export const CLAUDE_ID = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 
+/** The gateway's master key (auth on, no key store): clients send it as x-api-key or Bearer. */
+export const MASTER_KEY = 'sk-bdtest-anthropic-master-0123456789';
+
 /** Client-facing Claude names, one per Bedrock route. */
 export const ROUTES = Object.freeze([
     Object.freeze({ route: 'invoke', model: 'claude-invoke' }),
@@ -34,6 +37,8 @@ listen 127.0.0.1:0;
 error_log stderr info;
 access_log ${accessLog};
 sse_ping_interval ${pingInterval};
+store off;
+master_key ${MASTER_KEY};
 
 bedrock {
     region us-east-1;

@@ -163,7 +163,8 @@ bd_anthropic_fail(bd_anthropic_ctx_t *ctx, const bd_bedrock_result_t *res)
         bd_http_stream_end(r);
         return;
     }
-    if (err.status == 429) {
+    /* Bedrock sends no retry-after; the SDKs wait for one on throttles and overloads. */
+    if (err.status == 429 || err.status == 503 || err.status == 529) {
         bd_http_header_out(r, "retry-after", "1");
     }
     bd_http_send_error(r, err.status, err.type, err.message.c_str());

@@ -46,6 +46,9 @@ bd_anthropic_count_on_complete(bd_bedrock_call_t *c, const bd_bedrock_result_t *
         }
         bd_convert_bedrock_exception(res->error_name.c_str(), res->message.c_str(), &err);
         r->error_type = res->error_name;
+        if (err.status == 429 || err.status == 503 || err.status == 529) {
+            bd_http_header_out(r, "retry-after", "1");
+        }
         bd_http_send_error(r, err.status, err.type, err.message.c_str());
         return;
     }

@@ -546,14 +546,29 @@ describe('errors', () => {
         });
     }
 
-    test('throttle carries retry-after', async () => {
-        const { fetch, attempts } = countingFetch();
-        const c = makeClient({ fetch });
-        await assert.rejects(c.messages.create({
-            model: ROUTES[0].model, max_tokens: 50, messages: user(`x ${marker('throttle')}`),
-        }), Anthropic.RateLimitError);
-        assert.equal(attempts.length, 1);
-        assert.ok(Number(attempts[0].retryAfter) > 0, `retry-after: ${attempts[0].retryAfter}`);
+    /* The SDKs wait for retry-after before retrying; Bedrock sends none, so bedrockd must. */
+    for (const [scenario, cls] of [['throttle', 'RateLimitError'], ['unavailable', 'OverloadedError'],
+                                   ['not_ready', 'OverloadedError']]) {
+        test(`${scenario} carries retry-after (messages and count_tokens)`, async () => {
+            const { fetch, attempts } = countingFetch();
+            const c = makeClient({ fetch });
+            const messages = user(`x ${marker(scenario)}`);
+            await assert.rejects(c.messages.create({ model: ROUTES[0].model, max_tokens: 50, messages }),
+                                 Anthropic[cls]);
+            await assert.rejects(c.messages.countTokens({ model: ROUTES[1].model, messages }),
+                                 Anthropic[cls]);
+            assert.equal(attempts.length, 2);
+            for (const a of attempts) {
+                assert.ok(Number(a.retryAfter) > 0, `${a.url}: retry-after ${a.retryAfter}`);
+            }
+        });
+    }
+
+    eachModel('an upstream connection cut before the answer -> InternalServerError', ROUTES,
+              async (m) => {
+        await assert.rejects(client.messages.create({
+            model: m.model, max_tokens: 50, messages: user(`x y z ${marker('cut')}`),
+        }), (err) => err instanceof Anthropic.InternalServerError && err.status >= 500);
     });
 
     test('unknown model -> NotFoundError', async () => {

@@ -44,7 +44,7 @@ let env;
 let client; /* maxRetries 0: an error reaches the test as it came from the gateway */
 
 before(async () => {
-    env = await startAnthropicEnv();
+    env = await startAnthropicEnv({ pingInterval: '200ms' });
     client = makeClient();
 });
 
@@ -119,6 +119,31 @@ describe('messages.create', () => {
     });
 });
 
+describe('request fields', () => {
+    eachModel('non-ASCII text survives both directions', ALL_MODELS, async (m) => {
+        const text = 'Grüße aus Zürich — 東京 🚀 done';
+        const msg = await client.messages.create({ model: m.model, max_tokens: 100, messages: user(text) });
+        assert.equal(textOf(msg), text);
+        assert.equal(msg.usage.input_tokens, tokensOf(text));
+        const { text: streamed } = await streamAll({ model: m.model, max_tokens: 100, messages: user(text) });
+        assert.equal(streamed, text);
+    });
+
+    eachModel('sampling, metadata and service_tier from older clients are accepted', ROUTES,
+              async (m) => {
+        const msg = await client.messages.create({
+            model: m.model,
+            max_tokens: 100,
+            temperature: 0.5,
+            top_k: 40,
+            metadata: { user_id: 'user-1234' },
+            service_tier: 'auto',
+            messages: user('with parameters'),
+        });
+        assert.equal(textOf(msg), 'with parameters');
+    });
+});
+
 describe('messages.stream', () => {
     eachModel('text events and finalMessage()', ALL_MODELS, async (m) => {
         const { text, events, final, stream } = await streamAll({
@@ -142,6 +167,19 @@ describe('messages.stream', () => {
         assert.equal(final.usage.input_tokens, tokensOf('Stream these four words'));
         assert.equal(final.usage.output_tokens, 4);
         assert.match(stream.request_id, /^req_/);
+    });
+
+    eachModel('pings on a slow stream are skipped by the SDK', ROUTES, async (m) => {
+        const { fetch, attempts } = countingFetch();
+        const c = makeClient({ fetch });
+        const stream = c.messages.stream({
+            model: m.model, max_tokens: 50,
+            messages: user(`tick tock ${marker('slow delay_ms=600')}`),
+        });
+        const final = await stream.finalMessage();
+        assert.equal(textOf(final), 'tick tock');
+        /* Pieces come 600 ms apart and sse_ping_interval is 200 ms. */
+        assert.match(await attempts[0].body, /\nevent: ping\ndata: \{"type":"ping"\}\n\n/);
     });
 
     eachModel('create({stream: true}) yields the raw events', ROUTES, async (m) => {

@@ -128,18 +128,22 @@ export function assertEmulatorSignature(signature, thinking) {
 }
 
 /**
- * A fetch that records every attempt: { status, retryAfter, url, headers } in
- * <attempts> once the answer's headers are in.
+ * A fetch that records every attempt: { url, status, retryAfter, requestHeaders,
+ * body } in <attempts> once the answer's headers are in; body is a promise of the
+ * raw answer text (read from a clone, so the client still gets the original).
  */
 export function countingFetch() {
     const attempts = [];
     const fetchFn = async (url, init) => {
         const res = await fetch(url, init);
+        const body = res.clone().text();
+        body.catch(() => {}); /* an aborted stream rejects it; only tests that await it care */
         attempts.push({
             url: String(url),
             status: res.status,
             retryAfter: res.headers.get('retry-after'),
             requestHeaders: new Headers(init?.headers),
+            body,
         });
         return res;
     };

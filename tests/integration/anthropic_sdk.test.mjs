@@ -122,10 +122,11 @@ describe('messages.create', () => {
 describe('request fields', () => {
     eachModel('non-ASCII text survives both directions', ALL_MODELS, async (m) => {
         const text = 'Grüße aus Zürich — 東京 🚀 done';
-        const msg = await client.messages.create({ model: m.model, max_tokens: 100, messages: user(text) });
+        const params = { model: m.model, max_tokens: 100, messages: user(text) };
+        const msg = await client.messages.create(params);
         assert.equal(textOf(msg), text);
         assert.equal(msg.usage.input_tokens, tokensOf(text));
-        const { text: streamed } = await streamAll({ model: m.model, max_tokens: 100, messages: user(text) });
+        const { text: streamed } = await streamAll(params);
         assert.equal(streamed, text);
     });
 
@@ -221,14 +222,17 @@ const CLOCK_TOOL = {
     description: 'The time in a city',
     input_schema: { type: 'object', properties: { city: { type: 'string' } } },
 };
-const TOOL_INPUT = { city: 'Paris', days: 3, units: { temp: 'C', wind: 'km/h' }, tags: ['a', 'b c'] };
+const TOOL_INPUT = {
+    city: 'Paris', days: 3, units: { temp: 'C', wind: 'km/h' }, tags: ['a', 'b c'],
+};
+const TOOL_INPUT_ARG = encodeURIComponent(JSON.stringify(TOOL_INPUT));
 
 describe('tools', () => {
     for (const streaming of [false, true]) {
         eachModel(`tool use round trip (${streaming ? 'stream' : 'create'})`, ALL_MODELS,
                   async (m) => {
             const question = 'Weather in Paris? ' +
-                marker(`tool name=get_weather input=${encodeURIComponent(JSON.stringify(TOOL_INPUT))}`);
+                marker(`tool name=get_weather input=${TOOL_INPUT_ARG}`);
             const params = {
                 model: m.model,
                 max_tokens: 500,
@@ -274,7 +278,7 @@ describe('tools', () => {
             tools: [WEATHER_TOOL],
             tool_choice: { type: 'any' },
             messages: user('Go. ' + marker(
-                `tool text= input=${encodeURIComponent(JSON.stringify(TOOL_INPUT))}`)),
+                `tool text= input=${TOOL_INPUT_ARG}`)),
         });
         const fragments = events.filter((e) => e.type === 'content_block_delta' &&
                                                 e.delta.type === 'input_json_delta')
@@ -337,8 +341,8 @@ describe('thinking', () => {
     });
 
     for (const streaming of [false, true]) {
-        eachModel(`redacted thinking carried into a second turn (${streaming ? 'stream' : 'create'})`,
-                  ROUTES, async (m) => {
+        const how = streaming ? 'stream' : 'create';
+        eachModel(`redacted thinking carried into a second turn (${how})`, ROUTES, async (m) => {
             const question = `Secret plans. ${marker('reasoning redacted=1')}`;
             const params = {
                 model: m.model, max_tokens: 2048, thinking: THINKING, messages: user(question),
@@ -447,7 +451,8 @@ describe('stops and usage', () => {
             const params = {
                 model: m.model,
                 max_tokens: 100,
-                system: [{ type: 'text', text: 'Long system prompt', cache_control: { type: 'ephemeral' } }],
+                system: [{ type: 'text', text: 'Long system prompt',
+                           cache_control: { type: 'ephemeral' } }],
                 messages: user(text),
             };
             const msg = streaming ? (await streamAll(params)).final
@@ -476,8 +481,8 @@ describe('count_tokens', () => {
         assert.deepEqual(Object.keys(counted), ['input_tokens']);
         const billed = await client.messages.create({ ...params, max_tokens: 50 });
         assert.equal(counted.input_tokens, billed.usage.input_tokens);
-        assert.ok(counted.input_tokens > tokensOf('Count me too.') + tokensOf('How many tokens is this?') +
-                                         tokensOf('Some.') + tokensOf('Exactly how many?'),
+        const texts = ['Count me too.', 'How many tokens is this?', 'Some.', 'Exactly how many?'];
+        assert.ok(counted.input_tokens > texts.reduce((n, t) => n + tokensOf(t), 0),
                   'the tool definition was not counted');
     });
 
@@ -489,8 +494,9 @@ describe('count_tokens', () => {
     });
 
     test('count_tokens for an unknown model is NotFoundError', async () => {
-        await assert.rejects(client.messages.countTokens({ model: 'no-such-model', messages: user('x') }),
-                             Anthropic.NotFoundError);
+        await assert.rejects(
+            client.messages.countTokens({ model: 'no-such-model', messages: user('x') }),
+            Anthropic.NotFoundError);
     });
 });
 
@@ -576,7 +582,9 @@ function assertSdkError(err, className, status, type) {
 describe('errors', () => {
     for (const [scenario, cls, status, type] of MAPPED_ERRORS) {
         eachModel(`${scenario} -> ${cls} ${status}`, ROUTES, async (m) => {
-            const params = { model: m.model, max_tokens: 50, messages: user(`x ${marker(scenario)}`) };
+            const params = {
+                model: m.model, max_tokens: 50, messages: user(`x ${marker(scenario)}`),
+            };
             await assert.rejects(client.messages.create(params),
                                  (err) => assertSdkError(err, cls, status, type));
             await assert.rejects(client.messages.stream(params).finalMessage(),
@@ -585,14 +593,16 @@ describe('errors', () => {
     }
 
     /* The SDKs wait for retry-after before retrying; Bedrock sends none, so bedrockd must. */
-    for (const [scenario, cls] of [['throttle', 'RateLimitError'], ['unavailable', 'OverloadedError'],
-                                   ['not_ready', 'OverloadedError']]) {
+    const overloads = [['throttle', 'RateLimitError'], ['unavailable', 'OverloadedError'],
+                       ['not_ready', 'OverloadedError']];
+    for (const [scenario, cls] of overloads) {
         test(`${scenario} carries retry-after (messages and count_tokens)`, async () => {
             const { fetch, attempts } = countingFetch();
             const c = makeClient({ fetch });
             const messages = user(`x ${marker(scenario)}`);
-            await assert.rejects(c.messages.create({ model: ROUTES[0].model, max_tokens: 50, messages }),
-                                 Anthropic[cls]);
+            await assert.rejects(
+                c.messages.create({ model: ROUTES[0].model, max_tokens: 50, messages }),
+                Anthropic[cls]);
             await assert.rejects(c.messages.countTokens({ model: ROUTES[1].model, messages }),
                                  Anthropic[cls]);
             assert.equal(attempts.length, 2);
@@ -716,7 +726,8 @@ describe('mid-stream failures', () => {
             const stream = client.messages.stream({
                 model: m.model,
                 max_tokens: 100,
-                messages: user(`alpha beta gamma delta ${marker(`midstream_error after=2 type=${type}`)}`),
+                messages: user('alpha beta gamma delta ' +
+                               marker(`midstream_error after=2 type=${type}`)),
             });
             let text = '';
             const types = [];
@@ -758,7 +769,8 @@ describe('mid-stream failures', () => {
         const stream = client.messages.stream({
             model: m.model,
             max_tokens: 100,
-            messages: user(`one two three four five six seven eight ${marker('slow delay_ms=300')}`),
+            messages: user('one two three four five six seven eight ' +
+                           marker('slow delay_ms=300')),
         }, { signal: ac.signal });
         const gotText = new Promise((resolve) => stream.once('text', resolve));
         const ended = stream.finalMessage().then(() => null, (e) => e);
@@ -838,7 +850,9 @@ describe('client variants', () => {
     });
 
     test('x-api-key alone, Bearer alone, and both are accepted', async () => {
-        const body = JSON.stringify({ model: ROUTES[1].model, max_tokens: 20, messages: user('auth') });
+        const body = JSON.stringify({
+            model: ROUTES[1].model, max_tokens: 20, messages: user('auth'),
+        });
         const variants = [
             { 'x-api-key': API_KEY },
             { authorization: `Bearer ${API_KEY}` },
@@ -881,7 +895,9 @@ describe('client variants', () => {
         const res = await fetch(`${env.baseURL}/v1/messages`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
-            body: JSON.stringify({ model: ROUTES[1].model, max_tokens: 20, messages: user('none') }),
+            body: JSON.stringify({
+                model: ROUTES[1].model, max_tokens: 20, messages: user('none'),
+            }),
         });
         assert.equal(res.status, 200);
     });

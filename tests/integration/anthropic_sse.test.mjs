@@ -63,6 +63,10 @@ const RECORDED = {
     },
 };
 
+function said(content) {
+    return [{ role: 'user', content }];
+}
+
 function post(path, body, headers = JSON_HEADERS) {
     return httpRequest(`${env.bd.url}${path}`, {
         method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -116,7 +120,8 @@ function assertFraming(text) {
 describe('recorded streams', () => {
     for (const { route, model } of ROUTES) {
         for (const [name, body] of Object.entries(RECORDED)) {
-            test(`${name} on ${route} matches expected/anthropic_${route}_${name}.sse`, async () => {
+            const file = `expected/anthropic_${route}_${name}.sse`;
+            test(`${name} on ${route} matches ${file}`, async () => {
                 const res = await post('/v1/messages', { model, ...body });
                 assert.equal(res.status, 200, res.body);
                 assert.match(res.headers['content-type'], /^text\/event-stream(;|$)/);
@@ -136,17 +141,21 @@ describe('recorded streams', () => {
 describe('request-id on every response', () => {
     const model = ROUTES[0].model;
     const cases = [
-        ['message', () => post('/v1/messages', { model, max_tokens: 9, messages: [{ role: 'user', content: 'hi' }] })],
+        ['message', () => post('/v1/messages', { model, max_tokens: 9, messages: said('hi') })],
         ['stream', () => post('/v1/messages', { ...RECORDED.echo, model })],
-        ['count_tokens', () => post('/v1/messages/count_tokens', { model, messages: [{ role: 'user', content: 'hi' }] })],
+        ['count_tokens', () => post('/v1/messages/count_tokens', { model, messages: said('hi') })],
         ['models', () => httpRequest(`${env.bd.url}/v1/models`, { headers: AUTH })],
         ['model', () => httpRequest(`${env.bd.url}/v1/models/${model}`, { headers: AUTH })],
         ['unknown model id', () => httpRequest(`${env.bd.url}/v1/models/none`, { headers: AUTH })],
         ['bad JSON', () => post('/v1/messages', '{"model"')],
         ['empty body', () => post('/v1/messages', '')],
-        ['unknown model', () => post('/v1/messages', { model: 'nope', max_tokens: 9, messages: [] })],
-        ['upstream throttle', () => post('/v1/messages', { model, max_tokens: 9, messages: [{ role: 'user', content: marker('throttle') }] })],
-        ['upstream throttle, stream', () => post('/v1/messages', { model, max_tokens: 9, stream: true, messages: [{ role: 'user', content: marker('throttle') }] })],
+        ['unknown model', () => post('/v1/messages', { model: 'nope', max_tokens: 9,
+                                                       messages: [] })],
+        ['upstream throttle', () => post('/v1/messages', { model, max_tokens: 9,
+                                                           messages: said(marker('throttle')) })],
+        ['upstream throttle, stream', () => post('/v1/messages', {
+            model, max_tokens: 9, stream: true, messages: said(marker('throttle')),
+        })],
         ['unknown path', () => post('/v1/nothing-here', {})],
         ['wrong method', () => httpRequest(`${env.bd.url}/v1/messages`, { headers: AUTH })],
         ['no API key', () => post('/v1/messages', { model, max_tokens: 9, messages: [] },
@@ -230,12 +239,12 @@ describe('failures mid-stream', () => {
 
 describe('pings', () => {
     for (const { route, model } of ROUTES) {
-        test(`a ping while Bedrock is silent longer than sse_ping_interval (${route})`, async () => {
+        test(`a ping while Bedrock is silent over sse_ping_interval (${route})`, async () => {
             const s = await httpStream(`${env.bd.url}/v1/messages`, {
                 headers: JSON_HEADERS,
                 body: JSON.stringify({
                     model, max_tokens: 64, stream: true,
-                    messages: [{ role: 'user', content: `slow one two ${marker('slow delay_ms=700')}` }],
+                    messages: said(`slow one two ${marker('slow delay_ms=700')}`),
                 }),
             });
             assert.equal(s.status, 200);

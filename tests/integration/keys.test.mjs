@@ -349,6 +349,23 @@ describe('rate limits', () => {
         }
     });
 
+    test('counters survive a reload', async () => {
+        const db = newStore();
+        const key = await createKey(db, 'rpm5', ['--rpm', '5']);
+        const d = await startBedrockd({ conf: confFor(db) });
+        try {
+            for (let i = 0; i < 5; i++) {
+                assert.equal((await message(d.url, key.secret)).status, 200);
+            }
+            const r = await d.reload(confFor(db, 'ratelimit_global_concurrency 100;\n'));
+            assert.ok(r.ok, r.line);
+            assertError(await message(d.url, key.secret), 429, 'rate_limit_error',
+                        /5 requests per minute/);
+        } finally {
+            await d.stop();
+        }
+    });
+
     test('tokens per minute: the estimate is charged, the real usage settled', async () => {
         const db = newStore();
         const key = await createKey(db, 'tpm', ['--tpm', '50']);

@@ -321,10 +321,9 @@ bd_bedrock_on_done(bd_curl_xfer_t *x, const bd_curl_result_t *cres) noexcept
     } else if (cres->code != BD_CURL_OK) {
         res.kind = BD_BEDROCK_TRANSPORT;
         res.timeout = cres->code >= BD_CURL_TIMEOUT_CONNECT && cres->code <= BD_CURL_TIMEOUT_TOTAL;
-        /* A connection lost mid-stream is Bedrock's failure, not an overload. */
-        res.error_name = res.timeout     ? "ModelTimeoutException"
-                         : c->delivered ? "InternalServerException"
-                                        : "ServiceUnavailableException";
+        /* A lost or refused connection is a gateway-side failure (api_error), not
+         * Bedrock saying it is overloaded. */
+        res.error_name = res.timeout ? "ModelTimeoutException" : "InternalServerException";
         res.message = std::string("Bedrock ") + bd_curl_result_name(cres->code) +
                       (cres->message && cres->message[0] ? std::string(": ") + cres->message : "");
     } else if (c->status < 200 || c->status >= 300) {

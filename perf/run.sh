@@ -207,13 +207,14 @@ warm_up() { # a short unmeasured run on each target, so first-run effects stay o
 # --- scenarios beyond the three-way comparisons ------------------------------------
 
 # hold_streams TARGET PORT URL BODY PID: STREAMS long streams (one piece a second)
-# held open by wrk; RSS is read once the proxy holds them all. Streams held are
-# the established client connections on PORT (ss), so pooled upstream
-# connections reused by the streams do not skew the count.
+# held open by wrk; RSS is read once the proxy holds them all: STREAMS client
+# connections on PORT and as many of its own connections to the emulator (ss), so
+# pooled upstream connections do not skew the count.
 held_on() { ss -Htn state established "( sport = :$1 )" | wc -l; }
+upstream_of() { ss -Htnp state established "( dport = :$EMU_PORT )" | grep -c "pid=$1," || true; }
 hold_streams() {
     local tg=$1 port=$2 url=$3 body=$4 pid=$5 hold=$((DUR + 30)) base_rss held=0 prev=-1
-    local rss wpid stable=0 t fds
+    local rss wpid stable=0 t fds up
     base_rss=$(status_kb "$pid" VmRSS)
     BD_BODY="$body" wrk -t2 -c"$STREAMS" -d"${hold}s" --timeout 300s -s "$PERF/post.lua" "$url" \
         >"$WORK/wrk-streams-$tg.txt" 2>&1 &
@@ -222,14 +223,15 @@ hold_streams() {
     for t in $(seq $((hold * 2 - 20))); do
         sleep 0.5
         held=$(held_on "$port")
-        [ "$held" -ge "$STREAMS" ] && break
-        if [ "$held" = "$prev" ] && [ "$held" -gt 100 ]; then
+        up=$(upstream_of "$pid")
+        [ "$held" -ge "$STREAMS" ] && [ "$up" -ge "$STREAMS" ] && break
+        if [ "$held.$up" = "$prev" ] && [ "$held" -gt 100 ]; then
             stable=$((stable + 1))
             [ "$stable" -ge 6 ] && break
         else
             stable=0
         fi
-        prev=$held
+        prev=$held.$up
     done
     sleep 2 # every stream past its first event
     rss=$(status_kb "$pid" VmRSS)

@@ -453,8 +453,13 @@ describe('stop', () => {
     });
 
     /* bedrockd in front of the emulator, for requests that take a while. */
+    const CORE_MASTER_KEY = 'sk-bd-core-test-master-key';
+
     function upstreamConf(emu, extra) {
-        return 'listen 127.0.0.1:0;\nworker_threads 1;\n' + extra +
+        /* Keys are the keys suite's business: here the gateway runs without a store
+         * and accepts the master key. */
+        return 'listen 127.0.0.1:0;\nworker_threads 1;\nstore off;\n' +
+               `master_key ${CORE_MASTER_KEY};\n` + extra +
                `bedrock {\n    endpoint ${emu.url};\n    region ${EMULATOR_CREDENTIALS.region};\n` +
                '    credentials static;\n' +
                `    access_key_id ${EMULATOR_CREDENTIALS.accessKeyId};\n` +
@@ -466,7 +471,8 @@ describe('stop', () => {
     function slowStream(d, words, delayMs) {
         const text = Array.from({ length: words }, (_, i) => `w${i}`).join(' ');
         return httpStream(`${d.url}/v1/messages`, {
-            headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+            headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01',
+                       'x-api-key': CORE_MASTER_KEY },
             body: JSON.stringify({
                 model: 'claude-sonnet-4-5',
                 max_tokens: 200,

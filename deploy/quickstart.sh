@@ -11,7 +11,7 @@ deploy/deps.sh build
 
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBD_TESTS=OFF >/dev/null
-cmake --build build -j"$jobs" --target bedrockd bedrock-emulator
+cmake --build build -j"$jobs" --target bedrockd bedrockctl bedrock-emulator
 
 have_aws_credentials() {
     [ -n "${AWS_ACCESS_KEY_ID:-}" ] || [ -n "${AWS_PROFILE:-}" ] ||

@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import https from 'node:https';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -620,5 +622,66 @@ describe('logs', () => {
         assert.match(old, /"before-rotate"/);
         assert.doesNotMatch(old, /"after-rotate"/);
         assert.equal(await d.stop(), 0);
+    });
+});
+
+describe('listeners', () => {
+    /* A GET over TLS that accepts the test's self-signed certificate. */
+    function httpsGet(port, pathname) {
+        return new Promise((resolve, reject) => {
+            const req = https.get({ host: '127.0.0.1', port, path: pathname, rejectUnauthorized: false },
+                (res) => {
+                    const protocol = res.socket.getProtocol(); /* before the socket is released */
+                    let body = '';
+                    res.on('data', (c) => { body += c; });
+                    res.on('end', () => resolve({ status: res.statusCode, body, protocol,
+                                                  headers: res.headers }));
+                });
+            req.on('error', reject);
+        });
+    }
+
+    function selfSignedCert(dir) {
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+                                 '-subj', '/CN=localhost', '-keyout', path.join(dir, 'key.pem'),
+                                 '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+    }
+
+    test('TLS and IPv6 listeners serve beside plain IPv4', async (t) => {
+        const d = await startBedrockd({
+            t,
+            conf: (dir) => {
+                selfSignedCert(dir);
+                return 'worker_threads 2;\nlisten 127.0.0.1:0;\nlisten [::1]:0;\n' +
+                       'listen 127.0.0.1:0 ssl;\n' +
+                       `ssl_certificate ${path.join(dir, 'cert.pem')};\n` +
+                       `ssl_certificate_key ${path.join(dir, 'key.pem')};\n`;
+            },
+        });
+        const v6 = Number(d.log.matchAll(/listening on \[::1\]:(\d+)/)[0][1]);
+        const tls = Number(d.log.matchAll(/listening on 127\.0\.0\.1:(\d+) ssl/)[0][1]);
+
+        const secure = await httpsGet(tls, '/health');
+        assert.equal(secure.status, 200);
+        assert.deepEqual(JSON.parse(secure.body), { status: 'ok' });
+        assert.match(secure.protocol, /^TLSv1\.[23]$/);
+        assert.ok(secure.headers['request-id']);
+
+        const res = await httpRequest(`http://[::1]:${v6}/health`);
+        assert.equal(res.status, 200);
+        const plain = await httpRequest(`http://127.0.0.1:${d.ports[0]}/health`);
+        assert.equal(plain.status, 200);
+        assert.equal(await d.stop(), 0);
+    });
+
+    test('-t fails on an ssl listener whose certificate cannot be loaded', async () => {
+        const dir = makeTempDir();
+        const conf = path.join(dir, 'bedrockd.conf');
+        fs.writeFileSync(conf, 'listen 127.0.0.1:0 ssl;\n' +
+                               `ssl_certificate ${path.join(dir, 'missing.pem')};\n` +
+                               `ssl_certificate_key ${path.join(dir, 'missing.key')};\n`);
+        const r = await runBedrockd(['-t', '-c', conf]);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /cannot load certificate ".*missing\.pem"/);
     });
 });

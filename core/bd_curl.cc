@@ -58,6 +58,7 @@ struct bd_curl_xfer_s {
     long first_byte_timeout_ms;
     long idle_timeout_ms;
     long total_timeout_ms;
+    bool (*allow_peer)(void *data, const char *ip);
     int64_t last_data_ms; /* monotonic; the idle timer measures from here */
     bool attached;        /* curl_multi_add_handle done, remove not yet */
     bool connected;       /* curl had a connection (CURLOPT_PREREQFUNCTION ran) */
@@ -590,11 +591,14 @@ bd_curl_on_write(char *p, size_t size, size_t n, void *arg) noexcept
 
 /* CURLOPT_PREREQFUNCTION: a connection, new or reused, now carries the request. */
 static int
-bd_curl_on_prereq(void *arg, char *, char *, int, int) noexcept
+bd_curl_on_prereq(void *arg, char *ip, char *, int, int) noexcept
 {
     bd_curl_xfer_t *x = (bd_curl_xfer_t *)arg;
 
     x->connected = true;
+    if (x->allow_peer != NULL && !x->allow_peer(x->data, ip)) {
+        return CURL_PREREQFUNC_ABORT;
+    }
     return CURL_PREREQFUNC_OK;
 }
 
@@ -803,6 +807,7 @@ bd_curl_xfer_start(bd_curl_t *c, const bd_curl_request_t *req, const bd_curl_han
     x->first_byte_timeout_ms = req->first_byte_timeout_ms;
     x->idle_timeout_ms = req->idle_timeout_ms;
     x->total_timeout_ms = req->total_timeout_ms;
+    x->allow_peer = req->allow_peer;
     x->attached = x->connected = x->headers_done = x->paused = x->aborted = false;
     x->errbuf[0] = '\0';
     if (!bd_curl_setup(x, req)) {

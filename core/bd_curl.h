@@ -48,6 +48,11 @@ typedef struct {
     long first_byte_timeout_ms; /* from start until the response headers are complete */
     long idle_timeout_ms;       /* longest silence between body bytes after the headers */
     long total_timeout_ms;      /* the whole transfer, time spent paused included */
+    /* Asked once the connection that will carry the request is chosen (new or reused), with
+     * the peer's numeric address and the transfer's <data>; false ends the transfer with
+     * BD_CURL_ERROR before a request byte is sent. Runs inside curl: it may not call any
+     * bd_curl function. NULL = any peer. */
+    bool (*allow_peer)(void *data, const char *ip);
 } bd_curl_request_t;
 
 /* What on_headers and on_data return. */

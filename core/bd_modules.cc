@@ -7,6 +7,7 @@
 #include "modules/anthropic/bd_anthropic_module.h"
 #include "modules/auth/bd_auth.h"
 #include "modules/bedrock/bd_bedrock.h"
+#include "modules/fetch/bd_fetch.h"
 #include "modules/health/bd_health_module.h"
 #include "modules/metrics/bd_metrics.h"
 #include "modules/models/bd_models.h"
@@ -23,6 +24,7 @@ bd_module_t *const bd_modules[] = {
     &bd_ratelimit_module,
     &bd_bedrock_module,
     &bd_models_module,
+    &bd_fetch_module,
     &bd_anthropic_module,
     &bd_openai_module,
     &bd_usage_module,

@@ -2,7 +2,8 @@
  * bd_anthropic_messages.cc: POST /v1/messages. Validates and converts the client's
  * request (modules/convert), calls Bedrock (modules/bedrock), and turns the answer
  * into an Anthropic message or an SSE stream, with pings while Bedrock is silent
- * and back-pressure from the client socket to the upstream transfer.
+ * and back-pressure from the client socket to the upstream transfer. URL image and
+ * document sources (models with url_sources on) are fetched first (modules/fetch).
  * Worker thread.
  */
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "core/bd_worker.h"
 #include "modules/anthropic/bd_anthropic_int.h"
 #include "modules/bedrock/bd_bedrock.h"
+#include "modules/fetch/bd_fetch.h"
 #include "modules/models/bd_models.h"
 
 struct bd_anthropic_ctx_t {
@@ -253,13 +255,41 @@ bd_anthropic_convert(bd_anthropic_ctx_t *ctx, json_t *req)
         bd_http_send_error(r, err.status, err.type, err.message.c_str());
         return BD_DONE;
     }
-    if (!ctx->creq.url_sources.empty()) {
-        bd_http_send_error(r, 400, "invalid_request_error",
-                           "URL image and document sources are not enabled on this gateway; "
-                           "send the content as base64");
-        return BD_DONE;
-    }
     return BD_OK;
+}
+
+/* The body is complete: call Bedrock. */
+static void
+bd_anthropic_send(bd_anthropic_ctx_t *ctx)
+{
+    bd_request_t *r = ctx->r;
+    ctx->stream = ctx->creq.stream;
+    bd_worker_request_id(r->w, ctx->msg_id, sizeof(ctx->msg_id));
+    memcpy(ctx->msg_id, "msg_", 4);
+    bd_convert_stream_init(&ctx->sse, ctx->msg_id, ctx->model.client_name.c_str(), 0);
+    bd_convert_invoke_stream_init(&ctx->isse, ctx->model.client_name.c_str());
+
+    std::string body;
+    bd_convert_json_dump(ctx->creq.body, &body);
+    bool invoke = ctx->model.route == BD_ROUTE_INVOKE;
+    int op = ctx->stream ? (invoke ? BD_OP_INVOKE_STREAM : BD_OP_CONVERSE_STREAM)
+                         : (invoke ? BD_OP_INVOKE : BD_OP_CONVERSE);
+    r->on_abort = bd_anthropic_on_abort;
+    r->on_drain = bd_anthropic_on_drain;
+    ctx->call = bd_bedrock_call(r, op, ctx->model.bedrock_id, &body,
+                                &bd_anthropic_bedrock_handlers, ctx);
+}
+
+/* Every URL source was fetched (or one failed). */
+static void
+bd_anthropic_on_fetched(void *data, const bd_convert_error_t *err)
+{
+    bd_anthropic_ctx_t *ctx = (bd_anthropic_ctx_t *)data;
+    if (err != nullptr) {
+        bd_http_send_error(ctx->r, err->status, err->type, err->message.c_str());
+        return;
+    }
+    bd_anthropic_send(ctx);
 }
 
 int
@@ -285,21 +315,14 @@ bd_anthropic_messages(bd_request_t *r)
         return BD_DONE;
     }
     json_decref(req);
-
-    ctx->stream = ctx->creq.stream;
-    bd_worker_request_id(r->w, ctx->msg_id, sizeof(ctx->msg_id));
-    memcpy(ctx->msg_id, "msg_", 4);
-    bd_convert_stream_init(&ctx->sse, ctx->msg_id, ctx->model.client_name.c_str(), 0);
-    bd_convert_invoke_stream_init(&ctx->isse, ctx->model.client_name.c_str());
-
-    std::string body;
-    bd_convert_json_dump(ctx->creq.body, &body);
-    bool invoke = ctx->model.route == BD_ROUTE_INVOKE;
-    int op = ctx->stream ? (invoke ? BD_OP_INVOKE_STREAM : BD_OP_CONVERSE_STREAM)
-                         : (invoke ? BD_OP_INVOKE : BD_OP_CONVERSE);
-    r->on_abort = bd_anthropic_on_abort;
-    r->on_drain = bd_anthropic_on_drain;
-    ctx->call = bd_bedrock_call(r, op, ctx->model.bedrock_id, &body,
-                                &bd_anthropic_bedrock_handlers, ctx);
+    if (!ctx->creq.url_sources.empty()) {
+        bd_convert_error_t err;
+        if (bd_fetch_url_sources(r, &ctx->creq, bd_anthropic_on_fetched, ctx, &err) != 0) {
+            bd_http_send_error(r, err.status, err.type, err.message.c_str());
+            return BD_DONE;
+        }
+        return BD_AGAIN;
+    }
+    bd_anthropic_send(ctx);
     return BD_AGAIN;
 }

@@ -4,7 +4,8 @@
  * model map gives the model, and answers with a chat.completion or a chunk stream, with
  * SSE comment pings while Bedrock is silent and back-pressure from the client socket to
  * the upstream transfer. A failure after the stream started is an {"error":...} chunk,
- * never a quiet finish. Worker thread.
+ * never a quiet finish. Image URLs (models with url_sources on) are fetched first
+ * (modules/fetch). Worker thread.
  */
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 #include "core/bd_log.h"
 #include "core/bd_worker.h"
 #include "modules/anthropic/bd_anthropic_int.h"
+#include "modules/fetch/bd_fetch.h"
 #include "modules/openai/bd_openai_int.h"
 
 struct bd_openai_chat_ctx_t {
@@ -238,14 +240,35 @@ bd_openai_chat_convert(bd_openai_chat_ctx_t *ctx, json_t *req)
         bd_openai_send_error(r, err.status, err.type, nullptr, err.message.c_str());
         return BD_DONE;
     }
-    if (!ctx->creq.url_sources.empty()) {
-        /* the model allows URL images, but fetching them is not implemented yet */
-        bd_openai_send_error(r, 400, "invalid_request_error", nullptr,
-                             "this gateway does not fetch image URLs yet; send the image inline "
-                             "as a data URL (data:image/png;base64,...)");
-        return BD_DONE;
-    }
     return BD_OK;
+}
+
+/* The body is complete: call Bedrock. */
+static void
+bd_openai_chat_send(bd_openai_chat_ctx_t *ctx)
+{
+    bd_request_t *r = ctx->r;
+    bd_convert_openai_stream_init(&ctx->sse, ctx->id, ctx->created, ctx->model.client_name.c_str(),
+                                  ctx->chat.include_usage);
+    std::string body;
+    bd_convert_json_dump(ctx->creq.body, &body);
+    r->on_abort = bd_openai_on_abort;
+    r->on_drain = bd_openai_on_drain;
+    /* OpenAI requests always take Converse: the invoke route speaks Anthropic's body */
+    ctx->call = bd_bedrock_call(r, ctx->creq.stream ? BD_OP_CONVERSE_STREAM : BD_OP_CONVERSE,
+                                ctx->model.bedrock_id, &body, &bd_openai_chat_handlers, ctx);
+}
+
+/* Every image URL was fetched (or one failed). */
+static void
+bd_openai_chat_on_fetched(void *data, const bd_convert_error_t *err)
+{
+    bd_openai_chat_ctx_t *ctx = (bd_openai_chat_ctx_t *)data;
+    if (err != nullptr) {
+        bd_openai_send_error(ctx->r, err->status, err->type, nullptr, err->message.c_str());
+        return;
+    }
+    bd_openai_chat_send(ctx);
 }
 
 static bd_openai_chat_ctx_t *
@@ -281,14 +304,14 @@ bd_openai_chat(bd_request_t *r)
         return BD_DONE;
     }
     json_decref(req);
-    bd_convert_openai_stream_init(&ctx->sse, ctx->id, ctx->created, ctx->model.client_name.c_str(),
-                                  ctx->chat.include_usage);
-    std::string body;
-    bd_convert_json_dump(ctx->creq.body, &body);
-    r->on_abort = bd_openai_on_abort;
-    r->on_drain = bd_openai_on_drain;
-    /* OpenAI requests always take Converse: the invoke route speaks Anthropic's body */
-    ctx->call = bd_bedrock_call(r, ctx->creq.stream ? BD_OP_CONVERSE_STREAM : BD_OP_CONVERSE,
-                                ctx->model.bedrock_id, &body, &bd_openai_chat_handlers, ctx);
+    if (!ctx->creq.url_sources.empty()) {
+        bd_convert_error_t err;
+        if (bd_fetch_url_sources(r, &ctx->creq, bd_openai_chat_on_fetched, ctx, &err) != 0) {
+            bd_openai_send_error(r, err.status, err.type, nullptr, err.message.c_str());
+            return BD_DONE;
+        }
+        return BD_AGAIN;
+    }
+    bd_openai_chat_send(ctx);
     return BD_AGAIN;
 }

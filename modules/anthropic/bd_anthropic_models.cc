@@ -1,7 +1,7 @@
 /*
  * bd_anthropic_models.cc: POST /v1/messages/count_tokens through Bedrock
- * CountTokens, and GET /v1/models[/{id}] from the model map in Anthropic's list
- * format. Worker thread.
+ * CountTokens, and GET /v1/models[/{id}] in Anthropic's list format from the
+ * model map and the Bedrock catalog (bd_models_list). Worker thread.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -106,12 +106,11 @@ bd_anthropic_count_tokens(bd_request_t *r)
 }
 
 static json_t *
-bd_anthropic_model_object(const bd_model_entry_t &e)
+bd_anthropic_model_object(const bd_models_listing_t &m)
 {
-    return json_pack("{s:s, s:s, s:s, s:s}", "type", "model", "id", e.name.c_str(), "display_name",
-                     e.display_name.empty() ? e.name.c_str() : e.display_name.c_str(),
-                     "created_at",
-                     e.created_at.empty() ? "2025-01-01T00:00:00Z" : e.created_at.c_str());
+    return json_pack("{s:s, s:s, s:s, s:s}", "type", "model", "id", m.id.c_str(), "display_name",
+                     m.display_name.c_str(), "created_at",
+                     m.created_at.empty() ? "1970-01-01T00:00:00Z" : m.created_at.c_str());
 }
 
 static void
@@ -126,13 +125,8 @@ bd_anthropic_send_json(bd_request_t *r, json_t *j)
 int
 bd_anthropic_models_list(bd_request_t *r)
 {
-    const std::vector<bd_model_entry_t> &all = bd_models_entries(r->snap);
-    std::vector<const bd_model_entry_t *> listed;
-    for (const bd_model_entry_t &e : all) {
-        if (e.listed) {
-            listed.push_back(&e);
-        }
-    }
+    std::vector<bd_models_listing_t> listed;
+    bd_models_list(r->snap, 0, &listed);
     std::string limit_s = bd_http_query_arg(r, "limit");
     long limit = limit_s.empty() ? 20 : strtol(limit_s.c_str(), nullptr, 10);
     if (limit < 1 || limit > 1000) {
@@ -143,10 +137,10 @@ bd_anthropic_models_list(bd_request_t *r)
     std::string before = bd_http_query_arg(r, "before_id");
     size_t begin = 0, end = listed.size();
     for (size_t i = 0; i < listed.size(); i++) {
-        if (!after.empty() && listed[i]->name == after) {
+        if (!after.empty() && listed[i].id == after) {
             begin = i + 1;
         }
-        if (!before.empty() && listed[i]->name == before) {
+        if (!before.empty() && listed[i].id == before) {
             end = i;
         }
     }
@@ -163,13 +157,13 @@ bd_anthropic_models_list(bd_request_t *r)
     }
     json_t *data = json_array();
     for (size_t i = begin; i < end; i++) {
-        json_array_append_new(data, bd_anthropic_model_object(*listed[i]));
+        json_array_append_new(data, bd_anthropic_model_object(listed[i]));
     }
     json_t *out = json_pack("{s:o, s:b}", "data", data, "has_more", has_more);
     json_object_set_new(out, "first_id",
-                        begin < end ? json_string(listed[begin]->name.c_str()) : json_null());
+                        begin < end ? json_string(listed[begin].id.c_str()) : json_null());
     json_object_set_new(out, "last_id",
-                        begin < end ? json_string(listed[end - 1]->name.c_str()) : json_null());
+                        begin < end ? json_string(listed[end - 1].id.c_str()) : json_null());
     bd_anthropic_send_json(r, out);
     return BD_DONE;
 }
@@ -179,15 +173,10 @@ bd_anthropic_models_get(bd_request_t *r)
 {
     const std::string &prefix = bd_anthropic_conf(r->snap)->prefix;
     std::string id = r->path.substr(prefix.size() + strlen("/models/"));
-    for (const bd_model_entry_t &e : bd_models_entries(r->snap)) {
-        bool match = e.name == id;
-        for (const std::string &a : e.aliases) {
-            match = match || a == id;
-        }
-        if (match) {
-            bd_anthropic_send_json(r, bd_anthropic_model_object(e));
-            return BD_DONE;
-        }
+    bd_models_listing_t m;
+    if (bd_models_find(r->snap, 0, id, &m) == 0) {
+        bd_anthropic_send_json(r, bd_anthropic_model_object(m));
+        return BD_DONE;
     }
     std::string msg = "model: " + id;
     bd_http_send_error(r, 404, "not_found_error", msg.c_str());

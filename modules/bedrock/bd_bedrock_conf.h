@@ -13,6 +13,7 @@
 #include "core/aws/bd_credentials.h"
 #include "core/bd_curl.h"
 #include "modules/bedrock/bd_bedrock.h"
+#include "modules/bedrock/bd_bedrock_catalog.h"
 
 struct bd_bedrock_conf_t {
     std::string region;
@@ -33,15 +34,20 @@ struct bd_bedrock_conf_t {
     int64_t retry_budget_ms;       /* no new attempt starts after this much time */
     int64_t retry_base_ms;         /* first backoff before jitter */
     int64_t max_connections;       /* per worker */
+    bool catalog;                  /* fetch the model catalog from the control plane */
+    int64_t catalog_refresh_ms;
     bool seen;                     /* a bedrock block was given */
 
     bd_aws_endpoint_t runtime; /* resolved at init */
     bd_aws_endpoint_t control;
 };
 
-/* Process-wide: the credential provider (created from the first configuration). */
+/* Process-wide: the credential provider and the catalog fetcher (both created from
+ * the first configuration), and the catalog as the models module's source. */
 struct bd_bedrock_process_t {
     bd_credentials_provider_t *creds;
+    bd_bedrock_catalog_fetcher_t *catalog; /* null with `catalog off` */
+    bd_models_source_t source;
 };
 
 /* Per worker: the curl multi handle (the keep-alive pool to Bedrock). */

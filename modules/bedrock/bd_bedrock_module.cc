@@ -15,6 +15,7 @@
  *       connect_timeout 5s;  first_byte_timeout 60s;  stream_idle_timeout 120s;
  *       request_timeout 10m;  retries 2;  retry_budget 20s;  retry_base 200ms;
  *       max_connections 256;              # cached upstream connections per worker
+ *       catalog on;  catalog_refresh 10m; # ListFoundationModels/ListInferenceProfiles
  *   }
  */
 #include "modules/bedrock/bd_bedrock_conf.h"
@@ -73,6 +74,9 @@ static const bd_directive_t bd_bedrock_directives[] = {
     {"retry_base", "bedrock", BD_ARGS_1, bd_conf_set_duration, BD_BR_OFF(retry_base_ms), nullptr},
     {"max_connections", "bedrock", BD_ARGS_1, bd_conf_set_int, BD_BR_OFF(max_connections),
      &bd_bedrock_conn_bounds},
+    {"catalog", "bedrock", BD_ARGS_1, bd_conf_set_flag, BD_BR_OFF(catalog), nullptr},
+    {"catalog_refresh", "bedrock", BD_ARGS_1, bd_conf_set_duration,
+     BD_BR_OFF(catalog_refresh_ms), nullptr},
     {nullptr, nullptr, 0, nullptr, 0, nullptr},
 };
 
@@ -102,6 +106,8 @@ bd_bedrock_create_conf(void)
     c->retry_budget_ms = -1;
     c->retry_base_ms = -1;
     c->max_connections = -1;
+    c->catalog = true;
+    c->catalog_refresh_ms = -1;
     c->seen = false;
     return c;
 }
@@ -129,7 +135,11 @@ bd_bedrock_init_conf(bd_snapshot_t *, void *conf)
     BD_DEFAULT(retry_budget_ms, 20000);
     BD_DEFAULT(retry_base_ms, 200);
     BD_DEFAULT(max_connections, 256);
+    BD_DEFAULT(catalog_refresh_ms, 600000);
 #undef BD_DEFAULT
+    if (c->catalog_refresh_ms < 1000) {
+        return "\"catalog_refresh\" must be at least 1s";
+    }
     if (c->credentials == BD_CREDENTIALS_STATIC &&
         (c->access_key_id.empty() || c->secret_access_key.empty())) {
         return "\"credentials static\" needs \"access_key_id\" and \"secret_access_key\"";
@@ -175,6 +185,23 @@ bd_bedrock_worker(bd_worker_t *w)
     return (bd_bedrock_worker_t *)w->module_ctx[bd_bedrock_module.index];
 }
 
+/* The catalog thread, with the settings of the first configuration. */
+static bd_bedrock_catalog_fetcher_t *
+bd_bedrock_catalog_begin(const bd_bedrock_conf_t *c, bd_credentials_provider_t *creds)
+{
+    bd_bedrock_catalog_options_t o;
+    o.control = c->control;
+    o.region = c->region;
+    o.ca_file = c->ca_file;
+    o.creds = creds;
+    o.refresh_ms = c->catalog_refresh_ms;
+    o.retry_min_ms = 1000;
+    o.retry_max_ms = 300000;
+    o.connect_timeout_ms = c->connect_timeout_ms;
+    o.request_timeout_ms = 60000;
+    return bd_bedrock_catalog_start(&o);
+}
+
 static int
 bd_bedrock_init_process(bd_process_t *p)
 {
@@ -203,6 +230,11 @@ bd_bedrock_init_process(bd_process_t *p)
     int ok = bd_credentials_status(bp->creds, reason, sizeof(reason));
     bd_log_error(ok ? BD_LOG_NOTICE : BD_LOG_WARN, nullptr, "AWS credentials: %s; endpoint %s",
                  reason, c->runtime.url.c_str());
+    bp->catalog = c->catalog ? bd_bedrock_catalog_begin(c, bp->creds) : nullptr;
+    if (bp->catalog != nullptr) {
+        bd_bedrock_catalog_source(bp->catalog, &bp->source);
+        bd_models_set_source(&bp->source);
+    }
     p->module_ctx[bd_bedrock_module.index] = bp;
     return BD_OK;
 }
@@ -212,6 +244,10 @@ bd_bedrock_exit_process(bd_process_t *p)
 {
     bd_bedrock_process_t *bp = bd_bedrock_process(p);
     if (bp != nullptr) {
+        if (bp->catalog != nullptr) {
+            bd_models_set_source(nullptr);
+            bd_bedrock_catalog_stop(bp->catalog);
+        }
         bd_credentials_destroy(bp->creds);
         delete bp;
         p->module_ctx[bd_bedrock_module.index] = nullptr;

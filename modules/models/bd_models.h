@@ -7,6 +7,8 @@
 #ifndef BD_MODELS_H
 #define BD_MODELS_H
 
+#include <stdint.h>
+
 #include <string>
 #include <vector>
 
@@ -29,12 +31,98 @@ struct bd_model_entry_t {
 
 /* Fills <out> for the client model name <name>: a conf entry (by name or alias), or,
  * when <name> looks like a Bedrock id (provider.model..., a us./eu./apac./global.
- * profile, or an ARN) and passthrough is on, a default entry for it. The response's
+ * profile, or an ARN) and passthrough is on, a default entry for it; else, with
+ * passthrough on, the model source's id for <name> (bd_models_set_source), treated
+ * like a passthrough id. The response's
  * model stays <name>. Returns 0, or -1 when the model is unknown. Any worker thread. */
 int bd_models_resolve(const bd_snapshot_t *snap, const char *name, bd_convert_model_t *out);
 
 /* The conf entries in conf order (for /v1/models). */
 const std::vector<bd_model_entry_t> &bd_models_entries(const bd_snapshot_t *snap);
+
+/* Whether model_passthrough is on. Any thread. */
+bool bd_models_passthrough(const bd_snapshot_t *snap);
+
+/* One model as GET /v1/models shows it, in either API's shape. */
+struct bd_models_listing_t {
+    std::string id;           /* the client-facing name */
+    std::string display_name;
+    std::string created_at;   /* RFC 3339 */
+    std::string owned_by;     /* "bedrock" for conf entries, else the provider */
+    std::string bedrock_id;   /* what <id> resolves to */
+    bool embedding;           /* an embedding model: OpenAI listing only */
+};
+
+/* Models beyond the conf map (the Bedrock catalog). Both callbacks run on worker
+ * threads and must not block beyond a short lock. */
+struct bd_models_source_t {
+    /* Appends the source's models to <out>, in a stable order. */
+    void (*list)(void *data, std::vector<bd_models_listing_t> *out);
+    /* The Bedrock id for the client name <name>: 0, or -1 when the source has none. */
+    int (*resolve)(void *data, const char *name, std::string *bedrock_id);
+    void *data;
+};
+
+/* Installs <src> (null removes it); the caller keeps it alive until it is removed.
+ * Main thread, only while no worker runs (before they start, after they join). */
+void bd_models_set_source(const bd_models_source_t *src);
+
+/* The source's Bedrock id for <name> (see bd_models_source_t); -1 without a source.
+ * Any worker thread. */
+int bd_models_source_resolve(const char *name, std::string *bedrock_id);
+
+#define BD_MODELS_LIST_EMBEDDINGS 0x1 /* include the source's embedding models */
+
+/* The models GET /v1/models lists, in order: the listed conf entries in conf order,
+ * then the source's models that no conf entry covers (by name or alias, or by the
+ * same Bedrock model, geography prefix aside). Source models are offered only when
+ * model_passthrough is on. Any worker thread. */
+void bd_models_list(const bd_snapshot_t *snap, int flags, std::vector<bd_models_listing_t> *out);
+
+/* GET /v1/models/{id}: a conf entry by name or alias (listed or not; <out>->id is the
+ * entry's name), else a model of bd_models_list(). Returns 0, or -1 when unknown.
+ * Any worker thread. */
+int bd_models_find(const bd_snapshot_t *snap, int flags, const std::string &id,
+                   bd_models_listing_t *out);
+
+/* --- model map additions (kept outside the conf) ---
+ *
+ * The store's `models` table (bedrockctl model set|unset) adds names to the model map
+ * while bedrockd runs. The store module registers a provider at init_process: the
+ * dependency points from the store to the model map, which knows nothing of SQLite.
+ * Resolution order: conf entries (names and aliases) first, then additions, then
+ * passthrough ids. */
+
+/* One addition: `model NAME { id BEDROCK_ID; [route ROUTE;] }`. */
+struct bd_models_addition_t {
+    std::string name;
+    std::string bedrock_id;
+    std::string route;  /* "converse", "invoke", or "" (model_route, else the default) */
+    int64_t updated_ms; /* when it was last set, epoch ms */
+};
+
+/* A provider of additions. Both callbacks run on worker threads, read a published
+ * snapshot and never block beyond a short lock. */
+struct bd_models_additions_t {
+    /* The addition named <name>: 0 with <out> filled, or -1. */
+    int (*find)(void *data, const char *name, bd_models_addition_t *out);
+    /* Every addition, ordered by name, replacing <out>. */
+    void (*list)(void *data, std::vector<bd_models_addition_t> *out);
+    void *data;
+};
+
+/* Installs <a> (null removes it); the caller keeps it alive until removed. Main thread,
+ * only while no worker runs (before they start, after they join). */
+void bd_models_set_additions(const bd_models_additions_t *a);
+
+/* The provider's addition named <name>: 0 with <out> filled, or -1 (none, or no
+ * provider). Any worker thread. */
+int bd_models_addition_find(const char *name, bd_models_addition_t *out);
+
+/* The additions GET /v1/models lists after the conf entries: those whose name no conf
+ * entry uses (as name or alias), as entries (listed, display_name = name, created_at =
+ * the time they were set), appended to <out> in name order. Any worker thread. */
+void bd_models_addition_entries(const bd_snapshot_t *snap, std::vector<bd_model_entry_t> *out);
 
 extern bd_module_t bd_models_module;
 

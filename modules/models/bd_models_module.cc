@@ -29,7 +29,9 @@
  *                                                                passthrough ids; first match wins
  *   model_passthrough on|off;           main   on                a client name that looks like a
  *                                                                Bedrock id ([geo.]provider.model
- *                                                                or arn:aws...) is sent as it is
+ *                                                                or arn:aws...) is sent as it is;
+ *                                                                names from the model source (the
+ *                                                                Bedrock catalog) resolve too
  */
 #include "modules/models/bd_models.h"
 
@@ -546,13 +548,22 @@ bd_models_resolve(const bd_snapshot_t *snap, const char *name, bd_convert_model_
         (const bd_models_conf_t *) bd_snapshot_conf(snap, &bd_models_module);
     std::string_view key(name);
     const size_t *index = nullptr;
+    std::string catalog_id; /* a name the model source knows (a Bedrock catalog model) */
+    const char *id = name;
 
     auto it = mcf->by_name.find(key);
     if (it != mcf->by_name.end()) {
         index = &it->second;
     } else {
-        if (!mcf->passthrough || !bd_models_looks_like_id(name)) {
+        if (!mcf->passthrough) {
             return -1;
+        }
+        if (!bd_models_looks_like_id(name)) {
+            if (bd_models_source_resolve(name, &catalog_id) != 0) {
+                return -1;
+            }
+            id = catalog_id.c_str();
+            key = catalog_id;
         }
         /* A configured id keeps its entry's quirks (caps, betas, sampling rules). */
         auto jt = mcf->by_id.find(key);
@@ -567,11 +578,11 @@ bd_models_resolve(const bd_snapshot_t *snap, const char *name, bd_convert_model_
     }
 
     out->client_name.assign(name);
-    out->bedrock_id.assign(name);
-    out->route = bd_models_default_route(mcf, name);
+    out->bedrock_id.assign(id);
+    out->route = bd_models_default_route(mcf, id);
     out->max_output_tokens = 0;
     out->temperature_top_p_exclusive = false;
-    out->supports_thinking = bd_models_default_thinking(name);
+    out->supports_thinking = bd_models_default_thinking(id);
     out->allowed_betas.clear();
     out->renamed_betas.clear();
     out->allow_url_sources = false;
@@ -584,6 +595,12 @@ bd_models_entries(const bd_snapshot_t *snap)
     const bd_models_conf_t *mcf =
         (const bd_models_conf_t *) bd_snapshot_conf(snap, &bd_models_module);
     return mcf->entries;
+}
+
+bool
+bd_models_passthrough(const bd_snapshot_t *snap)
+{
+    return ((const bd_models_conf_t *) bd_snapshot_conf(snap, &bd_models_module))->passthrough;
 }
 
 bd_module_t bd_models_module = {

@@ -1,6 +1,7 @@
 /*
  * bd_openai_models.cc: GET <prefix>/models and <prefix>/models/{id} in OpenAI's list
- * shape, from the same model map the Anthropic API lists. The SDK's page reads only
+ * shape, from the same merged list (model map and Bedrock catalog) the Anthropic API
+ * lists, embedding models included. The SDK's page reads only
  * "data" and does not paginate. Worker thread.
  */
 #include <string.h>
@@ -24,20 +25,20 @@ bd_openai_created(const std::string &rfc3339)
 }
 
 static json_t *
-bd_openai_model_object(const bd_model_entry_t &e, const std::string &id)
+bd_openai_model_object(const bd_models_listing_t &m, const std::string &id)
 {
     return json_pack("{s:s,s:s,s:I,s:s}", "id", id.c_str(), "object", "model", "created",
-                     (json_int_t)bd_openai_created(e.created_at), "owned_by", "bedrock");
+                     (json_int_t)bd_openai_created(m.created_at), "owned_by", m.owned_by.c_str());
 }
 
 int
 bd_openai_models_list(bd_request_t *r)
 {
+    std::vector<bd_models_listing_t> listed;
+    bd_models_list(r->snap, BD_MODELS_LIST_EMBEDDINGS, &listed);
     json_t *data = json_array();
-    for (const bd_model_entry_t &e : bd_models_entries(r->snap)) {
-        if (e.listed) {
-            json_array_append_new(data, bd_openai_model_object(e, e.name));
-        }
+    for (const bd_models_listing_t &m : listed) {
+        json_array_append_new(data, bd_openai_model_object(m, m.id));
     }
     bd_openai_send_json(r, json_pack("{s:s,s:o}", "object", "list", "data", data));
     return BD_DONE;
@@ -48,15 +49,10 @@ bd_openai_models_get(bd_request_t *r)
 {
     /* the route is "<prefix>/models/", a prefix route: the id is what follows */
     std::string id = r->path.substr(r->route->path.size());
-    for (const bd_model_entry_t &e : bd_models_entries(r->snap)) {
-        bool match = e.name == id;
-        for (const std::string &a : e.aliases) {
-            match = match || a == id;
-        }
-        if (match) {
-            bd_openai_send_json(r, bd_openai_model_object(e, id));
-            return BD_DONE;
-        }
+    bd_models_listing_t m;
+    if (bd_models_find(r->snap, BD_MODELS_LIST_EMBEDDINGS, id, &m) == 0) {
+        bd_openai_send_json(r, bd_openai_model_object(m, id));
+        return BD_DONE;
     }
     std::string msg = "The model `" + id + "` does not exist or you do not have access to it.";
     r->error_type = "not_found_error";

@@ -107,6 +107,7 @@ worker_connections  19000;
 bedrock {
     region              us-east-1;
     endpoint            http://127.0.0.1:$EMU_PORT;
+    control_endpoint    http://127.0.0.1:$EMU_PORT;
     credentials         static;
     access_key_id       AKIDEXAMPLE;
     secret_access_key   wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY;
@@ -520,7 +521,6 @@ main() {
     start_emulator "$EMU_PORT" --threads 2 --no-verify
     write_bd_conf "$WORK/bd.conf" "$BD_PORT"
     start_bedrockd "$WORK/bd.conf" "$BD_PORT"
-    BD_MAIN_PID=$BD_PID
     start_nginx
     echo "idle|bedrockd 1 worker|idle RSS after start $(awk '{printf "%.1f MB", $1 / 1024}' <<<"$(status_kb "$BD_PID" VmRSS)"); nginx worker $(awk '{printf "%.1f MB", $1 / 1024}' <<<"$(status_kb "$NGX_WORKER" VmRSS)"), master $(awk '{printf "%.1f MB", $1 / 1024}' <<<"$(status_kb "$NGX_PID" VmRSS)")" >>"$EXTRA"
     warm_up

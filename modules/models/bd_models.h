@@ -74,9 +74,10 @@ int bd_models_source_resolve(const char *name, std::string *bedrock_id);
 #define BD_MODELS_LIST_EMBEDDINGS 0x1 /* include the source's embedding models */
 
 /* The models GET /v1/models lists, in order: the listed conf entries in conf order,
- * then the source's models that no conf entry covers (by name or alias, or by the
- * same Bedrock model, geography prefix aside). Source models are offered only when
- * model_passthrough is on. Any worker thread. */
+ * then the additions (bd_models_addition_entries), then the source's models that no
+ * conf entry or addition covers (by name or alias, or by the same Bedrock model,
+ * geography prefix aside). Source models are offered only when model_passthrough is
+ * on. Any worker thread. */
 void bd_models_list(const bd_snapshot_t *snap, int flags, std::vector<bd_models_listing_t> *out);
 
 /* GET /v1/models/{id}: a conf entry by name or alias (listed or not; <out>->id is the

@@ -1,8 +1,9 @@
 /*
  * bd_models_list.cc: what GET /v1/models shows, for both client APIs: the conf map
- * merged with an optional model source (the Bedrock catalog). The source pointer is
- * set on the main thread while no worker runs and only read afterwards, so workers
- * read it without a lock; the source guards its own data.
+ * merged with the store's additions (bd_models_additions.cc) and an optional model
+ * source (the Bedrock catalog). The source pointer is set on the main thread while no
+ * worker runs and only read afterwards, so workers read it without a lock; the source
+ * guards its own data.
  */
 #include "modules/models/bd_models.h"
 
@@ -69,6 +70,11 @@ bd_models_add_source(const bd_snapshot_t *snap, int flags, std::vector<bd_models
         names.insert(e.aliases.begin(), e.aliases.end());
         models.insert(bd_models_base_id(e.data.bedrock_id));
     }
+    std::vector<bd_model_entry_t> added;
+    bd_models_addition_entries(snap, &added);
+    for (const bd_model_entry_t &e : added) {
+        names.insert(e.name);
+    }
     std::vector<bd_models_listing_t> extra;
     src->list(src->data, &extra);
     for (bd_models_listing_t &l : extra) {
@@ -91,6 +97,12 @@ bd_models_list(const bd_snapshot_t *snap, int flags, std::vector<bd_models_listi
             bd_models_conf_listing(e, &out->back());
         }
     }
+    std::vector<bd_model_entry_t> added; /* the store's additions come after the conf's */
+    bd_models_addition_entries(snap, &added);
+    for (const bd_model_entry_t &e : added) {
+        out->emplace_back();
+        bd_models_conf_listing(e, &out->back());
+    }
     bd_models_add_source(snap, flags, out);
 }
 
@@ -104,6 +116,14 @@ bd_models_find(const bd_snapshot_t *snap, int flags, const std::string &id,
             match = match || a == id;
         }
         if (match) {
+            bd_models_conf_listing(e, out);
+            return 0;
+        }
+    }
+    std::vector<bd_model_entry_t> added;
+    bd_models_addition_entries(snap, &added);
+    for (const bd_model_entry_t &e : added) {
+        if (e.name == id) {
             bd_models_conf_listing(e, out);
             return 0;
         }

@@ -541,6 +541,36 @@ bd_models_init_conf(bd_snapshot_t *, void *conf)
     return nullptr;
 }
 
+/* The addition named <name> (bd_models_set_additions), filled as the conf would fill
+ * `model NAME { id ID; [route R;] }`; an id some conf entry uses keeps that entry's
+ * quirks (caps, betas, sampling rules), as a passthrough id does. 0, or -1 when none. */
+static int
+bd_models_resolve_addition(const bd_models_conf_t *mcf, const char *name, bd_convert_model_t *out)
+{
+    bd_models_addition_t a;
+    if (bd_models_addition_find(name, &a) != 0 || a.bedrock_id.empty()) {
+        return -1;
+    }
+    auto jt = mcf->by_id.find(std::string_view(a.bedrock_id));
+    if (jt != mcf->by_id.end()) {
+        *out = mcf->entries[jt->second].data;
+    } else {
+        out->route = bd_models_default_route(mcf, a.bedrock_id.c_str());
+        out->max_output_tokens = 0;
+        out->temperature_top_p_exclusive = false;
+        out->supports_thinking = bd_models_default_thinking(a.bedrock_id.c_str());
+        out->allowed_betas.clear();
+        out->renamed_betas.clear();
+        out->allow_url_sources = false;
+    }
+    if (a.route == "converse" || a.route == "invoke") {
+        out->route = a.route == "invoke" ? BD_ROUTE_INVOKE : BD_ROUTE_CONVERSE;
+    }
+    out->client_name.assign(name);
+    out->bedrock_id = a.bedrock_id;
+    return 0;
+}
+
 int
 bd_models_resolve(const bd_snapshot_t *snap, const char *name, bd_convert_model_t *out)
 {
@@ -555,6 +585,9 @@ bd_models_resolve(const bd_snapshot_t *snap, const char *name, bd_convert_model_
     if (it != mcf->by_name.end()) {
         index = &it->second;
     } else {
+        if (bd_models_resolve_addition(mcf, name, out) == 0) {
+            return 0;
+        }
         if (!mcf->passthrough) {
             return -1;
         }

@@ -1,8 +1,10 @@
 /*
  * bd_store_module.h: the store as the daemon runs it. One store thread owns the
  * writing SQLite connection: reactors hand it usage records through a queue and
- * read keys from an immutable, refcounted table it publishes whenever the file
- * changes (its own key loads, or bedrockctl's commits seen via PRAGMA data_version).
+ * read keys and model map additions from immutable, refcounted tables it publishes
+ * whenever the file changes (bedrockctl's commits, seen via PRAGMA data_version).
+ * The module hands the model table to the model map (bd_models_set_additions) while
+ * it runs: the store depends on the model map, never the other way round.
  *
  *   store /var/lib/bedrockd/bedrockd.db;   # or `store off;`
  *   store_flush_interval 5ms;              # how long a usage record may wait for a batch
@@ -15,6 +17,7 @@
 #include <atomic>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/bd_module.h"
 #include "modules/store/bd_store.h"
@@ -27,6 +30,15 @@ struct bd_key_table_t {
     std::atomic<int> refs;
     uint64_t generation;
     std::unordered_map<std::string, bd_key_t> by_hash;
+};
+
+/* The model map additions (bedrockctl model set) at one moment, ordered by name.
+ * Built and published by the store thread like the key table; readers hold a
+ * reference. */
+struct bd_model_table_t {
+    std::atomic<int> refs;
+    std::vector<bd_store_model_t> rows;             /* by name */
+    std::unordered_map<std::string, size_t> by_name; /* index into rows */
 };
 
 struct bd_store_t; /* the running store (bd_store_thread.cc) */
@@ -44,6 +56,13 @@ void bd_store_keys_release(bd_key_table_t *t);
 /* The key whose secret hashes to <hash> (BD_KEY_HASH_LEN raw bytes), or null. The
  * record lives as long as the caller's reference to <t>. */
 const bd_key_t *bd_key_table_find(const bd_key_table_t *t, const std::string &hash);
+
+/* The current model table with one reference, or null (store off). Any thread;
+ * the same short mutex as the keys. */
+bd_model_table_t *bd_store_models_acquire(bd_store_t *s);
+
+/* Drops a reference from bd_store_models_acquire (null is fine). Any thread. */
+void bd_store_models_release(bd_model_table_t *t);
 
 /* Queues <rec> (moved from) for the store thread. Never blocks on the disk: it
  * takes the queue mutex for an append. Returns 0, or -1 when the queue is full

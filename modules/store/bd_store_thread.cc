@@ -3,7 +3,7 @@
  * daemon. Reactors append usage records to a queue under a mutex; the thread
  * writes them in batches (by count, or once the oldest has waited the flush
  * interval), polls PRAGMA data_version to see other processes' commits, and then
- * rebuilds and publishes the key table. Stopping writes everything queued first.
+ * rebuilds and publishes the key table and the model table. Stopping writes everything queued first.
  */
 #include "modules/store/bd_store_thread.h"
 
@@ -34,8 +34,9 @@ struct bd_store_t {
     bool stop;
     uint64_t dropped;
 
-    pthread_mutex_t keys_lock; /* guards the keys pointer (not the table) */
+    pthread_mutex_t keys_lock; /* guards the keys and models pointers (not the tables) */
     bd_key_table_t *keys;
+    bd_model_table_t *models;
     uint64_t keys_generation; /* store thread only */
     int64_t data_version;     /* store thread only */
 };
@@ -71,6 +72,51 @@ bd_key_table_find(const bd_key_table_t *t, const std::string &hash)
     }
     auto it = t->by_hash.find(hash);
     return it == t->by_hash.end() ? nullptr : &it->second;
+}
+
+void
+bd_store_models_release(bd_model_table_t *t)
+{
+    if (t != nullptr && t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        delete t;
+    }
+}
+
+bd_model_table_t *
+bd_store_models_acquire(bd_store_t *s)
+{
+    if (s == nullptr) {
+        return nullptr;
+    }
+    pthread_mutex_lock(&s->keys_lock);
+    bd_model_table_t *t = s->models;
+    if (t != nullptr) {
+        t->refs.fetch_add(1, std::memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&s->keys_lock);
+    return t;
+}
+
+/* Reads the model map additions and publishes a new table. Store thread (or main, at
+ * start). */
+static int
+bd_store_publish_models(bd_store_t *s, std::string *err)
+{
+    bd_model_table_t *t = new bd_model_table_t();
+    if (bd_store_models_load(s->db, &t->rows, err) != 0) {
+        delete t;
+        return -1;
+    }
+    t->refs.store(1);
+    for (size_t i = 0; i < t->rows.size(); i++) {
+        t->by_name.emplace(t->rows[i].name, i);
+    }
+    pthread_mutex_lock(&s->keys_lock);
+    bd_model_table_t *old = s->models;
+    s->models = t;
+    pthread_mutex_unlock(&s->keys_lock);
+    bd_store_models_release(old);
+    return 0;
 }
 
 /* Reads every key and publishes a new table. Store thread (or main, at start). */
@@ -142,7 +188,7 @@ bd_store_write(bd_store_t *s, std::vector<bd_usage_record_t> *batch)
     batch->clear();
 }
 
-/* Another connection committed (bedrockctl): the keys may have changed. */
+/* Another connection committed (bedrockctl): the keys or models may have changed. */
 static void
 bd_store_poll(bd_store_t *s)
 {
@@ -152,8 +198,9 @@ bd_store_poll(bd_store_t *s)
     }
     s->data_version = v;
     std::string err;
-    if (bd_store_publish_keys(s, &err) != 0) {
-        bd_log_error(BD_LOG_ERR, nullptr, "store: reloading keys failed: %s", err.c_str());
+    if (bd_store_publish_keys(s, &err) != 0 || bd_store_publish_models(s, &err) != 0) {
+        bd_log_error(BD_LOG_ERR, nullptr, "store: reloading keys and models failed: %s",
+                     err.c_str());
         s->data_version = -1; /* try again at the next tick */
         return;
     }
@@ -245,6 +292,7 @@ bd_store_start(const char *path, int64_t flush_interval_ms, std::string *err)
     s->stop = false;
     s->dropped = 0;
     s->keys = nullptr;
+    s->models = nullptr;
     s->keys_generation = 0;
     s->data_version = bd_store_data_version(db);
     pthread_mutex_init(&s->lock, nullptr);
@@ -254,7 +302,8 @@ bd_store_start(const char *path, int64_t flush_interval_ms, std::string *err)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cond, &attr);
     pthread_condattr_destroy(&attr);
-    if (bd_store_publish_keys(s, err) != 0) {
+    if (bd_store_publish_keys(s, err) != 0 || bd_store_publish_models(s, err) != 0) {
+        bd_store_keys_release(s->keys);
         bd_store_close(db);
         delete s;
         return nullptr;
@@ -277,6 +326,7 @@ bd_store_stop(bd_store_t *s)
     bd_log_error(BD_LOG_NOTICE, nullptr, "store: flushed %zu usage records at stop", pending);
     bd_store_close(s->db);
     bd_store_keys_release(s->keys);
+    bd_store_models_release(s->models);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->keys_lock);

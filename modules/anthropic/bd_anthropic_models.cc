@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/http.h>
 #include <jansson.h>
 
 #include "core/bd_http.h"
@@ -105,6 +106,18 @@ bd_anthropic_count_tokens(bd_request_t *r)
     return BD_AGAIN;
 }
 
+/* Model ids hold ':' (amazon.nova-pro-v1:0), which clients percent-encode in the
+ * path and in after_id/before_id; the core hands both over raw. */
+static std::string
+bd_anthropic_uridecode(const std::string &s, int plus)
+{
+    size_t n = 0;
+    char *d = evhttp_uridecode(s.c_str(), plus, &n);
+    std::string out = d != nullptr ? std::string(d, n) : s;
+    free(d);
+    return out;
+}
+
 static json_t *
 bd_anthropic_model_object(const bd_models_listing_t &m)
 {
@@ -133,16 +146,24 @@ bd_anthropic_models_list(bd_request_t *r)
         bd_http_send_error(r, 400, "invalid_request_error", "limit: must be between 1 and 1000");
         return BD_DONE;
     }
-    std::string after = bd_http_query_arg(r, "after_id");
-    std::string before = bd_http_query_arg(r, "before_id");
+    std::string after = bd_anthropic_uridecode(bd_http_query_arg(r, "after_id"), 1);
+    std::string before = bd_anthropic_uridecode(bd_http_query_arg(r, "before_id"), 1);
     size_t begin = 0, end = listed.size();
+    bool after_seen = after.empty(), before_seen = before.empty();
     for (size_t i = 0; i < listed.size(); i++) {
         if (!after.empty() && listed[i].id == after) {
             begin = i + 1;
+            after_seen = true;
         }
         if (!before.empty() && listed[i].id == before) {
             end = i;
+            before_seen = true;
         }
+    }
+    if (!after_seen || !before_seen) {
+        /* The cursor left the list (a catalog refresh dropped it): an empty last page,
+         * so that a client paging through never starts over. */
+        begin = end = 0;
     }
     bool has_more = false;
     if (!before.empty() && after.empty()) {
@@ -172,7 +193,7 @@ int
 bd_anthropic_models_get(bd_request_t *r)
 {
     const std::string &prefix = bd_anthropic_conf(r->snap)->prefix;
-    std::string id = r->path.substr(prefix.size() + strlen("/models/"));
+    std::string id = bd_anthropic_uridecode(r->path.substr(prefix.size() + strlen("/models/")), 0);
     bd_models_listing_t m;
     if (bd_models_find(r->snap, 0, id, &m) == 0) {
         bd_anthropic_send_json(r, bd_anthropic_model_object(m));

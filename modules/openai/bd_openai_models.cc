@@ -4,9 +4,11 @@
  * lists, embedding models included. The SDK's page reads only
  * "data" and does not paginate. Worker thread.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <event2/http.h>
 #include <jansson.h>
 
 #include "modules/models/bd_models.h"
@@ -48,7 +50,12 @@ int
 bd_openai_models_get(bd_request_t *r)
 {
     /* the route is "<prefix>/models/", a prefix route: the id is what follows */
-    std::string id = r->path.substr(r->route->path.size());
+    /* ids hold ':' (amazon.nova-pro-v1:0), which clients percent-encode; the core
+     * hands the path over raw */
+    size_t n = 0;
+    char *decoded = evhttp_uridecode(r->path.c_str() + r->route->path.size(), 0, &n);
+    std::string id = decoded != nullptr ? std::string(decoded, n) : "";
+    free(decoded);
     bd_models_listing_t m;
     if (bd_models_find(r->snap, BD_MODELS_LIST_EMBEDDINGS, id, &m) == 0) {
         bd_openai_send_json(r, bd_openai_model_object(m, id));

@@ -1,0 +1,218 @@
+/*
+ * backpressure.test.mjs: streaming is back-pressured end to end. A client that stops
+ * reading a long, fast stream (200,000 pieces from bedrock-emulator, about 24 MB of
+ * SSE and twice that of event stream) makes bedrockd pause the upstream transfer: the
+ * emulator stops writing, bedrockd's RSS stays far below the stream's size, and once
+ * the client reads again it receives the whole stream intact. A client that goes away
+ * mid-stream makes bedrockd drop the upstream transfer: the access log says
+ * client_gone and the emulator's connection closes.
+ *
+ * Both processes are observed through /proc (VmRSS, the emulator's written bytes,
+ * the loopback TCP table). A stall is the emulator's written byte count standing
+ * still over ten polls; the assertions hold whatever the machine's speed: without
+ * back-pressure the emulator writes the whole stream and bedrockd holds it.
+ *
+ * Run from tests/:
+ *   BD_BEDROCKD=.../bedrockd BD_EMULATOR=.../bedrock-emulator \
+ *       node --test integration/backpressure.test.mjs
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import { describe, test } from 'node:test';
+
+import { startBedrockd, startEmulator, waitUntil, withTimeout } from './lib/harness.mjs';
+
+const KEY = 'sk-bdtest-backpressure-0123456789';
+const PIECES = 200000;
+const WORDS = ['alpha', 'beta', 'gamma'];
+const MAX_RSS_GROWTH_KB = 8 * 1024; /* the client's stream alone is about 24 MB */
+
+function conf(emulatorUrl) {
+    return `worker_threads 1;
+listen 127.0.0.1:0;
+error_log stderr info;
+access_log stdout;
+store off;
+master_key ${KEY};
+sse_ping_interval 1h;
+
+bedrock {
+    region us-east-1;
+    endpoint ${emulatorUrl};
+    control_endpoint ${emulatorUrl};
+    catalog off;
+    credentials static;
+    access_key_id AKIDEXAMPLE;
+    secret_access_key wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY;
+    retries 0;
+}
+
+model claude-invoke { id us.anthropic.claude-sonnet-4-5-20250929-v1:0; route invoke; }
+model claude-converse { id us.anthropic.claude-sonnet-4-5-20250929-v1:0; route converse; }
+`;
+}
+
+function rssKb(pid) {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return Number(m[1]);
+}
+
+/* Bytes the process has written to its sockets and files so far. */
+function wchar(pid) {
+    return Number(/wchar: (\d+)/.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'))[1]);
+}
+
+/* Established IPv4 connections whose local port is <port> (the emulator's side). */
+function establishedOn(port) {
+    const hex = port.toString(16).toUpperCase().padStart(4, '0');
+    return fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => f.length > 3 && f[1].endsWith(`:${hex}`) && f[3] === '01').length;
+}
+
+/*
+ * A streaming /v1/messages request whose reading the test controls. Resolves once
+ * the headers are in: { res, req, received(), done } where done resolves the body.
+ */
+async function openStream(d, model, pieces) {
+    const body = JSON.stringify({
+        model,
+        max_tokens: pieces + 1000,
+        stream: true,
+        messages: [{ role: 'user', content: `${WORDS.join(' ')} [[emu:echo tokens=${pieces}]]` }],
+    });
+    const req = http.request(`${d.url}/v1/messages`, {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'x-api-key': KEY,
+                   'anthropic-version': '2023-06-01' },
+    });
+    req.on('error', () => {}); /* a destroyed request is the test's own doing */
+    const res = await withTimeout(new Promise((resolve, reject) => {
+        req.once('response', resolve);
+        req.once('error', reject);
+        req.end(body);
+    }), 10000, 'stream response headers');
+    assert.equal(res.statusCode, 200);
+    const chunks = [];
+    let bytes = 0;
+    res.on('data', (c) => {
+        chunks.push(c);
+        bytes += c.length;
+    });
+    res.on('error', () => {});
+    const done = new Promise((resolve) => {
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        res.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+    return { req, res, received: () => bytes, done };
+}
+
+/*
+ * Polls the emulator's written bytes until they stand still for ten polls in a row
+ * (the transfer is blocked), sampling bedrockd's RSS all along. Resolves
+ * { written, maxRss } with <written> counted from <from>.
+ */
+async function waitForStall(emuPid, bdPid, from) {
+    let last = -1;
+    let still = 0;
+    let maxRss = 0;
+    await waitUntil(() => {
+        maxRss = Math.max(maxRss, rssKb(bdPid));
+        const now = wchar(emuPid);
+        still = now === last ? still + 1 : 0;
+        last = now;
+        return still >= 10;
+    }, { timeoutMs: 60000, intervalMs: 50, what: 'the emulator to stop writing' });
+    return { written: last - from, maxRss };
+}
+
+/* The SSE events of a body, as [{ event, data }]. */
+function parseSse(text) {
+    return text.split('\n\n').filter((b) => b.trim() !== '').map((block) => {
+        const ev = /^event: (.*)$/m.exec(block);
+        const data = /^data: (.*)$/m.exec(block);
+        return { event: ev?.[1], data: data ? JSON.parse(data[1]) : undefined };
+    });
+}
+
+async function startPair(t) {
+    const emu = await startEmulator({ t });
+    const d = await startBedrockd({ t, conf: conf(emu.url) });
+    return { emu, d };
+}
+
+describe('a paused client', () => {
+    for (const model of ['claude-invoke', 'claude-converse']) {
+        test(`${model}: bounded RSS while paused, the whole stream after`, async (t) => {
+            const { emu, d } = await startPair(t);
+            /* warm up: the worker's buffers, the upstream connection */
+            const warm = await openStream(d, model, 1000);
+            assert.match(await warm.done, /event: message_stop/);
+            const baseRss = rssKb(d.pid);
+            const wroteBefore = wchar(emu.pid);
+
+            const s = await openStream(d, model, PIECES);
+            await waitUntil(() => s.received() > 0, { what: 'the first bytes' });
+            s.res.pause();
+            const stall = await waitForStall(emu.pid, d.pid, wroteBefore);
+            const pausedRss = rssKb(d.pid);
+
+            s.res.resume();
+            const text = await withTimeout(s.done, 120000, 'the rest of the stream');
+            const wroteAll = wchar(emu.pid) - wroteBefore;
+            t.diagnostic(`RSS ${baseRss} kB before, at most ${stall.maxRss} kB while paused; ` +
+                         `emulator wrote ${stall.written} of ${wroteAll} bytes before the stall; ` +
+                         `client got ${text.length} bytes`);
+            /* the upstream was held back: the emulator stopped well short of the end */
+            assert.ok(stall.written < wroteAll / 2, `${stall.written} of ${wroteAll}`);
+            assert.ok(stall.maxRss - baseRss < MAX_RSS_GROWTH_KB,
+                      `RSS grew by ${stall.maxRss - baseRss} kB while paused`);
+            assert.ok(pausedRss - baseRss < MAX_RSS_GROWTH_KB);
+            assert.ok(text.length > 20 * 1024 * 1024);
+
+            const events = parseSse(text);
+            assert.equal(events[0].event, 'message_start');
+            assert.equal(events.at(-1).event, 'message_stop');
+            const deltas = events.filter((e) => e.event === 'content_block_delta');
+            assert.equal(deltas.length, PIECES);
+            const expected = Array.from({ length: PIECES }, (_, i) => WORDS[i % 3]).join(' ') +
+                             ' ';
+            assert.equal(deltas.map((e) => e.data.delta.text).join(''), expected);
+            const last = events.find((e) => e.event === 'message_delta');
+            assert.equal(last.data.usage.output_tokens, PIECES);
+            assert.equal(last.data.delta.stop_reason, 'end_turn');
+        });
+    }
+});
+
+describe('a client that goes away', () => {
+    test('bedrockd drops the upstream transfer at once', async (t) => {
+        const { emu, d } = await startPair(t);
+        const wroteBefore = wchar(emu.pid);
+        const from = d.stdout.mark();
+        const s = await openStream(d, 'claude-invoke', PIECES);
+        await waitUntil(() => s.received() > 0, { what: 'the first bytes' });
+        s.res.pause();
+        const stall = await waitForStall(emu.pid, d.pid, wroteBefore);
+        assert.equal(establishedOn(emu.port), 1); /* the paused transfer, still open */
+
+        s.req.destroy();
+        const line = await d.stdout.waitFor(/^\{.*"client_gone":true.*\}$/m, { from });
+        const entry = JSON.parse(line[0]);
+        assert.equal(entry.path, '/v1/messages');
+        assert.equal(entry.stream, true);
+        assert.equal(entry.model, 'claude-invoke');
+        /* the connection to the emulator is closed, not left to finish the stream */
+        await waitUntil(() => establishedOn(emu.port) === 0,
+                        { what: 'the upstream connection to close' });
+        const wrote = wchar(emu.pid) - wroteBefore;
+        t.diagnostic(`emulator wrote ${stall.written} bytes before the stall, ${wrote} in all`);
+        assert.ok(wrote - stall.written < 1024 * 1024, `the emulator wrote ${wrote} bytes`);
+
+        /* and the gateway goes on serving */
+        const next = await openStream(d, 'claude-invoke', 10);
+        assert.match(await next.done, /event: message_stop/);
+    });
+});

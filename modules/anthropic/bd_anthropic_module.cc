@@ -1,6 +1,7 @@
 /*
  * bd_anthropic_module.cc: the module's directives and routes, and the request
- * plumbing its handlers share (body parsing, model resolution).
+ * plumbing its handlers share (body parsing and model resolution, answered in the
+ * Anthropic error shape; the mechanism is modules/models/bd_models_request).
  *
  *   anthropic_prefix /v1;          # where the Anthropic API is served
  *   sse_ping_interval 10s;         # ping on a silent stream (0 = never)
@@ -10,9 +11,7 @@
 #include <string.h>
 
 #include "core/bd_http.h"
-#include "modules/auth/bd_auth.h"
-#include "modules/models/bd_models.h"
-#include "modules/ratelimit/bd_ratelimit.h"
+#include "modules/models/bd_models_request.h"
 
 static const bd_directive_t bd_anthropic_directives[] = {
     {"anthropic_prefix", "main", BD_ARGS_1, bd_conf_set_str, offsetof(bd_anthropic_conf_t, prefix),
@@ -90,20 +89,10 @@ bd_anthropic_postconfig(bd_snapshot_t *snap, void *conf)
 json_t *
 bd_anthropic_parse_body(bd_request_t *r)
 {
-    json_error_t jerr;
-    json_t *req = json_loadb(r->body, r->body_len, 0, &jerr);
+    std::string msg;
+    json_t *req = bd_models_request_body(r, "request body", &msg);
     if (req == nullptr) {
-        std::string msg = r->body_len == 0 ? std::string("request body is empty")
-                                           : std::string("request body is not valid JSON: ") +
-                                                 jerr.text + " at position " +
-                                                 std::to_string(jerr.position);
         bd_http_send_error(r, 400, "invalid_request_error", msg.c_str());
-        return nullptr;
-    }
-    if (!json_is_object(req)) {
-        json_decref(req);
-        bd_http_send_error(r, 400, "invalid_request_error", "request body must be a JSON object");
-        return nullptr;
     }
     return req;
 }
@@ -118,25 +107,19 @@ bd_anthropic_resolve_model(bd_request_t *r, json_t *req, bd_convert_model_t *out
     }
     const char *name = json_string_value(model);
     if (name == nullptr || name[0] == '\0') {
-        bd_http_send_error(r, 400, "invalid_request_error", "model: Input should be a valid string");
+        bd_http_send_error(r, 400, "invalid_request_error",
+                           "model: Input should be a valid string");
         return BD_DONE;
     }
-    r->model = name;
-    if (bd_models_resolve(r->snap, name, out) != 0) {
+    /* The output the client allows counts against its tokens per minute. */
+    int64_t output_max = json_integer_value(json_object_get(req, "max_tokens"));
+    int rc = bd_models_request_admit(r, name, output_max, out);
+    if (rc == BD_DECLINED) {
         std::string msg = std::string("model: ") + name;
         bd_http_send_error(r, 404, "not_found_error", msg.c_str());
         return BD_DONE;
     }
-    r->model_resolved = out->bedrock_id;
-    /* The key's model patterns, then its tokens per minute: input estimated at
-     * four bytes a token, plus the output the client allows. */
-    if (bd_auth_check_model(r, name) != BD_OK ||
-        bd_ratelimit_admit_tokens(r, (int64_t)(r->body_len / 4) +
-                                         json_integer_value(json_object_get(req, "max_tokens"))) !=
-            BD_OK) {
-        return BD_DONE;
-    }
-    return BD_OK;
+    return rc;
 }
 
 bd_module_t bd_anthropic_module = {

@@ -1,7 +1,8 @@
 /*
  * bd_openai_module.cc: the module's directives and routes, and the request plumbing its
- * handlers share (OpenAI error envelope, body parsing, model resolution). Conf on the main
- * thread, handlers on workers.
+ * handlers share (OpenAI error envelope; body parsing and model resolution in OpenAI's
+ * wording, over modules/models/bd_models_request). Conf on the main thread, handlers on
+ * workers.
  *
  *   openai_prefix /v1 /api/v1;     # where the OpenAI API is served ("/" = bare paths)
  *   openai_default_max_tokens 4096; # max tokens when the client sets none
@@ -15,9 +16,7 @@
 #include <string.h>
 
 #include "core/bd_http.h"
-#include "modules/auth/bd_auth.h"
-#include "modules/models/bd_models.h"
-#include "modules/ratelimit/bd_ratelimit.h"
+#include "modules/models/bd_models_request.h"
 
 static const bd_conf_bounds_t bd_openai_max_tokens_bounds = {1, 1000000};
 
@@ -183,21 +182,10 @@ bd_openai_send_json(bd_request_t *r, json_t *j)
 json_t *
 bd_openai_parse_body(bd_request_t *r)
 {
-    json_error_t jerr;
-    json_t *req = json_loadb(r->body, r->body_len, 0, &jerr);
+    std::string msg;
+    json_t *req = bd_models_request_body(r, "the request body", &msg);
     if (req == nullptr) {
-        std::string msg = r->body_len == 0 ? std::string("the request body is empty")
-                                           : std::string("the request body is not valid JSON: ") +
-                                                 jerr.text + " at position " +
-                                                 std::to_string(jerr.position);
         bd_openai_send_error(r, 400, "invalid_request_error", nullptr, msg.c_str());
-        return nullptr;
-    }
-    if (!json_is_object(req)) {
-        json_decref(req);
-        bd_openai_send_error(r, 400, "invalid_request_error", nullptr,
-                             "the request body must be a JSON object");
-        return nullptr;
     }
     return req;
 }
@@ -211,17 +199,8 @@ bd_openai_resolve_model(bd_request_t *r, json_t *req, bd_convert_model_t *out, b
                              "model: a model name is required");
         return BD_DONE;
     }
-    r->model = name;
-    if (bd_models_resolve(r->snap, name, out) != 0) {
-        std::string msg = std::string("The model `") + name +
-                          "` does not exist or you do not have access to it.";
-        r->error_type = "not_found_error";
-        bd_openai_send_error(r, 404, "invalid_request_error", "model_not_found", msg.c_str());
-        return BD_DONE;
-    }
-    r->model_resolved = out->bedrock_id;
-    /* The key's model patterns, then its tokens per minute: input estimated at four
-     * bytes a token, plus the output a chat may produce (embeddings have none). */
+    /* The output a chat may produce counts against the key's tokens per minute
+     * (embeddings have none). */
     json_t *mt = json_object_get(req, "max_completion_tokens");
     if (!json_is_integer(mt)) {
         mt = json_object_get(req, "max_tokens");
@@ -229,11 +208,15 @@ bd_openai_resolve_model(bd_request_t *r, json_t *req, bd_convert_model_t *out, b
     int64_t out_max = !chat                  ? 0
                       : json_is_integer(mt) ? json_integer_value(mt)
                                             : bd_openai_conf(r->snap)->default_max_tokens;
-    if (bd_auth_check_model(r, name) != BD_OK ||
-        bd_ratelimit_admit_tokens(r, (int64_t)(r->body_len / 4) + out_max) != BD_OK) {
+    int rc = bd_models_request_admit(r, name, out_max, out);
+    if (rc == BD_DECLINED) {
+        std::string msg = std::string("The model `") + name +
+                          "` does not exist or you do not have access to it.";
+        r->error_type = "not_found_error";
+        bd_openai_send_error(r, 404, "invalid_request_error", "model_not_found", msg.c_str());
         return BD_DONE;
     }
-    return BD_OK;
+    return rc;
 }
 
 void

@@ -1,0 +1,172 @@
+/*
+ * bd_bedrock_relay.cc: the mechanism that carries a Bedrock call to the client, shared by
+ * the Anthropic and OpenAI handlers: SSE headers on the first frame, a ping timer re-armed
+ * by every write, pause on the client's high-water mark and resume on drain, cancel on
+ * abort. Worker thread. Invariant: after on_complete or an abort, the call is null and the
+ * relay touches neither the call nor the client again.
+ */
+#include "modules/bedrock/bd_bedrock_relay.h"
+
+#include <event2/event.h>
+
+#include "core/bd_http.h"
+#include "core/bd_log.h"
+#include "core/bd_worker.h"
+
+struct bd_bedrock_relay_t {
+    bd_request_t *r;
+    const bd_bedrock_relay_ops_t *ops; /* static, the API's */
+    void *data;                        /* the API's request context, borrowed */
+    bd_bedrock_call_t *call;           /* null once complete or canceled */
+    bool started;                      /* SSE headers sent */
+    struct event *ping_ev;             /* owned; null until the stream starts */
+    int64_t ping_interval_ms;          /* 0 = no pings */
+};
+
+static void
+bd_bedrock_relay_free(void *data)
+{
+    bd_bedrock_relay_t *relay = (bd_bedrock_relay_t *)data;
+    if (relay->ping_ev != nullptr) {
+        event_free(relay->ping_ev);
+    }
+    delete relay;
+}
+
+static void
+bd_bedrock_relay_arm_ping(bd_bedrock_relay_t *relay)
+{
+    if (relay->ping_ev == nullptr || relay->ping_interval_ms <= 0) {
+        return;
+    }
+    struct timeval tv = {(time_t)(relay->ping_interval_ms / 1000),
+                         (suseconds_t)(relay->ping_interval_ms % 1000) * 1000};
+    evtimer_add(relay->ping_ev, &tv);
+}
+
+/* Bedrock has been silent for a ping interval: keep idle timers of proxies between us
+ * and the client from cutting the stream. */
+static void
+bd_bedrock_relay_on_ping(evutil_socket_t, short, void *arg) noexcept
+{
+    bd_bedrock_relay_t *relay = (bd_bedrock_relay_t *)arg;
+    std::string out;
+    relay->ops->ping(&out);
+    bd_http_stream_write(relay->r, out.data(), out.size());
+    bd_bedrock_relay_arm_ping(relay);
+}
+
+/* The client went away: stop Bedrock now; the API keeps what was consumed for the usage
+ * record. */
+static void
+bd_bedrock_relay_on_abort(bd_request_t *r)
+{
+    bd_bedrock_relay_t *relay = (bd_bedrock_relay_t *)r->ctx[bd_bedrock_module.index];
+    if (relay->call != nullptr) {
+        bd_bedrock_cancel(relay->call);
+        relay->call = nullptr;
+    }
+    if (relay->started && relay->ops->abort != nullptr) {
+        relay->ops->abort(relay->data);
+    }
+}
+
+static void
+bd_bedrock_relay_on_drain(bd_request_t *r)
+{
+    bd_bedrock_relay_t *relay = (bd_bedrock_relay_t *)r->ctx[bd_bedrock_module.index];
+    if (relay->call != nullptr) {
+        bd_bedrock_resume(relay->call);
+    }
+}
+
+static void
+bd_bedrock_relay_start_stream(bd_bedrock_relay_t *relay)
+{
+    relay->started = true;
+    bd_http_stream_start(relay->r, 200, "text/event-stream; charset=utf-8");
+    relay->ping_ev = evtimer_new(relay->r->w->base, bd_bedrock_relay_on_ping, relay);
+    bd_bedrock_relay_arm_ping(relay);
+}
+
+/* One decoded frame: the API renders it; a write past the high-water mark pauses the
+ * transfer until the client drains. */
+static int
+bd_bedrock_relay_on_event(bd_bedrock_call_t *c, const bd_es_message_t *m)
+{
+    bd_bedrock_relay_t *relay = (bd_bedrock_relay_t *)bd_bedrock_data(c);
+    bd_request_t *r = relay->r;
+    if (!relay->started) {
+        bd_bedrock_relay_start_stream(relay);
+    }
+    const std::string *mtype = bd_es_message_header(m, ":message-type");
+    const std::string *etype = bd_es_message_header(m, ":event-type");
+    const std::string *xtype = bd_es_message_header(m, ":exception-type");
+    json_t *payload = json_loadb((const char *)m->payload, m->payload_len, 0, nullptr);
+    std::string out;
+    bd_convert_error_t err;
+    if (mtype != nullptr && *mtype != "event") {
+        const char *name = xtype ? xtype->c_str() : "InternalServerException";
+        relay->ops->exception(relay->data, name, payload, &out);
+        r->error_type = name;
+    } else if (etype != nullptr && payload != nullptr &&
+               relay->ops->event(relay->data, etype->c_str(), payload, &out, &err) != 0) {
+        bd_log_error(BD_LOG_WARN, r->id, "bedrock stream event %s: %s", etype->c_str(),
+                     err.message.c_str());
+    }
+    json_decref(payload);
+    size_t queued = bd_http_stream_write(r, out.data(), out.size());
+    bd_bedrock_relay_arm_ping(relay);
+    return queued > r->out_high_water ? 1 : 0;
+}
+
+/* Once the stream started, every ending (a failure too) is the API's last bytes on it;
+ * before, the API answers as it likes. */
+static void
+bd_bedrock_relay_on_complete(bd_bedrock_call_t *c, const bd_bedrock_result_t *res)
+{
+    bd_bedrock_relay_t *relay = (bd_bedrock_relay_t *)bd_bedrock_data(c);
+    relay->call = nullptr;
+    if (!relay->started) {
+        relay->ops->answer(relay->data, res);
+        return;
+    }
+    std::string out;
+    relay->ops->stream_end(relay->data, res, &out);
+    bd_http_stream_write(relay->r, out.data(), out.size());
+    bd_http_stream_end(relay->r);
+}
+
+static const bd_bedrock_handlers_t bd_bedrock_relay_handlers = {
+    bd_bedrock_relay_on_event,
+    bd_bedrock_relay_on_complete,
+};
+
+void
+bd_bedrock_relay_start(bd_request_t *r, int op, const std::string &model_id,
+                       std::string *body, int64_t ping_interval_ms,
+                       const bd_bedrock_relay_ops_t *ops, void *data)
+{
+    bd_bedrock_relay_t *relay = new bd_bedrock_relay_t();
+    relay->r = r;
+    relay->ops = ops;
+    relay->data = data;
+    relay->call = nullptr;
+    relay->started = false;
+    relay->ping_ev = nullptr;
+    relay->ping_interval_ms = ping_interval_ms;
+    r->ctx[bd_bedrock_module.index] = relay;
+    bd_request_add_cleanup(r, bd_bedrock_relay_free, relay);
+    r->on_abort = bd_bedrock_relay_on_abort;
+    r->on_drain = bd_bedrock_relay_on_drain;
+    relay->call = bd_bedrock_call(r, op, model_id, body, &bd_bedrock_relay_handlers, relay);
+}
+
+void
+bd_bedrock_relay_take_usage(bd_request_t *r, const bd_convert_usage_t *u)
+{
+    r->input_tokens = u->input_tokens;
+    r->output_tokens = u->output_tokens;
+    r->cache_read_tokens = u->cache_read_tokens;
+    r->cache_write_tokens = u->cache_write_tokens;
+}

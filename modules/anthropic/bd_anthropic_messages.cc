@@ -75,12 +75,28 @@ bd_anthropic_failure(bd_anthropic_ctx_t *ctx, const bd_bedrock_result_t *res,
 }
 
 /* The stream is over: an error event after a failure, the closing events otherwise. */
+/* What a stream consumed so far, for the usage record, however it ends. */
+static void
+bd_anthropic_take_stream_usage(bd_anthropic_ctx_t *ctx)
+{
+    bd_bedrock_relay_take_usage(ctx->r, ctx->model.route == BD_ROUTE_INVOKE ? &ctx->isse.usage
+                                                                          : &ctx->sse.usage);
+}
+
+/* The client went away mid-stream: the usage record still counts what was consumed. */
+static void
+bd_anthropic_on_abort(void *data)
+{
+    bd_anthropic_take_stream_usage((bd_anthropic_ctx_t *)data);
+}
+
 static void
 bd_anthropic_on_stream_end(void *data, const bd_bedrock_result_t *res, std::string *out)
 {
     bd_anthropic_ctx_t *ctx = (bd_anthropic_ctx_t *)data;
     if (res->kind != BD_BEDROCK_OK) {
         bd_convert_error_t err;
+        bd_anthropic_take_stream_usage(ctx);
         bd_anthropic_failure(ctx, res, &err);
         if (res->kind != BD_BEDROCK_STREAM_ERROR) { /* exception frames were rendered already */
             bd_convert_sse_error(out, err.type, err.message.c_str());
@@ -151,14 +167,14 @@ bd_anthropic_on_answer(void *data, const bd_bedrock_result_t *res)
     bd_http_send_error(r, err.status, err.type, err.message.c_str());
 }
 
-/* Anthropic's clients see `event: ping`; a client gone mid-stream leaves no usage here. */
+/* Anthropic's clients see `event: ping`. */
 static const bd_bedrock_relay_ops_t bd_anthropic_relay_ops = {
     bd_convert_sse_ping,
     bd_anthropic_on_exception,
     bd_anthropic_on_stream_event,
     bd_anthropic_on_stream_end,
     bd_anthropic_on_answer,
-    nullptr,
+    bd_anthropic_on_abort,
 };
 
 static int

@@ -412,6 +412,9 @@ describe('rate limits', () => {
                                                    'client_gone = 1 AND streamed = 1') === '1',
                                          { what: 'the aborted stream\'s usage row' });
             assert.ok(gone);
+            /* What the aborted stream consumed before the client left is recorded. */
+            const tokens = Number(sql(db, 'SELECT input_tokens FROM usage WHERE client_gone = 1'));
+            assert.ok(tokens > 0, `aborted stream recorded ${tokens} input tokens`);
             /* Both slots free again. */
             const c = openStream(d.url, key.secret, 'x');
             const e = openStream(d.url, key.secret, 'y');

@@ -53,6 +53,12 @@ model claude-converse { id us.anthropic.claude-sonnet-4-5-20250929-v1:0; route c
 `;
 }
 
+/* AddressSanitizer keeps freed memory in quarantine, so RSS says nothing about
+ * what the program holds; under it the stall of the emulator is the evidence. */
+function underAsan(pid) {
+    return fs.readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libasan');
+}
+
 function rssKb(pid) {
     const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return Number(m[1]);
@@ -167,9 +173,13 @@ describe('a paused client', () => {
                          `client got ${text.length} bytes`);
             /* the upstream was held back: the emulator stopped well short of the end */
             assert.ok(stall.written < wroteAll / 2, `${stall.written} of ${wroteAll}`);
-            assert.ok(stall.maxRss - baseRss < MAX_RSS_GROWTH_KB,
-                      `RSS grew by ${stall.maxRss - baseRss} kB while paused`);
-            assert.ok(pausedRss - baseRss < MAX_RSS_GROWTH_KB);
+            if (underAsan(d.pid)) {
+                t.diagnostic('AddressSanitizer build: RSS bound not checked (quarantine)');
+            } else {
+                assert.ok(stall.maxRss - baseRss < MAX_RSS_GROWTH_KB,
+                          `RSS grew by ${stall.maxRss - baseRss} kB while paused`);
+                assert.ok(pausedRss - baseRss < MAX_RSS_GROWTH_KB);
+            }
             assert.ok(text.length > 20 * 1024 * 1024);
 
             const events = parseSse(text);

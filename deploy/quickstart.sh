@@ -27,8 +27,19 @@ fi
 
 emu_port=${BEDROCK_EMULATOR_PORT:-4000}
 echo "quickstart: no AWS credentials (or BD_DEMO=1): demo mode on bedrock-emulator :$emu_port"
-build/tests/emulator/bedrock-emulator --listen "127.0.0.1:$emu_port" >/dev/null &
+emu_out=$(mktemp)
+build/tests/emulator/bedrock-emulator --listen "127.0.0.1:$emu_port" >"$emu_out" 2>&1 &
 emu_pid=$!
-trap 'kill "$emu_pid" 2>/dev/null || true' EXIT INT TERM
+trap 'kill "$emu_pid" 2>/dev/null || true; rm -f "$emu_out"' EXIT INT TERM
+for _ in $(seq 1 50); do
+    grep -q "listening on" "$emu_out" && break
+    if ! kill -0 "$emu_pid" 2>/dev/null; then
+        echo "quickstart: bedrock-emulator did not start:" >&2
+        cat "$emu_out" >&2
+        echo "quickstart: is port $emu_port taken? set BEDROCK_EMULATOR_PORT" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
 export BEDROCK_EMULATOR_PORT=$emu_port
 build/bedrockd -c conf/demo.conf

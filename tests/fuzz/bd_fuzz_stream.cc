@@ -1,0 +1,149 @@
+/*
+ * bd_fuzz_stream.cc: fuzz target for the stream converters. The input is an event stream
+ * (CRCs fixed up); each frame goes, as the Bedrock relay hands it on, to the ConverseStream
+ * -> Anthropic SSE, ConverseStream -> OpenAI chunk and InvokeModel stream state machines.
+ * Their output must stay well-formed SSE whose data lines are JSON, and nothing may follow
+ * the end of a response. Single-threaded.
+ */
+#include <jansson.h>
+#include <string.h>
+
+#include <string>
+
+#include "core/aws/bd_eventstream.h"
+#include "modules/convert/bd_convert.h"
+#include "modules/convert/bd_convert_openai.h"
+#include "tests/fuzz/bd_fuzz.h"
+#include "tests/fuzz/bd_fuzz_es.h"
+
+struct bd_fuzz_stream_t {
+    bd_convert_stream_t anthropic;
+    bd_convert_openai_stream_t openai;
+    bd_convert_invoke_stream_t invoke;
+};
+
+/* One SSE line: a field we emit ("event", "data") or a comment; data is JSON or [DONE]. */
+static void
+bd_fuzz_stream_check_line(const std::string &line)
+{
+    BD_FUZZ_CHECK(line.find('\r') == std::string::npos, "a CR inside an SSE line");
+    if (line.empty() || line[0] == ':') {
+        return;
+    }
+    if (line.compare(0, 7, "event: ") == 0) {
+        return;
+    }
+    BD_FUZZ_CHECK(line.compare(0, 6, "data: ") == 0, "an SSE line that is neither event nor data");
+    std::string data = line.substr(6);
+    if (data == "[DONE]") {
+        return;
+    }
+    json_t *j = json_loadb(data.data(), data.size(), 0, NULL);
+    BD_FUZZ_CHECK(json_is_object(j), "an SSE data line that is not a JSON object");
+    json_decref(j);
+}
+
+/* Whatever one call appended: whole events, each ended by a blank line. */
+static void
+bd_fuzz_stream_check_sse(const std::string &out)
+{
+    if (out.empty()) {
+        return;
+    }
+    BD_FUZZ_CHECK(out.size() >= 2 && out.compare(out.size() - 2, 2, "\n\n") == 0,
+                  "SSE output that does not end an event");
+    size_t at = 0;
+    while (at < out.size()) {
+        size_t nl = out.find('\n', at);
+        bd_fuzz_stream_check_line(out.substr(at, nl - at));
+        at = nl + 1;
+    }
+}
+
+static void
+bd_fuzz_stream_event(bd_fuzz_stream_t *st, const char *etype, json_t *payload)
+{
+    std::string out;
+    bd_convert_error_t err;
+    bool ended = st->anthropic.finished || st->anthropic.failed;
+    bd_convert_stream_feed(&st->anthropic, etype, payload, &out, &err);
+    BD_FUZZ_CHECK(!ended || out.empty(), "Anthropic stream output after its end");
+    bd_fuzz_stream_check_sse(out);
+
+    out.clear();
+    ended = st->openai.finished || st->openai.failed;
+    bd_convert_openai_stream_feed(&st->openai, etype, payload, &out, &err);
+    BD_FUZZ_CHECK(!ended || out.empty(), "OpenAI stream output after its end");
+    bd_fuzz_stream_check_sse(out);
+
+    out.clear();
+    ended = st->invoke.finished || st->invoke.failed;
+    bd_convert_invoke_stream_feed(&st->invoke, etype, payload, &out, &err);
+    BD_FUZZ_CHECK(!ended || out.empty(), "invoke stream output after its end");
+    bd_fuzz_stream_check_sse(out);
+}
+
+static void
+bd_fuzz_stream_exception(bd_fuzz_stream_t *st, const char *xtype, json_t *payload)
+{
+    std::string out;
+    bd_convert_error_t err;
+    bd_convert_stream_exception(&st->anthropic, xtype, payload, &out, &err);
+    BD_FUZZ_CHECK(st->anthropic.failed, "an exception did not fail the Anthropic stream");
+    bd_fuzz_stream_check_sse(out);
+    out.clear();
+    bd_convert_openai_stream_exception(&st->openai, xtype, payload, &out, &err);
+    BD_FUZZ_CHECK(st->openai.failed, "an exception did not fail the OpenAI stream");
+    bd_fuzz_stream_check_sse(out);
+    out.clear();
+    bd_convert_invoke_stream_exception(&st->invoke, xtype, payload, &out, &err);
+    bd_fuzz_stream_check_sse(out);
+}
+
+/* The relay's dispatch (modules/bedrock/bd_bedrock_relay.cc): a non-event message type is
+ * an exception; an event goes on when its payload is JSON. */
+static int
+bd_fuzz_stream_on_message(void *arg, const bd_es_message_t *m)
+{
+    bd_fuzz_stream_t *st = (bd_fuzz_stream_t *) arg;
+    const std::string *mtype = bd_es_message_header(m, ":message-type");
+    const std::string *etype = bd_es_message_header(m, ":event-type");
+    const std::string *xtype = bd_es_message_header(m, ":exception-type");
+    json_t *payload = json_loadb((const char *) m->payload, m->payload_len, 0, NULL);
+    if (mtype != NULL && *mtype != "event") {
+        bd_fuzz_stream_exception(st, xtype ? xtype->c_str() : "InternalServerException",
+                                 payload);
+    } else if (etype != NULL && payload != NULL) {
+        bd_fuzz_stream_event(st, etype->c_str(), payload);
+    }
+    json_decref(payload);
+    return 0;
+}
+
+extern "C" int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    std::string s((const char *) data, size);
+    bd_fuzz_es_fix_crcs(&s);
+
+    bd_fuzz_stream_t st;
+    bd_convert_stream_init(&st.anthropic, "msg_bdrk_fuzz", "claude-sonnet-4-5", size % 2 ? 42 : 0);
+    bd_convert_openai_stream_init(&st.openai, "chatcmpl-fuzz", 1700000000, "claude-sonnet-4-5",
+                                  size % 2 == 0);
+    bd_convert_invoke_stream_init(&st.invoke, "claude-sonnet-4-5");
+
+    bd_es_decoder_t d;
+    bd_es_decoder_init(&d, bd_fuzz_stream_on_message, &st);
+    bd_es_decoder_feed(&d, s.data(), s.size());
+    bd_es_decoder_finish(&d);
+
+    std::string out;
+    int rc = bd_convert_stream_end(&st.anthropic, &out);
+    BD_FUZZ_CHECK((rc == 0) == st.anthropic.finished, "Anthropic stream end disagrees");
+    bd_fuzz_stream_check_sse(out);
+    out.clear();
+    rc = bd_convert_openai_stream_end(&st.openai, &out);
+    BD_FUZZ_CHECK((rc == 0) == st.openai.finished, "OpenAI stream end disagrees");
+    bd_fuzz_stream_check_sse(out);
+    return 0;
+}

@@ -71,7 +71,8 @@ bd_convert_invoke_stream_feed(bd_convert_invoke_stream_t *s, const char *event_t
     }
     json_t *ev = json_loadb(raw.data(), raw.size(), 0, nullptr);
     const char *type = bd_cv_str(ev, "type");
-    if (!type) {
+    /* The type becomes the SSE "event:" line: a line break in it would forge lines. */
+    if (!type || strpbrk(type, "\r\n") != nullptr) {
         json_decref(ev);
         return bd_cv_upstream(err, "stream chunk is not an Anthropic event");
     }

@@ -22,24 +22,50 @@ struct bd_fuzz_stream_t {
     bd_convert_invoke_stream_t invoke;
 };
 
-/* One SSE line: a field we emit ("event", "data") or a comment; data is JSON or [DONE]. */
-static void
-bd_fuzz_stream_check_line(const std::string &line)
+/* A data line's JSON: an object, or null for "[DONE]". Aborts on anything else. */
+static json_t *
+bd_fuzz_stream_data(const std::string &data)
 {
-    BD_FUZZ_CHECK(line.find('\r') == std::string::npos, "a CR inside an SSE line");
-    if (line.empty() || line[0] == ':') {
-        return;
-    }
-    if (line.compare(0, 7, "event: ") == 0) {
-        return;
-    }
-    BD_FUZZ_CHECK(line.compare(0, 6, "data: ") == 0, "an SSE line that is neither event nor data");
-    std::string data = line.substr(6);
     if (data == "[DONE]") {
-        return;
+        return NULL;
     }
     json_t *j = json_loadb(data.data(), data.size(), 0, NULL);
     BD_FUZZ_CHECK(json_is_object(j), "an SSE data line that is not a JSON object");
+    return j;
+}
+
+/* One SSE event (the lines before a blank line): comments, at most one "event:" and one
+ * "data:" line, and when both are there the event name is the data's "type", as in the
+ * Anthropic stream; so no upstream text can add a line or an event of its own. */
+static void
+bd_fuzz_stream_check_event(const std::string &ev)
+{
+    std::string name, data;
+    int names = 0, datas = 0;
+    size_t at = 0;
+    while (at < ev.size()) {
+        size_t nl = ev.find('\n', at);
+        std::string line = ev.substr(at, nl - at);
+        at = nl + 1;
+        BD_FUZZ_CHECK(line.find('\r') == std::string::npos, "a CR inside an SSE line");
+        BD_FUZZ_CHECK(!line.empty(), "an empty line inside an SSE event");
+        if (line.compare(0, 7, "event: ") == 0) {
+            name = line.substr(7);
+            names++;
+        } else if (line.compare(0, 6, "data: ") == 0) {
+            data = line.substr(6);
+            datas++;
+        } else {
+            BD_FUZZ_CHECK(line[0] == ':', "an SSE line that is neither event, data nor comment");
+        }
+    }
+    BD_FUZZ_CHECK(names <= 1 && datas <= 1, "an SSE event with two event or data lines");
+    BD_FUZZ_CHECK(names == 0 || datas == 1, "an SSE event name without data");
+    json_t *j = datas == 1 ? bd_fuzz_stream_data(data) : NULL;
+    if (names == 1) {
+        const char *type = json_string_value(json_object_get(j, "type"));
+        BD_FUZZ_CHECK(type != NULL && name == type, "an SSE event named unlike its data type");
+    }
     json_decref(j);
 }
 
@@ -54,9 +80,9 @@ bd_fuzz_stream_check_sse(const std::string &out)
                   "SSE output that does not end an event");
     size_t at = 0;
     while (at < out.size()) {
-        size_t nl = out.find('\n', at);
-        bd_fuzz_stream_check_line(out.substr(at, nl - at));
-        at = nl + 1;
+        size_t end = out.find("\n\n", at);
+        bd_fuzz_stream_check_event(out.substr(at, end + 1 - at));
+        at = end + 2;
     }
 }
 

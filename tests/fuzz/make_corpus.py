@@ -148,6 +148,9 @@ def stream_seeds():
         with open(os.path.join(d, name + ".json")) as f:
             events = json.load(f)["events"]
         write("stream", name + ".bin", stream_frames(events))
+    # An upstream event type with a line break must not reach the SSE "event:" line.
+    forged = {"type": "message_start\nevent: forged", "message": {}}
+    write("stream", "invoke_type_newline.bin", stream_frames([["chunk_json", forged]]))
 
 
 if __name__ == "__main__":

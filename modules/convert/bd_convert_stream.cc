@@ -247,8 +247,11 @@ bd_convert_stream_exception(bd_convert_stream_t *s, const char *exception_type, 
     bd_convert_error_t e;
 
     bd_convert_bedrock_exception(exception_type, bd_convert_bedrock_error_message(payload), &e);
-    bd_convert_sse_error(out, e.type, e.message.c_str());
-    s->failed = true;
+    /* After message_stop the client has a complete message: nothing may follow it. */
+    if (!s->finished) {
+        bd_convert_sse_error(out, e.type, e.message.c_str());
+        s->failed = true;
+    }
     if (err) {
         *err = e;
     }

@@ -240,8 +240,14 @@ bd_process_on_drain_tick(evutil_socket_t, short, void *arg) noexcept
         bd_process_post_all(p, BD_MSG_DRAIN);
         p->listeners_closed = true;
     }
+    /* A worker that has not handled DRAIN yet may still accept a request, so the
+     * count of requests in flight means nothing until every worker has. */
+    bool all_closed = p->listeners_closed;
+    for (bd_worker_t *w : p->workers) {
+        all_closed = all_closed && w->listeners_closed.load(std::memory_order_acquire);
+    }
     int n = bd_process_in_flight(p);
-    if (p->listeners_closed && n == 0) {
+    if (all_closed && n == 0) {
         bd_log_error(BD_LOG_NOTICE, nullptr, "drained, exiting");
         event_base_loopbreak(p->base);
     } else if (now >= p->drain_deadline_us) {

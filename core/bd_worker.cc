@@ -89,6 +89,7 @@ bd_worker_drain(bd_worker_t *w)
         bd_worker_close_listener(w, &l);
     }
     w->listeners.clear();
+    w->listeners_closed.store(true, std::memory_order_release);
 }
 
 static void
@@ -130,6 +131,7 @@ bd_worker_create(bd_process_t *p, int id, bd_snapshot_t *snap)
     w->process = p;
     w->snap = snap;
     w->draining = false;
+    w->listeners_closed.store(false);
     w->active.store(0);
     w->flushing.store(0);
     w->streams.store(0);

@@ -59,6 +59,7 @@ struct bd_worker_t {
     std::vector<bd_msg_t> mailbox;
 
     bool draining;
+    std::atomic<bool> listeners_closed; /* DRAIN handled: no new connection can arrive */
     std::atomic<int> active;       /* requests in flight */
     std::atomic<int> flushing;     /* finished responses still being written out */
     std::atomic<int> streams;      /* responses streaming (started, not finalized) */

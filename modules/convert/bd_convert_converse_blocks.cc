@@ -68,42 +68,6 @@ bd_cv_image(bd_cv_cctx_t *c, json_t *b)
     return json_pack("{s:o}", "image", img);
 }
 
-/* Bedrock document names: alphanumerics, single spaces, hyphens, parentheses, brackets;
- * unique per request. */
-static std::string
-bd_cv_doc_name(bd_cv_cctx_t *c, const char *title)
-{
-    std::string name;
-
-    for (const char *p = title ? title : ""; *p && name.size() < 180; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if (isalnum(ch) || strchr("-()[]", ch)) {
-            name += (char)ch;
-        } else if (!name.empty() && name.back() != ' ') {
-            name += ' ';
-        }
-    }
-    while (!name.empty() && name.back() == ' ') {
-        name.pop_back();
-    }
-    if (name.empty()) {
-        name = "document-" + std::to_string(c->doc_names.size() + 1);
-    }
-    std::string base = name;
-    for (int n = 2;; n++) {
-        bool used = false;
-        for (const std::string &d : c->doc_names) {
-            used = used || d == name;
-        }
-        if (!used) {
-            break;
-        }
-        name = base + "-" + std::to_string(n);
-    }
-    c->doc_names.push_back(name);
-    return name;
-}
-
 static json_t *
 bd_cv_doc_source(json_t *src, const char **format)
 {
@@ -150,7 +114,7 @@ bd_cv_document(bd_cv_cctx_t *c, json_t *b)
         }
         json_object_set_new(doc, "source", s);
     }
-    bd_cv_set_str(doc, "name", bd_cv_doc_name(c, bd_cv_str(b, "title")).c_str());
+    bd_cv_set_str(doc, "name", bd_cv_doc_name(&c->doc_names, bd_cv_str(b, "title"), nullptr).c_str());
     if (bd_cv_str(b, "context") && *bd_cv_str(b, "context")) {
         bd_cv_set_str(doc, "context", bd_cv_str(b, "context"));
     }

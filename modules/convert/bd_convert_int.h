@@ -8,11 +8,17 @@
 #include <jansson.h>
 #include <stdint.h>
 #include <string>
+#include <vector>
 
 #include "modules/convert/bd_convert.h"
 
 /* Borrowed member <key> of <o> when it is a string, else null. */
 const char *bd_cv_str(json_t *o, const char *key);
+
+/* A Bedrock document name made from <text> (up to <end>, or its NUL when null):
+ * alphanumerics, single spaces, hyphens, parentheses, brackets; unique among
+ * <used>, to which it is added ("document-N" when nothing usable is left). */
+std::string bd_cv_doc_name(std::vector<std::string> *used, const char *text, const char *end);
 
 /* Member <key> of <o> when it is an integer: 0 and *v set, else -1. */
 int bd_cv_int(json_t *o, const char *key, int64_t *v);

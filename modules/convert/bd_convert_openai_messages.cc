@@ -131,42 +131,12 @@ bd_cvo_image_url(bd_cvo_ctx_t *c, json_t *part, const std::string &path)
     return json_pack("{s:{s:s,s:{s:s}}}", "image", "format", format, "source", "bytes", data);
 }
 
-/* Bedrock document names: alphanumerics, single spaces, hyphens, parentheses, brackets;
- * unique per request. */
+/* A document name from a file name, without its extension. */
 static std::string
 bd_cvo_doc_name(bd_cvo_ctx_t *c, const char *filename)
 {
-    std::string name;
     const char *dot = filename ? strrchr(filename, '.') : nullptr;
-    const char *end = dot && dot != filename ? dot : nullptr;
-
-    for (const char *p = filename ? filename : ""; *p && p != end && name.size() < 180; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if (isalnum(ch) || strchr("-()[]", ch)) {
-            name += (char)ch;
-        } else if (!name.empty() && name.back() != ' ') {
-            name += ' ';
-        }
-    }
-    while (!name.empty() && name.back() == ' ') {
-        name.pop_back();
-    }
-    if (name.empty()) {
-        name = "document-" + std::to_string(c->doc_names.size() + 1);
-    }
-    std::string base = name;
-    for (int n = 2;; n++) {
-        bool used = false;
-        for (const std::string &d : c->doc_names) {
-            used = used || d == name;
-        }
-        if (!used) {
-            break;
-        }
-        name = base + "-" + std::to_string(n);
-    }
-    c->doc_names.push_back(name);
-    return name;
+    return bd_cv_doc_name(&c->doc_names, filename, dot && dot != filename ? dot : nullptr);
 }
 
 static json_t *

@@ -2,6 +2,7 @@
  * bd_convert_util.cc: small shared pieces of the convert module: JSON getters, error
  * setters, base64, SSE framing, error bodies, anthropic-beta filtering. Pure, any thread.
  */
+#include <ctype.h>
 #include <openssl/evp.h>
 #include <string.h>
 
@@ -264,4 +265,37 @@ bd_convert_error_body(const char *type, const char *message, const char *request
     }
     bd_convert_json_dump(o, out);
     json_decref(o);
+}
+
+std::string
+bd_cv_doc_name(std::vector<std::string> *used, const char *text, const char *end)
+{
+    std::string name;
+    for (const char *p = text ? text : ""; *p && p != end && name.size() < 180; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (isalnum(ch) || strchr("-()[]", ch)) {
+            name += (char)ch;
+        } else if (!name.empty() && name.back() != ' ') {
+            name += ' ';
+        }
+    }
+    while (!name.empty() && name.back() == ' ') {
+        name.pop_back();
+    }
+    if (name.empty()) {
+        name = "document-" + std::to_string(used->size() + 1);
+    }
+    std::string base = name;
+    for (int n = 2;; n++) {
+        bool taken = false;
+        for (const std::string &d : *used) {
+            taken = taken || d == name;
+        }
+        if (!taken) {
+            break;
+        }
+        name = base + "-" + std::to_string(n);
+    }
+    used->push_back(name);
+    return name;
 }

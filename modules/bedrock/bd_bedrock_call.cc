@@ -220,6 +220,7 @@ bd_bedrock_complete(bd_bedrock_call_t *c, bd_bedrock_result_t *res)
     if (res->kind != BD_BEDROCK_OK) {
         c->r->upstream_error = res->error_name;
     }
+    bd_bedrock_health_record(&bd_bedrock_process(c->r->w->process)->health, res);
     if (res->kind != BD_BEDROCK_OK && res->kind != BD_BEDROCK_NO_CREDENTIALS) {
         bd_log_error(BD_LOG_WARN, c->r->id,
                      "bedrock %s %s failed after %d attempt(s): %s %s (status %ld, aws request "

@@ -14,6 +14,7 @@
 #include "core/bd_curl.h"
 #include "modules/bedrock/bd_bedrock.h"
 #include "modules/bedrock/bd_bedrock_catalog.h"
+#include "modules/bedrock/bd_bedrock_health.h"
 
 struct bd_bedrock_conf_t {
     std::string region;
@@ -48,6 +49,7 @@ struct bd_bedrock_process_t {
     bd_credentials_provider_t *creds;
     bd_bedrock_catalog_fetcher_t *catalog; /* null with `catalog off` */
     bd_models_source_t source;
+    bd_bedrock_health_t health; /* whether Bedrock accepts our identity */
 };
 
 /* Per worker: the curl multi handle (the keep-alive pool to Bedrock). */

@@ -217,6 +217,7 @@ bd_bedrock_init_process(bd_process_t *p)
     opts.region = c->region.c_str();
     char err[256];
     bd_bedrock_process_t *bp = new bd_bedrock_process_t();
+    bd_bedrock_health_init(&bp->health);
     bp->creds = bd_credentials_create(&opts, err, sizeof(err));
     if (bp->creds == nullptr) {
         bd_log_error(BD_LOG_EMERG, nullptr, "AWS credentials: %s", err);
@@ -292,7 +293,10 @@ bd_bedrock_ready(bd_process_t *p, char *reason, size_t len)
         snprintf(reason, len, "starting");
         return 0;
     }
-    return bd_credentials_status(bp->creds, reason, len);
+    if (bd_credentials_status(bp->creds, reason, len) == 0) {
+        return 0;
+    }
+    return bd_bedrock_health_ready(&bp->health, reason, len);
 }
 
 bd_credentials_provider_t *

@@ -37,6 +37,14 @@ static const bd_emu_error_t bd_emu_errors[] = {
      "The server encountered an internal error while processing the request."},
     {"quota", 400, "ServiceQuotaExceededException",
      "Your request exceeds the service quota for your account."},
+    /* The front end's refusals of the caller, as a revoked key or an expired session
+     * gets them whatever the signature checker here thinks. */
+    {"unrecognized_client", 403, "UnrecognizedClientException",
+     "The security token included in the request is invalid."},
+    {"invalid_signature", 403, "InvalidSignatureException",
+     "The request signature we calculated does not match the signature you provided."},
+    {"expired_token", 403, "ExpiredTokenException",
+     "The security token included in the request is expired"},
 };
 
 /* Non-error scenarios; anything else is refused so a typo in a test shows at once. */

@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 
 #include "core/bd_log.h"
+#include "core/bd_realip.h"
 
 #define BD_UNSET_INT (-1)
 #define BD_UNSET_SIZE ((uint64_t)-1)
@@ -54,6 +55,8 @@ static const bd_directive_t bd_core_directives[] = {
      nullptr},
     {"shutdown_delay", "main", BD_ARGS_1, bd_conf_set_duration, BD_CORE_OFF(shutdown_delay_ms),
      nullptr},
+    {"trusted_proxies", "main", BD_ARGS_1_OR_MORE | BD_ARGS_MULTI, bd_realip_set_trusted,
+     BD_CORE_OFF(trusted_proxies), nullptr},
     {nullptr, nullptr, 0, nullptr, 0, nullptr},
 };
 

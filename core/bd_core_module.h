@@ -15,6 +15,7 @@
 
 #include <openssl/ssl.h>
 
+#include "core/bd_cidr.h"
 #include "core/bd_module.h"
 #include "core/bd_snapshot.h"
 
@@ -45,6 +46,7 @@ struct bd_core_conf_t {
     int64_t worker_connections;
     int64_t shutdown_timeout_ms;
     int64_t shutdown_delay_ms;
+    std::vector<bd_cidr_t> trusted_proxies; /* whose X-Forwarded-For names the client */
 };
 
 extern bd_module_t bd_core_module;

@@ -21,6 +21,7 @@
 #include "core/bd_core_module.h"
 #include "core/bd_json.h"
 #include "core/bd_log.h"
+#include "core/bd_realip.h"
 #include "core/bd_worker.h"
 
 /* The worker running on this thread; set once when the thread starts. It lets
@@ -516,7 +517,8 @@ bd_http_watch_connection(bd_request_t *r, const bd_core_conf_t *ccf)
     ev_uint16_t port = 0;
     evhttp_connection_get_peer(evcon, &addr, &port);
     if (addr != nullptr) {
-        r->client_addr = addr;
+        r->client_addr = bd_realip_client(ccf->trusted_proxies, addr,
+                                          evhttp_request_get_input_headers(r->req));
     }
     evhttp_connection_set_closecb(evcon, bd_http_on_conn_close, r);
     evutil_socket_t fd = bufferevent_getfd(bev);

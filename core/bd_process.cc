@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -91,12 +92,54 @@ bd_process_open_socket(const struct sockaddr_storage *addr, socklen_t len, std::
     return fd;
 }
 
-/* Opens <n> SO_REUSEPORT sockets for <ls>. Port 0 takes the kernel's ephemeral
- * port for the first socket and binds the others to the same one. */
 static int
-bd_process_open_listen(const bd_listen_t *ls, int n, std::vector<int> *fds, std::string *err)
+bd_process_port_of(const struct sockaddr_storage *ss)
+{
+    return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+                                           : ((const struct sockaddr_in *)ss)->sin_port);
+}
+
+/* Whether another process holds <addr>: SO_REUSEPORT would let a second bedrockd
+ * (same user) share a port and silently take part of its traffic, so a plain
+ * socket, which no listener lets in, tries the address first. Port 0 is never
+ * taken. 0 when free, -1 with <err> naming the address. */
+static int
+bd_process_probe_free(const struct sockaddr_storage *addr, socklen_t len, std::string *err)
+{
+    if (bd_process_port_of(addr) == 0) {
+        return 0;
+    }
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return 0; /* the real bind reports it */
+    }
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (addr->ss_family == AF_INET6) {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    }
+    int rc = bind(fd, (const struct sockaddr *)addr, len);
+    int e = errno;
+    close(fd);
+    if (rc != 0 && e == EADDRINUSE) {
+        *err = "bind() to " + bd_process_addr_text(addr) +
+               " failed (address already in use by another process)";
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens <n> SO_REUSEPORT sockets for <ls>. Port 0 takes the kernel's ephemeral
+ * port for the first socket and binds the others to the same one, stored in
+ * <port>. <probe>: first make sure no other process listens there. */
+static int
+bd_process_open_listen(const bd_listen_t *ls, int n, bool probe, std::vector<int> *fds,
+                       int *port, std::string *err)
 {
     struct sockaddr_storage addr = ls->addr;
+    if (probe && bd_process_probe_free(&addr, ls->addr_len, err) != 0) {
+        return -1;
+    }
     for (int i = 0; i < n; i++) {
         int fd = bd_process_open_socket(&addr, ls->addr_len, err);
         if (fd < 0) {
@@ -109,6 +152,7 @@ bd_process_open_listen(const bd_listen_t *ls, int n, std::vector<int> *fds, std:
         if (i == 0) {
             socklen_t alen = sizeof(addr);
             getsockname(fd, (struct sockaddr *)&addr, &alen);
+            *port = bd_process_port_of(&addr);
             bd_log_error(BD_LOG_NOTICE, nullptr, "listening on %s%s",
                          bd_process_addr_text(&addr).c_str(), ls->ssl ? " ssl" : "");
         }
@@ -117,11 +161,15 @@ bd_process_open_listen(const bd_listen_t *ls, int n, std::vector<int> *fds, std:
     return 0;
 }
 
+/* Whether one of the running listeners already uses the port of <ls> (a reload
+ * moving a port from one address to another meets its own socket, not another
+ * process's). */
 static bool
-bd_process_has_key(const std::vector<std::string> &keys, const std::string &key)
+bd_process_port_ours(const bd_process_t *p, const bd_listen_t *ls)
 {
-    for (const std::string &k : keys) {
-        if (k == key) {
+    int port = bd_process_port_of(&ls->addr);
+    for (int have : p->listen_ports) {
+        if (have == port) {
             return true;
         }
     }
@@ -139,18 +187,27 @@ bd_process_publish(bd_process_t *p, bd_snapshot_t *snap, std::string *err)
     std::vector<std::vector<bd_worker_listener_t>> sets((size_t)n);
     std::vector<std::string> keys;
     std::vector<int> opened;
-
+    std::vector<int> ports;
     for (const bd_listen_t &ls : ccf->listens) {
         keys.push_back(ls.text);
         std::vector<int> fds;
-        bool keep = bd_process_has_key(p->listen_keys, ls.text);
-        if (!keep && bd_process_open_listen(&ls, n, &fds, err) != 0) {
+        int port = 0;
+        bool keep = false;
+        for (size_t k = 0; k < p->listen_keys.size(); k++) {
+            if (p->listen_keys[k] == ls.text) {
+                keep = true;
+                port = p->listen_ports[k];
+            }
+        }
+        if (!keep && bd_process_open_listen(&ls, n, !bd_process_port_ours(p, &ls), &fds, &port,
+                                            err) != 0) {
             for (int fd : opened) {
                 close(fd);
             }
             return -1;
         }
         opened.insert(opened.end(), fds.begin(), fds.end());
+        ports.push_back(port);
         for (int i = 0; i < n; i++) {
             sets[(size_t)i].push_back({ls.text, keep ? -1 : fds[(size_t)i], ls.ssl, nullptr});
         }
@@ -166,6 +223,7 @@ bd_process_publish(bd_process_t *p, bd_snapshot_t *snap, std::string *err)
         bd_worker_post(p->workers[(size_t)i], &msg);
     }
     p->listen_keys = keys;
+    p->listen_ports = ports;
     return 0;
 }
 

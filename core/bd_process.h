@@ -23,6 +23,7 @@ struct bd_process_t {
     bd_snapshot_t *snap; /* the current snapshot (one reference) */
     std::vector<bd_worker_t *> workers;
     std::vector<std::string> listen_keys; /* the addresses the workers listen on */
+    std::vector<int> listen_ports;        /* the port each of them is bound to */
     std::vector<struct event *> signal_events;
     struct event *drain_timer;
     struct event *watchdog_timer;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bd_cidr.h"
 #include "core/bd_module.h"
 
 extern bd_module_t bd_metrics_module;
@@ -143,21 +144,6 @@ std::string bd_metrics_format_number(double v);
 
 /* Escapes a label value (backslash, double quote, newline). */
 void bd_metrics_escape_label(std::string *out, const char *s, size_t len);
-
-/* An address range of metrics_allow. */
-struct bd_metrics_cidr_t {
-    int family;       /* AF_INET or AF_INET6 */
-    uint8_t addr[16]; /* network byte order; 4 bytes used for AF_INET */
-    int prefix;       /* bits */
-};
-
-/* Parses "10.0.0.0/8", "::1", "fd00::/8" (no prefix: one address). 0, or -1 for
- * a malformed range or a prefix longer than the address. */
-int bd_metrics_cidr_parse(const char *text, bd_metrics_cidr_t *out);
-
-/* Whether the textual address <addr> ("127.0.0.1", "::1", "::ffff:10.1.2.3" as
- * IPv4) falls in one of <list>. An unparsable address matches nothing. */
-bool bd_metrics_cidr_match(const std::vector<bd_metrics_cidr_t> &list, const char *addr);
 
 /* The workers' own counters, summed at scrape time. */
 struct bd_metrics_live_t {

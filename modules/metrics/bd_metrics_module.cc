@@ -10,30 +10,18 @@
  *
  *   metrics on;                       # serve GET /metrics
  *   metrics_allow 127.0.0.1/8 ::1;    # who may scrape (ranges, or `all`)
+ *   metrics_listen 0.0.0.0:9100;      # a listener of its own (bd_metrics_listen.cc)
  */
-#include "modules/metrics/bd_metrics.h"
+#include "modules/metrics/bd_metrics_int.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "core/bd_http.h"
+#include "core/bd_log.h"
 #include "core/bd_process.h"
 #include "core/bd_worker.h"
-
-struct bd_metrics_conf_t {
-    bool enabled;
-    bool allow_set; /* a metrics_allow was given */
-    std::vector<bd_metrics_cidr_t> allow;
-};
-
-/* Process-wide: every worker's slot, and the workers still running. */
-struct bd_metrics_process_t {
-    pthread_mutex_t lock;                   /* guards <slots> and <workers> */
-    std::vector<bd_metrics_slot_t *> slots; /* one per worker; freed at exit_process */
-    std::vector<bd_worker_t *> workers;     /* added at init_worker, removed at exit_worker */
-    int64_t start_ms;                       /* wall clock */
-};
 
 static const char *
 bd_metrics_set_allow(bd_conf_ctx_t *cf, const bd_conf_node_t *node, const bd_directive_t *d,
@@ -43,12 +31,12 @@ bd_metrics_set_allow(bd_conf_ctx_t *cf, const bd_conf_node_t *node, const bd_dir
     (void)d;
     for (size_t i = 1; i < node->args.size(); i++) {
         const std::string &arg = node->args[i];
-        bd_metrics_cidr_t range;
+        bd_cidr_t range;
         if (arg == "all") {
-            bd_metrics_cidr_parse("0.0.0.0/0", &range);
+            bd_cidr_parse("0.0.0.0/0", &range);
             c->allow.push_back(range);
-            bd_metrics_cidr_parse("::/0", &range);
-        } else if (bd_metrics_cidr_parse(arg.c_str(), &range) != 0) {
+            bd_cidr_parse("::/0", &range);
+        } else if (bd_cidr_parse(arg.c_str(), &range) != 0) {
             cf->errbuf = "invalid address range \"" + arg + "\" in \"metrics_allow\" directive";
             return cf->errbuf.c_str();
         }
@@ -62,6 +50,7 @@ static const bd_directive_t bd_metrics_directives[] = {
     {"metrics", "main", BD_ARGS_1, bd_conf_set_flag, offsetof(bd_metrics_conf_t, enabled),
      nullptr},
     {"metrics_allow", "main", BD_ARGS_1_OR_MORE | BD_ARGS_MULTI, bd_metrics_set_allow, 0, nullptr},
+    {"metrics_listen", "main", BD_ARGS_1, bd_metrics_set_listen, 0, nullptr},
     {nullptr, nullptr, 0, nullptr, 0, nullptr},
 };
 
@@ -71,6 +60,7 @@ bd_metrics_create_conf(void)
     bd_metrics_conf_t *c = new bd_metrics_conf_t();
     c->enabled = true;
     c->allow_set = false;
+    c->listen_addr_len = 0;
     return c;
 }
 
@@ -85,10 +75,10 @@ bd_metrics_init_conf(bd_snapshot_t *, void *conf)
 {
     bd_metrics_conf_t *c = (bd_metrics_conf_t *)conf;
     if (!c->allow_set) {
-        bd_metrics_cidr_t range;
-        bd_metrics_cidr_parse("127.0.0.0/8", &range);
+        bd_cidr_t range;
+        bd_cidr_parse("127.0.0.0/8", &range);
         c->allow.push_back(range);
-        bd_metrics_cidr_parse("::1", &range);
+        bd_cidr_parse("::1", &range);
         c->allow.push_back(range);
     }
     return nullptr;
@@ -100,15 +90,12 @@ bd_metrics_process(bd_process_t *p)
     return (bd_metrics_process_t *)p->module_ctx[bd_metrics_module.index];
 }
 
-static int
-bd_metrics_on_scrape(bd_request_t *r)
+int
+bd_metrics_scrape(bd_process_t *p, std::string *out)
 {
-    const bd_metrics_conf_t *c =
-        (const bd_metrics_conf_t *)bd_snapshot_conf(r->snap, &bd_metrics_module);
-    bd_metrics_process_t *mp = bd_metrics_process(r->w->process);
-    if (mp == nullptr || !bd_metrics_cidr_match(c->allow, r->client_addr.c_str())) {
-        bd_http_send_error(r, 404, "not_found_error", "Not Found");
-        return BD_DONE;
+    bd_metrics_process_t *mp = bd_metrics_process(p);
+    if (mp == nullptr) {
+        return -1;
     }
     bd_metrics_live_t live = {0, 0, 0, 0};
     pthread_mutex_lock(&mp->lock);
@@ -123,10 +110,23 @@ bd_metrics_on_scrape(bd_request_t *r)
 
     bd_metrics_merged_t merged;
     bd_metrics_collect(slots.data(), slots.size(), &merged);
+    out->reserve(16384);
+    bd_metrics_render(&merged, out);
+    bd_metrics_render_gauges(p, &live, mp->start_ms, out);
+    return 0;
+}
+
+static int
+bd_metrics_on_scrape(bd_request_t *r)
+{
+    const bd_metrics_conf_t *c =
+        (const bd_metrics_conf_t *)bd_snapshot_conf(r->snap, &bd_metrics_module);
     std::string out;
-    out.reserve(16384);
-    bd_metrics_render(&merged, &out);
-    bd_metrics_render_gauges(r->w->process, &live, mp->start_ms, &out);
+    if (!bd_cidr_match(c->allow, r->client_addr.c_str()) ||
+        bd_metrics_scrape(r->w->process, &out) != 0) {
+        bd_http_send_error(r, 404, "not_found_error", "Not Found");
+        return BD_DONE;
+    }
     bd_http_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", out.data(), out.size());
     return BD_DONE;
 }
@@ -135,7 +135,7 @@ static const char *
 bd_metrics_postconfig(bd_snapshot_t *snap, void *conf)
 {
     const bd_metrics_conf_t *c = (const bd_metrics_conf_t *)conf;
-    if (!c->enabled) {
+    if (!c->enabled || !c->listen_text.empty()) {
         return nullptr; /* no route: /metrics is a 404 like any unknown path */
     }
     bd_route_t route = {"/metrics", false, BD_METHOD_GET | BD_METHOD_HEAD, BD_API_ANTHROPIC, true,
@@ -150,7 +150,9 @@ bd_metrics_init_process(bd_process_t *p)
     pthread_mutex_init(&mp->lock, nullptr);
     mp->start_ms = bd_wall_ms();
     p->module_ctx[bd_metrics_module.index] = mp;
-    return BD_OK;
+    const bd_metrics_conf_t *c =
+        (const bd_metrics_conf_t *)bd_snapshot_conf(p->snap, &bd_metrics_module);
+    return bd_metrics_listen_open(mp, c) == 0 ? BD_OK : BD_ERROR;
 }
 
 static void
@@ -160,6 +162,7 @@ bd_metrics_exit_process(bd_process_t *p)
     if (mp == nullptr) {
         return;
     }
+    bd_metrics_listen_close(mp);
     for (bd_metrics_slot_t *s : mp->slots) {
         bd_metrics_slot_destroy(s);
     }
@@ -178,6 +181,10 @@ bd_metrics_init_worker(bd_worker_t *w)
     mp->workers.push_back(w);
     pthread_mutex_unlock(&mp->lock);
     w->module_ctx[bd_metrics_module.index] = s;
+    if (bd_metrics_listen_worker(mp, w) != 0) {
+        bd_log_error(BD_LOG_EMERG, nullptr, "worker %d: cannot accept on metrics_listen", w->id);
+        return BD_ERROR;
+    }
     return BD_OK;
 }
 
@@ -186,6 +193,7 @@ static void
 bd_metrics_exit_worker(bd_worker_t *w)
 {
     bd_metrics_process_t *mp = bd_metrics_process(w->process);
+    bd_metrics_listen_worker_exit(mp, w);
     pthread_mutex_lock(&mp->lock);
     for (size_t i = 0; i < mp->workers.size(); i++) {
         if (mp->workers[i] == w) {

@@ -126,3 +126,166 @@ describe('readiness follows what Bedrock says of the gateway\'s identity', () =>
         assert.equal(await d.stop(), 0);
     });
 });
+
+describe('listening addresses', () => {
+    test('a port another bedrockd holds fails the start, naming the address', async (t) => {
+        const emu = await startEmulator({ t });
+        const port = await freePort();
+        const first = await startBedrockd({
+            t, conf: conf(emu.url).replace('listen 127.0.0.1:0;', `listen 127.0.0.1:${port};`),
+        });
+        const dir = makeTempDir();
+        const file = path.join(dir, 'second.conf');
+        fs.writeFileSync(file, conf(emu.url)
+            .replace('listen 127.0.0.1:0;', `listen 127.0.0.1:${port};`));
+        const second = await runBedrockd(['-c', file], { env: { AWS_EC2_METADATA_DISABLED: 'true' } });
+        assert.equal(second.code, 1, second.stderr);
+        assert.match(second.stderr,
+                     new RegExp(`127\\.0\\.0\\.1:${port} failed \\(address already in use`));
+        /* The first one still has every connection. */
+        assert.equal((await httpRequest(`${first.url}/health`)).status, 200);
+        assert.equal(await first.stop(), 0);
+    });
+
+    test('a reload adding a port another process holds is refused; the old ones serve on',
+         async (t) => {
+        const emu = await startEmulator({ t });
+        const holder = net.createServer();
+        await new Promise((resolve) => holder.listen(0, '127.0.0.1', resolve));
+        t.after(() => holder.close());
+        const taken = holder.address().port;
+        const d = await startBedrockd({ t, conf: conf(emu.url) });
+        const r = await d.reload(conf(emu.url).replace('listen 127.0.0.1:0;',
+            `listen 127.0.0.1:${d.port};\nlisten 127.0.0.1:${taken};`));
+        assert.equal(r.ok, false, r.line);
+        assert.match(r.line, new RegExp(`127\\.0\\.0\\.1:${taken} failed`));
+        assert.equal((await httpRequest(`${d.url}/health`)).status, 200);
+        assert.equal(await d.stop(), 0);
+    });
+});
+
+/* The access log lines (JSON on stdout) whose path is <p>. */
+async function accessLines(d, p, n) {
+    await waitUntil(() => d.stdout.text.split('\n').filter((l) => l.includes(`"path":"${p}"`))
+        .length >= n, { what: `${n} access log lines for ${p}` });
+    return d.stdout.text.split('\n').filter((l) => l.includes(`"path":"${p}"`))
+        .map((l) => JSON.parse(l));
+}
+
+describe('trusted_proxies', () => {
+    test('without it, X-Forwarded-For is ignored: the peer is the client', async (t) => {
+        const emu = await startEmulator({ t });
+        const d = await startBedrockd({ t, conf: conf(emu.url) });
+        const r = await httpRequest(`${d.url}/health`,
+                                    { headers: { 'x-forwarded-for': '203.0.113.9' } });
+        assert.equal(r.status, 200);
+        const [line] = await accessLines(d, '/health', 1);
+        assert.equal(line.client, '127.0.0.1');
+        /* metrics_allow (loopback by default) still lets the loopback peer in. */
+        const m = await httpRequest(`${d.url}/metrics`,
+                                    { headers: { 'x-forwarded-for': '203.0.113.9' } });
+        assert.equal(m.status, 200);
+        assert.equal(await d.stop(), 0);
+    });
+
+    test('from a trusted peer, the rightmost untrusted hop is the client', async (t) => {
+        const emu = await startEmulator({ t });
+        const d = await startBedrockd({
+            t, conf: conf(emu.url, { extra: 'trusted_proxies 127.0.0.0/8 10.0.0.0/16;' }),
+        });
+        const cases = [
+            ['203.0.113.9', '203.0.113.9'],
+            ['198.51.100.1, 203.0.113.9', '203.0.113.9'],        /* a client-written hop */
+            ['203.0.113.9, 10.0.3.4', '203.0.113.9'],            /* through two proxies */
+            ['10.0.1.1, 10.0.3.4', '10.0.1.1'],                  /* every hop trusted */
+            ['2001:db8::7', '2001:db8::7'],
+            ['not-an-address, 10.0.3.4', '10.0.3.4'],            /* garbage stops the walk */
+        ];
+        for (const [xff] of cases) {
+            const r = await httpRequest(`${d.url}/health`, { headers: { 'x-forwarded-for': xff } });
+            assert.equal(r.status, 200);
+        }
+        const noHeader = await httpRequest(`${d.url}/health`);
+        assert.equal(noHeader.status, 200);
+        const lines = await accessLines(d, '/health', cases.length + 1);
+        cases.forEach(([xff, want], i) => assert.equal(lines[i].client, want, xff));
+        assert.equal(lines[cases.length].client, '127.0.0.1');
+
+        /* metrics_allow judges the client, not the proxy: a scrape relayed for an
+         * outside address is refused, as an unknown path. */
+        const outside = await httpRequest(`${d.url}/metrics`,
+                                          { headers: { 'x-forwarded-for': '203.0.113.9' } });
+        assert.equal(outside.status, 404);
+        const local = await httpRequest(`${d.url}/metrics`);
+        assert.equal(local.status, 200);
+        assert.equal(await d.stop(), 0);
+    });
+
+    test('a malformed range fails the configuration test', async () => {
+        const dir = makeTempDir();
+        const file = path.join(dir, 'bad.conf');
+        fs.writeFileSync(file, 'listen 127.0.0.1:0;\ntrusted_proxies 10.0.0.0/99;\n');
+        const r = await runBedrockd(['-t', '-c', file]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /bad\.conf:2: invalid address range "10\.0\.0\.0\/99"/);
+    });
+});
+
+describe('metrics_listen', () => {
+    test('metrics on a port of their own; the main port answers /metrics with 404',
+         async (t) => {
+        const emu = await startEmulator({ t });
+        const mport = await freePort();
+        const d = await startBedrockd({
+            t, conf: conf(emu.url, { workers: 2, extra: `metrics_listen 127.0.0.1:${mport};` }),
+        });
+        await d.waitForLog(new RegExp(`serving \\/metrics on 127\\.0\\.0\\.1:${mport}`));
+        const ok = await messages(d.url, 'hello');
+        assert.equal(ok.status, 200, ok.body);
+
+        assert.equal((await httpRequest(`${d.url}/metrics`)).status, 404);
+        const m = await httpRequest(`http://127.0.0.1:${mport}/metrics`);
+        assert.equal(m.status, 200);
+        assert.match(m.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+        assert.match(m.body, /bedrockd_requests_total\{route="\/v1\/messages",status="200"/);
+        assert.equal((await httpRequest(`http://127.0.0.1:${mport}/health`)).status, 200);
+        const ready = await httpRequest(`http://127.0.0.1:${mport}/ready`);
+        assert.equal(ready.status, 200);
+        assert.equal(ready.json.status, 'ready');
+        /* Nothing else is served there. */
+        const api = await httpRequest(`http://127.0.0.1:${mport}/v1/messages`, {
+            method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': MASTER_KEY },
+            body: '{}',
+        });
+        assert.equal(api.status, 405);
+        assert.equal((await httpRequest(`http://127.0.0.1:${mport}/v1/models`)).status, 404);
+        assert.equal(await d.stop(), 0);
+    });
+
+    test('metrics_allow applies there too', async (t) => {
+        const emu = await startEmulator({ t });
+        const mport = await freePort();
+        const d = await startBedrockd({
+            t, conf: conf(emu.url, { extra: `metrics_listen 127.0.0.1:${mport};\n` +
+                                             'metrics_allow 10.0.0.0/16;' }),
+        });
+        assert.equal((await httpRequest(`http://127.0.0.1:${mport}/metrics`)).status, 404);
+        assert.equal((await httpRequest(`http://127.0.0.1:${mport}/ready`)).status, 200);
+        assert.equal(await d.stop(), 0);
+    });
+
+    test('a taken metrics port fails the start, naming it', async (t) => {
+        const emu = await startEmulator({ t });
+        const holder = net.createServer();
+        await new Promise((resolve) => holder.listen(0, '127.0.0.1', resolve));
+        t.after(() => holder.close());
+        const taken = holder.address().port;
+        const dir = makeTempDir();
+        const file = path.join(dir, 'taken.conf');
+        fs.writeFileSync(file, conf(emu.url, { extra: `metrics_listen 127.0.0.1:${taken};` }));
+        const r = await runBedrockd(['-c', file], { env: { AWS_EC2_METADATA_DISABLED: 'true' } });
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, new RegExp(`metrics_listen: bind\\(\\) to 127\\.0\\.0\\.1:${taken} ` +
+                                          'failed \\(address already in use'));
+    });
+});

@@ -157,13 +157,13 @@ TEST(MetricsRender, SeriesSortByLabelsWithinAFamily)
     bd_metrics_slot_destroy(s);
 }
 
-std::vector<bd_metrics_cidr_t>
+std::vector<bd_cidr_t>
 ranges(std::initializer_list<const char *> texts)
 {
-    std::vector<bd_metrics_cidr_t> out;
+    std::vector<bd_cidr_t> out;
     for (const char *t : texts) {
-        bd_metrics_cidr_t r;
-        EXPECT_EQ(bd_metrics_cidr_parse(t, &r), 0) << t;
+        bd_cidr_t r;
+        EXPECT_EQ(bd_cidr_parse(t, &r), 0) << t;
         out.push_back(r);
     }
     return out;
@@ -171,42 +171,42 @@ ranges(std::initializer_list<const char *> texts)
 
 TEST(MetricsAllow, ParsesRanges)
 {
-    bd_metrics_cidr_t r;
-    EXPECT_EQ(bd_metrics_cidr_parse("10.0.0.0/8", &r), 0);
+    bd_cidr_t r;
+    EXPECT_EQ(bd_cidr_parse("10.0.0.0/8", &r), 0);
     EXPECT_EQ(r.prefix, 8);
-    EXPECT_EQ(bd_metrics_cidr_parse("192.168.1.7", &r), 0);
+    EXPECT_EQ(bd_cidr_parse("192.168.1.7", &r), 0);
     EXPECT_EQ(r.prefix, 32);
-    EXPECT_EQ(bd_metrics_cidr_parse("::1", &r), 0);
+    EXPECT_EQ(bd_cidr_parse("::1", &r), 0);
     EXPECT_EQ(r.prefix, 128);
-    EXPECT_EQ(bd_metrics_cidr_parse("fd00::/8", &r), 0);
+    EXPECT_EQ(bd_cidr_parse("fd00::/8", &r), 0);
     for (const char *bad : {"", "abc", "10.0.0.0/33", "::/129", "1.2.3.4/", "1.2.3.4/x",
                             "1.2.3.4/-1", "1.2.3/8", "10.0.0.0/8/8"}) {
-        EXPECT_EQ(bd_metrics_cidr_parse(bad, &r), -1) << bad;
+        EXPECT_EQ(bd_cidr_parse(bad, &r), -1) << bad;
     }
 }
 
 TEST(MetricsAllow, MatchesAddresses)
 {
-    std::vector<bd_metrics_cidr_t> local = ranges({"127.0.0.1/8", "::1"});
-    EXPECT_TRUE(bd_metrics_cidr_match(local, "127.0.0.1"));
-    EXPECT_TRUE(bd_metrics_cidr_match(local, "127.200.3.4"));
-    EXPECT_TRUE(bd_metrics_cidr_match(local, "::1"));
-    EXPECT_TRUE(bd_metrics_cidr_match(local, "::ffff:127.0.0.1")); /* dual-stack listener */
-    EXPECT_FALSE(bd_metrics_cidr_match(local, "128.0.0.1"));
-    EXPECT_FALSE(bd_metrics_cidr_match(local, "::2"));
-    EXPECT_FALSE(bd_metrics_cidr_match(local, "10.0.0.1"));
-    EXPECT_FALSE(bd_metrics_cidr_match(local, "not an address"));
-    EXPECT_FALSE(bd_metrics_cidr_match(local, ""));
+    std::vector<bd_cidr_t> local = ranges({"127.0.0.1/8", "::1"});
+    EXPECT_TRUE(bd_cidr_match(local, "127.0.0.1"));
+    EXPECT_TRUE(bd_cidr_match(local, "127.200.3.4"));
+    EXPECT_TRUE(bd_cidr_match(local, "::1"));
+    EXPECT_TRUE(bd_cidr_match(local, "::ffff:127.0.0.1")); /* dual-stack listener */
+    EXPECT_FALSE(bd_cidr_match(local, "128.0.0.1"));
+    EXPECT_FALSE(bd_cidr_match(local, "::2"));
+    EXPECT_FALSE(bd_cidr_match(local, "10.0.0.1"));
+    EXPECT_FALSE(bd_cidr_match(local, "not an address"));
+    EXPECT_FALSE(bd_cidr_match(local, ""));
 
-    std::vector<bd_metrics_cidr_t> odd = ranges({"10.1.128.0/17", "fd00::/8"});
-    EXPECT_TRUE(bd_metrics_cidr_match(odd, "10.1.200.9"));
-    EXPECT_FALSE(bd_metrics_cidr_match(odd, "10.1.127.255"));
-    EXPECT_TRUE(bd_metrics_cidr_match(odd, "fd12:3456::1"));
-    EXPECT_FALSE(bd_metrics_cidr_match(odd, "fe80::1"));
+    std::vector<bd_cidr_t> odd = ranges({"10.1.128.0/17", "fd00::/8"});
+    EXPECT_TRUE(bd_cidr_match(odd, "10.1.200.9"));
+    EXPECT_FALSE(bd_cidr_match(odd, "10.1.127.255"));
+    EXPECT_TRUE(bd_cidr_match(odd, "fd12:3456::1"));
+    EXPECT_FALSE(bd_cidr_match(odd, "fe80::1"));
 
-    std::vector<bd_metrics_cidr_t> v4all = ranges({"0.0.0.0/0"});
-    EXPECT_TRUE(bd_metrics_cidr_match(v4all, "203.0.113.5"));
-    EXPECT_FALSE(bd_metrics_cidr_match(v4all, "2001:db8::1"));
+    std::vector<bd_cidr_t> v4all = ranges({"0.0.0.0/0"});
+    EXPECT_TRUE(bd_cidr_match(v4all, "203.0.113.5"));
+    EXPECT_FALSE(bd_cidr_match(v4all, "2001:db8::1"));
 }
 
 } // namespace

@@ -1,19 +1,21 @@
 /*
- * bd_metrics_cidr.cc: address ranges for metrics_allow, parsed at conf load and
- * matched against the client address of each scrape. Pure; any thread.
+ * bd_cidr.cc: address ranges (metrics_allow, trusted_proxies), parsed at conf
+ * load and matched against client addresses. Pure; any thread.
  * IPv4-mapped IPv6 clients (::ffff:a.b.c.d, from a dual-stack listener) match
  * as the IPv4 address they carry.
  */
-#include "modules/metrics/bd_metrics.h"
+#include "core/bd_cidr.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include <string>
+
 /* Parses one address into <family>/<addr>; 0 or -1. */
 static int
-bd_metrics_addr_parse(const char *text, int *family, uint8_t addr[16])
+bd_cidr_addr_parse(const char *text, int *family, uint8_t addr[16])
 {
     memset(addr, 0, 16);
     if (inet_pton(AF_INET, text, addr) == 1) {
@@ -35,7 +37,7 @@ bd_metrics_addr_parse(const char *text, int *family, uint8_t addr[16])
 }
 
 int
-bd_metrics_cidr_parse(const char *text, bd_metrics_cidr_t *out)
+bd_cidr_parse(const char *text, bd_cidr_t *out)
 {
     std::string addr(text);
     int prefix = -1;
@@ -68,7 +70,7 @@ bd_metrics_cidr_parse(const char *text, bd_metrics_cidr_t *out)
 }
 
 static bool
-bd_metrics_prefix_equal(const uint8_t *a, const uint8_t *b, int bits)
+bd_cidr_prefix_equal(const uint8_t *a, const uint8_t *b, int bits)
 {
     int bytes = bits / 8;
     if (memcmp(a, b, (size_t)bytes) != 0) {
@@ -83,15 +85,15 @@ bd_metrics_prefix_equal(const uint8_t *a, const uint8_t *b, int bits)
 }
 
 bool
-bd_metrics_cidr_match(const std::vector<bd_metrics_cidr_t> &list, const char *addr)
+bd_cidr_match(const std::vector<bd_cidr_t> &list, const char *addr)
 {
     int family;
     uint8_t bytes[16];
-    if (bd_metrics_addr_parse(addr, &family, bytes) != 0) {
+    if (bd_cidr_addr_parse(addr, &family, bytes) != 0) {
         return false;
     }
-    for (const bd_metrics_cidr_t &range : list) {
-        if (range.family == family && bd_metrics_prefix_equal(bytes, range.addr, range.prefix)) {
+    for (const bd_cidr_t &range : list) {
+        if (range.family == family && bd_cidr_prefix_equal(bytes, range.addr, range.prefix)) {
             return true;
         }
     }

@@ -1,0 +1,208 @@
+/*
+ * bd_metrics_listen.cc: `metrics_listen ADDR:PORT;`, a listener of its own for
+ * GET /metrics (and /health, /ready), so that a load balancer's target port never
+ * carries the metrics: with it set, the main listeners answer /metrics with 404.
+ * Nothing else is served there. The main thread binds one plain socket at start
+ * (an address taken by anyone is an error then); every worker accepts on a
+ * duplicate of it with a small evhttp of its own, so a scrape reads the
+ * worker's current snapshot (metrics_allow applies, to the peer address: no
+ * proxy stands in front of this port). The address takes effect at the next
+ * restart; it stays open while draining so the last numbers can be scraped.
+ */
+#include "modules/metrics/bd_metrics_int.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/util.h>
+
+#include "core/bd_log.h"
+#include "core/bd_process.h"
+#include "core/bd_worker.h"
+
+const char *
+bd_metrics_set_listen(bd_conf_ctx_t *cf, const bd_conf_node_t *node, const bd_directive_t *,
+                      void *conf)
+{
+    bd_metrics_conf_t *c = (bd_metrics_conf_t *)conf;
+    const std::string &text = node->args[1];
+    int len = (int)sizeof(c->listen_addr);
+    memset(&c->listen_addr, 0, sizeof(c->listen_addr));
+    if (evutil_parse_sockaddr_port(text.c_str(), (struct sockaddr *)&c->listen_addr, &len) != 0 ||
+        text.find(':') == std::string::npos) {
+        cf->errbuf = "invalid address \"" + text +
+                     "\" in \"metrics_listen\" directive (ADDRESS:PORT, numeric)";
+        return cf->errbuf.c_str();
+    }
+    c->listen_text = text;
+    c->listen_addr_len = (socklen_t)len;
+    return nullptr;
+}
+
+int
+bd_metrics_listen_open(bd_metrics_process_t *mp, const bd_metrics_conf_t *c)
+{
+    mp->listen_fd = -1;
+    if (c->listen_text.empty()) {
+        return 0;
+    }
+    int fd = socket(c->listen_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int on = 1;
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+        if (c->listen_addr.ss_family == AF_INET6) {
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+        }
+    }
+    if (fd < 0 || bind(fd, (const struct sockaddr *)&c->listen_addr, c->listen_addr_len) != 0 ||
+        listen(fd, 128) != 0) {
+        bd_log_error(BD_LOG_EMERG, nullptr, "metrics_listen: bind() to %s failed (%s)",
+                     c->listen_text.c_str(),
+                     errno == EADDRINUSE ? "address already in use by another process"
+                                         : strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    char host[64] = "?";
+    getsockname(fd, (struct sockaddr *)&bound, &blen);
+    int port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                                           : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    evutil_inet_ntop(bound.ss_family,
+                     bound.ss_family == AF_INET6
+                         ? (const void *)&((struct sockaddr_in6 *)&bound)->sin6_addr
+                         : (const void *)&((struct sockaddr_in *)&bound)->sin_addr,
+                     host, sizeof(host));
+    bd_log_error(BD_LOG_NOTICE, nullptr, "metrics_listen: serving /metrics on %s%s%s:%d",
+                 bound.ss_family == AF_INET6 ? "[" : "", host,
+                 bound.ss_family == AF_INET6 ? "]" : "", port);
+    mp->listen_fd = fd;
+    return 0;
+}
+
+static void
+bd_metrics_listen_reply(struct evhttp_request *req, int code, const char *reason,
+                        const char *type, const std::string &body)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    struct evbuffer *buf = evbuffer_new();
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+        evbuffer_add(buf, body.data(), body.size());
+    }
+    evhttp_send_reply(req, code, reason, buf);
+    evbuffer_free(buf);
+}
+
+static void
+bd_metrics_listen_on_request(struct evhttp_request *req, void *arg) noexcept
+{
+    bd_worker_t *w = (bd_worker_t *)arg;
+    const char *uri = evhttp_request_get_uri(req);
+    std::string path(uri, strcspn(uri, "?"));
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    static const std::string not_found =
+        "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"Not Found\"}}";
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+        bd_metrics_listen_reply(req, 405, "Method Not Allowed", "application/json",
+                                "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
+                                "\"message\":\"Method Not Allowed\"}}");
+        return;
+    }
+    if (path == "/health") {
+        bd_metrics_listen_reply(req, 200, "OK", "application/json", "{\"status\":\"ok\"}");
+        return;
+    }
+    if (path == "/ready") {
+        char reason[256];
+        int ready = bd_process_ready(w->process, reason, sizeof(reason));
+        std::string body = ready ? "{\"status\":\"ready\",\"reason\":"
+                                 : "{\"status\":\"not_ready\",\"reason\":";
+        bd_json_append_string(&body, reason, strlen(reason));
+        body.append("}");
+        bd_metrics_listen_reply(req, ready ? 200 : 503, ready ? "OK" : "Service Unavailable",
+                                "application/json", body);
+        return;
+    }
+    char *peer = nullptr;
+    ev_uint16_t port = 0;
+    evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
+    const bd_metrics_conf_t *c = (const bd_metrics_conf_t *)bd_snapshot_conf(w->snap,
+                                                                             &bd_metrics_module);
+    std::string out;
+    if (path != "/metrics" || !c->enabled || peer == nullptr ||
+        !bd_cidr_match(c->allow, peer) || bd_metrics_scrape(w->process, &out) != 0) {
+        bd_metrics_listen_reply(req, 404, "Not Found", "application/json", not_found);
+        return;
+    }
+    bd_metrics_listen_reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", out);
+}
+
+int
+bd_metrics_listen_worker(bd_metrics_process_t *mp, bd_worker_t *w)
+{
+    if (mp->listen_fd < 0) {
+        return 0;
+    }
+    struct evhttp *http = evhttp_new(w->base);
+    int fd = dup(mp->listen_fd);
+    if (http == nullptr || fd < 0) {
+        if (http != nullptr) {
+            evhttp_free(http);
+        }
+        return -1;
+    }
+    evutil_make_socket_nonblocking(fd);
+    evutil_make_socket_closeonexec(fd);
+    evhttp_set_gencb(http, bd_metrics_listen_on_request, w);
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+    evhttp_set_max_body_size(http, 4096);
+    evhttp_set_timeout(http, 30);
+    if (evhttp_accept_socket_with_handle(http, fd) == nullptr) {
+        close(fd);
+        evhttp_free(http);
+        return -1;
+    }
+    pthread_mutex_lock(&mp->lock);
+    mp->listen_https.push_back({w, http});
+    pthread_mutex_unlock(&mp->lock);
+    return 0;
+}
+
+void
+bd_metrics_listen_worker_exit(bd_metrics_process_t *mp, bd_worker_t *w)
+{
+    struct evhttp *http = nullptr;
+    pthread_mutex_lock(&mp->lock);
+    for (size_t i = 0; i < mp->listen_https.size(); i++) {
+        if (mp->listen_https[i].first == w) {
+            http = mp->listen_https[i].second;
+            mp->listen_https.erase(mp->listen_https.begin() + (long)i);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&mp->lock);
+    if (http != nullptr) {
+        evhttp_free(http); /* closes the duplicate and the open scrape connections */
+    }
+}
+
+void
+bd_metrics_listen_close(bd_metrics_process_t *mp)
+{
+    if (mp->listen_fd >= 0) {
+        close(mp->listen_fd);
+        mp->listen_fd = -1;
+    }
+}

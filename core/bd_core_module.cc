@@ -4,6 +4,7 @@
  */
 #include "core/bd_core_module.h"
 
+#include <errno.h>
 #include <netdb.h>
 #include <string.h>
 #include <unistd.h>
@@ -282,6 +283,14 @@ bd_core_init_conf(bd_snapshot_t *, void *conf)
     BD_DEFAULT(shutdown_delay_ms, 0);
 #undef BD_DEFAULT
 
+    /* OpenSSL's own message hides why a file failed; say it, whether or not
+     * a listener uses the files yet. */
+    for (const std::string *f : {&c->ssl_certificate, &c->ssl_certificate_key}) {
+        if (!f->empty() && access(f->c_str(), R_OK) != 0) {
+            msg = "cannot read \"" + *f + "\" (" + strerror(errno) + ")";
+            return msg.c_str();
+        }
+    }
     for (const bd_listen_t &ls : c->listens) {
         if (ls.ssl) {
             return bd_core_init_tls(c, &msg);

@@ -22,6 +22,19 @@ have_aws_credentials() {
 
 if [ "${BD_DEMO:-0}" != "1" ] && have_aws_credentials; then
     echo "quickstart: AWS credentials found: bedrockd on conf/bedrockd.conf"
+    # The conf's store defaults to /var/lib/bedrockd (what the systemd unit
+    # creates); here it lives in the build tree unless BEDROCKD_STORE says where.
+    export BEDROCKD_STORE=${BEDROCKD_STORE:-$top/build/bedrockd.db}
+    mkdir -p "$(dirname "$BEDROCKD_STORE")"
+    # Without a master key and without a key in the store, every request would
+    # be 401: make the first key (its secret is shown once, below).
+    if [ -z "${BEDROCKD_MASTER_KEY:-}" ] &&
+        ! build/bedrockctl --store "$BEDROCKD_STORE" key list --format csv | grep -q ',active,'; then
+        echo "quickstart: no key yet; creating one. Send its secret as x-api-key (or Bearer):"
+        build/bedrockctl --store "$BEDROCKD_STORE" key create --name quickstart
+        echo "quickstart: more keys: build/bedrockctl --store $BEDROCKD_STORE key create --name NAME"
+    fi
+    build/bedrockd -t -c conf/bedrockd.conf
     exec build/bedrockd -c conf/bedrockd.conf
 fi
 

@@ -16,6 +16,7 @@
 #include "core/bd_http.h"
 #include "core/bd_log.h"
 #include "core/bd_worker.h"
+#include "modules/store/bd_store_check.h"
 #include "modules/store/bd_store_module.h"
 
 struct bd_auth_conf_t {
@@ -141,6 +142,31 @@ bd_auth_init_conf(bd_snapshot_t *snap, void *conf)
     return nullptr;
 }
 
+/* After every module's init_conf (the store's path is known): a gateway that
+ * would answer every request with 401 says so at load and in `-t`. */
+static const char *
+bd_auth_postconfig(bd_snapshot_t *snap, void *conf)
+{
+    const bd_auth_conf_t *c = (const bd_auth_conf_t *)conf;
+    if (!c->on || !c->master_hash.empty()) {
+        return nullptr;
+    }
+    const std::string &store = bd_store_conf_path(snap);
+    int keys = store.empty() ? 0 : bd_store_count_usable_keys(store);
+    if (store.empty()) {
+        bd_log_error(BD_LOG_WARN, nullptr,
+                     "no client can authenticate: auth is on, the store is off and no master "
+                     "key is set (set master_key_env or master_key_file)");
+    } else if (keys == 0) {
+        bd_log_error(BD_LOG_WARN, nullptr,
+                     "no client can authenticate: auth is on, no master key is set and the "
+                     "store \"%s\" has no usable key (create one with `bedrockctl -c %s key "
+                     "create --name NAME`, or set master_key_env or master_key_file)",
+                     store.c_str(), snap->conf_path.c_str());
+    }
+    return nullptr;
+}
+
 static bd_auth_conf_t *
 bd_auth_conf(const bd_request_t *r)
 {
@@ -247,7 +273,7 @@ bd_module_t bd_auth_module = {
     .directives = bd_auth_directives,
     .create_conf = bd_auth_create_conf,
     .init_conf = bd_auth_init_conf,
-    .postconfig = nullptr,
+    .postconfig = bd_auth_postconfig,
     .destroy_conf = bd_auth_destroy_conf,
     .init_process = nullptr,
     .exit_process = nullptr,

@@ -12,6 +12,7 @@
 #include "core/bd_log.h"
 #include "core/bd_process.h"
 #include "modules/models/bd_models.h"
+#include "modules/store/bd_store_check.h"
 #include "modules/store/bd_store_thread.h"
 
 struct bd_store_conf_t {
@@ -75,12 +76,23 @@ bd_store_init_conf(bd_snapshot_t *, void *conf)
     if (c->flush_interval_ms > 10000) {
         return "\"store_flush_interval\" must be at most 10s";
     }
+    /* An explicit path must work: say so now rather than at start. */
+    static thread_local std::string msg;
+    if (c->path_set && !c->path.empty() && bd_store_check_path(c->path, &msg) != nullptr) {
+        return msg.c_str();
+    }
     if (bd_store_running_path != nullptr && c->path != bd_store_running_path) {
         bd_log_error(BD_LOG_WARN, nullptr,
                      "store changes take effect at the next restart (running \"%s\")",
                      bd_store_running_path);
     }
     return nullptr;
+}
+
+const std::string &
+bd_store_conf_path(const bd_snapshot_t *snap)
+{
+    return ((const bd_store_conf_t *)bd_snapshot_conf(snap, &bd_store_module))->path;
 }
 
 bd_store_t *

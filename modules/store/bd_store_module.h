@@ -23,6 +23,7 @@
 #include "modules/store/bd_store.h"
 
 struct bd_process_t;
+struct bd_snapshot_t;
 
 /* The keys at one moment, indexed by the raw SHA-256 of their secret. Built by the
  * store thread, never changed after publication; readers hold a reference. */
@@ -42,6 +43,9 @@ struct bd_model_table_t {
 };
 
 struct bd_store_t; /* the running store (bd_store_thread.cc) */
+
+/* The store path of <snap>'s configuration, "" for `store off` (after init_conf). */
+const std::string &bd_store_conf_path(const bd_snapshot_t *snap);
 
 /* The process's store, or null when the store is off. Any thread. */
 bd_store_t *bd_store_get(bd_process_t *p);

@@ -22,6 +22,7 @@ import {
     httpRequest,
     makeTempDir,
     runBedrockd,
+    runBinary,
     startBedrockd,
     startEmulator,
     waitUntil,
@@ -288,4 +289,109 @@ describe('metrics_listen', () => {
         assert.match(r.stderr, new RegExp(`metrics_listen: bind\\(\\) to 127\\.0\\.0\\.1:${taken} ` +
                                           'failed \\(address already in use'));
     });
+});
+
+describe('the configuration test (-t) checks what it can without starting', () => {
+    const top = path.resolve(import.meta.dirname, '..', '..');
+    const exampleConf = path.join(top, 'conf', 'bedrockd.conf');
+    const ctl = () => process.env.BD_BEDROCKCTL;
+
+    test('an explicit store whose directory is missing fails, naming it', async () => {
+        const dir = makeTempDir();
+        const file = path.join(dir, 'store.conf');
+        fs.writeFileSync(file, `listen 127.0.0.1:0;\nstore ${dir}/missing/bd.db;\n` +
+                               `master_key ${MASTER_KEY};\n`);
+        const r = await runBedrockd(['-t', '-c', file]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /directory "[^"]*\/missing" does not exist/);
+        assert.match(r.stderr, /test failed/);
+    });
+
+    test('an explicit store in a directory it cannot write fails', async (t) => {
+        if (process.getuid && process.getuid() === 0) {
+            t.skip('root writes everywhere: the permission check cannot fail here');
+            return;
+        }
+        const dir = makeTempDir();
+        fs.mkdirSync(path.join(dir, 'ro'), { mode: 0o555 });
+        const file = path.join(dir, 'store.conf');
+        fs.writeFileSync(file, `listen 127.0.0.1:0;\nstore ${dir}/ro/bd.db;\n`);
+        const r = await runBedrockd(['-t', '-c', file]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /is not writable/);
+    });
+
+    test('TLS files that cannot be read fail, naming the file and why', async () => {
+        const dir = makeTempDir();
+        const file = path.join(dir, 'tls.conf');
+        fs.writeFileSync(file, `listen 127.0.0.1:0 ssl;\nstore off;\nmaster_key ${MASTER_KEY};\n` +
+                               `ssl_certificate ${dir}/nope.pem;\nssl_certificate_key ${dir}/nope.key;\n`);
+        const r = await runBedrockd(['-t', '-c', file]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /cannot read "[^"]*\/nope\.pem" \(No such file or directory\)/);
+    });
+
+    test('auth on, no master key, nothing in the store: "no client can authenticate"',
+         async () => {
+        const dir = makeTempDir();
+        const store = path.join(dir, 'bd.db');
+        const env = { BEDROCKD_STORE: store, BEDROCKD_MASTER_KEY: undefined, BEDROCKD_PORT: '0' };
+        const empty = await runBedrockd(['-t', '-c', exampleConf], { env });
+        assert.equal(empty.code, 0, empty.stderr);
+        assert.match(empty.stderr, /no client can authenticate: .*has no usable key/);
+        assert.match(empty.stderr, /bedrockctl -c \S+ key create/);
+
+        const off = path.join(dir, 'off.conf');
+        fs.writeFileSync(off, 'listen 127.0.0.1:0;\nstore off;\n');
+        const r = await runBedrockd(['-t', '-c', off]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /no client can authenticate: auth is on, the store is off/);
+
+        const withMaster = await runBedrockd(['-t', '-c', exampleConf],
+                                             { env: { ...env, BEDROCKD_MASTER_KEY: MASTER_KEY } });
+        assert.equal(withMaster.code, 0, withMaster.stderr);
+        assert.doesNotMatch(withMaster.stderr, /no client can authenticate/);
+    });
+
+    test('the example conf on a fresh machine: the quick start\'s steps make the first ' +
+         'request work', async (t) => {
+        assert.ok(ctl(), 'BD_BEDROCKCTL is not set');
+        const emu = await startEmulator({ t });
+        const dir = makeTempDir();
+        const store = path.join(dir, 'state', 'bedrockd.db');
+        fs.mkdirSync(path.dirname(store));
+        /* What deploy/quickstart.sh does on real credentials: a store it can write,
+         * and a first key. */
+        const created = await runBinaryCtl(['--store', store, 'key', 'create', '--name', 'first']);
+        const secret = /secret\s+(sk-bd-\S+)/.exec(created)[1];
+        const env = {
+            BEDROCKD_STORE: store, BEDROCKD_MASTER_KEY: undefined, BEDROCKD_PORT: '0',
+            AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emu.url, AWS_ENDPOINT_URL_BEDROCK: emu.url,
+        };
+        const check = await runBedrockd(['-t', '-c', exampleConf], { env });
+        assert.equal(check.code, 0, check.stderr);
+        assert.doesNotMatch(check.stderr, /no client can authenticate/);
+        const d = await startBedrockd({
+            t, env,
+            conf: (tmp) => {
+                fs.copyFileSync(path.join(top, 'conf', 'models.conf'), path.join(tmp, 'models.conf'));
+                return fs.readFileSync(exampleConf, 'utf8');
+            },
+        });
+        const r = await httpRequest(`${d.url}/v1/messages`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-api-key': secret },
+            body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 32,
+                                   messages: [{ role: 'user', content: 'hello' }] }),
+        });
+        assert.equal(r.status, 200, r.body);
+        assert.equal(r.json.type, 'message');
+        assert.equal(await d.stop(), 0);
+    });
+
+    async function runBinaryCtl(args) {
+        const r = await runBinary(ctl(), args);
+        assert.equal(r.code, 0, r.stderr);
+        return r.stdout;
+    }
 });

@@ -6,7 +6,12 @@ set -euo pipefail
 
 BUILD_PACKAGES="build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev
   libjansson-dev libssl-dev libsqlite3-dev ca-certificates"
-TEST_PACKAGES="libgtest-dev googletest mandoc sqlite3 prometheus curl"
+TEST_PACKAGES="libgtest-dev googletest mandoc sqlite3 curl"
+# promtool (`promtool check metrics` in the metrics suite) ships only inside the
+# `prometheus` package, which would also install, enable and start a Prometheus
+# server. So the package is downloaded, not installed, and promtool alone (a
+# static binary) is taken out of it into $PROMTOOL_DIR.
+PROMTOOL_DIR=${PROMTOOL_DIR:-/usr/local/bin}
 
 bd_missing_packages() {
     local missing=""
@@ -28,6 +33,22 @@ bd_install_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
 }
 
+bd_install_promtool() {
+    command -v promtool >/dev/null 2>&1 && return 0
+    [ -x "$PROMTOOL_DIR/promtool" ] && return 0
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    local tmp
+    tmp=$(mktemp -d)
+    chmod 755 "$tmp" # apt fetches as the _apt user
+    echo "deps: promtool from the prometheus package (the server is not installed)"
+    $sudo apt-get update -qq
+    (cd "$tmp" && apt-get download -qq prometheus)
+    dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/root"
+    $sudo install -D -m 0755 "$tmp/root/usr/bin/promtool" "$PROMTOOL_DIR/promtool"
+    rm -rf "$tmp"
+}
+
 bd_install_node() {
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
         bd_install_packages nodejs npm
@@ -40,6 +61,7 @@ bd_install_packages $BUILD_PACKAGES
 if [ "$what" = "test" ]; then
     # shellcheck disable=SC2086
     bd_install_packages $TEST_PACKAGES
+    bd_install_promtool
     bd_install_node
     top=$(cd "$(dirname "$0")/.." && pwd)
     # npm ci again only when the lock file changed since the last install.

@@ -8,7 +8,8 @@
  * Run from tests/:
  *   BD_BEDROCKD=.../bedrockd BD_EMULATOR=.../bedrock-emulator \
  *       node --test integration/metrics.test.mjs
- * Node built-ins only. promtool (Debian package `prometheus`) is optional here:
+ * Node built-ins only. promtool (from the Debian package `prometheus`, taken out
+ * of it by deploy/deps.sh test without installing the server) is optional here:
  * without it that one test is skipped with a message.
  */
 import assert from 'node:assert/strict';
@@ -335,7 +336,7 @@ describe('counters after a known mix of requests', () => {
     test('promtool check metrics accepts the exposition', async (t) => {
         const probe = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
         if (probe.error) {
-            t.skip('promtool not found (Debian package "prometheus"); .ci/run installs it');
+            t.skip('promtool not found: deploy/deps.sh test takes it out of the Debian package "prometheus"');
             return;
         }
         const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });

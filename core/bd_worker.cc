@@ -92,6 +92,39 @@ bd_worker_drain(bd_worker_t *w)
     w->listeners_closed.store(true, std::memory_order_release);
 }
 
+void
+bd_worker_on_stop(bd_worker_t *w, bd_worker_stop_pt fn, void *arg)
+{
+    w->stop_hooks.push_back({fn, arg});
+}
+
+static void
+bd_worker_on_stop_flush(evutil_socket_t, short, void *arg) noexcept
+{
+    bd_worker_t *w = (bd_worker_t *)arg;
+    if (w->flushing.load(std::memory_order_relaxed) == 0 || bd_now_us() >= w->stop_deadline_us) {
+        event_base_loopbreak(w->base);
+    }
+}
+
+/* STOP: the stop hooks end what is in flight, then the loop runs until their last
+ * bytes are written (at most a second) and breaks. */
+static void
+bd_worker_stop(bd_worker_t *w)
+{
+    if (w->stop_ev != nullptr) {
+        return;
+    }
+    for (const bd_worker_stop_hook_t &h : w->stop_hooks) {
+        h.fn(w, h.arg);
+    }
+    w->stop_deadline_us = bd_now_us() + 1000000;
+    w->stop_ev = event_new(w->base, -1, EV_PERSIST, bd_worker_on_stop_flush, w);
+    struct timeval tv = {0, 10 * 1000};
+    event_add(w->stop_ev, &tv);
+    bd_worker_on_stop_flush(-1, 0, w);
+}
+
 static void
 bd_worker_on_mailbox(evutil_socket_t fd, short what, void *arg) noexcept
 {
@@ -114,7 +147,7 @@ bd_worker_on_mailbox(evutil_socket_t fd, short what, void *arg) noexcept
             bd_worker_drain(w);
             break;
         case BD_MSG_STOP:
-            event_base_loopbreak(w->base);
+            bd_worker_stop(w);
             break;
         case BD_MSG_CALL:
             msg.fn(w, msg.arg);
@@ -132,6 +165,8 @@ bd_worker_create(bd_process_t *p, int id, bd_snapshot_t *snap)
     w->snap = snap;
     w->draining = false;
     w->listeners_closed.store(false);
+    w->stop_ev = nullptr;
+    w->stop_deadline_us = 0;
     w->active.store(0);
     w->flushing.store(0);
     w->streams.store(0);
@@ -188,6 +223,10 @@ bd_worker_main(void *arg) noexcept
     evhttp_free(w->http);
     evhttp_free(w->https);
     w->http = w->https = nullptr;
+    if (w->stop_ev != nullptr) {
+        event_free(w->stop_ev);
+        w->stop_ev = nullptr;
+    }
     for (int i = 0; bd_modules[i] != nullptr; i++) {
         if (bd_modules[i]->exit_worker != nullptr) {
             bd_modules[i]->exit_worker(w);

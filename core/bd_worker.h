@@ -43,6 +43,15 @@ struct bd_msg_t {
     void *arg;
 };
 
+/* Runs when the worker is told to stop, before its connections close (see
+ * bd_worker_on_stop). */
+typedef void (*bd_worker_stop_pt)(bd_worker_t *w, void *arg);
+
+struct bd_worker_stop_hook_t {
+    bd_worker_stop_pt fn;
+    void *arg;
+};
+
 struct bd_worker_t {
     int id;
     pthread_t thread;
@@ -66,6 +75,10 @@ struct bd_worker_t {
     std::atomic<uint64_t> served;  /* requests finalized */
     uint64_t rng[2];               /* request ids; this thread only */
 
+    std::vector<bd_worker_stop_hook_t> stop_hooks; /* this thread only */
+    struct event *stop_ev;                         /* the bounded flush after STOP */
+    int64_t stop_deadline_us;
+
     void *module_ctx[BD_MAX_MODULES];
 };
 
@@ -81,6 +94,12 @@ void bd_worker_post(bd_worker_t *w, bd_msg_t *msg);
 
 /* Waits for the thread to end and frees the worker (main thread, after STOP). */
 void bd_worker_join_destroy(bd_worker_t *w);
+
+/* Registers <fn>(w, <arg>) to run when the worker is told to stop, while its event
+ * loop still runs: requests still in flight then (a stop past shutdown_timeout) end
+ * there in their own words rather than with a cut connection. The worker then gives
+ * what they wrote up to a second to reach the clients. Worker thread (init_worker). */
+void bd_worker_on_stop(bd_worker_t *w, bd_worker_stop_pt fn, void *arg);
 
 /* A fresh request id "req_" + 24 base62 characters (worker thread). */
 void bd_worker_request_id(bd_worker_t *w, char *out, size_t len);

@@ -46,7 +46,9 @@ struct bd_bedrock_call_t;
 
 struct bd_bedrock_handlers_t {
     /* Stream operations, 2xx: every decoded frame, events and exceptions alike.
-     * Return 0 to go on, 1 to pause the transfer until bd_bedrock_resume. */
+     * Return 0 to go on, 1 to pause the transfer until bd_bedrock_resume, -1 for
+     * an event that cannot be used (its payload is not JSON): the call ends as
+     * BD_BEDROCK_BAD_STREAM. */
     int (*on_event)(bd_bedrock_call_t *c, const bd_es_message_t *m);
     /* Exactly once per call, unless the call was canceled. The call is freed
      * when the request is finalized, not here. */

@@ -43,6 +43,7 @@ struct bd_bedrock_call_t {
     bool delivered;  /* a frame reached the handler: no more retries */
     bool pause_wanted;
     bool stream_failed;
+    bool bad_event; /* the handler could not use an event: the stream cannot go on */
     std::string stream_error_name, stream_error_message;
     bd_bedrock_result_t deferred; /* a failure found before any transfer started */
 };
@@ -252,10 +253,13 @@ bd_bedrock_on_frame(void *arg, const bd_es_message_t *m)
         json_decref(j);
     }
     c->delivered = true;
-    if (c->h.on_event(c, m) == 1) {
+    int rc = c->h.on_event(c, m);
+    if (rc < 0) {
+        c->bad_event = true;
+    } else if (rc == 1) {
         c->pause_wanted = true;
     }
-    return c->stream_failed ? 1 : 0;
+    return c->stream_failed || c->bad_event ? 1 : 0;
 }
 
 static int
@@ -288,7 +292,7 @@ bd_bedrock_on_data(bd_curl_xfer_t *x, const char *p, size_t len) noexcept
         return BD_CURL_CONTINUE;
     }
     int rc = bd_es_decoder_feed(&c->decoder, p, len);
-    if (c->stream_failed || rc < 0) {
+    if (c->stream_failed || c->bad_event || rc < 0) {
         return BD_CURL_ABORT; /* the outcome is known; on_done reports it */
     }
     if (c->pause_wanted) {
@@ -315,6 +319,9 @@ bd_bedrock_on_done(bd_curl_xfer_t *x, const bd_curl_result_t *cres) noexcept
         res.error_name = bd_bedrock_sanitize_error(c->stream_error_name.data(),
                                                    c->stream_error_name.size());
         res.message = c->stream_error_message;
+    } else if (c->streaming && c->bad_event) {
+        res.kind = BD_BEDROCK_BAD_STREAM;
+        res.message = "Bedrock sent an event the gateway cannot decode";
     } else if (c->streaming && c->decoder.failed != 0) {
         res.kind = BD_BEDROCK_BAD_STREAM;
         res.message = std::string("bad event stream from Bedrock: ") +
@@ -362,6 +369,7 @@ bd_bedrock_attempt(bd_bedrock_call_t *c)
     c->error_header.clear();
     c->streaming = false;
     c->stream_failed = false;
+    c->bad_event = false;
 
     bd_bedrock_process_t *bp = bd_bedrock_process(c->r->w->process);
     bd_credentials_t *creds = bd_credentials_acquire(bp->creds);
@@ -417,8 +425,10 @@ bd_bedrock_attempt(bd_bedrock_call_t *c)
     req.body = c->body.data();
     req.body_len = c->body.size();
     req.connect_timeout_ms = (long)c->conf->connect_timeout_ms;
-    req.first_byte_timeout_ms = streams ? (long)c->conf->first_byte_timeout_ms : 0;
-    req.idle_timeout_ms = streams ? (long)c->conf->stream_idle_timeout_ms : 0;
+    req.first_byte_timeout_ms =
+        (long)(streams ? c->conf->first_byte_timeout_ms : c->conf->read_timeout_ms);
+    req.idle_timeout_ms =
+        (long)(streams ? c->conf->stream_idle_timeout_ms : c->conf->read_timeout_ms);
     req.total_timeout_ms = (long)c->conf->request_timeout_ms;
     c->xfer = bd_curl_xfer_start(c->bw->curl, &req, &bd_bedrock_curl_handlers, c);
     bd_credentials_release(creds);
@@ -457,7 +467,7 @@ bd_bedrock_call(bd_request_t *r, int op, const std::string &model_id, std::strin
     c->attempt = 0;
     c->started_us = bd_now_us();
     c->canceled = c->done = false;
-    c->streaming = c->delivered = c->pause_wanted = c->stream_failed = false;
+    c->streaming = c->delivered = c->pause_wanted = c->stream_failed = c->bad_event = false;
     c->status = 0;
     c->deferred.kind = BD_BEDROCK_OK;
     bd_request_add_cleanup(r, bd_bedrock_cleanup, c);

@@ -31,6 +31,7 @@ struct bd_bedrock_conf_t {
     int64_t first_byte_timeout_ms; /* streams: until the response headers */
     int64_t stream_idle_timeout_ms;
     int64_t request_timeout_ms;    /* the whole call; non-stream answers can take minutes */
+    int64_t read_timeout_ms;       /* non-stream: longest silence, the wait for headers included */
     int64_t retries;               /* extra attempts after the first */
     int64_t retry_budget_ms;       /* no new attempt starts after this much time */
     int64_t retry_base_ms;         /* first backoff before jitter */
@@ -52,10 +53,14 @@ struct bd_bedrock_process_t {
     bd_bedrock_health_t health; /* whether Bedrock accepts our identity */
 };
 
-/* Per worker: the curl multi handle (the keep-alive pool to Bedrock). */
+struct bd_bedrock_relay_t;
+
+/* Per worker: the curl multi handle (the keep-alive pool to Bedrock), and the relays
+ * in flight (so that a stop can end them). */
 struct bd_bedrock_worker_t {
     bd_curl_t *curl;
     uint64_t rng;
+    bd_bedrock_relay_t *relays; /* intrusive list, bd_bedrock_relay.cc */
 };
 
 bd_bedrock_conf_t *bd_bedrock_conf(const bd_snapshot_t *snap);

@@ -13,7 +13,7 @@
  *       bearer_token T;                   # Bedrock API key
  *       ca_file PATH;                     # CA bundle for upstream TLS
  *       connect_timeout 5s;  first_byte_timeout 60s;  stream_idle_timeout 120s;
- *       request_timeout 10m;  retries 2;  retry_budget 20s;  retry_base 200ms;
+ *       request_timeout 10m;  read_timeout 5m;  retries 2;  retry_budget 20s;  retry_base 200ms;
  *       max_connections 256;              # cached upstream connections per worker
  *       catalog on;  catalog_refresh 10m; # ListFoundationModels/ListInferenceProfiles
  *   }
@@ -25,6 +25,7 @@
 #include "core/bd_log.h"
 #include "core/bd_process.h"
 #include "core/bd_worker.h"
+#include "modules/bedrock/bd_bedrock_relay.h"
 
 static const char *bd_bedrock_block(bd_conf_ctx_t *cf, const bd_conf_node_t *node,
                                     const bd_directive_t *d, void *conf);
@@ -68,6 +69,8 @@ static const bd_directive_t bd_bedrock_directives[] = {
      BD_BR_OFF(stream_idle_timeout_ms), nullptr},
     {"request_timeout", "bedrock", BD_ARGS_1, bd_conf_set_duration, BD_BR_OFF(request_timeout_ms),
      nullptr},
+    {"read_timeout", "bedrock", BD_ARGS_1, bd_conf_set_duration, BD_BR_OFF(read_timeout_ms),
+     nullptr},
     {"retries", "bedrock", BD_ARGS_1, bd_conf_set_int, BD_BR_OFF(retries), &bd_bedrock_retry_bounds},
     {"retry_budget", "bedrock", BD_ARGS_1, bd_conf_set_duration, BD_BR_OFF(retry_budget_ms),
      nullptr},
@@ -102,6 +105,7 @@ bd_bedrock_create_conf(void)
     c->first_byte_timeout_ms = -1;
     c->stream_idle_timeout_ms = -1;
     c->request_timeout_ms = -1;
+    c->read_timeout_ms = -1;
     c->retries = -1;
     c->retry_budget_ms = -1;
     c->retry_base_ms = -1;
@@ -131,6 +135,7 @@ bd_bedrock_init_conf(bd_snapshot_t *, void *conf)
     BD_DEFAULT(first_byte_timeout_ms, 60000);
     BD_DEFAULT(stream_idle_timeout_ms, 120000);
     BD_DEFAULT(request_timeout_ms, 600000);
+    BD_DEFAULT(read_timeout_ms, 300000);
     BD_DEFAULT(retries, 2);
     BD_DEFAULT(retry_budget_ms, 20000);
     BD_DEFAULT(retry_base_ms, 200);
@@ -266,11 +271,13 @@ bd_bedrock_init_worker(bd_worker_t *w)
     bd_bedrock_worker_t *bw = new bd_bedrock_worker_t();
     bw->curl = bd_curl_create(w->base, &opts);
     bw->rng = (uint64_t)bd_now_us() * 0x9e3779b97f4a7c15ull + (uint64_t)w->id;
+    bw->relays = nullptr;
     if (bw->curl == nullptr) {
         delete bw;
         return BD_ERROR;
     }
     w->module_ctx[bd_bedrock_module.index] = bw;
+    bd_worker_on_stop(w, bd_bedrock_relay_cut_all, bw);
     return BD_OK;
 }
 

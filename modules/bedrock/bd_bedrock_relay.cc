@@ -12,6 +12,7 @@
 #include "core/bd_http.h"
 #include "core/bd_log.h"
 #include "core/bd_worker.h"
+#include "modules/bedrock/bd_bedrock_conf.h"
 
 struct bd_bedrock_relay_t {
     bd_request_t *r;
@@ -21,12 +22,33 @@ struct bd_bedrock_relay_t {
     bool started;                      /* SSE headers sent */
     struct event *ping_ev;             /* owned; null until the stream starts */
     int64_t ping_interval_ms;          /* 0 = no pings */
+    bd_bedrock_worker_t *bw;           /* whose list holds it; null once unlinked */
+    bd_bedrock_relay_t *prev, *next;
 };
+
+static void
+bd_bedrock_relay_unlink(bd_bedrock_relay_t *relay)
+{
+    if (relay->bw == nullptr) {
+        return;
+    }
+    if (relay->prev != nullptr) {
+        relay->prev->next = relay->next;
+    } else {
+        relay->bw->relays = relay->next;
+    }
+    if (relay->next != nullptr) {
+        relay->next->prev = relay->prev;
+    }
+    relay->bw = nullptr;
+    relay->prev = relay->next = nullptr;
+}
 
 static void
 bd_bedrock_relay_free(void *data)
 {
     bd_bedrock_relay_t *relay = (bd_bedrock_relay_t *)data;
+    bd_bedrock_relay_unlink(relay);
     if (relay->ping_ev != nullptr) {
         event_free(relay->ping_ev);
     }
@@ -109,10 +131,18 @@ bd_bedrock_relay_on_event(bd_bedrock_call_t *c, const bd_es_message_t *m)
         const char *name = xtype ? xtype->c_str() : "InternalServerException";
         relay->ops->exception(relay->data, name, payload, &out);
         r->error_type = name;
-    } else if (etype != nullptr && payload != nullptr &&
-               relay->ops->event(relay->data, etype->c_str(), payload, &out, &err) != 0) {
-        bd_log_error(BD_LOG_WARN, r->id, "bedrock stream event %s: %s", etype->c_str(),
-                     err.message.c_str());
+    } else if (etype != nullptr &&
+               (payload == nullptr ||
+                relay->ops->event(relay->data, etype->c_str(), payload, &out, &err) != 0)) {
+        /* Skipping it would leave the client a stream that looks whole: the call
+         * ends as a bad stream, whose end is an error event. */
+        bd_log_error(BD_LOG_ERR, r->id, "bedrock stream event %s: %s", etype->c_str(),
+                     payload == nullptr ? "the payload is not JSON" : err.message.c_str());
+        json_decref(payload);
+        if (!out.empty()) {
+            bd_http_stream_write(r, out.data(), out.size());
+        }
+        return -1;
     }
     json_decref(payload);
     size_t queued = bd_http_stream_write(r, out.data(), out.size());
@@ -155,11 +185,51 @@ bd_bedrock_relay_start(bd_request_t *r, int op, const std::string &model_id,
     relay->started = false;
     relay->ping_ev = nullptr;
     relay->ping_interval_ms = ping_interval_ms;
+    relay->bw = bd_bedrock_worker(r->w);
+    relay->prev = nullptr;
+    relay->next = relay->bw->relays;
+    if (relay->next != nullptr) {
+        relay->next->prev = relay;
+    }
+    relay->bw->relays = relay;
     r->ctx[bd_bedrock_module.index] = relay;
     bd_request_add_cleanup(r, bd_bedrock_relay_free, relay);
     r->on_abort = bd_bedrock_relay_on_abort;
     r->on_drain = bd_bedrock_relay_on_drain;
     relay->call = bd_bedrock_call(r, op, model_id, body, &bd_bedrock_relay_handlers, relay);
+}
+
+void
+bd_bedrock_relay_cut_all(bd_worker_t *, void *arg)
+{
+    bd_bedrock_worker_t *bw = (bd_bedrock_worker_t *)arg;
+    while (bw->relays != nullptr) {
+        bd_bedrock_relay_t *relay = bw->relays;
+        bd_bedrock_relay_unlink(relay);
+        if (relay->call == nullptr) {
+            continue; /* already ending */
+        }
+        bd_bedrock_cancel(relay->call);
+        relay->call = nullptr;
+        bd_bedrock_result_t res;
+        res.kind = BD_BEDROCK_TRANSPORT;
+        res.http_status = 0;
+        res.error_name = "ServiceUnavailableException";
+        res.message = "the gateway is shutting down: the request was cut at shutdown_timeout";
+        res.body = nullptr;
+        res.attempts = 0;
+        res.timeout = false;
+        bd_request_t *r = relay->r;
+        if (!relay->started) {
+            relay->ops->answer(relay->data, &res);
+            continue;
+        }
+        std::string out;
+        relay->ops->stream_end(relay->data, &res, &out);
+        bd_http_stream_write(r, out.data(), out.size());
+        r->status = 503; /* what the usage record and the access log keep */
+        bd_http_stream_end(r);
+    }
 }
 
 void

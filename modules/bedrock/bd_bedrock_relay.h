@@ -26,7 +26,8 @@ struct bd_bedrock_relay_ops_t {
      * relay then sets r->error_type to <name>. */
     void (*exception)(void *data, const char *name, json_t *payload, std::string *out);
     /* Renders the event <type> into <out>. Returns 0, or -1 with <err> set for an event
-     * it cannot use; the relay logs it and the stream goes on. */
+     * it cannot use; the relay logs it and the call ends as a bad stream (stream_end
+     * then renders the error event). */
     int (*event)(void *data, const char *type, json_t *payload, std::string *out,
                  bd_convert_error_t *err);
     /* The call completed after the stream started: <res> is BD_BEDROCK_OK or the
@@ -50,6 +51,11 @@ struct bd_bedrock_relay_ops_t {
 void bd_bedrock_relay_start(bd_request_t *r, int op, const std::string &model_id,
                             std::string *body, int64_t ping_interval_ms,
                             const bd_bedrock_relay_ops_t *ops, void *data);
+
+/* A stop hook (bd_worker_on_stop) with the worker's bd_bedrock_worker_t: every relay
+ * still running ends now, a started stream with the API's error event (its usage
+ * record says 503), a call not yet answered with the API's 503. */
+void bd_bedrock_relay_cut_all(bd_worker_t *w, void *bw);
 
 /* Records the token counts of <u> on <r> for the usage record and metrics. Any thread
  * that owns <r>. */

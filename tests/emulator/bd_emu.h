@@ -101,6 +101,7 @@ enum bd_emu_disrupt_e {
     BD_EMU_DISRUPT_NONE = 0,
     BD_EMU_DISRUPT_EXCEPTION, /* an exception frame after <disrupt_after> pieces */
     BD_EMU_DISRUPT_CUT,       /* the connection closes after <disrupt_after> pieces */
+    BD_EMU_DISRUPT_CORRUPT,   /* a broken frame after <disrupt_after> pieces, then the rest */
 };
 
 /* The planned answer to one request. */
@@ -117,6 +118,8 @@ struct bd_emu_reply_t {
     int disrupt;
     long disrupt_after;
     std::string exception_type;  /* event-stream :exception-type for DISRUPT_EXCEPTION */
+    std::string corrupt_kind;    /* DISRUPT_CORRUPT: json, crc or header_len */
+    bool bytewise;               /* streams: every byte on its own, 1 ms apart */
     long ttft_ms;
     long piece_delay_ms;         /* between streamed pieces */
     long latency_ms;             /* the planned total, reported in metrics */
@@ -133,6 +136,7 @@ struct bd_emu_stream_t {
     std::vector<bd_emu_step_t> steps;
     bool cut;           /* close the connection after the last step */
     bool whole;         /* one plain (not chunked) body, sent after the only step */
+    bool bytewise;      /* every byte its own step, 1 ms apart (frames split everywhere) */
     long pieces;        /* pieces written so far (for disruption) */
     std::string scratch; /* reused JSON payload buffer */
 };
@@ -226,6 +230,9 @@ void bd_emu_stream_event(bd_emu_stream_t *s, const char *event_type, uint32_t de
 /* Counts one output piece; returns true when the planned disruption happens now (the
  * exception frame has been appended or the cut marked) so the caller stops. */
 bool bd_emu_stream_piece(bd_emu_stream_t *s, const bd_emu_reply_t *r);
+
+/* Appends one broken frame of <kind> (json, crc, header_len) as its own step. */
+void bd_emu_stream_corrupt(bd_emu_stream_t *s, const std::string &kind);
 
 /* Appends a JSON string literal (with quotes) for <len> bytes of <p>. */
 void bd_emu_json_quote(std::string *out, const char *p, size_t len);

@@ -149,7 +149,8 @@ bd_emu_send_plan_error(bd_emu_call_t *c, const bd_emu_reply_t *r)
     json_decref(extra);
 }
 
-/* A non-streaming call whose scenario disrupts a stream: an error or a cut body. */
+/* A non-streaming call whose scenario disrupts a stream: an error, a cut body, or a body
+ * that is not JSON. */
 static void
 bd_emu_disrupt_plain(bd_emu_call_t *c, const bd_emu_reply_t *r, json_t *answer)
 {
@@ -170,7 +171,8 @@ bd_emu_disrupt_plain(bd_emu_call_t *c, const bd_emu_reply_t *r, json_t *answer)
     json_decref(answer);
     s->out.assign(dump, strlen(dump) / 2);
     free(dump);
-    s->cut = true;
+    /* corrupt: a complete 200 whose body is not JSON; cut: half a body, then the close */
+    s->cut = r->disrupt != BD_EMU_DISRUPT_CORRUPT;
     s->steps.push_back(bd_emu_step_t{(uint32_t)s->out.size(), (uint32_t)r->ttft_ms});
     bd_emu_stream_send(c->lp, c->req, s, "application/json");
 }
@@ -204,6 +206,7 @@ bd_emu_answer(bd_emu_call_t *c, const bd_emu_input_t *in, const bd_emu_reply_t *
     switch (c->op) {
     case BD_EMU_OP_CONVERSE_STREAM:
         s = new bd_emu_stream_t();
+        s->bytewise = r->bytewise;
         bd_emu_converse_stream(r, in, s);
         bd_emu_stream_send(c->lp, c->req, s, stream_type);
         return;
@@ -211,6 +214,7 @@ bd_emu_answer(bd_emu_call_t *c, const bd_emu_input_t *in, const bd_emu_reply_t *
         evhttp_add_header(evhttp_request_get_output_headers(c->req),
                           "X-Amzn-Bedrock-Content-Type", "application/json");
         s = new bd_emu_stream_t();
+        s->bytewise = r->bytewise;
         bd_emu_anthropic_stream(r, c->model_id.c_str(), msg_id, s);
         bd_emu_stream_send(c->lp, c->req, s, stream_type);
         return;

@@ -50,7 +50,7 @@ static const bd_emu_error_t bd_emu_errors[] = {
 /* Non-error scenarios; anything else is refused so a typo in a test shows at once. */
 static const char *const bd_emu_plain_scenarios[] = {
     "echo", "tool", "reasoning", "cache", "stop_sequence", "max_tokens",
-    "slow", "midstream_error", "cut",
+    "slow", "midstream_error", "cut", "corrupt",
 };
 
 /* count=N bookkeeping: a fixed open-addressing table, so no constructor runs. */
@@ -563,6 +563,14 @@ bd_emu_plan_body(const bd_emu_options_t *opts, const bd_emu_scenario_t *sc,
     } else if (name == "cache") {
         r->cache_read_tokens = bd_emu_scenario_long(sc, "read", 1024);
         r->cache_write_tokens = bd_emu_scenario_long(sc, "write", 512);
+    } else if (name == "corrupt") {
+        r->disrupt = BD_EMU_DISRUPT_CORRUPT;
+        r->disrupt_after = bd_emu_scenario_long(sc, "after", 2);
+        const char *kind = bd_emu_scenario_get(sc, "kind");
+        r->corrupt_kind = kind ? kind : "json";
+        if (tokens == 0 || tokens <= r->disrupt_after) {
+            tokens = r->disrupt_after + 4;
+        }
     } else if (name == "midstream_error" || name == "cut") {
         r->disrupt = name == "cut" ? BD_EMU_DISRUPT_CUT : BD_EMU_DISRUPT_EXCEPTION;
         r->disrupt_after = bd_emu_scenario_long(sc, "after", 3);
@@ -594,6 +602,7 @@ bd_emu_plan(const bd_emu_options_t *opts, const bd_emu_scenario_t *sc,
     r->cache_write_tokens = 0;
     r->disrupt = BD_EMU_DISRUPT_NONE;
     r->disrupt_after = 0;
+    r->bytewise = bd_emu_scenario_long(sc, "bytewise", 0) != 0;
     bd_emu_plan_pacing(opts, sc, r);
 
     r->error = bd_emu_error_find(sc->name.c_str());

@@ -76,6 +76,12 @@ bd_emu_stream_piece(bd_emu_stream_t *s, const bd_emu_reply_t *r)
         s->cut = true;
         return true;
     }
+    if (r->disrupt == BD_EMU_DISRUPT_CORRUPT) {
+        if (s->pieces == r->disrupt_after) {
+            bd_emu_stream_corrupt(s, r->corrupt_kind);
+        }
+        return false; /* the rest follows: the client must not wait for it */
+    }
     const bd_emu_error_t *e = bd_emu_error_by_type(r->exception_type.c_str());
     const char *msg = e != nullptr ? e->message
                                    : "The model stream was interrupted by an error.";
@@ -89,6 +95,53 @@ bd_emu_stream_piece(bd_emu_stream_t *s, const bd_emu_reply_t *r)
     bd_es_encode_exception(r->exception_type.c_str(), s->scratch, &s->out);
     s->steps.push_back(bd_emu_step_t{(uint32_t)s->out.size(), 0});
     return true;
+}
+
+/* One broken frame: an event whose payload is not JSON (valid CRCs), a frame whose
+ * message CRC is wrong, or one whose prelude (with a valid CRC) claims more header
+ * bytes than the frame holds. */
+void
+bd_emu_stream_corrupt(bd_emu_stream_t *s, const std::string &kind)
+{
+    std::string frame;
+    if (kind == "json") {
+        bd_es_encode_event("contentBlockDelta", "{\"delta\":{\"text\":\"half", &frame);
+    } else {
+        bd_es_encode_event("contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{}}", &frame);
+        if (kind == "header_len") {
+            uint32_t total = (uint32_t)frame.size();
+            uint32_t headers = total; /* more than the frame can hold */
+            unsigned char pre[8] = {(unsigned char)(total >> 24), (unsigned char)(total >> 16),
+                                    (unsigned char)(total >> 8), (unsigned char)total,
+                                    (unsigned char)(headers >> 24), (unsigned char)(headers >> 16),
+                                    (unsigned char)(headers >> 8), (unsigned char)headers};
+            uint32_t crc = bd_crc32(0, pre, sizeof(pre));
+            frame.replace(4, 4, (const char *)pre + 4, 4);
+            unsigned char c[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16),
+                                  (unsigned char)(crc >> 8), (unsigned char)crc};
+            frame.replace(8, 4, (const char *)c, 4);
+        } else {
+            frame[frame.size() - 6] ^= 0x20; /* a payload byte: only the message CRC covers it */
+        }
+    }
+    s->out += frame;
+    s->steps.push_back(bd_emu_step_t{(uint32_t)s->out.size(), 0});
+}
+
+/* Every byte its own step, so that each frame is split at every offset on the wire. */
+static void
+bd_emu_stream_split_bytes(bd_emu_stream_t *s)
+{
+    std::vector<bd_emu_step_t> steps;
+    uint32_t from = 0;
+    for (const bd_emu_step_t &st : s->steps) {
+        for (uint32_t i = from; i < st.end; i++) {
+            steps.push_back(bd_emu_step_t{i + 1, i == from ? (st.delay_ms > 0 ? st.delay_ms : 1)
+                                                           : 1});
+        }
+        from = st.end;
+    }
+    s->steps.swap(steps);
 }
 
 static void
@@ -202,6 +255,9 @@ bd_emu_stream_send(bd_emu_loop_t *lp, struct evhttp_request *req, bd_emu_stream_
                    const char *content_type)
 {
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", content_type);
+    if (s->bytewise) {
+        bd_emu_stream_split_bytes(s);
+    }
     if (s->steps.empty() || bd_emu_stream_immediate(s)) {
         struct evbuffer *buf = evbuffer_new();
         evbuffer_add(buf, s->out.data(), s->out.size());

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# tests/tsan.sh [DIR]: a ThreadSanitizer build (-DBD_TSAN=ON, in DIR, default
+# build-tsan) of what shares state across threads, and its tests: the unit tests of
+# the rate-limit table, the metrics slots, the credential refresher, the catalog
+# fetcher, the store and the curl client, and the integration suites that run
+# several workers (reload under traffic, drain, metrics scrapes from any worker,
+# the metrics listener). Any race report fails the run (halt_on_error). Run by
+# tests/run.sh; kept to what exercises threads, so that it fits the CI budget.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+dir=${1:-build-tsan}
+jobs=$(nproc 2>/dev/null || echo 2)
+
+units="bd_ratelimit_test bd_metrics_test bd_credentials_test bd_catalog_test bd_store_test bd_curl_test"
+suites="core_integration|metrics_integration|ops_integration"
+
+echo "== build $dir (-DBD_TSAN=ON)"
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBD_TESTS=ON -DBD_TSAN=ON >/dev/null
+# shellcheck disable=SC2086
+cmake --build "$dir" -j"$jobs" --target bedrockd bedrockctl bedrock-emulator $units
+
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:history_size=4"
+echo "== test $dir (ThreadSanitizer)"
+for t in $units; do
+    bin=$(find "$dir/tests/unit" -name "$t" -type f -perm -u+x | head -n1)
+    echo "-- $t"
+    "$bin" --gtest_brief=1
+done
+ctest --test-dir "$dir" --output-on-failure --timeout 300 -j"$jobs" -R "^($suites)\$"

@@ -285,9 +285,14 @@ bd_core_init_conf(bd_snapshot_t *, void *conf)
 
     /* OpenSSL's own message hides why a file failed; say it, whether or not
      * a listener uses the files yet. */
-    for (const std::string *f : {&c->ssl_certificate, &c->ssl_certificate_key}) {
-        if (!f->empty() && access(f->c_str(), R_OK) != 0) {
-            msg = "cannot read \"" + *f + "\" (" + strerror(errno) + ")";
+    const struct {
+        const std::string *path;
+        const char *what;
+    } files[] = {{&c->ssl_certificate, "certificate"}, {&c->ssl_certificate_key, "certificate key"}};
+    for (const auto &f : files) {
+        if (!f.path->empty() && access(f.path->c_str(), R_OK) != 0) {
+            msg = std::string("cannot load ") + f.what + " \"" + *f.path + "\" (" +
+                  strerror(errno) + ")";
             return msg.c_str();
         }
     }

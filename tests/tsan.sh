@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # tests/tsan.sh [DIR]: a ThreadSanitizer build (-DBD_TSAN=ON, in DIR, default
 # build-tsan) of what shares state across threads, and its tests: the unit tests of
-# the rate-limit table, the metrics slots, the credential refresher, the catalog
-# fetcher, the store and the curl client, and the integration suites that run
-# several workers (reload under traffic, drain, metrics scrapes from any worker,
-# the metrics listener). Any race report fails the run (halt_on_error). Run by
+# the rate-limit table, the metrics slots, the credential refresher and the store,
+# and the integration suites where workers, the store thread and the main thread
+# meet (metrics scrapes from any worker, readiness, the metrics listener, streams
+# cut at a stop). Any race report fails the run (halt_on_error). Run by
 # tests/run.sh; kept to what exercises threads, so that it fits the CI budget.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,8 +12,8 @@ cd "$top"
 dir=${1:-build-tsan}
 jobs=$(nproc 2>/dev/null || echo 2)
 
-units="bd_ratelimit_test bd_metrics_test bd_credentials_test bd_catalog_test bd_store_test bd_curl_test"
-suites="core_integration|metrics_integration|ops_integration"
+units="bd_ratelimit_test bd_metrics_test bd_credentials_test bd_store_test"
+suites="metrics_integration|ops_integration|faults_integration"
 
 echo "== build $dir (-DBD_TSAN=ON)"
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBD_TESTS=ON -DBD_TSAN=ON >/dev/null

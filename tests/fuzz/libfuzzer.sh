@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # tests/fuzz/libfuzzer.sh [DIR]: the fuzz targets built with clang++ and libFuzzer
 # (-DBD_FUZZ=ON, ASan and UBSan, in DIR, default build-fuzz), each run for a fixed
-# number of executions (BD_LIBFUZZER_RUNS, default 300000: bounded time, far more
-# than the 20,000 mutations of the default driver) from the seeds in corpus/. Any
+# number of executions (BD_LIBFUZZER_RUNS, default 100000: bounded time, five times
+# the 20,000 mutations of the default driver) from the seeds in corpus/. Any
 # crash, sanitizer report or failed check fails the run. Without clang++ it says so
 # and does nothing. Run by tests/run.sh.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 dir=${1:-build-fuzz}
-runs=${BD_LIBFUZZER_RUNS:-300000}
+runs=${BD_LIBFUZZER_RUNS:-100000}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 if ! command -v clang++ >/dev/null 2>&1 || ! command -v clang >/dev/null 2>&1; then

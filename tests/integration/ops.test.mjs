@@ -328,7 +328,7 @@ describe('the configuration test (-t) checks what it can without starting', () =
                                `ssl_certificate ${dir}/nope.pem;\nssl_certificate_key ${dir}/nope.key;\n`);
         const r = await runBedrockd(['-t', '-c', file]);
         assert.equal(r.code, 1, r.stderr);
-        assert.match(r.stderr, /cannot read "[^"]*\/nope\.pem" \(No such file or directory\)/);
+        assert.match(r.stderr, /cannot load certificate "[^"]*\/nope\.pem" \(No such file or directory\)/);
     });
 
     test('auth on, no master key, nothing in the store: "no client can authenticate"',

@@ -13,6 +13,10 @@ static std::mutex bd_circuit_lock;
 static std::map<std::string, std::unique_ptr<bd_circuit_t>> bd_circuit_registry;
 static std::atomic<uint64_t> bd_circuit_newest{0};
 
+/* opened_us of a circuit that no cool-down holds (never opened, opened by retry-after
+ * alone, or a probe given back). */
+static const int64_t BD_CIRCUIT_NO_COOLDOWN = INT64_MIN;
+
 bd_circuit_t *
 bd_circuit_get(const std::string &key, const std::string &label, uint64_t generation)
 {
@@ -23,7 +27,7 @@ bd_circuit_get(const std::string &key, const std::string &label, uint64_t genera
         slot->label = label;
         slot->state.store(BD_CIRCUIT_CLOSED);
         slot->failures.store(0);
-        slot->opened_us.store(0);
+        slot->opened_us.store(BD_CIRCUIT_NO_COOLDOWN);
         slot->hold_until_us.store(0);
         slot->cooldown_us.store(0);
         slot->opened.store(0);
@@ -44,7 +48,7 @@ bd_circuit_reopens_at(const bd_circuit_t *c, int64_t cooldown_us)
 {
     int64_t opened = c->opened_us.load(std::memory_order_acquire);
     int64_t hold = c->hold_until_us.load(std::memory_order_acquire);
-    int64_t at = opened != 0 ? opened + cooldown_us : 0;
+    int64_t at = opened != BD_CIRCUIT_NO_COOLDOWN ? opened + cooldown_us : INT64_MIN;
     return hold > at ? hold : at;
 }
 
@@ -111,7 +115,7 @@ bd_circuit_failure(bd_circuit_t *c, bool probe, int64_t now_us, int threshold,
         /* a failed probe starts a fresh cool-down, not the remainder of an old one */
         c->opened_us.store(now_us, std::memory_order_release);
     } else if (prev == BD_CIRCUIT_CLOSED) {
-        c->opened_us.store(0, std::memory_order_release); /* held by retry-after only */
+        c->opened_us.store(BD_CIRCUIT_NO_COOLDOWN, std::memory_order_release); /* retry-after */
     }
     if (c->state.exchange(BD_CIRCUIT_OPEN, std::memory_order_acq_rel) != BD_CIRCUIT_OPEN) {
         c->opened.fetch_add(1, std::memory_order_relaxed);
@@ -122,7 +126,7 @@ void
 bd_circuit_release(bd_circuit_t *c, int64_t)
 {
     int s = BD_CIRCUIT_HALF_OPEN;
-    c->opened_us.store(0, std::memory_order_release); /* the next request probes */
+    c->opened_us.store(BD_CIRCUIT_NO_COOLDOWN, std::memory_order_release); /* next one probes */
     c->hold_until_us.store(0, std::memory_order_release);
     c->state.compare_exchange_strong(s, BD_CIRCUIT_OPEN, std::memory_order_acq_rel);
 }

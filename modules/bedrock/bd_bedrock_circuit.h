@@ -30,7 +30,7 @@ struct bd_circuit_t {
     std::string label; /* immutable */
     std::atomic<int> state;
     std::atomic<int> failures;          /* consecutive */
-    std::atomic<int64_t> opened_us;     /* bd_now_us() when it opened; 0: by retry-after only */
+    std::atomic<int64_t> opened_us;     /* bd_now_us() when it opened (see the .cc) */
     std::atomic<int64_t> hold_until_us; /* retry-after: no probe before this */
     std::atomic<int64_t> cooldown_us;   /* the cool-down last applied, for reports */
     std::atomic<uint64_t> opened;       /* times it opened */

@@ -11,14 +11,13 @@
 /* The one owner of the circuits: appended at conf load, read by /metrics and /ready. */
 static std::mutex bd_circuit_lock;
 static std::map<std::string, std::unique_ptr<bd_circuit_t>> bd_circuit_registry;
-static std::atomic<uint64_t> bd_circuit_newest{0};
 
 /* opened_us of a circuit that no cool-down holds (never opened, opened by retry-after
  * alone, or a probe given back). */
 static const int64_t BD_CIRCUIT_NO_COOLDOWN = INT64_MIN;
 
 bd_circuit_t *
-bd_circuit_get(const std::string &key, const std::string &label, uint64_t generation)
+bd_circuit_get(const std::string &key, const std::string &label)
 {
     std::lock_guard<std::mutex> guard(bd_circuit_lock);
     std::unique_ptr<bd_circuit_t> &slot = bd_circuit_registry[key + "\n" + label];
@@ -34,10 +33,6 @@ bd_circuit_get(const std::string &key, const std::string &label, uint64_t genera
         slot->calls.store(0);
         slot->failed.store(0);
         slot->skipped.store(0);
-    }
-    slot->generation.store(generation);
-    if (generation > bd_circuit_newest.load()) {
-        bd_circuit_newest.store(generation);
     }
     return slot.get();
 }
@@ -138,27 +133,17 @@ bd_circuit_skipped(bd_circuit_t *c)
 }
 
 void
-bd_circuit_list(int64_t now_us, std::vector<bd_circuit_info_t> *out)
+bd_circuit_info(const bd_circuit_t *c, int64_t now_us, bd_circuit_info_t *i)
 {
-    std::lock_guard<std::mutex> guard(bd_circuit_lock);
-    uint64_t newest = bd_circuit_newest.load();
-    for (const auto &kv : bd_circuit_registry) {
-        const bd_circuit_t *c = kv.second.get();
-        if (c->generation.load() != newest) {
-            continue;
-        }
-        bd_circuit_info_t i;
-        i.label = c->label;
-        i.state = c->state.load();
-        i.failures = c->failures.load();
-        int64_t until = bd_circuit_reopens_at(c, c->cooldown_us.load());
-        i.open_ms = i.state == BD_CIRCUIT_OPEN && until > now_us ? (until - now_us + 999) / 1000 : 0;
-        i.opened = c->opened.load();
-        i.calls = c->calls.load();
-        i.failed = c->failed.load();
-        i.skipped = c->skipped.load();
-        out->push_back(i);
-    }
+    i->label = c->label;
+    i->state = c->state.load();
+    i->failures = c->failures.load();
+    int64_t until = bd_circuit_reopens_at(c, c->cooldown_us.load());
+    i->open_ms = i->state == BD_CIRCUIT_OPEN && until > now_us ? (until - now_us + 999) / 1000 : 0;
+    i->opened = c->opened.load();
+    i->calls = c->calls.load();
+    i->failed = c->failed.load();
+    i->skipped = c->skipped.load();
 }
 
 const char *

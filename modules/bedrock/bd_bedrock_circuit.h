@@ -9,7 +9,7 @@
  * The state is a few atomics, so the request path takes no lock. Circuits live in a
  * registry keyed by target (endpoint, signing region, model id, label) that outlives
  * snapshots: a reload keeps the state of targets it keeps. The registry's lock is taken
- * at conf load and by /metrics and /ready only.
+ * at conf load only; reports read the circuits a snapshot's chains point at.
  */
 #ifndef BD_BEDROCK_CIRCUIT_H
 #define BD_BEDROCK_CIRCUIT_H
@@ -35,7 +35,6 @@ struct bd_circuit_t {
     std::atomic<int64_t> cooldown_us;   /* the cool-down last applied, for reports */
     std::atomic<uint64_t> opened;       /* times it opened */
     std::atomic<uint64_t> calls, failed, skipped;
-    std::atomic<uint64_t> generation;   /* the newest snapshot that uses it */
 };
 
 /* What bd_circuit_admit decided. */
@@ -45,10 +44,9 @@ enum bd_circuit_admit_e {
     BD_CIRCUIT_PROBE = 2, /* go; the caller holds the probe until success, failure or release */
 };
 
-/* The registry's circuit for <key>, created closed when new, with <label>; marked as used
- * by snapshot <generation>. Main thread (conf load); the circuit lives until exit. */
-bd_circuit_t *bd_circuit_get(const std::string &key, const std::string &label,
-                             uint64_t generation);
+/* The registry's circuit for <key> and <label>, created closed when new. Main thread
+ * (conf load); the circuit lives until exit. */
+bd_circuit_t *bd_circuit_get(const std::string &key, const std::string &label);
 
 /* Whether a request could go now with cool-down <cooldown_us>, without changing anything
  * (for choosing). */
@@ -81,8 +79,8 @@ struct bd_circuit_info_t {
     uint64_t opened, calls, failed, skipped;
 };
 
-/* The circuits the newest snapshot uses, in label order. Any thread. */
-void bd_circuit_list(int64_t now_us, std::vector<bd_circuit_info_t> *out);
+/* A report of <c> at <now_us>. Any thread. */
+void bd_circuit_info(const bd_circuit_t *c, int64_t now_us, bd_circuit_info_t *out);
 
 /* "closed", "open", "half_open". */
 const char *bd_circuit_state_name(int state);

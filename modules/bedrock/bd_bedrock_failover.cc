@@ -29,7 +29,7 @@ bd_failover_key(const bd_failover_target_t &t)
 
 /* Labels name one target each across the whole conf: they are metrics label values. */
 static const char *
-bd_failover_attach_circuits(bd_snapshot_t *snap, bd_failover_chain_t *chain,
+bd_failover_attach_circuits(bd_failover_chain_t *chain,
                             std::map<std::string, std::string> *labels, const std::string &model,
                             std::string *msg)
 {
@@ -41,7 +41,7 @@ bd_failover_attach_circuits(bd_snapshot_t *snap, bd_failover_chain_t *chain,
                    t.label + "\"; give one a name=";
             return msg->c_str();
         }
-        t.circuit = bd_circuit_get(key, t.label, snap->generation);
+        t.circuit = bd_circuit_get(key, t.label);
     }
     return nullptr;
 }
@@ -103,12 +103,38 @@ bd_failover_build(bd_snapshot_t *snap, bd_bedrock_conf_t *conf)
         fc->by_entry.back().reset(chain);
         if (bd_failover_chain_build(e, conf, chain, &msg) != nullptr ||
             (chain->targets.size() > 1 &&
-             bd_failover_attach_circuits(snap, chain, &labels, e.name, &msg) != nullptr)) {
+             bd_failover_attach_circuits(chain, &labels, e.name, &msg) != nullptr)) {
             return msg.c_str();
         }
         fc->any = true;
     }
     return nullptr;
+}
+
+void
+bd_failover_circuits(const bd_snapshot_t *snap, std::vector<bd_circuit_info_t> *out)
+{
+    const bd_failover_conf_t *fc = bd_bedrock_conf(snap)->failover;
+    if (fc == nullptr) {
+        return;
+    }
+    int64_t now = bd_now_us();
+    std::vector<const bd_circuit_t *> seen;
+    for (const auto &chain : fc->by_entry) {
+        for (const bd_failover_target_t &t : chain ? chain->targets
+                                                   : std::vector<bd_failover_target_t>()) {
+            bool dup = false;
+            for (const bd_circuit_t *c : seen) {
+                dup = dup || c == t.circuit;
+            }
+            if (t.circuit == nullptr || dup) {
+                continue;
+            }
+            seen.push_back(t.circuit);
+            out->emplace_back();
+            bd_circuit_info(t.circuit, now, &out->back());
+        }
+    }
 }
 
 void

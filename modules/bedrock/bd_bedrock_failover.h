@@ -67,6 +67,10 @@ const char *bd_failover_build(bd_snapshot_t *snap, bd_bedrock_conf_t *conf);
 
 void bd_failover_conf_free(bd_failover_conf_t *fc);
 
+/* Reports of the circuits <snap>'s chains use, each once, in conf order. Any thread
+ * that holds <snap>. */
+void bd_failover_circuits(const bd_snapshot_t *snap, std::vector<bd_circuit_info_t> *out);
+
 /* The failure class of <res> (bd_models_failover_on_e), 0 for a client error or success. */
 unsigned bd_failover_class(const bd_bedrock_result_t *res);
 

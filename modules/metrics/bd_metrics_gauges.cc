@@ -16,7 +16,7 @@
 #include "core/aws/bd_credentials.h"
 #include "core/bd_core.h"
 #include "modules/bedrock/bd_bedrock.h"
-#include "modules/bedrock/bd_bedrock_circuit.h"
+#include "modules/bedrock/bd_bedrock_failover.h"
 #include "modules/metrics/bd_metrics.h"
 
 static void
@@ -160,10 +160,10 @@ bd_metrics_circuit_family(std::string *out, const std::vector<bd_circuit_info_t>
 
 /* The circuit breakers of the failover targets (process-wide, shared by workers). */
 static void
-bd_metrics_circuits(std::string *out)
+bd_metrics_circuits(const bd_snapshot_t *snap, std::string *out)
 {
     std::vector<bd_circuit_info_t> list;
-    bd_circuit_list(bd_now_us(), &list);
+    bd_failover_circuits(snap, &list);
     if (list.empty()) {
         return;
     }
@@ -195,12 +195,12 @@ bd_metrics_circuits(std::string *out)
 }
 
 void
-bd_metrics_render_gauges(bd_process_t *p, const bd_metrics_live_t *live, int64_t start_ms,
-                         std::string *out)
+bd_metrics_render_gauges(bd_process_t *p, const bd_snapshot_t *snap,
+                         const bd_metrics_live_t *live, int64_t start_ms, std::string *out)
 {
     bd_metrics_workers(live, out);
     bd_metrics_credentials(p, out);
-    bd_metrics_circuits(out);
+    bd_metrics_circuits(snap, out);
     bd_metrics_build_info(out);
     bd_metrics_process(start_ms, out);
 }

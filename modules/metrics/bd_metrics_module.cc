@@ -126,7 +126,7 @@ bd_metrics_on_scrape(bd_request_t *r)
     std::string out;
     out.reserve(16384);
     bd_metrics_render(&merged, &out);
-    bd_metrics_render_gauges(r->w->process, &live, mp->start_ms, &out);
+    bd_metrics_render_gauges(r->w->process, r->snap, &live, mp->start_ms, &out);
     bd_http_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", out.data(), out.size());
     return BD_DONE;
 }

@@ -39,7 +39,7 @@ int unique_key = 0;
 bd_circuit_t *
 Fresh()
 {
-    return bd_circuit_get("test-" + std::to_string(++unique_key), "t", 1);
+    return bd_circuit_get("test-" + std::to_string(++unique_key), "t");
 }
 
 TEST(Circuit, OpensAfterConsecutiveFailuresOnly)
@@ -123,17 +123,17 @@ TEST(Circuit, ThresholdZeroNeverOpensByCount)
     EXPECT_EQ(c->failed.load(), 100u);
 }
 
-TEST(Circuit, ListShowsTheNewestGenerationOnly)
+TEST(Circuit, InfoReportsStateAndTimeLeft)
 {
-    bd_circuit_get("old", "old-label", 1000);
-    bd_circuit_t *c = bd_circuit_get("new", "new-label", 1001);
+    bd_circuit_t *c = Fresh();
     bd_circuit_failure(c, false, 0, 1, 5 * S, 0);
-    std::vector<bd_circuit_info_t> list;
-    bd_circuit_list(1 * S, &list);
-    ASSERT_EQ(list.size(), 1u);
-    EXPECT_EQ(list[0].label, "new-label");
-    EXPECT_STREQ(bd_circuit_state_name(list[0].state), "open");
-    EXPECT_EQ(list[0].open_ms, 4000);
+    bd_circuit_info_t i;
+    bd_circuit_info(c, 1 * S, &i);
+    EXPECT_EQ(i.label, "t");
+    EXPECT_STREQ(bd_circuit_state_name(i.state), "open");
+    EXPECT_EQ(i.open_ms, 4000);
+    EXPECT_EQ(i.opened, 1u);
+    EXPECT_EQ(i.failed, 1u);
 }
 
 TEST(FailoverClass, ClientErrorsNeverMoveOn)
@@ -278,6 +278,28 @@ TEST_F(ChainTest, ConfErrorsSayWhatIsWrong)
     EXPECT_NE(Load("model m { id amazon.nova-pro-v1:0; service_tier fastest; }\n")
                   .find("priority, default, flex, reserved"),
               std::string::npos);
+}
+
+TEST_F(ChainTest, ReportsListTheSnapshotsCircuitsOnceAndAReloadKeepsTheirState)
+{
+    const char *text = "model a { id amazon.nova-pro-v1:0; fallback amazon.nova-lite-v1:0; }\n"
+                       "model b { id amazon.nova-pro-v1:0; fallback amazon.nova-micro-v1:0; }\n";
+    ASSERT_EQ(Load(text), "");
+    std::vector<bd_circuit_info_t> list;
+    bd_failover_circuits(snap, &list);
+    ASSERT_EQ(list.size(), 3u) << "nova-pro at the same endpoint is one target, one circuit";
+    EXPECT_EQ(list[0].label, "us-east-1/amazon.nova-pro-v1:0");
+    EXPECT_EQ(list[1].label, "us-east-1/amazon.nova-lite-v1:0");
+    EXPECT_EQ(list[2].label, "us-east-1/amazon.nova-micro-v1:0");
+    bd_circuit_t *c = Chain("a")->targets[0].circuit;
+    EXPECT_EQ(c, Chain("b")->targets[0].circuit);
+    bd_circuit_failure(c, false, 1, 1, 10 * S, 0);
+    bd_snapshot_unref(snap);
+    snap = nullptr;
+    ASSERT_EQ(Load(text), "");
+    EXPECT_EQ(Chain("a")->targets[0].circuit, c);
+    EXPECT_EQ(c->state.load(), BD_CIRCUIT_OPEN);
+    bd_circuit_success(c, false);
 }
 
 TEST_F(ChainTest, ATierAloneMakesAChainOfOneWithoutCircuit)

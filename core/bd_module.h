@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include <string>
+
 #include "core/bd_conf.h"
 #include "core/bd_core.h"
 
@@ -54,6 +56,10 @@ struct bd_module_t {
 
     /* Readiness, any thread: 1 ready, 0 not (with a reason). Null: no opinion. */
     int (*ready)(bd_process_t *p, char *reason, size_t len);
+
+    /* More of /ready's JSON, any thread: appends `,"name":value` members to <out>
+     * for the snapshot <snap> the request runs on. Null: nothing to add. */
+    void (*ready_json)(const bd_snapshot_t *snap, std::string *out);
 };
 
 /* The ordered module list, null-terminated (bd_modules.cc). */

@@ -153,6 +153,7 @@ bd_request_access_log(bd_request_t *r)
     bd_request_append_field(&line, "key_id", r->key_id);
     bd_request_append_field(&line, "model", r->model);
     bd_request_append_field(&line, "model_resolved", r->model_resolved);
+    bd_request_append_field(&line, "served_by", r->upstream_target);
     bd_request_append_field(&line, "upstream_request_id", r->upstream_request_id);
     bd_request_append_field(&line, "error", r->error_type);
     if (r->input_tokens || r->output_tokens) {

@@ -67,6 +67,8 @@ struct bd_request_t {
     /* The upstream call, for metrics (set by modules/bedrock). */
     std::string upstream_operation; /* "Converse", "ConverseStream", ...; "" without a call */
     std::string upstream_error;     /* exception name of a call that failed; "" otherwise */
+    std::string upstream_target;    /* the failover target that answered (its label); "" for
+                                       a model without a chain */
     int upstream_attempts;          /* attempts started; the retries are attempts - 1 */
     int64_t upstream_end_us;        /* when the call completed; 0 when it never did */
     /* Why the ACCESS phase refused the request, a short token for metrics labels

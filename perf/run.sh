@@ -18,7 +18,7 @@
 #   BD_PERF_DURATION=S     seconds per measured wrk run (default 8)
 #   BD_PERF_ROUNDS=N       alternating rounds per scenario; figures are medians (default 2)
 #   BD_PERF_STREAMS=N      streams held open in the many-streams scenario (default 8000)
-#   BD_PERF_PORT_BASE=P    first of the 5 loopback ports used (default 18400)
+#   BD_PERF_PORT_BASE=P    first of the 9 loopback ports used (default 18400)
 #   BD_PERF_ONLY=a,b       run only these scenarios (names as in the table)
 #   BD_PERF_KEEP=1         keep the work directory (logs, confs, raw wrk output)
 set -euo pipefail
@@ -38,6 +38,7 @@ EMU_VERIFY_PORT=$((PORT_BASE + 1)) # emulator with SigV4 verification: the prefl
 BD_PORT=$((PORT_BASE + 2))       # bedrockd, the benchmark conf
 BD_AUTH_PORT=$((PORT_BASE + 3))  # bedrockd with auth + rate limit (when the modules exist)
 NGX_PORT=$((PORT_BASE + 4))      # nginx
+BD_CHAIN_PORT=$((PORT_BASE + 8)) # bedrockd whose model has a failover chain
 
 CLAUDE_ID="us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 NOVA_ID="us.amazon.nova-pro-v1:0"
@@ -381,6 +382,37 @@ build() {
         die "build failed (see $WORK/build.log; BD_PERF_KEEP=1 keeps it)"
 }
 
+# failover: the same Converse request on the same bedrockd conf, without and with a
+# failover chain (a second region, a smaller model) on its model. The first target
+# serves every request: the chain's cost is the lookup and the walk's bookkeeping.
+failover_scenario() {
+    local conf="$WORK/bd-chain.conf" main=$BD_PID r order tg
+    write_bd_conf "$conf" "$BD_CHAIN_PORT"
+    cat >>"$conf" <<EOF
+model nova-pro-chain {
+    id $NOVA_ID;
+    fallback $NOVA_ID region=us-west-2 endpoint=http://127.0.0.1:$EMU_PORT;
+    fallback amazon.nova-lite-v1:0 on=throttle,5xx;
+}
+EOF
+    start_bedrockd "$conf" "$BD_CHAIN_PORT"
+    BD_CHAIN_PID=$BD_PID
+    BD_PID=$main
+    sed 's/"model":"nova-pro"/"model":"nova-pro-chain"/' "$WORK/msg-nova.json" >"$WORK/msg-chain.json"
+    for r in $(seq "$ROUNDS"); do
+        if [ $((r % 2)) = 1 ]; then order="off on"; else order="on off"; fi
+        for tg in $order; do
+            if [ "$tg" = off ]; then
+                measure failover bedrockd "$r" "$CONNS" "$WORK/msg-nova.json" \
+                    "http://127.0.0.1:$BD_PORT/v1/messages" "$BD_PID"
+            else
+                measure failover bedrockd+chain "$r" "$CONNS" "$WORK/msg-chain.json" \
+                    "http://127.0.0.1:$BD_CHAIN_PORT/v1/messages" "$BD_CHAIN_PID"
+            fi
+        done
+    done
+}
+
 make_bodies() {
     local text='Summarise in one sentence why event loops scale better than a thread per connection for proxies that mostly wait on the network.'
     local stream="[[emu:echo tokens=100 tps=50]] $text"
@@ -507,7 +539,7 @@ main() {
         log "open-file limit $fdmax: many-streams lowered to $STREAMS streams"
     fi
     for p in "$EMU_PORT" "$EMU_VERIFY_PORT" "$BD_PORT" "$BD_AUTH_PORT" "$NGX_PORT" \
-        $((PORT_BASE + 5)) $((PORT_BASE + 6)); do
+        $((PORT_BASE + 5)) $((PORT_BASE + 6)) "$BD_CHAIN_PORT"; do
         port_free "$p" || die "port $p is in use (set BD_PERF_PORT_BASE)"
     done
     : >"$RESULTS"
@@ -539,6 +571,7 @@ main() {
             "$WORK/msg-stream.json"
     fi
     if wants auth+ratelimit; then auth_scenario; fi
+    if wants failover; then failover_scenario; fi
     if wants reload; then reload_under_load; fi
     if wants many-streams; then
         hold_streams bedrockd "$BD_PORT" "http://127.0.0.1:$BD_PORT/v1/messages" \

@@ -15,6 +15,7 @@
 #include "core/bd_process.h"
 #include "core/bd_worker.h"
 #include "modules/bedrock/bd_bedrock_conf.h"
+#include "modules/bedrock/bd_bedrock_failover.h"
 
 static const size_t BD_BEDROCK_MAX_BODY = 64u * 1024 * 1024;
 
@@ -46,6 +47,7 @@ struct bd_bedrock_call_t {
     bool bad_event; /* the handler could not use an event: the stream cannot go on */
     std::string stream_error_name, stream_error_message;
     bd_bedrock_result_t deferred; /* a failure found before any transfer started */
+    bd_failover_walk_t walk;      /* the target and tier of the attempt (failover chain) */
 };
 
 static const char *
@@ -216,6 +218,7 @@ static void
 bd_bedrock_complete(bd_bedrock_call_t *c, bd_bedrock_result_t *res)
 {
     c->done = true;
+    bd_failover_end(&c->walk);
     res->attempts = c->attempt;
     c->r->upstream_end_us = bd_now_us();
     if (res->kind != BD_BEDROCK_OK) {
@@ -226,7 +229,8 @@ bd_bedrock_complete(bd_bedrock_call_t *c, bd_bedrock_result_t *res)
         bd_log_error(BD_LOG_WARN, c->r->id,
                      "bedrock %s %s failed after %d attempt(s): %s %s (status %ld, aws request "
                      "%s)",
-                     bd_bedrock_op_path(c->op), c->model_id.c_str(), c->attempt,
+                     bd_bedrock_op_path(c->op),
+                     bd_failover_model_id(&c->walk, c->model_id).c_str(), c->attempt,
                      res->error_name.c_str(), res->message.c_str(), res->http_status,
                      c->r->upstream_request_id.c_str());
     }
@@ -273,6 +277,7 @@ bd_bedrock_on_headers(bd_curl_xfer_t *x, long status, const bd_curl_headers_t *h
     }
     const char *et = bd_curl_headers_get(h, "x-amzn-ErrorType", nullptr);
     c->error_header = et ? et : "";
+    bd_failover_on_headers(&c->walk, bd_curl_headers_get(h, "retry-after", nullptr));
     c->streaming = status >= 200 && status < 300 && bd_bedrock_op_streams(c->op);
     if (c->streaming) {
         bd_es_decoder_init(&c->decoder, bd_bedrock_on_frame, c);
@@ -342,6 +347,15 @@ bd_bedrock_on_done(bd_curl_xfer_t *x, const bd_curl_result_t *cres) noexcept
         res.message = "Bedrock closed the event stream in the middle of a message";
     }
 
+    /* failover: the default tier, or the next target of the model's chain, at once */
+    if (bd_failover_next(&c->walk, c->r, c->conf, &res, c->delivered, &c->bw->rng)) {
+        if (c->retry_ev == nullptr) {
+            c->retry_ev = evtimer_new(c->r->w->base, bd_bedrock_on_retry_timer, c);
+        }
+        struct timeval now = {0, 0};
+        evtimer_add(c->retry_ev, &now);
+        return;
+    }
     if (res.kind != BD_BEDROCK_OK && !c->delivered && bd_bedrock_retryable(&res) &&
         bd_bedrock_schedule_retry(c)) {
         bd_log_error(BD_LOG_INFO, c->r->id, "bedrock attempt %d failed (%s %s), retrying",
@@ -381,8 +395,13 @@ bd_bedrock_attempt(bd_bedrock_call_t *c)
         return;
     }
 
-    const bd_aws_endpoint_t *ep = &c->conf->runtime;
-    std::string enc = bd_sigv4_uri_encode(c->model_id.data(), c->model_id.size(), false);
+    /* the failover walk picks the target, endpoint, body and tier of this attempt */
+    const bd_aws_endpoint_t *ep = bd_failover_endpoint(&c->walk, c->conf);
+    const std::string &model_id = bd_failover_model_id(&c->walk, c->model_id);
+    const std::string &body = bd_failover_body(&c->walk, c->op, c->body);
+    const char *tier = bd_failover_tier_header(&c->walk, c->op);
+    bd_failover_on_attempt(&c->walk, c->r);
+    std::string enc = bd_sigv4_uri_encode(model_id.data(), model_id.size(), false);
     std::string path = ep->base_path + "/model/" + enc + "/" + bd_bedrock_op_path(c->op);
     std::string url = ep->scheme + "://" + ep->host + path;
     const char *accept =
@@ -390,6 +409,9 @@ bd_bedrock_attempt(bd_bedrock_call_t *c)
 
     std::vector<bd_curl_header_t> headers;
     headers.push_back({"Accept", accept});
+    if (tier != nullptr) {
+        headers.push_back({"X-Amzn-Bedrock-Service-Tier", tier});
+    }
     bd_sigv4_result_t sig;
     std::string bearer;
     if (!creds->bearer_token.empty()) {
@@ -402,8 +424,11 @@ bd_bedrock_attempt(bd_bedrock_call_t *c)
         sreq.path = path.c_str();
         sreq.headers.push_back({"content-type", "application/json"});
         sreq.headers.push_back({"accept", accept});
-        sreq.body = c->body.data();
-        sreq.body_len = c->body.size();
+        if (tier != nullptr) {
+            sreq.headers.push_back({"x-amzn-bedrock-service-tier", tier});
+        }
+        sreq.body = body.data();
+        sreq.body_len = body.size();
         sreq.region = ep->region.c_str();
         sreq.service = ep->signing_name.c_str();
         sreq.time_s = (int64_t)time(nullptr);
@@ -422,8 +447,8 @@ bd_bedrock_attempt(bd_bedrock_call_t *c)
     req.headers = headers.data();
     req.nheaders = headers.size();
     req.content_type = "application/json";
-    req.body = c->body.data();
-    req.body_len = c->body.size();
+    req.body = body.data();
+    req.body_len = body.size();
     req.connect_timeout_ms = (long)c->conf->connect_timeout_ms;
     req.first_byte_timeout_ms =
         (long)(streams ? c->conf->first_byte_timeout_ms : c->conf->read_timeout_ms);
@@ -471,6 +496,7 @@ bd_bedrock_call(bd_request_t *r, int op, const std::string &model_id, std::strin
     c->status = 0;
     c->deferred.kind = BD_BEDROCK_OK;
     bd_request_add_cleanup(r, bd_bedrock_cleanup, c);
+    bd_failover_begin(&c->walk, r, c->conf, &c->bw->rng);
     r->upstream_us = bd_now_us();
     r->upstream_operation = bd_bedrock_op_name(op);
     bd_bedrock_attempt(c);
@@ -481,6 +507,7 @@ void
 bd_bedrock_cancel(bd_bedrock_call_t *c)
 {
     c->canceled = true;
+    bd_failover_end(&c->walk);
     if (c->xfer != nullptr) {
         bd_curl_xfer_cancel(c->xfer);
         c->xfer = nullptr;

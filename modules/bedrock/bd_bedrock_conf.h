@@ -37,6 +37,9 @@ struct bd_bedrock_conf_t {
     int64_t retry_base_ms;         /* first backoff before jitter */
     int64_t max_connections;       /* per worker */
     bool catalog;                  /* fetch the model catalog from the control plane */
+    int64_t circuit_failures;      /* consecutive failures that open a target's circuit */
+    int64_t circuit_cooldown_ms;   /* how long an open circuit skips its target */
+    struct bd_failover_conf_t *failover; /* the model map's chains (bd_bedrock_failover.h) */
     int64_t catalog_refresh_ms;
     bool seen;                     /* a bedrock block was given */
 

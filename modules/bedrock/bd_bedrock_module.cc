@@ -16,12 +16,15 @@
  *       request_timeout 10m;  read_timeout 5m;  retries 2;  retry_budget 20s;  retry_base 200ms;
  *       max_connections 256;              # cached upstream connections per worker
  *       catalog on;  catalog_refresh 10m; # ListFoundationModels/ListInferenceProfiles
+ *       circuit_failures 5;  circuit_cooldown 30s;  # failover targets (bd_bedrock_failover.cc)
  *   }
  */
 #include "modules/bedrock/bd_bedrock_conf.h"
+#include "modules/bedrock/bd_bedrock_failover.h"
 
 #include <string.h>
 
+#include "core/bd_json.h"
 #include "core/bd_log.h"
 #include "core/bd_process.h"
 #include "core/bd_worker.h"
@@ -43,6 +46,7 @@ static const bd_conf_enum_t bd_bedrock_credential_sources[] = {
 };
 static const bd_conf_bounds_t bd_bedrock_retry_bounds = {0, 10};
 static const bd_conf_bounds_t bd_bedrock_conn_bounds = {1, 100000};
+static const bd_conf_bounds_t bd_bedrock_circuit_bounds = {0, 1000};
 
 #define BD_BR_OFF(field) offsetof(bd_bedrock_conf_t, field)
 
@@ -80,6 +84,10 @@ static const bd_directive_t bd_bedrock_directives[] = {
     {"catalog", "bedrock", BD_ARGS_1, bd_conf_set_flag, BD_BR_OFF(catalog), nullptr},
     {"catalog_refresh", "bedrock", BD_ARGS_1, bd_conf_set_duration,
      BD_BR_OFF(catalog_refresh_ms), nullptr},
+    {"circuit_failures", "bedrock", BD_ARGS_1, bd_conf_set_int, BD_BR_OFF(circuit_failures),
+     &bd_bedrock_circuit_bounds},
+    {"circuit_cooldown", "bedrock", BD_ARGS_1, bd_conf_set_duration,
+     BD_BR_OFF(circuit_cooldown_ms), nullptr},
     {nullptr, nullptr, 0, nullptr, 0, nullptr},
 };
 
@@ -112,6 +120,9 @@ bd_bedrock_create_conf(void)
     c->max_connections = -1;
     c->catalog = true;
     c->catalog_refresh_ms = -1;
+    c->circuit_failures = -1;
+    c->circuit_cooldown_ms = -1;
+    c->failover = nullptr;
     c->seen = false;
     return c;
 }
@@ -119,6 +130,7 @@ bd_bedrock_create_conf(void)
 static void
 bd_bedrock_destroy_conf(void *conf)
 {
+    bd_failover_conf_free(((bd_bedrock_conf_t *)conf)->failover);
     delete (bd_bedrock_conf_t *)conf;
 }
 
@@ -141,6 +153,8 @@ bd_bedrock_init_conf(bd_snapshot_t *, void *conf)
     BD_DEFAULT(retry_base_ms, 200);
     BD_DEFAULT(max_connections, 256);
     BD_DEFAULT(catalog_refresh_ms, 600000);
+    BD_DEFAULT(circuit_failures, 5);
+    BD_DEFAULT(circuit_cooldown_ms, 30000);
 #undef BD_DEFAULT
     if (c->catalog_refresh_ms < 1000) {
         return "\"catalog_refresh\" must be at least 1s";
@@ -170,6 +184,13 @@ bd_bedrock_init_conf(bd_snapshot_t *, void *conf)
         return msg.c_str();
     }
     return nullptr;
+}
+
+/* The model map is final once every init_conf ran: build its failover chains. */
+static const char *
+bd_bedrock_postconfig(bd_snapshot_t *snap, void *conf)
+{
+    return bd_failover_build(snap, (bd_bedrock_conf_t *)conf);
 }
 
 bd_bedrock_conf_t *
@@ -306,6 +327,30 @@ bd_bedrock_ready(bd_process_t *p, char *reason, size_t len)
     return bd_bedrock_health_ready(&bp->health, reason, len);
 }
 
+/* /ready: the circuit of every failover target, {"upstreams":{"LABEL":{...}}}. */
+static void
+bd_bedrock_ready_json(const bd_snapshot_t *snap, std::string *out)
+{
+    std::vector<bd_circuit_info_t> list;
+    bd_failover_circuits(snap, &list);
+    if (list.empty()) {
+        return;
+    }
+    out->append(",\"upstreams\":{");
+    for (size_t i = 0; i < list.size(); i++) {
+        char buf[160];
+        if (i > 0) {
+            out->push_back(',');
+        }
+        bd_json_append_string(out, list[i].label);
+        snprintf(buf, sizeof(buf), ":{\"state\":\"%s\",\"failures\":%d,\"open_ms\":%lld}",
+                 bd_circuit_state_name(list[i].state), list[i].failures,
+                 (long long)list[i].open_ms);
+        out->append(buf);
+    }
+    out->push_back('}');
+}
+
 bd_credentials_provider_t *
 bd_bedrock_credentials(bd_process_t *p)
 {
@@ -319,7 +364,7 @@ bd_module_t bd_bedrock_module = {
     .directives = bd_bedrock_directives,
     .create_conf = bd_bedrock_create_conf,
     .init_conf = bd_bedrock_init_conf,
-    .postconfig = nullptr,
+    .postconfig = bd_bedrock_postconfig,
     .destroy_conf = bd_bedrock_destroy_conf,
     .init_process = bd_bedrock_init_process,
     .exit_process = bd_bedrock_exit_process,
@@ -328,4 +373,5 @@ bd_module_t bd_bedrock_module = {
     .access = nullptr,
     .log = nullptr,
     .ready = bd_bedrock_ready,
+    .ready_json = bd_bedrock_ready_json,
 };

@@ -154,9 +154,11 @@ struct bd_metrics_live_t {
 };
 
 /* Appends the gauges read at scrape time: <live>, the credentials' state and
- * expiry, build information, and the process's start time, memory and
- * descriptors. <start_ms>: wall clock at process start. A worker of <p>. */
-void bd_metrics_render_gauges(bd_process_t *p, const bd_metrics_live_t *live, int64_t start_ms,
+ * expiry, the circuits of <snap>'s failover targets, build information, and the
+ * process's start time, memory and descriptors. <start_ms>: wall clock at process
+ * start. A worker of <p>. */
+void bd_metrics_render_gauges(bd_process_t *p, const bd_snapshot_t *snap,
+                              const bd_metrics_live_t *live, int64_t start_ms,
                               std::string *out);
 
 #endif

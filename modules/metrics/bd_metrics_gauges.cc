@@ -14,7 +14,9 @@
 #include <openssl/crypto.h>
 
 #include "core/aws/bd_credentials.h"
+#include "core/bd_core.h"
 #include "modules/bedrock/bd_bedrock.h"
+#include "modules/bedrock/bd_bedrock_failover.h"
 #include "modules/metrics/bd_metrics.h"
 
 static void
@@ -142,12 +144,63 @@ bd_metrics_process(int64_t start_ms, std::string *out)
     }
 }
 
+/* One labelled sample per failover target and field. */
+static void
+bd_metrics_circuit_family(std::string *out, const std::vector<bd_circuit_info_t> &list,
+                          const char *name, const char *help, int type,
+                          double (*value)(const bd_circuit_info_t &))
+{
+    static const char *const names[] = {"target"};
+    bd_metrics_render_header(out, name, help, type);
+    for (const bd_circuit_info_t &i : list) {
+        std::string v = bd_metrics_format_number(value(i));
+        bd_metrics_render_sample(out, name, names, &i.label, 1, v.c_str());
+    }
+}
+
+/* The circuit breakers of the failover targets (process-wide, shared by workers). */
+static void
+bd_metrics_circuits(const bd_snapshot_t *snap, std::string *out)
+{
+    std::vector<bd_circuit_info_t> list;
+    bd_failover_circuits(snap, &list);
+    if (list.empty()) {
+        return;
+    }
+    bd_metrics_circuit_family(out, list, "bedrockd_upstream_circuit_state",
+                              "Circuit of a failover target: 0 closed, 1 open, 2 half-open "
+                              "(a probe is in flight).",
+                              BD_METRICS_GAUGE, [](const bd_circuit_info_t &i) {
+                                  return (double)i.state;
+                              });
+    bd_metrics_circuit_family(out, list, "bedrockd_upstream_circuit_failures",
+                              "Consecutive failures of a failover target.", BD_METRICS_GAUGE,
+                              [](const bd_circuit_info_t &i) { return (double)i.failures; });
+    bd_metrics_circuit_family(out, list, "bedrockd_upstream_circuit_opened_total",
+                              "Times a failover target's circuit opened.", BD_METRICS_COUNTER,
+                              [](const bd_circuit_info_t &i) { return (double)i.opened; });
+    bd_metrics_circuit_family(out, list, "bedrockd_upstream_target_calls_total",
+                              "Attempts sent to a failover target.", BD_METRICS_COUNTER,
+                              [](const bd_circuit_info_t &i) { return (double)i.calls; });
+    bd_metrics_circuit_family(out, list, "bedrockd_upstream_target_failures_total",
+                              "Attempts on a failover target that failed with a failover "
+                              "class (throttle, 5xx, timeout, not ready).",
+                              BD_METRICS_COUNTER,
+                              [](const bd_circuit_info_t &i) { return (double)i.failed; });
+    bd_metrics_circuit_family(out, list, "bedrockd_upstream_target_skipped_total",
+                              "Requests that passed a failover target over because its "
+                              "circuit was open.",
+                              BD_METRICS_COUNTER,
+                              [](const bd_circuit_info_t &i) { return (double)i.skipped; });
+}
+
 void
-bd_metrics_render_gauges(bd_process_t *p, const bd_metrics_live_t *live, int64_t start_ms,
-                         std::string *out)
+bd_metrics_render_gauges(bd_process_t *p, const bd_snapshot_t *snap,
+                         const bd_metrics_live_t *live, int64_t start_ms, std::string *out)
 {
     bd_metrics_workers(live, out);
     bd_metrics_credentials(p, out);
+    bd_metrics_circuits(snap, out);
     bd_metrics_build_info(out);
     bd_metrics_process(start_ms, out);
 }

@@ -38,7 +38,7 @@ struct bd_metrics_process_t {
 };
 
 /* The whole exposition text into <out>; -1 before the module started. Any worker. */
-int bd_metrics_scrape(bd_process_t *p, std::string *out);
+int bd_metrics_scrape(bd_process_t *p, const bd_snapshot_t *snap, std::string *out);
 
 /* The `metrics_listen ADDR:PORT;` setter. */
 const char *bd_metrics_set_listen(bd_conf_ctx_t *cf, const bd_conf_node_t *node,

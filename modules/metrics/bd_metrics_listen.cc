@@ -141,7 +141,7 @@ bd_metrics_listen_on_request(struct evhttp_request *req, void *arg) noexcept
                                                                              &bd_metrics_module);
     std::string out;
     if (path != "/metrics" || !c->enabled || peer == nullptr ||
-        !bd_cidr_match(c->allow, peer) || bd_metrics_scrape(w->process, &out) != 0) {
+        !bd_cidr_match(c->allow, peer) || bd_metrics_scrape(w->process, w->snap, &out) != 0) {
         bd_metrics_listen_reply(req, 404, "Not Found", "application/json", not_found);
         return;
     }

@@ -91,7 +91,7 @@ bd_metrics_process(bd_process_t *p)
 }
 
 int
-bd_metrics_scrape(bd_process_t *p, std::string *out)
+bd_metrics_scrape(bd_process_t *p, const bd_snapshot_t *snap, std::string *out)
 {
     bd_metrics_process_t *mp = bd_metrics_process(p);
     if (mp == nullptr) {
@@ -112,7 +112,7 @@ bd_metrics_scrape(bd_process_t *p, std::string *out)
     bd_metrics_collect(slots.data(), slots.size(), &merged);
     out->reserve(16384);
     bd_metrics_render(&merged, out);
-    bd_metrics_render_gauges(p, &live, mp->start_ms, out);
+    bd_metrics_render_gauges(p, snap, &live, mp->start_ms, out);
     return 0;
 }
 
@@ -123,7 +123,7 @@ bd_metrics_on_scrape(bd_request_t *r)
         (const bd_metrics_conf_t *)bd_snapshot_conf(r->snap, &bd_metrics_module);
     std::string out;
     if (!bd_cidr_match(c->allow, r->client_addr.c_str()) ||
-        bd_metrics_scrape(r->w->process, &out) != 0) {
+        bd_metrics_scrape(r->w->process, r->snap, &out) != 0) {
         bd_http_send_error(r, 404, "not_found_error", "Not Found");
         return BD_DONE;
     }

@@ -16,6 +16,31 @@
 #include "core/bd_snapshot.h"
 #include "modules/convert/bd_convert.h"
 
+/* The error classes that move a request on to a `fallback` target (its on= list).
+ * Client errors never do. */
+enum bd_models_failover_on_e {
+    BD_FAILOVER_ON_THROTTLE = 1u << 0,  /* ThrottlingException, ServiceQuotaExceededException */
+    BD_FAILOVER_ON_5XX = 1u << 1,       /* InternalServer, ServiceUnavailable, any other 5xx,
+                                           a refused or lost connection */
+    BD_FAILOVER_ON_TIMEOUT = 1u << 2,   /* ModelTimeoutException, a transport timeout */
+    BD_FAILOVER_ON_NOT_READY = 1u << 3, /* ModelNotReadyException */
+    BD_FAILOVER_ON_ALL = 0xfu,
+};
+
+/* One `fallback TARGET [key=value ...];` of a model block. The bedrock module resolves
+ * the endpoint and keeps the chain (modules/bedrock/bd_bedrock_failover.h). */
+struct bd_model_fallback_t {
+    std::string target;     /* as written: a Bedrock id, profile or ARN, or a model name */
+    std::string bedrock_id; /* after init: the id sent (the named model's id, or target) */
+    std::string region;     /* "" = the bedrock block's region */
+    std::string endpoint;   /* "" = the region's endpoint (the bedrock block's without region=) */
+    std::string name;       /* label in headers, usage and metrics; "" = REGION/ID */
+    int64_t weight;         /* 0: the next step of the chain; N > 0: shares the step of the
+                               target before it, in proportion N */
+    unsigned on;            /* bd_models_failover_on_e bits */
+    int line;
+};
+
 /* One `model NAME { ... }` block, after init. */
 struct bd_model_entry_t {
     std::string name;                 /* the client-facing name */
@@ -27,7 +52,29 @@ struct bd_model_entry_t {
     bool listed;                      /* shown by GET /v1/models (default on) */
     std::string display_name;         /* for /v1/models; default: name */
     std::string created_at;           /* RFC 3339, for /v1/models; default fixed epoch */
+    std::vector<bd_model_fallback_t> fallbacks; /* the chain after the model's own id */
+    int64_t weight = 1;               /* the own id's share of the first step */
+    std::string service_tier;         /* Bedrock serviceTier asked for; "" = none */
+    bool service_tier_strict = false; /* never retried at the default tier */
 };
+
+/* The index in bd_models_entries() of the conf entry named (or aliased) <name>, or -1.
+ * Passthrough ids and additions have none. Any worker thread. */
+int bd_models_entry_index(const bd_snapshot_t *snap, const char *name);
+
+/* Fallback and service-tier directives (bd_models_fallback.cc), for the model block's
+ * table: <conf> + d->offset is the block's bd_model_entry_t. */
+const char *bd_models_set_fallback(bd_conf_ctx_t *cf, const bd_conf_node_t *node,
+                                   const bd_directive_t *d, void *conf);
+const char *bd_models_set_service_tier(bd_conf_ctx_t *cf, const bd_conf_node_t *node,
+                                       const bd_directive_t *d, void *conf);
+
+/* Resolves the fallbacks of <e> once every block is read: a target naming another
+ * entry (<find> by name or alias) takes its id. Returns null, or a message in <err>. */
+const char *bd_models_fallback_resolve(bd_model_entry_t *e,
+                                       const bd_model_entry_t *(*find)(const void *, const
+                                                                       std::string &),
+                                       const void *data, std::string *err);
 
 /* Fills <out> for the client model name <name>: a conf entry (by name or alias), or,
  * when <name> looks like a Bedrock id (provider.model..., a us./eu./apac./global.

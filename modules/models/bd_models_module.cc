@@ -24,6 +24,10 @@
  *     listed on|off;                    model  on                shown by GET /v1/models
  *     display_name "text";              model  NAME              for GET /v1/models
  *     created_at RFC3339;               model  1970-01-01T00:00:00Z  for GET /v1/models
+ *     fallback TARGET [k=v ...];        model  -                 the failover chain (multi; see
+ *                                                                bd_models_fallback.cc)
+ *     weight N;                         model  1                 the id's share of its step
+ *     service_tier TIER [strict];       model  -                 Bedrock service tier asked for
  *   model_route PATTERN converse|invoke; main  -                 fnmatch(3) on the Bedrock id of
  *                                                                entries without `route` and of
  *                                                                passthrough ids; first match wins
@@ -102,6 +106,7 @@ static const bd_conf_enum_t bd_models_on_off[] = {
 };
 
 static const bd_conf_bounds_t bd_models_max_tokens_bounds = {1, 10000000};
+static const bd_conf_bounds_t bd_models_weight_bounds = {1, 1000000};
 
 #define BD_MODELS_OFF(field) offsetof(bd_models_conf_t, field)
 #define BD_MODELS_BOFF(field) offsetof(bd_models_block_t, field)
@@ -131,6 +136,12 @@ static const bd_directive_t bd_models_directives[] = {
     {"display_name", "model", BD_ARGS_1, bd_conf_set_str, BD_MODELS_BOFF(entry.display_name),
      nullptr},
     {"created_at", "model", BD_ARGS_1, bd_models_set_created_at, 0, nullptr},
+    {"fallback", "model", BD_ARGS_1_OR_MORE | BD_ARGS_MULTI, bd_models_set_fallback,
+     BD_MODELS_BOFF(entry), nullptr},
+    {"weight", "model", BD_ARGS_1, bd_conf_set_int, BD_MODELS_BOFF(entry.weight),
+     &bd_models_weight_bounds},
+    {"service_tier", "model", BD_ARGS_1 | BD_ARGS_2, bd_models_set_service_tier,
+     BD_MODELS_BOFF(entry), nullptr},
     {nullptr, nullptr, 0, nullptr, 0, nullptr},
 };
 
@@ -287,6 +298,8 @@ bd_models_block_init(bd_models_block_t *b, bd_models_conf_t *mcf, const bd_conf_
     b->entry.data.allow_url_sources = false;
     b->entry.route_set = false;
     b->entry.listed = true;
+    b->entry.weight = 1;
+    b->entry.service_tier_strict = false;
     b->route = BD_MODELS_UNSET;
     b->tp_mode = BD_MODELS_UNSET;
     b->thinking = BD_MODELS_UNSET;
@@ -518,8 +531,16 @@ bd_models_destroy_conf(void *conf)
     delete (bd_models_conf_t *) conf;
 }
 
+static const bd_model_entry_t *
+bd_models_find_entry(const void *data, const std::string &name)
+{
+    bool is_alias = false;
+    return bd_models_find_any((const bd_models_conf_t *) data, name, &is_alias);
+}
+
 /* Routes of entries without `route` need every model_route, which may follow the
- * blocks; the lookup tables need the final entries vector. */
+ * blocks; the lookup tables need the final entries vector; fallbacks may name
+ * models defined after them. */
 static const char *
 bd_models_init_conf(bd_snapshot_t *, void *conf)
 {
@@ -537,6 +558,12 @@ bd_models_init_conf(bd_snapshot_t *, void *conf)
             mcf->by_name.emplace(a, i);
         }
         mcf->by_id.emplace(e.data.bedrock_id, i); /* keeps the first entry per id */
+    }
+    static thread_local std::string err;
+    for (bd_model_entry_t &e : mcf->entries) {
+        if (bd_models_fallback_resolve(&e, bd_models_find_entry, mcf, &err) != nullptr) {
+            return err.c_str();
+        }
     }
     return nullptr;
 }
@@ -620,6 +647,15 @@ bd_models_resolve(const bd_snapshot_t *snap, const char *name, bd_convert_model_
     out->renamed_betas.clear();
     out->allow_url_sources = false;
     return 0;
+}
+
+int
+bd_models_entry_index(const bd_snapshot_t *snap, const char *name)
+{
+    const bd_models_conf_t *mcf =
+        (const bd_models_conf_t *) bd_snapshot_conf(snap, &bd_models_module);
+    auto it = mcf->by_name.find(std::string_view(name));
+    return it != mcf->by_name.end() ? (int) it->second : -1;
 }
 
 const std::vector<bd_model_entry_t> &

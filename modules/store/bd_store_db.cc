@@ -58,6 +58,9 @@ static const char *const bd_store_migrations[] = {
     " bedrock_id TEXT NOT NULL,"
     " route TEXT NOT NULL DEFAULT '',"
     " updated_ms INTEGER NOT NULL);",
+
+    /* 3: the failover target that served a request (its label; '' without a chain) */
+    "ALTER TABLE usage ADD COLUMN served_by TEXT NOT NULL DEFAULT '';",
 };
 
 static_assert(sizeof(bd_store_migrations) / sizeof(bd_store_migrations[0]) ==

@@ -90,6 +90,7 @@ bd_usage_fill(const bd_request_t *r, bd_usage_record_t *u)
     u->key_id = r->key_id;
     u->model = r->model;
     u->model_resolved = r->model_resolved;
+    u->served_by = r->upstream_target;
     u->api = r->api == BD_API_OPENAI ? "openai" : "anthropic";
     u->route = r->path;
     u->status = r->status;

@@ -123,6 +123,7 @@ struct bd_emu_reply_t {
     long ttft_ms;
     long piece_delay_ms;         /* between streamed pieces */
     long latency_ms;             /* the planned total, reported in metrics */
+    long retry_after_s;          /* errors: a Retry-After header when > 0 */
 };
 
 /* A paced event-stream body: <out> holds every byte; steps say when to send what. */
@@ -156,6 +157,19 @@ void bd_emu_send_json(struct evhttp_request *req, json_t *body);
 
 /* Adds x-amzn-RequestId to the response headers; call once per request. */
 void bd_emu_add_request_id(bd_emu_loop_t *lp, struct evhttp_request *req);
+
+/* ---- bd_emu_control.cc: the region state set by tests (any loop thread) ---- */
+
+/* Serves /_emulator/state; false when <path> is not a control path. */
+bool bd_emu_control_route(struct evhttp_request *req, const std::string &path,
+                          const std::string &body);
+
+/* The state's scenario spec into <spec> for a call on <model_id>; false when none is set
+ * or its model= key names a text the id does not contain. */
+bool bd_emu_control_override(const std::string &model_id, std::string *spec);
+
+/* Counts one runtime call asking for service tier <tier> (null: none). */
+void bd_emu_control_count(const char *tier);
 
 /* ---- bd_emu_auth.cc: SigV4 and bearer verification (loop thread) ---- */
 

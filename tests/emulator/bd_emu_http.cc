@@ -119,11 +119,12 @@ bd_emu_send_validation(struct evhttp_request *req, const std::string &message)
  * turns it into plain echo once N requests with the same key have used it. */
 static void
 bd_emu_pick_scenario(struct evhttp_request *req, const std::string &marker,
-                     bd_emu_scenario_t *sc)
+                     const std::string &model_id, bd_emu_scenario_t *sc)
 {
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     const char *header = evhttp_find_header(h, "x-emulator-scenario");
     std::string spec = header != nullptr ? header : marker;
+    bd_emu_control_override(model_id, &spec); /* the region's state wins */
     bd_emu_scenario_parse(spec, sc);
     long count = bd_emu_scenario_long(sc, "count", -1);
     if (count < 0) {
@@ -144,6 +145,11 @@ bd_emu_send_plan_error(bd_emu_call_t *c, const bd_emu_reply_t *r)
     if (r->error->status == 424) {
         extra = json_pack("{s:i, s:s}", "originalStatusCode", 500, "resourceName",
                           c->model_id.c_str());
+    }
+    if (r->retry_after_s > 0) {
+        char v[24];
+        snprintf(v, sizeof(v), "%ld", r->retry_after_s);
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After", v);
     }
     bd_emu_send_error(c->req, r->error->status, r->error->type, r->error_message.c_str(), extra);
     json_decref(extra);
@@ -272,7 +278,7 @@ bd_emu_count_tokens(bd_emu_call_t *c, bd_emu_input_t *in)
         return;
     }
     bd_emu_scenario_t sc;
-    bd_emu_pick_scenario(c->req, in->marker, &sc);
+    bd_emu_pick_scenario(c->req, in->marker, c->model_id, &sc);
     const bd_emu_error_t *e = bd_emu_error_find(sc.name.c_str());
     if (e != nullptr) {
         const char *msg = bd_emu_scenario_get(&sc, "message");
@@ -311,10 +317,28 @@ bd_emu_runtime(bd_emu_call_t *c)
         return;
     }
     in.seed = c->seed;
+    /* the service tier asked for: Converse's serviceTier, InvokeModel's header */
+    const char *tier = json_string_value(json_object_get(json_object_get(c->body, "serviceTier"),
+                                                         "type"));
+    if (tier == nullptr) {
+        tier = evhttp_find_header(evhttp_request_get_input_headers(c->req),
+                                  "X-Amzn-Bedrock-Service-Tier");
+    }
+    bd_emu_control_count(tier);
     bd_emu_scenario_t sc;
-    bd_emu_pick_scenario(c->req, in.marker, &sc);
+    bd_emu_pick_scenario(c->req, in.marker, c->model_id, &sc);
+    if (sc.name == "tier_unsupported") {
+        if (tier != nullptr && strcmp(tier, "default") != 0) {
+            bd_emu_send_validation(c->req, "The provided service tier is not supported for "
+                                           "this model in this Region.");
+            return;
+        }
+        sc.name = "echo";
+        sc.params.clear();
+    }
     bd_emu_reply_t r;
     bd_emu_plan(c->lp->opts, &sc, &in, &r);
+    r.retry_after_s = bd_emu_scenario_long(&sc, "retry_after", 0);
     if (r.error != nullptr) {
         bd_emu_send_plan_error(c, &r);
         return;
@@ -363,7 +387,7 @@ bd_emu_route_control(bd_emu_loop_t *lp, struct evhttp_request *req, const std::s
                      const char *query)
 {
     bd_emu_scenario_t sc;
-    bd_emu_pick_scenario(req, "", &sc);
+    bd_emu_pick_scenario(req, "", "", &sc);
     const bd_emu_error_t *e = bd_emu_error_find(sc.name.c_str());
     if (e != nullptr) {
         const char *msg = bd_emu_scenario_get(&sc, "message");
@@ -397,11 +421,14 @@ bd_emu_http_on_request(struct evhttp_request *req, void *arg) noexcept
     if (len > 0) {
         evbuffer_copyout(in, &body[0], len);
     }
+    const char *q = strchr(raw_uri, '?');
+    std::string path(raw_uri, q ? (size_t)(q - raw_uri) : strlen(raw_uri));
+    if (bd_emu_control_route(req, path, body)) {
+        return;
+    }
     if (bd_emu_auth_check(lp->opts, req, raw_uri, body) != 0) {
         return;
     }
-    const char *q = strchr(raw_uri, '?');
-    std::string path(raw_uri, q ? (size_t)(q - raw_uri) : strlen(raw_uri));
     if (path.compare(0, 7, "/model/") == 0) {
         bd_emu_route_model(lp, req, path, body);
         return;

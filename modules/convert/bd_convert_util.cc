@@ -154,7 +154,7 @@ bd_cv_beta_items(const char *header, std::vector<std::string> *items)
 }
 
 json_t *
-bd_cv_betas(const char *header, const bd_convert_model_t *m)
+bd_cv_betas(const char *header, const bd_convert_model_t *m, std::vector<std::string> *dropped)
 {
     std::vector<std::string> items;
     json_t *a = json_array();
@@ -173,7 +173,10 @@ bd_cv_betas(const char *header, const bd_convert_model_t *m)
             }
         }
         if (!name) {
-            continue; /* unknown betas make Bedrock fail the whole request */
+            if (dropped) {
+                dropped->push_back(b); /* unknown betas make Bedrock fail the whole request */
+            }
+            continue;
         }
         bool dup = false;
         for (size_t i = 0; i < json_array_size(a); i++) {

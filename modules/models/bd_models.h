@@ -27,6 +27,7 @@ struct bd_model_entry_t {
     bool listed;                      /* shown by GET /v1/models (default on) */
     std::string display_name;         /* for /v1/models; default: name */
     std::string created_at;           /* RFC 3339, for /v1/models; default fixed epoch */
+    std::vector<std::string> beta_drops; /* `beta_drop`: family betas this model refuses */
 };
 
 /* Fills <out> for the client model name <name>: a conf entry (by name or alias), or,

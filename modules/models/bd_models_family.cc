@@ -14,23 +14,8 @@
 #include "modules/models/bd_models_family.h"
 
 #include <fnmatch.h>
-#include <stddef.h>
 
-static const char *bd_models_set_match(bd_conf_ctx_t *cf, const bd_conf_node_t *node,
-                                       const bd_directive_t *d, void *conf);
-
-#define BD_FAMILY_OFF(field) offsetof(bd_models_family_t, field)
-
-static const bd_directive_t bd_models_family_directives[] = {
-    {"match", "family", BD_ARGS_1_OR_MORE | BD_ARGS_MULTI, bd_models_set_match, 0, nullptr},
-    {"betas", "family", BD_ARGS_1_OR_MORE | BD_ARGS_MULTI, bd_conf_set_str_list,
-     BD_FAMILY_OFF(betas), nullptr},
-    {"beta_rename", "family", BD_ARGS_2 | BD_ARGS_MULTI, bd_models_set_beta_rename,
-     BD_FAMILY_OFF(renames), nullptr},
-    {nullptr, nullptr, 0, nullptr, 0, nullptr},
-};
-
-static const char *
+const char *
 bd_models_set_match(bd_conf_ctx_t *, const bd_conf_node_t *node, const bd_directive_t *,
                     void *conf)
 {
@@ -76,8 +61,10 @@ bd_models_set_family(bd_conf_ctx_t *cf, const bd_conf_node_t *node, const bd_dir
             return cf->errbuf.c_str();
         }
     }
-    bd_conf_target_t target = {bd_models_family_directives, &f};
-    if (bd_conf_apply(cf, node->children, "family", &target, 1) != 0) {
+    /* The block's directives are in the models module's table (d->post), context
+     * model_family, with offsets into bd_models_family_t. */
+    bd_conf_target_t target = {(const bd_directive_t *)d->post, &f};
+    if (bd_conf_apply(cf, node->children, "model_family", &target, 1) != 0) {
         return BD_CONF_ERROR;
     }
     if (f.patterns.empty()) {

@@ -23,9 +23,14 @@ struct bd_models_family_t {
     std::vector<std::pair<std::string, std::string>> renames; /* client name -> Bedrock name */
 };
 
-/* The setter of `model_family` (main context); <conf> is a std::vector of families. */
+/* The setter of `model_family` (main context): <conf> + d->offset is a std::vector of
+ * families; d->post is the directive table that holds the block's directives. */
 const char *bd_models_set_family(bd_conf_ctx_t *cf, const bd_conf_node_t *node,
                                  const bd_directive_t *d, void *conf);
+
+/* The setter of `match PATTERN ...` (model_family context). */
+const char *bd_models_set_match(bd_conf_ctx_t *cf, const bd_conf_node_t *node,
+                                const bd_directive_t *d, void *conf);
 
 /* The setter of `beta_rename FROM TO` into a std::vector of pairs at the directive's
  * offset (model and family blocks). */

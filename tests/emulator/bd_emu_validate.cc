@@ -24,7 +24,7 @@ static const char *const bd_emu_known_betas[] = {
 static const char *const bd_emu_native_keys[] = {
     "anthropic_version", "anthropic_beta", "max_tokens",  "messages",    "system",
     "tools",             "tool_choice",    "temperature", "top_p",       "top_k",
-    "stop_sequences",    "thinking",       "output_config", "context_management",
+    "stop_sequences",    "thinking",       "output_config", "context_management", "metadata",
 };
 
 static bool

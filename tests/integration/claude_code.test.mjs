@@ -6,7 +6,8 @@
  * file): the anthropic_beta values the model family accepts (Claude Code's own betas
  * that Bedrock does not know are left out and counted in /metrics), beta-gated members
  * passed or left out per the fates table, a tool round trip (Read of a file the test
- * wrote), thinking carried into a second turn, and a session continued with --continue.
+ * wrote), thinking carried into a second turn, and a session continued with --continue;
+ * and, last, per-model beta edits (betas, beta_rename, beta_drop) applied by a reload.
  *
  * Claude Code runs with a fresh HOME, no telemetry, no updates, no non-essential traffic,
  * and only the environment this file gives it. The model families come from the shipped
@@ -54,7 +55,7 @@ function shippedFamilies() {
     return blocks.join('\n');
 }
 
-function conf(emuUrl) {
+function conf(emuUrl, sonnetExtra = '') {
     return `worker_threads 1;
 listen 127.0.0.1:0;
 error_log stderr debug;
@@ -72,7 +73,7 @@ bedrock {
 
 ${shippedFamilies()}
 
-model ${ROUTES[0].model} { id ${ROUTES[0].id}; route invoke; max_output_tokens 64000; }
+model ${ROUTES[0].model} { id ${ROUTES[0].id}; route invoke; max_output_tokens 64000; ${sonnetExtra} }
 model ${ROUTES[1].model} { id ${ROUTES[1].id}; route converse; max_output_tokens 64000; }
 `;
 }
@@ -243,3 +244,31 @@ for (const r of ROUTES) {
         });
     });
 }
+
+/* Runs last: it changes the configuration. */
+describe('operators edit betas per model; a reload applies it', () => {
+    test('add, rename and drop on top of the family, effective on SIGHUP', async () => {
+        const betas = 'interleaved-thinking-2025-05-14,context-management-2025-06-27,' +
+                      'effort-2025-11-24';
+        const send = async () => {
+            const before = records().length;
+            const res = await httpRequest(`${bd.url}/v1/messages`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json', 'x-api-key': KEY,
+                           'anthropic-beta': betas },
+                body: JSON.stringify({ model: ROUTES[0].model, max_tokens: 16,
+                                       messages: [{ role: 'user', content: 'betas' }] }),
+            });
+            assert.equal(res.status, 200, res.body);
+            return records().slice(before)[0].body.anthropic_beta;
+        };
+        /* the family: effort is not Sonnet 4.5's on Bedrock */
+        assert.deepEqual(await send(), ['interleaved-thinking-2025-05-14',
+                                        'context-management-2025-06-27']);
+        const r = await bd.reload(conf(emu.url, 'betas effort-2025-11-24; ' +
+            'beta_drop context-management-2025-06-27; ' +
+            'beta_rename interleaved-thinking-2025-05-14 dev-full-thinking-2025-05-14;'));
+        assert.ok(r.ok, r.line);
+        assert.deepEqual(await send(), ['dev-full-thinking-2025-05-14', 'effort-2025-11-24']);
+    });
+});

@@ -174,6 +174,27 @@ describe('AWS SDK BedrockRuntimeClient with a bedrockd key as bearer token', () 
         assert.equal(lastRecord().operation, 'invoke-with-response-stream');
     });
 
+    test('x-api-key works too; a gateway error has x-amzn-ErrorType and {"message"}', async () => {
+        const body = JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'by header' }] }] });
+        const ok = await httpRequest(`${bd.url}/model/${SONNET}/converse`, {
+            method: 'POST', headers: { 'x-api-key': key.secret, 'content-type': 'application/json' },
+            body,
+        });
+        assert.equal(ok.status, 200, ok.body);
+        assert.equal(ok.json.output.message.content[0].text, 'by header');
+        const bad = await httpRequest(`${bd.url}/model/${encodeURIComponent('nope:0')}/converse`, {
+            method: 'POST', headers: { 'x-api-key': key.secret }, body,
+        });
+        assert.equal(bad.status, 400);
+        assert.equal(bad.headers['x-amzn-errortype'], 'ValidationException');
+        assert.deepEqual(bad.json, { message: 'The provided model identifier is invalid.' });
+        const op = await httpRequest(`${bd.url}/model/${SONNET}/explode`, {
+            method: 'POST', headers: { 'x-api-key': key.secret }, body,
+        });
+        assert.equal(op.status, 404);
+        assert.equal(op.headers['x-amzn-errortype'], 'UnknownOperationException');
+    });
+
     test('CountTokens', async () => {
         const c = client(key.secret);
         const out = await c.send(new CountTokensCommand({

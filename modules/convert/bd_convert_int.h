@@ -63,8 +63,9 @@ json_t *bd_cv_betas(const char *header, const bd_convert_model_t *m,
 json_t *bd_cv_fates(json_t *req, const bd_convert_model_t *m, const char *beta_header,
                     bool invoke, bd_convert_error_t *err);
 
-/* True when <header> lists <beta> (exact, comma separated). */
-bool bd_cv_beta_listed(const char *header, const char *beta);
+/* True when <header> lists <beta> (exact, comma separated) and the model accepts it, so
+ * that it reaches Bedrock (under its own name or a beta_rename). */
+bool bd_cv_beta_forwarded(const char *header, const bd_convert_model_t *m, const char *beta);
 
 /* Validates an Anthropic messages body (validate.cc). <need_max_tokens> is false for
  * count_tokens. Returns 0 or -1 with a 400. */

@@ -190,14 +190,18 @@ bd_cv_betas(const char *header, const bd_convert_model_t *m, std::vector<std::st
 }
 
 bool
-bd_cv_beta_listed(const char *header, const char *beta)
+bd_cv_beta_forwarded(const char *header, const bd_convert_model_t *m, const char *beta)
 {
-    std::vector<std::string> items;
+    std::vector<std::string> one;
+    std::vector<std::string> dropped;
 
-    bd_cv_beta_items(header, &items);
-    for (const std::string &b : items) {
+    bd_cv_beta_items(header, &one);
+    for (const std::string &b : one) {
         if (b == beta) {
-            return true;
+            json_t *a = bd_cv_betas(beta, m, &dropped);
+            bool sent = json_array_size(a) > 0;
+            json_decref(a);
+            return sent;
         }
     }
     return false;

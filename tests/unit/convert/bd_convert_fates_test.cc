@@ -212,4 +212,24 @@ TEST(ConvertFates, SystemTurnsJoinTheSystemPromptInOrderOnInvoke)
     json_decref(req);
 }
 
+TEST(ConvertFates, InterleavedBudgetOnlyWhenTheBetaReachesBedrock)
+{
+    const char *thinking = ",\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":2048}";
+    bd_convert_error_t err;
+    /* max_tokens 100 < budget: fine when interleaved thinking is sent */
+    json_t *b = Convert(BD_ROUTE_INVOKE, false, thinking, &err);
+    ASSERT_NE(b, nullptr) << err.message;
+    json_decref(b);
+
+    bd_convert_model_t m = Model(BD_ROUTE_INVOKE, false);
+    m.allowed_betas.clear(); /* the model does not take it: the budget must fit max_tokens */
+    json_t *req = Body(thinking);
+    bd_convert_request_t out;
+    EXPECT_EQ(bd_convert_anthropic_to_invoke(req, &m, CLAUDE_CODE_BETAS, &out, &err), -1);
+    EXPECT_NE(err.message.find("max_tokens must be greater than thinking.budget_tokens"),
+              std::string::npos)
+        << err.message;
+    json_decref(req);
+}
+
 } // namespace

@@ -7,6 +7,7 @@
 #include "modules/anthropic/bd_anthropic_module.h"
 #include "modules/auth/bd_auth.h"
 #include "modules/bedrock/bd_bedrock.h"
+#include "modules/bedrockapi/bd_bedrockapi_int.h"
 #include "modules/fetch/bd_fetch.h"
 #include "modules/health/bd_health_module.h"
 #include "modules/metrics/bd_metrics.h"
@@ -27,6 +28,7 @@ bd_module_t *const bd_modules[] = {
     &bd_fetch_module,
     &bd_anthropic_module,
     &bd_openai_module,
+    &bd_bedrockapi_module,
     &bd_usage_module,
     &bd_metrics_module, /* LOG: after every module that sets what it counts */
     nullptr,

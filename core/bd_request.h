@@ -74,6 +74,7 @@ struct bd_request_t {
     /* Why the ACCESS phase refused the request, a short token for metrics labels
      * (auth: missing_key, invalid_key, ...; ratelimit: the limit's name). */
     std::string reject_reason;
+    int betas_dropped; /* anthropic-beta values the model does not accept (not sent) */
 
     int status;
     uint64_t bytes_sent;

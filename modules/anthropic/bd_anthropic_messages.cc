@@ -17,6 +17,7 @@
 #include "modules/bedrock/bd_bedrock_relay.h"
 #include "modules/fetch/bd_fetch.h"
 #include "modules/models/bd_models.h"
+#include "modules/models/bd_models_request.h"
 
 struct bd_anthropic_ctx_t {
     bd_request_t *r;
@@ -190,6 +191,7 @@ bd_anthropic_convert(bd_anthropic_ctx_t *ctx, json_t *req)
         bd_http_send_error(r, err.status, err.type, err.message.c_str());
         return BD_DONE;
     }
+    bd_models_request_dropped_betas(r, ctx->creq.dropped_betas);
     return BD_OK;
 }
 

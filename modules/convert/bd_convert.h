@@ -57,6 +57,8 @@ struct bd_convert_request_t {
     /* URL sources left to fetch (only when the model allows them). The body is not
      * sendable until each has been filled with bd_convert_url_source_fill(). */
     std::vector<bd_convert_url_source_t> url_sources;
+    /* anthropic-beta values of the client that the model does not accept: not sent */
+    std::vector<std::string> dropped_betas;
 };
 
 /* Validates an Anthropic /v1/messages body <req> and builds the Converse request

@@ -154,7 +154,8 @@ bd_cv_tool_config(bd_cv_cctx_t *c, json_t *req)
 }
 
 static json_t *
-bd_cv_additional(json_t *req, const bd_convert_model_t *m, const char *beta_header)
+bd_cv_additional(json_t *req, const bd_convert_model_t *m, const char *beta_header,
+                 std::vector<std::string> *dropped)
 {
     json_t *add = json_object();
     json_t *k = json_object_get(req, "top_k");
@@ -166,7 +167,11 @@ bd_cv_additional(json_t *req, const bd_convert_model_t *m, const char *beta_head
     if (json_is_object(th) && m->supports_thinking) {
         json_object_set_new(add, "thinking", json_deep_copy(th));
     }
-    json_t *betas = bd_cv_betas(beta_header, m);
+    json_t *cm = json_object_get(req, "context_management"); /* kept by the fates: gated */
+    if (json_is_object(cm)) {
+        json_object_set(add, "context_management", cm);
+    }
+    json_t *betas = bd_cv_betas(beta_header, m, dropped);
     if (json_array_size(betas) > 0) {
         json_object_set_new(add, "anthropic_beta", betas);
     } else {
@@ -229,7 +234,7 @@ bd_cv_converse_build(json_t *req, const bd_convert_model_t *m, const char *beta_
     if (tc) {
         json_object_set_new(body, "toolConfig", tc);
     }
-    json_t *add = bd_cv_additional(req, m, beta_header);
+    json_t *add = bd_cv_additional(req, m, beta_header, &out->dropped_betas);
     if (add) {
         json_object_set_new(body, "additionalModelRequestFields", add);
     }
@@ -253,7 +258,13 @@ bd_convert_anthropic_to_converse(json_t *req, const bd_convert_model_t *m, const
     if (bd_cv_validate(req, m, beta_header, true, err) != 0) {
         return -1;
     }
-    return bd_cv_converse_build(req, m, beta_header, false, out, err);
+    json_t *work = bd_cv_fates(req, m, beta_header, false, err);
+    if (!work) {
+        return -1;
+    }
+    int rc = bd_cv_converse_build(work, m, beta_header, false, out, err);
+    json_decref(work);
+    return rc;
 }
 
 void

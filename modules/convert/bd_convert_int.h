@@ -52,11 +52,20 @@ json_t *bd_cv_usage_anthropic(const bd_convert_usage_t *u, bool full);
 /* Bedrock citation -> Anthropic citation (new reference), locations per the mapping table. */
 json_t *bd_cv_citation(json_t *c);
 
-/* Parses the anthropic-beta header per model data; returns a new array (maybe empty). */
-json_t *bd_cv_betas(const char *header, const bd_convert_model_t *m);
+/* Parses the anthropic-beta header per model data; returns a new array (maybe empty) of
+ * the Bedrock names to send. The client's betas the model does not accept are appended
+ * to <dropped> when it is not null. */
+json_t *bd_cv_betas(const char *header, const bd_convert_model_t *m,
+                    std::vector<std::string> *dropped);
 
-/* True when <header> lists <beta> (exact, comma separated). */
-bool bd_cv_beta_listed(const char *header, const char *beta);
+/* Applies the fates of beta-gated members (fates.cc) for the route (<invoke> or
+ * Converse): returns a new body to convert, or null with a 400. <req> is not modified. */
+json_t *bd_cv_fates(json_t *req, const bd_convert_model_t *m, const char *beta_header,
+                    bool invoke, bd_convert_error_t *err);
+
+/* True when <header> lists <beta> (exact, comma separated) and the model accepts it, so
+ * that it reaches Bedrock (under its own name or a beta_rename). */
+bool bd_cv_beta_forwarded(const char *header, const bd_convert_model_t *m, const char *beta);
 
 /* Validates an Anthropic messages body (validate.cc). <need_max_tokens> is false for
  * count_tokens. Returns 0 or -1 with a 400. */

@@ -72,7 +72,7 @@ bd_cv_invoke_build(json_t *req, const bd_convert_model_t *m, const char *beta_he
         out->max_tokens = 1; /* the native body requires it; counting ignores it */
     }
     bd_cv_set_int(body, "max_tokens", out->max_tokens);
-    json_t *betas = bd_cv_betas(beta_header, m);
+    json_t *betas = bd_cv_betas(beta_header, m, &out->dropped_betas);
     if (json_array_size(betas) > 0) {
         json_object_set_new(body, "anthropic_beta", betas);
     } else {
@@ -94,7 +94,13 @@ bd_convert_anthropic_to_invoke(json_t *req, const bd_convert_model_t *m, const c
     if (bd_cv_validate(req, m, beta_header, true, err) != 0) {
         return -1;
     }
-    return bd_cv_invoke_build(req, m, beta_header, false, out, err);
+    json_t *work = bd_cv_fates(req, m, beta_header, true, err);
+    if (!work) {
+        return -1;
+    }
+    int rc = bd_cv_invoke_build(work, m, beta_header, false, out, err);
+    json_decref(work);
+    return rc;
 }
 
 static const char *
@@ -176,17 +182,23 @@ bd_convert_count_tokens_request(json_t *req, const bd_convert_model_t *m, const 
     if (bd_cv_validate(req, m, beta_header, false, err) != 0) {
         return nullptr;
     }
+    json_t *work = bd_cv_fates(req, m, beta_header, m->route == BD_ROUTE_INVOKE, err);
+    if (!work) {
+        return nullptr;
+    }
+    json_t *r;
     if (m->route == BD_ROUTE_INVOKE) {
         std::string js, b64;
-        bd_cv_invoke_build(req, m, beta_header, true, &out, err);
+        bd_cv_invoke_build(work, m, beta_header, true, &out, err);
         bd_convert_json_dump(out.body, &js);
         bd_cv_base64_encode((const unsigned char *)js.data(), js.size(), &b64);
-        bd_convert_request_free(&out);
-        return json_pack("{s:{s:{s:s}}}", "input", "invokeModel", "body", b64.c_str());
+        r = json_pack("{s:{s:{s:s}}}", "input", "invokeModel", "body", b64.c_str());
+    } else {
+        bd_cv_converse_build(work, m, beta_header, true, &out, err);
+        r = json_pack("{s:{s:O}}", "input", "converse", out.body);
     }
-    bd_cv_converse_build(req, m, beta_header, true, &out, err);
-    json_t *r = json_pack("{s:{s:O}}", "input", "converse", out.body);
     bd_convert_request_free(&out);
+    json_decref(work);
     return r;
 }
 

@@ -154,7 +154,7 @@ bd_cv_beta_items(const char *header, std::vector<std::string> *items)
 }
 
 json_t *
-bd_cv_betas(const char *header, const bd_convert_model_t *m)
+bd_cv_betas(const char *header, const bd_convert_model_t *m, std::vector<std::string> *dropped)
 {
     std::vector<std::string> items;
     json_t *a = json_array();
@@ -173,7 +173,10 @@ bd_cv_betas(const char *header, const bd_convert_model_t *m)
             }
         }
         if (!name) {
-            continue; /* unknown betas make Bedrock fail the whole request */
+            if (dropped) {
+                dropped->push_back(b); /* unknown betas make Bedrock fail the whole request */
+            }
+            continue;
         }
         bool dup = false;
         for (size_t i = 0; i < json_array_size(a); i++) {
@@ -187,14 +190,18 @@ bd_cv_betas(const char *header, const bd_convert_model_t *m)
 }
 
 bool
-bd_cv_beta_listed(const char *header, const char *beta)
+bd_cv_beta_forwarded(const char *header, const bd_convert_model_t *m, const char *beta)
 {
-    std::vector<std::string> items;
+    std::vector<std::string> one;
+    std::vector<std::string> dropped;
 
-    bd_cv_beta_items(header, &items);
-    for (const std::string &b : items) {
+    bd_cv_beta_items(header, &one);
+    for (const std::string &b : one) {
         if (b == beta) {
-            return true;
+            json_t *a = bd_cv_betas(beta, m, &dropped);
+            bool sent = json_array_size(a) > 0;
+            json_decref(a);
+            return sent;
         }
     }
     return false;

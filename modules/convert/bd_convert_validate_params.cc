@@ -183,10 +183,10 @@ bd_cv_thinking(json_t *req, const bd_convert_model_t *m, const char *beta_header
         return bd_cv_bad(err, "thinking.enabled.budget_tokens",
                          "Input should be greater than or equal to 1024");
     }
-    /* interleaved thinking makes the budget one for the whole turn */
+    /* interleaved thinking (when it reaches Bedrock) makes the budget one for the turn */
     int64_t max = bd_cv_max_tokens(req, m);
     if (need_max_tokens && budget >= max &&
-        !bd_cv_beta_listed(beta_header, "interleaved-thinking-2025-05-14")) {
+        !bd_cv_beta_forwarded(beta_header, m, "interleaved-thinking-2025-05-14")) {
         std::string why = "max_tokens must be greater than thinking.budget_tokens";
         if (max < json_integer_value(json_object_get(req, "max_tokens"))) {
             why += " (max_tokens is capped at " + std::to_string(max) + " for this model)";

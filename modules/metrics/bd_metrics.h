@@ -36,6 +36,7 @@ enum bd_metrics_family_e {
     BD_MF_UPSTREAM_ERRORS,       /* counter {type} */
     BD_MF_UPSTREAM_RETRIES,      /* counter */
     BD_MF_SERIES_OVERFLOW,       /* counter: label tuples folded into "_overflow" */
+    BD_MF_BETAS_DROPPED,         /* counter {model} */
     BD_MF_COUNT,
 };
 

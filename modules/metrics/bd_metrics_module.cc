@@ -303,6 +303,9 @@ bd_metrics_log(bd_request_t *r)
         bd_metrics_observe(s, BD_MF_TTFT, &model, r->first_byte_us - r->start_us);
     }
     bd_metrics_count_tokens(s, r, model);
+    if (r->betas_dropped > 0) {
+        bd_metrics_count(s, BD_MF_BETAS_DROPPED, &model, (uint64_t)r->betas_dropped);
+    }
     bd_metrics_count_upstream(s, r);
     bd_metrics_count_refusals(s, r);
     return BD_OK;

@@ -56,6 +56,7 @@ struct bd_model_entry_t {
     int64_t weight = 1;               /* the own id's share of the first step */
     std::string service_tier;         /* Bedrock serviceTier asked for; "" = none */
     bool service_tier_strict = false; /* never retried at the default tier */
+    std::vector<std::string> beta_drops; /* `beta_drop`: family betas this model refuses */
 };
 
 /* The index in bd_models_entries() of the conf entry named (or aliased) <name>, or -1.

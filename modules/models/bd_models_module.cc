@@ -17,9 +17,10 @@
  *                                                                when temperature is given
  *     thinking on|off;                  model  on for anthropic.claude ids with claude-3-7,
  *                                              sonnet-4, opus-4 or haiku-4; off otherwise
- *     betas NAME ...;                   model  none              anthropic-beta values forwarded
- *                                                                (multi appends)
- *     beta_rename FROM TO;              model  -                 client beta name -> Bedrock name
+ *     betas NAME ...;                   model  the family's      anthropic-beta values forwarded,
+ *                                                                added to the family's (multi)
+ *     beta_rename FROM TO;              model  the family's      client beta name -> Bedrock name
+ *     beta_drop NAME ...;               model  -                 a family beta this model refuses
  *     url_sources on|off;               model  off               fetch url image/document sources
  *     listed on|off;                    model  on                shown by GET /v1/models
  *     display_name "text";              model  NAME              for GET /v1/models
@@ -38,6 +39,7 @@
  *                                                                Bedrock catalog) resolve too
  */
 #include "modules/models/bd_models.h"
+#include "modules/models/bd_models_family.h"
 
 #include <fnmatch.h>
 #include <stddef.h>
@@ -58,6 +60,7 @@ struct bd_models_pattern_t {
 struct bd_models_conf_t {
     std::vector<bd_model_entry_t> entries;
     std::vector<bd_models_pattern_t> patterns;
+    std::vector<bd_models_family_t> families; /* model_family blocks (bd_models_family.cc) */
     bool passthrough;
     /* Built by init_conf; the views point into <entries>, which is never resized
      * afterwards. by_name holds names and aliases, by_id the first entry per id. */
@@ -82,8 +85,6 @@ static const char *bd_models_set_id(bd_conf_ctx_t *cf, const bd_conf_node_t *nod
                                     const bd_directive_t *d, void *conf);
 static const char *bd_models_set_alias(bd_conf_ctx_t *cf, const bd_conf_node_t *node,
                                        const bd_directive_t *d, void *conf);
-static const char *bd_models_set_beta_rename(bd_conf_ctx_t *cf, const bd_conf_node_t *node,
-                                             const bd_directive_t *d, void *conf);
 static const char *bd_models_set_created_at(bd_conf_ctx_t *cf, const bd_conf_node_t *node,
                                             const bd_directive_t *d, void *conf);
 
@@ -119,6 +120,13 @@ static const bd_directive_t bd_models_directives[] = {
     {"model_route", "main", BD_ARGS_2 | BD_ARGS_MULTI, bd_models_set_route_pattern, 0, nullptr},
     {"model_passthrough", "main", BD_ARGS_1, bd_conf_set_flag, BD_MODELS_OFF(passthrough),
      nullptr},
+    {"model_family", "main", BD_ARGS_1 | BD_ARGS_BLOCK | BD_ARGS_MULTI, bd_models_set_family,
+     BD_MODELS_OFF(families), bd_models_directives},
+    {"match", "model_family", BD_ARGS_1_OR_MORE | BD_ARGS_MULTI, bd_models_set_match, 0, nullptr},
+    {"betas", "model_family", BD_ARGS_1_OR_MORE | BD_ARGS_MULTI, bd_conf_set_str_list,
+     offsetof(bd_models_family_t, betas), nullptr},
+    {"beta_rename", "model_family", BD_ARGS_2 | BD_ARGS_MULTI, bd_models_set_beta_rename,
+     offsetof(bd_models_family_t, renames), nullptr},
     {"id", "model", BD_ARGS_1, bd_models_set_id, 0, nullptr},
     {"alias", "model", BD_ARGS_1_OR_MORE | BD_ARGS_MULTI, bd_models_set_alias, 0, nullptr},
     {"route", "model", BD_ARGS_1, bd_conf_set_enum, BD_MODELS_BOFF(route), bd_models_routes},
@@ -129,7 +137,10 @@ static const bd_directive_t bd_models_directives[] = {
     {"thinking", "model", BD_ARGS_1, bd_conf_set_enum, BD_MODELS_BOFF(thinking), bd_models_on_off},
     {"betas", "model", BD_ARGS_1_OR_MORE | BD_ARGS_MULTI, bd_conf_set_str_list,
      BD_MODELS_BOFF(entry.data.allowed_betas), nullptr},
-    {"beta_rename", "model", BD_ARGS_2 | BD_ARGS_MULTI, bd_models_set_beta_rename, 0, nullptr},
+    {"beta_rename", "model", BD_ARGS_2 | BD_ARGS_MULTI, bd_models_set_beta_rename,
+     BD_MODELS_BOFF(entry.data.renamed_betas), nullptr},
+    {"beta_drop", "model", BD_ARGS_1_OR_MORE | BD_ARGS_MULTI, bd_conf_set_str_list,
+     BD_MODELS_BOFF(entry.beta_drops), nullptr},
     {"url_sources", "model", BD_ARGS_1, bd_conf_set_flag,
      BD_MODELS_BOFF(entry.data.allow_url_sources), nullptr},
     {"listed", "model", BD_ARGS_1, bd_conf_set_flag, BD_MODELS_BOFF(entry.listed), nullptr},
@@ -419,25 +430,6 @@ bd_models_set_alias(bd_conf_ctx_t *cf, const bd_conf_node_t *node, const bd_dire
     return nullptr;
 }
 
-static const char *
-bd_models_set_beta_rename(bd_conf_ctx_t *cf, const bd_conf_node_t *node, const bd_directive_t *,
-                          void *conf)
-{
-    bd_models_block_t *b = (bd_models_block_t *) conf;
-    const std::string &from = node->args[1];
-    if (from.empty() || node->args[2].empty()) {
-        return "empty name in \"beta_rename\" directive";
-    }
-    for (const auto &r : b->entry.data.renamed_betas) {
-        if (r.first == from) {
-            cf->errbuf = "duplicate \"beta_rename\" of \"" + from + "\"";
-            return cf->errbuf.c_str();
-        }
-    }
-    b->entry.data.renamed_betas.emplace_back(from, node->args[2]);
-    return nullptr;
-}
-
 /* Reads <n> digits at *p into *v and advances; false when they are not there. */
 static bool
 bd_models_digits(const char **p, int n, int *v)
@@ -553,6 +545,8 @@ bd_models_init_conf(bd_snapshot_t *, void *conf)
         if (!e.route_set) {
             e.data.route = bd_models_default_route(mcf, e.data.bedrock_id.c_str());
         }
+        bd_models_family_apply(bd_models_family_find(mcf->families, e.data.bedrock_id.c_str()),
+                               e.data.allowed_betas, e.data.renamed_betas, e.beta_drops, &e.data);
         mcf->by_name.emplace(e.name, i);
         for (const std::string &a : e.aliases) {
             mcf->by_name.emplace(a, i);
@@ -586,8 +580,8 @@ bd_models_resolve_addition(const bd_models_conf_t *mcf, const char *name, bd_con
         out->max_output_tokens = 0;
         out->temperature_top_p_exclusive = false;
         out->supports_thinking = bd_models_default_thinking(a.bedrock_id.c_str());
-        out->allowed_betas.clear();
-        out->renamed_betas.clear();
+        bd_models_family_apply(bd_models_family_find(mcf->families, a.bedrock_id.c_str()), {}, {},
+                               {}, out);
         out->allow_url_sources = false;
     }
     if (a.route == "converse" || a.route == "invoke") {
@@ -643,8 +637,7 @@ bd_models_resolve(const bd_snapshot_t *snap, const char *name, bd_convert_model_
     out->max_output_tokens = 0;
     out->temperature_top_p_exclusive = false;
     out->supports_thinking = bd_models_default_thinking(id);
-    out->allowed_betas.clear();
-    out->renamed_betas.clear();
+    bd_models_family_apply(bd_models_family_find(mcf->families, id), {}, {}, {}, out);
     out->allow_url_sources = false;
     return 0;
 }

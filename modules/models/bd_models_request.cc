@@ -7,6 +7,7 @@
  */
 #include "modules/models/bd_models_request.h"
 
+#include "core/bd_log.h"
 #include "modules/auth/bd_auth.h"
 #include "modules/models/bd_models.h"
 #include "modules/ratelimit/bd_ratelimit.h"
@@ -45,4 +46,19 @@ bd_models_request_admit(bd_request_t *r, const char *name, int64_t output_max,
         return BD_DONE;
     }
     return BD_OK;
+}
+
+void
+bd_models_request_dropped_betas(bd_request_t *r, const std::vector<std::string> &dropped)
+{
+    std::string names;
+    for (const std::string &b : dropped) {
+        names += names.empty() ? "" : ",";
+        names += b;
+    }
+    r->betas_dropped += (int)dropped.size();
+    if (!dropped.empty()) {
+        bd_log_error(BD_LOG_DEBUG, r->id, "anthropic-beta not accepted by %s, not sent: %s",
+                     r->model_resolved.c_str(), names.c_str());
+    }
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <string>
+#include <vector>
 
 #include "core/bd_request.h"
 #include "modules/convert/bd_convert.h"
@@ -30,5 +31,9 @@ json_t *bd_models_request_body(const bd_request_t *r, const char *what, std::str
  * Worker thread. */
 int bd_models_request_admit(bd_request_t *r, const char *name, int64_t output_max,
                             bd_convert_model_t *out);
+
+/* Records the client's anthropic-beta values the model does not accept (<dropped>, not
+ * sent to Bedrock): counted on <r> for /metrics, named in the debug log. Worker thread. */
+void bd_models_request_dropped_betas(bd_request_t *r, const std::vector<std::string> &dropped);
 
 #endif

@@ -30,6 +30,7 @@ struct bd_emu_options_t {
     long ttft_ms;             /* default delay before the first output */
     double tokens_per_sec;    /* 0 = unlimited */
     long output_tokens;       /* 0 = the echo's own length */
+    int record_fd;            /* --record FILE, opened O_APPEND; -1 without */
 };
 
 /* One loop: its base and HTTP server. Owned by its thread. */
@@ -218,6 +219,22 @@ int bd_emu_input_converse(json_t *body, bd_emu_input_t *in, std::string *err);
 
 /* Fills <in> from an Anthropic-native InvokeModel body. Returns 0 or -1 with <err>. */
 int bd_emu_input_anthropic(json_t *body, bd_emu_input_t *in, std::string *err);
+
+/* ---- bd_emu_validate.cc: Bedrock's checks of Claude requests (loop thread) ---- */
+
+/* The native (InvokeModel) body: top-level keys, anthropic_beta flags, beta-gated members,
+ * roles. Returns 0, or -1 with <err> = the ValidationException message. */
+int bd_emu_validate_native(json_t *body, std::string *err);
+
+/* Converse's additionalModelRequestFields: anthropic_beta flags, beta-gated members. */
+int bd_emu_validate_converse(json_t *body, std::string *err);
+
+/* ---- bd_emu_record.cc: --record, what reached the emulator (any thread) ---- */
+
+/* Appends one JSON line {"operation","model","body"} to the --record file (no-op
+ * without one). The line is written with one write(2) on an O_APPEND descriptor. */
+void bd_emu_record(const bd_emu_options_t *opts, const char *operation, const char *model_id,
+                   json_t *body);
 
 /* ---- bd_emu_converse.cc: Converse renderings ---- */
 

@@ -377,6 +377,7 @@ bd_emu_route_model(bd_emu_loop_t *lp, struct evhttp_request *req, const std::str
                                     "try again.");
         return;
     }
+    bd_emu_record(lp->opts, segment.c_str(), c.model_id.c_str(), c.body);
     bd_emu_runtime(&c);
     json_decref(c.body);
 }

@@ -132,6 +132,9 @@ int
 bd_emu_input_converse(json_t *body, bd_emu_input_t *in, std::string *err)
 {
     bd_emu_input_reset(in);
+    if (bd_emu_validate_converse(body, err) != 0) {
+        return -1;
+    }
     json_t *messages = json_object_get(body, "messages");
     const char *first_role = bd_emu_str(json_object_get(json_array_get(messages, 0), "role"));
     if (!json_is_array(messages) || strcmp(first_role, "user") != 0) {
@@ -250,6 +253,9 @@ int
 bd_emu_input_anthropic(json_t *body, bd_emu_input_t *in, std::string *err)
 {
     bd_emu_input_reset(in);
+    if (bd_emu_validate_native(body, err) != 0) {
+        return -1;
+    }
     const char *missing = bd_emu_anthropic_missing(body);
     if (missing != nullptr) {
         *err = std::string("Malformed input request: #: required key [") + missing +

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -37,6 +38,8 @@ static const char bd_emu_usage[] =
     "  --ttft-ms MS           delay before the first output (default 0)\n"
     "  --tokens-per-sec R     output pace, in pieces per second (default 0 = unlimited)\n"
     "  --output-tokens N      output length in pieces (default 0 = the echo's length)\n"
+    "  --record FILE          append each runtime request (operation, model, body) to FILE\n"
+    "                         as one JSON line\n"
     "  -h, --help             show this help\n"
     "The first line on stdout is 'bedrock-emulator listening on HOST:PORT'.\n"
     "Scenarios: put [[emu:NAME key=value ...]] in the last user message, or send the\n"
@@ -53,6 +56,7 @@ enum {
     BD_EMU_OPT_TTFT,
     BD_EMU_OPT_TPS,
     BD_EMU_OPT_TOKENS,
+    BD_EMU_OPT_RECORD,
 };
 
 static const struct option bd_emu_long_options[] = {
@@ -66,6 +70,7 @@ static const struct option bd_emu_long_options[] = {
     {"ttft-ms", required_argument, nullptr, BD_EMU_OPT_TTFT},
     {"tokens-per-sec", required_argument, nullptr, BD_EMU_OPT_TPS},
     {"output-tokens", required_argument, nullptr, BD_EMU_OPT_TOKENS},
+    {"record", required_argument, nullptr, BD_EMU_OPT_RECORD},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -114,6 +119,7 @@ bd_emu_parse_options(int argc, char **argv, bd_emu_options_t *o)
     o->ttft_ms = 0;
     o->tokens_per_sec = 0;
     o->output_tokens = 0;
+    o->record_fd = -1;
     int c;
     while ((c = getopt_long(argc, argv, "h", bd_emu_long_options, nullptr)) != -1) {
         switch (c) {
@@ -127,6 +133,12 @@ bd_emu_parse_options(int argc, char **argv, bd_emu_options_t *o)
         case BD_EMU_OPT_TTFT: o->ttft_ms = bd_emu_number(optarg, 3600000); break;
         case BD_EMU_OPT_TPS: o->tokens_per_sec = (double)bd_emu_number(optarg, 1000000); break;
         case BD_EMU_OPT_TOKENS: o->output_tokens = bd_emu_number(optarg, 10000000); break;
+        case BD_EMU_OPT_RECORD:
+            o->record_fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            if (o->record_fd < 0) {
+                bd_emu_die("cannot open the --record file %s", optarg);
+            }
+            break;
         case 'h': fputs(bd_emu_usage, stdout); exit(0);
         default: fputs(bd_emu_usage, stderr); exit(2);
         }

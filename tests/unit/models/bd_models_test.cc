@@ -287,6 +287,68 @@ TEST_F(ModelsTest, ResolvesNamesAndAliases)
     EXPECT_EQ(m.route, BD_ROUTE_CONVERSE);
 }
 
+/* Families: the first matching family's betas and renames, plus a model's own betas and
+ * renames, minus its beta_drop; passthrough ids get their family's. */
+TEST_F(ModelsTest, FamiliesGiveBetasToModelsAndPassthroughIds)
+{
+    ASSERT_EQ(Load("model_family sonnet45 {\n"
+                   "    match *anthropic.claude-sonnet-4-5-* *nothing*;\n"
+                   "    betas interleaved-thinking-2025-05-14 context-management-2025-06-27;\n"
+                   "    betas context-1m-2025-08-07;\n"
+                   "    beta_rename advanced-tool-use-2025-11-20 tool-search-tool-2025-10-19;\n"
+                   "}\n"
+                   "model_family any-claude { match *anthropic.claude*; betas x-2025; }\n"
+                   "model own {\n"
+                   "    id us.anthropic.claude-sonnet-4-5-20250929-v1:0;\n"
+                   "    betas effort-2025-11-24 interleaved-thinking-2025-05-14;\n"
+                   "    beta_drop context-1m-2025-08-07;\n"
+                   "    beta_rename advanced-tool-use-2025-11-20 mine-2025;\n"
+                   "}\n"
+                   "model bare { id us.anthropic.claude-sonnet-4-5-20250929-v1:0;\n"
+                   "    beta_drop advanced-tool-use-2025-11-20; }\n"
+                   "model nova { id amazon.nova-pro-v1:0; }\n"),
+              "");
+    int rc = -1;
+    bd_convert_model_t m = Resolve("own", &rc);
+    ASSERT_EQ(rc, 0);
+    EXPECT_EQ(m.allowed_betas,
+              (std::vector<std::string>{"interleaved-thinking-2025-05-14",
+                                        "context-management-2025-06-27", "effort-2025-11-24"}));
+    ASSERT_EQ(m.renamed_betas.size(), 1u);
+    EXPECT_EQ(m.renamed_betas[0].second, "mine-2025"); /* the model's own rename wins */
+
+    m = Resolve("bare", &rc);
+    ASSERT_EQ(rc, 0);
+    EXPECT_EQ(m.allowed_betas.size(), 3u);
+    EXPECT_TRUE(m.renamed_betas.empty());
+
+    m = Resolve("eu.anthropic.claude-sonnet-4-5-20250929-v1:0", &rc); /* passthrough */
+    ASSERT_EQ(rc, 0);
+    EXPECT_EQ(m.allowed_betas.size(), 3u);
+    ASSERT_EQ(m.renamed_betas.size(), 1u);
+    EXPECT_EQ(m.renamed_betas[0].second, "tool-search-tool-2025-10-19");
+
+    m = Resolve("us.anthropic.claude-haiku-4-5-20251001-v1:0", &rc); /* second family */
+    ASSERT_EQ(rc, 0);
+    EXPECT_EQ(m.allowed_betas, (std::vector<std::string>{"x-2025"}));
+
+    m = Resolve("nova", &rc);
+    ASSERT_EQ(rc, 0);
+    EXPECT_TRUE(m.allowed_betas.empty());
+}
+
+TEST_F(ModelsTest, FamilyErrors)
+{
+    EXPECT_EQ(Load("model_family f { betas a; }\n"),
+              At(1, "no \"match\" is defined in model_family \"f\""));
+    EXPECT_EQ(Load("model_family f { match *; }\nmodel_family f { match *; }\n"),
+              At(2, "duplicate model_family \"f\""));
+    EXPECT_EQ(Load("model_family f { match *; beta_rename a b; beta_rename a c; }\n"),
+              At(1, "duplicate \"beta_rename\" of \"a\""));
+    EXPECT_NE(Load("model_family f { match *; url_sources on; }\n"), "");
+    EXPECT_NE(Load("model m { id x.y; match *; }\n"), "");
+}
+
 TEST_F(ModelsTest, UnknownNamesAreRejected)
 {
     ASSERT_EQ(Load("model claude { id anthropic.claude-3-haiku-20240307-v1:0; alias haiku; }\n"),

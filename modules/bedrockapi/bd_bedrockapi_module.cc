@@ -1,0 +1,155 @@
+/*
+ * bd_bedrockapi_module.cc: the Bedrock Runtime API served by bedrockd itself, so that
+ * AWS SDKs (AWS_ENDPOINT_URL_BEDROCK_RUNTIME, a bedrockd key as AWS_BEARER_TOKEN_BEDROCK),
+ * @anthropic-ai/bedrock-sdk and Claude Code in Bedrock mode get keys, limits and usage
+ * with no code change:
+ *
+ *   POST /model/{modelId}/converse | converse-stream | invoke |
+ *        invoke-with-response-stream | count-tokens
+ *
+ * The key comes as `Authorization: Bearer` or `x-api-key` (the auth module); {modelId}
+ * goes through the model map (a configured name, an alias or a Bedrock id) and must be
+ * allowed for the key; the body is sent as it is, signed with bedrockd's credentials.
+ * Errors have Bedrock's shape (x-amzn-ErrorType, {"message"}). Worker thread.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/bd_http.h"
+#include "core/bd_snapshot.h"
+#include "modules/bedrockapi/bd_bedrockapi_int.h"
+#include "modules/models/bd_models_request.h"
+
+static const struct {
+    const char *segment;
+    int op;
+} bd_bedrockapi_ops[] = {
+    {"converse", BD_OP_CONVERSE},
+    {"converse-stream", BD_OP_CONVERSE_STREAM},
+    {"invoke", BD_OP_INVOKE},
+    {"invoke-with-response-stream", BD_OP_INVOKE_STREAM},
+    {"count-tokens", BD_OP_COUNT_TOKENS},
+};
+
+void
+bd_bedrockapi_error(bd_request_t *r, int status, const char *name, const char *message)
+{
+    json_t *body = json_pack("{s:s}", "message", message);
+    std::string out;
+    bd_convert_json_dump(body, &out);
+    json_decref(body);
+    bd_http_header_out(r, "x-amzn-ErrorType", name);
+    r->error_type = name;
+    bd_http_send(r, status, "application/json", out.data(), out.size());
+}
+
+/* Percent-decodes <s> (clients encode ':' and '/' of ids and ARNs); false when malformed. */
+static bool
+bd_bedrockapi_decode(const std::string &s, std::string *out)
+{
+    out->clear();
+    for (size_t i = 0; i < s.size(); i++) {
+        if (s[i] != '%') {
+            out->push_back(s[i]);
+            continue;
+        }
+        if (i + 2 >= s.size() || !isxdigit((unsigned char)s[i + 1]) ||
+            !isxdigit((unsigned char)s[i + 2])) {
+            return false;
+        }
+        out->push_back((char)strtol(s.substr(i + 1, 2).c_str(), nullptr, 16));
+        i += 2;
+    }
+    return !out->empty();
+}
+
+/* The output the request allows, charged against the key's tokens per minute. */
+static int64_t
+bd_bedrockapi_output_max(int op, json_t *body)
+{
+    if (op == BD_OP_CONVERSE || op == BD_OP_CONVERSE_STREAM) {
+        return json_integer_value(
+            json_object_get(json_object_get(body, "inferenceConfig"), "maxTokens"));
+    }
+    return json_integer_value(json_object_get(body, "max_tokens"));
+}
+
+static void
+bd_bedrockapi_ctx_free(void *data)
+{
+    delete (bd_bedrockapi_ctx_t *)data;
+}
+
+/* POST /model/{modelId}/{operation}. */
+static int
+bd_bedrockapi_handler(bd_request_t *r)
+{
+    const std::string &path = r->path;
+    size_t slash = path.rfind('/');
+    int op = -1;
+    for (const auto &o : bd_bedrockapi_ops) {
+        if (path.compare(slash + 1, std::string::npos, o.segment) == 0) {
+            op = o.op;
+        }
+    }
+    std::string id;
+    if (op < 0 || slash <= 7 || !bd_bedrockapi_decode(path.substr(7, slash - 7), &id)) {
+        bd_bedrockapi_error(r, 404, "UnknownOperationException", "Unknown operation");
+        return BD_DONE;
+    }
+    std::string msg;
+    json_t *body = bd_models_request_body(r, "The request body", &msg);
+    if (body == nullptr) {
+        bd_bedrockapi_error(r, 400, "ValidationException", msg.c_str());
+        return BD_DONE;
+    }
+    bd_bedrockapi_ctx_t *ctx = new bd_bedrockapi_ctx_t();
+    ctx->r = r;
+    ctx->op = op;
+    ctx->call = nullptr;
+    ctx->started = false;
+    r->ctx[bd_bedrockapi_module.index] = ctx;
+    bd_request_add_cleanup(r, bd_bedrockapi_ctx_free, ctx);
+    int rc = bd_models_request_admit(r, id.c_str(), bd_bedrockapi_output_max(op, body),
+                                     &ctx->model);
+    json_decref(body);
+    if (rc == BD_DECLINED) {
+        bd_bedrockapi_error(r, 400, "ValidationException",
+                            "The provided model identifier is invalid.");
+        return BD_DONE;
+    }
+    if (rc != BD_OK) {
+        return BD_DONE; /* auth or the rate limit answered */
+    }
+    std::string upstream(r->body, r->body_len); /* sent as the client wrote it */
+    bd_bedrockapi_relay(ctx, &upstream);
+    return BD_AGAIN;
+}
+
+static const char *
+bd_bedrockapi_postconfig(bd_snapshot_t *snap, void *)
+{
+    bd_route_t route = {"/model/", true, BD_METHOD_POST, BD_API_ANTHROPIC, false,
+                        &bd_bedrockapi_module, bd_bedrockapi_handler, nullptr};
+    return bd_snapshot_add_route(snap, route);
+}
+
+bd_module_t bd_bedrockapi_module = {
+    .name = "bedrockapi",
+    .index = 0,
+    .directives = nullptr,
+    .create_conf = nullptr,
+    .init_conf = nullptr,
+    .postconfig = bd_bedrockapi_postconfig,
+    .destroy_conf = nullptr,
+    .init_process = nullptr,
+    .exit_process = nullptr,
+    .init_worker = nullptr,
+    .exit_worker = nullptr,
+    .access = nullptr,
+    .log = nullptr,
+    .ready = nullptr,
+};

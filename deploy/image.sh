@@ -44,8 +44,9 @@ work=$bin_dir/image
 rm -rf "$work"
 mkdir -p "$work"
 "$top"/deploy/image-rootfs.sh "$work/rootfs" "$bin_dir/bedrockd" $ctl
-# The layout is complete when the daemon starts inside it and accepts the conf.
-chroot "$work/rootfs" /usr/local/sbin/bedrockd -t -c /etc/bedrockd/bedrockd.conf
+# The layout is complete when the daemon starts inside it and accepts the conf
+# (the master key comes from the environment at run time; a stand-in here).
+BEDROCKD_MASTER_KEY=image-build-check-0000 chroot "$work/rootfs" /usr/local/sbin/bedrockd -t -c /etc/bedrockd/bedrockd.conf
 tar --numeric-owner -C "$work/rootfs" -cf "$work/rootfs.tar" .
 sed -n '/^FROM scratch/,$p' "$top"/deploy/Dockerfile |
     sed -e '/^# COPY may not keep/d' -e '/^COPY --from=build/d' -e '/^FROM scratch/a ADD rootfs.tar /' \

@@ -12,6 +12,10 @@ TEST_PACKAGES="libgtest-dev googletest mandoc sqlite3 curl"
 # server. So the package is downloaded, not installed, and promtool alone (a
 # static binary) is taken out of it into $PROMTOOL_DIR.
 PROMTOOL_DIR=${PROMTOOL_DIR:-/usr/local/bin}
+# The container image test (tests/integration/image.test.mjs) builds and runs
+# the image with podman; runc runs where crun cannot (cgroup v1/v2 hybrids).
+# Optional: without them that test is skipped.
+IMAGE_TEST_PACKAGES="podman runc"
 
 bd_missing_packages() {
     local missing=""
@@ -62,6 +66,9 @@ if [ "$what" = "test" ]; then
     # shellcheck disable=SC2086
     bd_install_packages $TEST_PACKAGES
     bd_install_promtool
+    # shellcheck disable=SC2086
+    bd_install_packages $IMAGE_TEST_PACKAGES ||
+        echo "deps: podman could not be installed; the container image test will be skipped"
     bd_install_node
     top=$(cd "$(dirname "$0")/.." && pwd)
     # npm ci again only when the lock file changed since the last install.
@@ -69,5 +76,11 @@ if [ "$what" = "test" ]; then
     if [ ! -f "$stamp" ] || ! cmp -s "$top/tests/package-lock.json" "$stamp"; then
         (cd "$top/tests" && npm ci --no-audit --no-fund --loglevel=error)
         cp "$top/tests/package-lock.json" "$stamp"
+    fi
+    # The CDK app and its tests (deploy/cdk), the same way.
+    stamp="$top/deploy/cdk/node_modules/.bd-lock-stamp"
+    if [ ! -f "$stamp" ] || ! cmp -s "$top/deploy/cdk/package-lock.json" "$stamp"; then
+        (cd "$top/deploy/cdk" && npm ci --no-audit --no-fund --loglevel=error)
+        cp "$top/deploy/cdk/package-lock.json" "$stamp"
     fi
 fi

@@ -361,3 +361,10 @@ describe('service tiers', () => {
         assert.equal((await emuState(east)).service_tiers.flex, before + 2);
     });
 });
+
+describe('the end', () => {
+    test('bedrockd stops cleanly (under the sanitizers too)', async () => {
+        assert.equal(await bd.stop(), 0);
+        assert.doesNotMatch(bd.stderr, /AddressSanitizer|LeakSanitizer|runtime error:/);
+    });
+});

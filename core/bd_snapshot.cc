@@ -136,3 +136,28 @@ bd_snapshot_find_route(const bd_snapshot_t *snap, const char *path, unsigned met
     *method_ok = best != nullptr && (best->methods & method) != 0;
     return best;
 }
+
+void
+bd_snapshot_add_error_format(bd_snapshot_t *snap, const std::string &prefix,
+                             bd_error_render_pt render)
+{
+    for (const bd_error_format_t &f : snap->error_formats) {
+        if (f.prefix == prefix) {
+            return;
+        }
+    }
+    snap->error_formats.push_back({prefix, render});
+}
+
+bd_error_render_pt
+bd_snapshot_error_format(const bd_snapshot_t *snap, const char *path)
+{
+    const bd_error_format_t *best = nullptr;
+    for (const bd_error_format_t &f : snap->error_formats) {
+        if (strncmp(path, f.prefix.c_str(), f.prefix.size()) == 0 &&
+            (best == nullptr || f.prefix.size() > best->prefix.size())) {
+            best = &f;
+        }
+    }
+    return best ? best->render : nullptr;
+}

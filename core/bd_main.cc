@@ -166,7 +166,7 @@ main(int argc, char **argv)
     if (flags.test) {
         if (flags.dump) {
             std::string text;
-            bd_conf_print(snap->tree, &text);
+            bd_snapshot_print(snap, &text);
             printf("# configuration file %s:\n%s", flags.conf_path, text.c_str());
         }
         fprintf(stderr, "bedrockd: the configuration file %s syntax is ok\n", flags.conf_path);

@@ -5,7 +5,10 @@
  */
 #include "core/bd_snapshot.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include <openssl/sha.h>
 
 static std::atomic<unsigned long> bd_snapshot_generation{0};
 
@@ -160,4 +163,45 @@ bd_snapshot_error_format(const bd_snapshot_t *snap, const char *path)
         }
     }
     return best ? best->render : nullptr;
+}
+
+/* Whether <name> is a secret directive of some module. */
+static bool
+bd_snapshot_is_secret(const std::string &name)
+{
+    for (int i = 0; bd_modules[i] != nullptr; i++) {
+        const bd_directive_t *d = bd_modules[i]->directives;
+        for (; d != nullptr && d->name != nullptr; d++) {
+            if (d->set == bd_conf_set_secret && name == d->name) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static void
+bd_snapshot_redact(std::vector<bd_conf_node_t> *nodes)
+{
+    for (bd_conf_node_t &n : *nodes) {
+        if (!n.args.empty() && bd_snapshot_is_secret(n.args[0])) {
+            for (size_t i = 1; i < n.args.size(); i++) {
+                unsigned char md[SHA256_DIGEST_LENGTH];
+                SHA256((const unsigned char *)n.args[i].data(), n.args[i].size(), md);
+                char fp[64];
+                snprintf(fp, sizeof(fp), "<redacted sha256:%02x%02x%02x%02x>", md[0], md[1], md[2],
+                         md[3]);
+                n.args[i] = fp;
+            }
+        }
+        bd_snapshot_redact(&n.children);
+    }
+}
+
+void
+bd_snapshot_print(const bd_snapshot_t *snap, std::string *out)
+{
+    std::vector<bd_conf_node_t> tree = snap->tree;
+    bd_snapshot_redact(&tree);
+    bd_conf_print(tree, out);
 }

@@ -77,6 +77,11 @@ bd_snapshot_conf(const bd_snapshot_t *snap, const bd_module_t *m)
 /* Adds a route (postconfig only). A path served twice is an error message. */
 const char *bd_snapshot_add_route(bd_snapshot_t *snap, const bd_route_t &route);
 
+/* Prints the effective configuration (bedrockd -T) with the values of secret
+ * directives (bd_conf_set_secret) replaced by "<redacted sha256:XXXXXXXX>", the
+ * first hex digits of their SHA-256, so that two files can be compared. */
+void bd_snapshot_print(const bd_snapshot_t *snap, std::string *out);
+
 /* Registers the error format of paths starting with <prefix> (postconfig). The
  * longest registered prefix of a path decides; a prefix registered twice keeps
  * its first format. */

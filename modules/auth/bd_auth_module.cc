@@ -36,7 +36,7 @@ struct bd_auth_ctx_t {
 
 static const bd_directive_t bd_auth_directives[] = {
     {"auth", "main", BD_ARGS_1, bd_conf_set_flag, offsetof(bd_auth_conf_t, on), nullptr},
-    {"master_key", "main", BD_ARGS_1, bd_conf_set_str, offsetof(bd_auth_conf_t, master_key),
+    {"master_key", "main", BD_ARGS_1, bd_conf_set_secret, offsetof(bd_auth_conf_t, master_key),
      nullptr},
     {"master_key_env", "main", BD_ARGS_1, bd_conf_set_str,
      offsetof(bd_auth_conf_t, master_key_env), nullptr},

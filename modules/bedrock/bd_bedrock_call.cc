@@ -15,6 +15,7 @@
 #include "core/bd_process.h"
 #include "core/bd_worker.h"
 #include "modules/bedrock/bd_bedrock_conf.h"
+#include "modules/bedrock/bd_bedrock_redact.h"
 
 static const size_t BD_BEDROCK_MAX_BODY = 64u * 1024 * 1024;
 
@@ -228,6 +229,9 @@ bd_bedrock_complete(bd_bedrock_call_t *c, bd_bedrock_result_t *res)
                      res->error_name.c_str(), res->message.c_str(), res->http_status,
                      c->r->upstream_request_id.c_str());
     }
+    if (res->kind != BD_BEDROCK_OK) {
+        bd_bedrock_client_message(res->kind, res->error_name, &res->message);
+    }
     c->h.on_complete(c, res);
 }
 
@@ -334,6 +338,7 @@ bd_bedrock_on_done(bd_curl_xfer_t *x, const bd_curl_result_t *cres) noexcept
         res.message = "Bedrock closed the event stream in the middle of a message";
     }
 
+    bd_bedrock_redact(&res.message); /* logged from here on */
     if (res.kind != BD_BEDROCK_OK && !c->delivered && bd_bedrock_retryable(&res) &&
         bd_bedrock_schedule_retry(c)) {
         bd_log_error(BD_LOG_INFO, c->r->id, "bedrock attempt %d failed (%s %s), retrying",

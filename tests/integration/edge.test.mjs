@@ -5,18 +5,20 @@
  * valid status line, HEAD and unknown methods, the key checked before the body is
  * read (a keyless flood leaves RSS near where it was), the body memory budget,
  * slowloris (the head deadline runs from the first byte; slow bodies are cut),
- * connection caps, and running out of descriptors under `ulimit -n`.
+ * connection caps, running out of descriptors under `ulimit -n`, and the TLS listener's
+ * cipher policy (forward-secret suites only by default, ssl_ciphers to choose).
  *
  * Run from tests/: BD_BEDROCKD=.../bedrockd node --test integration/edge.test.mjs
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import tls from 'node:tls';
 
-import { makeTempDir, startBedrockd, waitUntil, withTimeout } from './lib/harness.mjs';
+import { makeTempDir, runBedrockd, startBedrockd, waitUntil, withTimeout } from './lib/harness.mjs';
 
 const KEY = 'sk-bdtest-edge-master-0123456789';
 
@@ -482,6 +484,51 @@ describe('out of descriptors', () => {
             }
         }, { what: 'accepting again', timeoutMs: 20000 });
         assert.equal(await d.stop(), 0);
-        void os;
+    });
+});
+
+describe('TLS cipher policy', () => {
+    /* Resolves the cipher a TLS 1.2 handshake with <ciphers> agreed on, or null. */
+    function handshake(port, ciphers) {
+        return new Promise((resolve) => {
+            const s = tls.connect({ host: '127.0.0.1', port, ciphers, maxVersion: 'TLSv1.2',
+                                    rejectUnauthorized: false }, () => {
+                const c = s.getCipher().standardName;
+                s.destroy();
+                resolve(c);
+            });
+            s.on('error', () => resolve(null));
+        });
+    }
+
+    function tlsConf(dir, extra = '') {
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+                                 '-subj', '/CN=localhost', '-keyout', path.join(dir, 'key.pem'),
+                                 '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+        return 'worker_threads 1;\nlisten 127.0.0.1:0 ssl;\n' +
+               `ssl_certificate ${path.join(dir, 'cert.pem')};\n` +
+               `ssl_certificate_key ${path.join(dir, 'key.pem')};\n${extra}`;
+    }
+
+    test('forward-secret suites only by default; ssl_ciphers chooses', async (t) => {
+        const d = await startBedrockd({ t, conf: (dir) => tlsConf(dir) });
+        assert.equal(await handshake(d.port, 'AES128-GCM-SHA256'), null, 'RSA key exchange refused');
+        assert.equal(await handshake(d.port, 'ECDHE-RSA-AES128-GCM-SHA256'),
+                     'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256');
+        assert.equal(await d.stop(), 0);
+
+        const e = await startBedrockd({ t, conf: (dir) => tlsConf(dir,
+                                                                 'ssl_ciphers AES128-GCM-SHA256;\n') });
+        assert.equal(await handshake(e.port, 'AES128-GCM-SHA256'), 'TLS_RSA_WITH_AES_128_GCM_SHA256');
+        assert.equal(await e.stop(), 0);
+    });
+
+    test('-t refuses an ssl_ciphers that selects nothing', async () => {
+        const dir = makeTempDir('bd-edge-tls-');
+        const conf = path.join(dir, 'bedrockd.conf');
+        fs.writeFileSync(conf, tlsConf(dir, 'ssl_ciphers NO-SUCH-CIPHER;\n'));
+        const r = await runBedrockd(['-t', '-c', conf]);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /"ssl_ciphers" "NO-SUCH-CIPHER" selects no cipher/);
     });
 });

@@ -65,6 +65,7 @@ struct bd_edge_conn_t {
     bool counted_addr;
     std::string addr;
 
+    bool saw_head; /* the head callback ran for the current request */
     bool refused;
     bd_http_refusal_t refusal;
     uint64_t reserved; /* body memory held for the current request */
@@ -478,6 +479,7 @@ bd_edge_on_head(struct evhttp_request *req, void *arg) noexcept
         bd_edge_disarm(c);
     }
     c->busy = true;
+    c->saw_head = true;
     c->refused = false;
     bd_edge_worker_t *ew = c->ew;
     const bd_core_conf_t *ccf = bd_edge_conf(ew);
@@ -544,6 +546,15 @@ bd_http_edge_take_verdict(struct evhttp_request *req, bd_http_refusal_t *out, ui
     bd_edge_set_read_limit(c, bd_edge_head_limit(c->ew));
     *reserved = c->reserved;
     c->reserved = 0;
+    static std::atomic<bool> bd_edge_warned;
+    if (!c->saw_head && !bd_edge_warned.exchange(true)) {
+        /* evhttp_request_new was not interposed (a libevent that binds it internally):
+         * nothing is checked before bodies are read */
+        bd_log_error(BD_LOG_ALERT, nullptr,
+                     "request heads are not checked before their bodies are read: this "
+                     "libevent does not let bedrockd hook evhttp_request_new");
+    }
+    c->saw_head = false;
     bool refused = c->refused;
     if (refused) {
         *out = c->refusal;

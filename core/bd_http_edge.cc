@@ -18,11 +18,15 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -46,6 +50,13 @@ static const int64_t BD_EDGE_RATE_WINDOW_MS = 5000;
 static const int64_t BD_EDGE_ACCEPT_PAUSE_MS = 250;
 /* At most one log line about failing accepts per this interval. */
 static const int64_t BD_EDGE_ACCEPT_LOG_MS = 10000;
+/* A refused connection is closed the way nginx's lingering close does: after the
+ * answer, the write side is shut and what the client still sends is read and dropped
+ * for a while, so that closing with unread bytes (a TCP reset) does not destroy the
+ * answer before the client reads it. */
+static const int64_t BD_EDGE_LINGER_MS = 2000;      /* in all */
+static const int64_t BD_EDGE_LINGER_IDLE_MS = 1000; /* without a byte */
+static const size_t BD_EDGE_LINGER_MAX = 128;       /* lingering sockets per worker */
 /* Freed body memory that makes the allocator give pages back. */
 static const uint64_t BD_EDGE_TRIM_BYTES = 1024 * 1024;
 
@@ -66,6 +77,7 @@ struct bd_edge_conn_t {
     std::string addr;
 
     bool saw_head; /* the head callback ran for the current request */
+    bool linger;   /* refused: close with a lingering read */
     bool refused;
     bd_http_refusal_t refusal;
     uint64_t reserved; /* body memory held for the current request */
@@ -90,6 +102,15 @@ struct bd_edge_worker_t {
     struct event *accept_ev; /* resumes paused listeners */
     int64_t accept_log_next_ms;
     uint64_t accept_failures; /* since the last log line */
+    std::unordered_set<struct bd_edge_linger_t *> lingering; /* lingering closes */
+};
+
+/* One socket in a lingering close; owns its descriptor (a dup of the connection's). */
+struct bd_edge_linger_t {
+    bd_edge_worker_t *ew;
+    int fd;
+    struct event *ev;
+    int64_t deadline_us;
 };
 
 /* This thread's edge; set by bd_http_edge_setup. */
@@ -388,11 +409,71 @@ typedef struct evhttp_request *(*bd_req_new_pt)(void (*)(struct evhttp_request *
 static std::atomic<bd_evcon_free_pt> bd_edge_real_free_a;
 static std::atomic<bd_req_new_pt> bd_edge_real_new_a;
 
+static void
+bd_edge_linger_end(bd_edge_linger_t *l)
+{
+    event_free(l->ev);
+    close(l->fd);
+    l->ew->lingering.erase(l);
+    delete l;
+}
+
+static void
+bd_edge_on_linger(evutil_socket_t fd, short what, void *arg) noexcept
+{
+    bd_edge_linger_t *l = (bd_edge_linger_t *)arg;
+    if (what & EV_READ) {
+        char sink[16384];
+        ssize_t n;
+        while ((n = read(fd, sink, sizeof(sink))) > 0) {
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            bd_edge_linger_end(l); /* the client closed too */
+            return;
+        }
+    }
+    int64_t left_ms = (l->deadline_us - bd_now_us()) / 1000;
+    if ((what & EV_TIMEOUT) || left_ms <= 0) {
+        bd_edge_linger_end(l);
+        return;
+    }
+    int64_t ms = left_ms < BD_EDGE_LINGER_IDLE_MS ? left_ms : BD_EDGE_LINGER_IDLE_MS;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    event_add(l->ev, &tv);
+}
+
+/* Keeps the socket of <c> open past evhttp's close, to drain it. */
+static void
+bd_edge_linger_start(bd_edge_conn_t *c)
+{
+    bd_edge_worker_t *ew = c->ew;
+    int fd = bufferevent_getfd(c->bev);
+    if (fd < 0 || ew->lingering.size() >= BD_EDGE_LINGER_MAX ||
+        evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+        return; /* an answer still unsent would be lost anyway */
+    }
+    int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dupfd < 0) {
+        return;
+    }
+    shutdown(dupfd, SHUT_WR);
+    bd_edge_linger_t *l = new bd_edge_linger_t{ew, dupfd, nullptr,
+                                               bd_now_us() + BD_EDGE_LINGER_MS * 1000};
+    l->ev = event_new(ew->w->base, dupfd, EV_READ, bd_edge_on_linger, l);
+    ew->lingering.insert(l);
+    struct timeval tv = {(time_t)(BD_EDGE_LINGER_IDLE_MS / 1000),
+                         (suseconds_t)(BD_EDGE_LINGER_IDLE_MS % 1000) * 1000};
+    event_add(l->ev, &tv);
+}
+
 extern "C" void
 evhttp_connection_free(struct evhttp_connection *evcon)
 {
     bd_edge_conn_t *c = bd_edge_find_bev(evhttp_connection_get_bufferevent(evcon));
     if (c != nullptr) {
+        if (c->linger) {
+            bd_edge_linger_start(c);
+        }
         bd_edge_release_conn(c);
     }
     bd_evcon_free_pt real = bd_edge_real_free_a.load(std::memory_order_acquire);
@@ -560,6 +641,7 @@ bd_http_edge_take_verdict(struct evhttp_request *req, bd_http_refusal_t *out, ui
         *out = c->refusal;
         c->refused = false;
         c->copying = false; /* the connection closes after this answer */
+        c->linger = true;
     } else {
         bd_edge_resync(c);
     }
@@ -686,6 +768,9 @@ bd_http_edge_teardown(bd_worker_t *w)
     }
     while (!ew->conns.empty()) {
         bd_edge_release_conn(ew->conns.begin()->second); /* evhttp has freed them */
+    }
+    while (!ew->lingering.empty()) {
+        bd_edge_linger_end(*ew->lingering.begin());
     }
     event_free(ew->trim_ev);
     event_free(ew->accept_ev);

@@ -303,6 +303,19 @@ describe('the key before the body', () => {
         }
     });
 
+    test('a client still sending its body reads the 401 and a clean close, not a reset',
+         async () => {
+        /* the whole (refused) upload in one go: bedrockd answers on the head, shuts its
+         * side and drains the rest for a while instead of resetting the connection */
+        const c = await rawConnect(d.port);
+        c.sock.write(`POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: ${2 << 20}\r\n\r\n`);
+        c.sock.write(Buffer.alloc(2 << 20, 'b'));
+        c.sock.end();
+        await withTimeout(c.ended, 10000, 'the connection closing');
+        assert.equal(c.error, null, `no error on the client side: ${c.error?.code}`);
+        assert.equal(parseResponses(c.text())[0]?.status, 401, c.text());
+    });
+
     test('a keyless flood leaves RSS near its baseline', async (t) => {
         if (underAsan(d.pid)) {
             t.skip('RSS means nothing under AddressSanitizer');

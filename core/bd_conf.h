@@ -116,6 +116,8 @@ struct bd_conf_bounds_t {
 
 const char *bd_conf_set_flag(bd_conf_ctx_t *, const bd_conf_node_t *, const bd_directive_t *, void *);     /* bool */
 const char *bd_conf_set_str(bd_conf_ctx_t *, const bd_conf_node_t *, const bd_directive_t *, void *);      /* std::string */
+/* As bd_conf_set_str, for a secret: `bedrockd -T` prints a fingerprint instead. */
+const char *bd_conf_set_secret(bd_conf_ctx_t *, const bd_conf_node_t *, const bd_directive_t *, void *); /* std::string */
 const char *bd_conf_set_str_list(bd_conf_ctx_t *, const bd_conf_node_t *, const bd_directive_t *, void *); /* std::vector<std::string>, appends every arg */
 const char *bd_conf_set_int(bd_conf_ctx_t *, const bd_conf_node_t *, const bd_directive_t *, void *);      /* int64_t; post: bd_conf_bounds_t */
 const char *bd_conf_set_size(bd_conf_ctx_t *, const bd_conf_node_t *, const bd_directive_t *, void *);     /* uint64_t bytes */

@@ -242,6 +242,13 @@ bd_conf_set_str(bd_conf_ctx_t *cf, const bd_conf_node_t *node, const bd_directiv
 }
 
 const char *
+bd_conf_set_secret(bd_conf_ctx_t *cf, const bd_conf_node_t *node, const bd_directive_t *d,
+                   void *conf)
+{
+    return bd_conf_set_str(cf, node, d, conf);
+}
+
+const char *
 bd_conf_set_str_list(bd_conf_ctx_t *cf, const bd_conf_node_t *node, const bd_directive_t *d,
                      void *conf)
 {

@@ -14,6 +14,12 @@
 #include "core/bd_log.h"
 #include "core/bd_realip.h"
 
+/* Forward secret (ECDHE, DHE) AEAD suites only, strongest key exchange first. */
+#define BD_CORE_DEFAULT_CIPHERS                                                                   \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"     \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"       \
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
+
 #define BD_UNSET_INT (-1)
 #define BD_UNSET_SIZE ((uint64_t)-1)
 
@@ -27,6 +33,7 @@ static const char *bd_core_set_access_log(bd_conf_ctx_t *cf, const bd_conf_node_
                                           const bd_directive_t *d, void *conf);
 
 static const bd_conf_bounds_t bd_core_connections_bounds = {16, 1000000};
+static const bd_conf_bounds_t bd_core_per_address_bounds = {0, 1000000};
 
 #define BD_CORE_OFF(field) offsetof(bd_core_conf_t, field)
 
@@ -36,6 +43,7 @@ static const bd_directive_t bd_core_directives[] = {
     {"ssl_certificate", "main", BD_ARGS_1, bd_conf_set_str, BD_CORE_OFF(ssl_certificate), nullptr},
     {"ssl_certificate_key", "main", BD_ARGS_1, bd_conf_set_str, BD_CORE_OFF(ssl_certificate_key),
      nullptr},
+    {"ssl_ciphers", "main", BD_ARGS_1, bd_conf_set_str, BD_CORE_OFF(ssl_ciphers), nullptr},
     {"pid", "main", BD_ARGS_1, bd_conf_set_str, BD_CORE_OFF(pid_path), nullptr},
     {"error_log", "main", BD_ARGS_1 | BD_ARGS_2, bd_core_set_error_log, 0, nullptr},
     {"access_log", "main", BD_ARGS_1, bd_core_set_access_log, 0, nullptr},
@@ -48,6 +56,12 @@ static const bd_directive_t bd_core_directives[] = {
     {"client_body_timeout", "main", BD_ARGS_1, bd_conf_set_duration,
      BD_CORE_OFF(client_body_timeout_ms), nullptr},
     {"send_timeout", "main", BD_ARGS_1, bd_conf_set_duration, BD_CORE_OFF(send_timeout_ms), nullptr},
+    {"client_body_min_rate", "main", BD_ARGS_1, bd_conf_set_size,
+     BD_CORE_OFF(client_body_min_rate), nullptr},
+    {"worker_body_memory", "main", BD_ARGS_1, bd_conf_set_size, BD_CORE_OFF(worker_body_memory),
+     nullptr},
+    {"client_connections_per_address", "main", BD_ARGS_1, bd_conf_set_int,
+     BD_CORE_OFF(client_connections_per_address), &bd_core_per_address_bounds},
     {"keepalive_timeout", "main", BD_ARGS_1, bd_conf_set_duration,
      BD_CORE_OFF(keepalive_timeout_ms), nullptr},
     {"worker_connections", "main", BD_ARGS_1, bd_conf_set_int, BD_CORE_OFF(worker_connections),
@@ -73,6 +87,9 @@ bd_core_create_conf(void)
     c->client_header_timeout_ms = BD_UNSET_INT;
     c->client_body_timeout_ms = BD_UNSET_INT;
     c->send_timeout_ms = BD_UNSET_INT;
+    c->client_body_min_rate = BD_UNSET_SIZE;
+    c->worker_body_memory = BD_UNSET_SIZE;
+    c->client_connections_per_address = BD_UNSET_INT;
     c->keepalive_timeout_ms = BD_UNSET_INT;
     c->worker_connections = BD_UNSET_INT;
     c->shutdown_timeout_ms = BD_UNSET_INT;
@@ -231,7 +248,10 @@ bd_core_init_tls(bd_core_conf_t *c, std::string *msg)
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-    if (SSL_CTX_use_certificate_chain_file(ctx, c->ssl_certificate.c_str()) != 1) {
+    /* TLS 1.3 suites are all forward secret; this list governs TLS 1.2. */
+    if (SSL_CTX_set_cipher_list(ctx, c->ssl_ciphers.c_str()) != 1) {
+        *msg = "\"ssl_ciphers\" \"" + c->ssl_ciphers + "\" selects no cipher";
+    } else if (SSL_CTX_use_certificate_chain_file(ctx, c->ssl_certificate.c_str()) != 1) {
         *msg = "cannot load certificate \"" + c->ssl_certificate + "\"";
     } else if (SSL_CTX_use_PrivateKey_file(ctx, c->ssl_certificate_key.c_str(), SSL_FILETYPE_PEM) !=
                1) {
@@ -277,6 +297,12 @@ bd_core_init_conf(bd_snapshot_t *, void *conf)
     BD_DEFAULT(client_header_timeout_ms, 60000);
     BD_DEFAULT(client_body_timeout_ms, 60000);
     BD_DEFAULT(send_timeout_ms, 60000);
+    BD_DEFAULT(client_body_min_rate, 1024);
+    BD_DEFAULT(worker_body_memory, 256u * 1024 * 1024);
+    BD_DEFAULT(client_connections_per_address, 0);
+    if (c->ssl_ciphers.empty()) {
+        c->ssl_ciphers = BD_CORE_DEFAULT_CIPHERS;
+    }
     BD_DEFAULT(keepalive_timeout_ms, 75000);
     BD_DEFAULT(worker_connections, 8192);
     BD_DEFAULT(shutdown_timeout_ms, 30000);

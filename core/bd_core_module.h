@@ -32,6 +32,7 @@ struct bd_core_conf_t {
     std::vector<std::string> listen_args; /* raw "listen" arguments, one entry per directive */
     std::string ssl_certificate;
     std::string ssl_certificate_key;
+    std::string ssl_ciphers; /* OpenSSL cipher list for TLS 1.2 */
     SSL_CTX *ssl_ctx; /* owned; null without TLS listeners */
     std::string pid_path;
     std::string error_log;
@@ -42,6 +43,9 @@ struct bd_core_conf_t {
     int64_t client_header_timeout_ms;
     int64_t client_body_timeout_ms;
     int64_t send_timeout_ms;
+    uint64_t client_body_min_rate;          /* bytes per second a body must arrive at; 0 = off */
+    uint64_t worker_body_memory;            /* bytes of request bodies a worker holds at once */
+    int64_t client_connections_per_address; /* per worker; 0 = no cap */
     int64_t keepalive_timeout_ms;
     int64_t worker_connections;
     int64_t shutdown_timeout_ms;

@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "core/bd_core_module.h"
+#include "core/bd_http_edge.h"
 #include "core/bd_json.h"
 #include "core/bd_log.h"
 #include "core/bd_realip.h"
@@ -99,66 +100,21 @@ bd_http_reason(int status)
     }
 }
 
-/* OpenAI's envelope uses its own type names; the SDK maps classes by status. */
-static const char *
-bd_http_openai_type(const char *type)
-{
-    if (strcmp(type, "api_error") == 0 || strcmp(type, "overloaded_error") == 0 ||
-        strcmp(type, "timeout_error") == 0) {
-        return "server_error";
-    }
-    if (strcmp(type, "not_found_error") == 0 || strcmp(type, "request_too_large") == 0) {
-        return "invalid_request_error";
-    }
-    return type;
-}
-
-/* OpenAI's error codes for the types that have one (null otherwise). */
-static const char *
-bd_http_openai_code(const char *type)
-{
-    if (strcmp(type, "authentication_error") == 0) {
-        return "invalid_api_key";
-    }
-    if (strcmp(type, "rate_limit_error") == 0) {
-        return "rate_limit_exceeded";
-    }
-    if (strcmp(type, "not_found_error") == 0) {
-        return "not_found";
-    }
-    return nullptr;
-}
-
+/* The error body for <path> (or <render> when the request knows its format): the
+ * format a module registered, else a neutral {"error":{"type","message"}}. */
 static void
-bd_http_error_body(std::string *out, int api, const char *type, const char *message,
-                   const char *request_id)
+bd_http_error_body(std::string *out, bd_error_render_pt render, int status, const char *type,
+                   const char *message, const char *request_id)
 {
-    if (api == BD_API_OPENAI) {
-        out->append("{\"error\":{\"message\":");
-        bd_json_append_string(out, message, strlen(message));
-        out->append(",\"type\":");
-        const char *otype = bd_http_openai_type(type);
-        bd_json_append_string(out, otype, strlen(otype));
-        const char *code = bd_http_openai_code(type);
-        out->append(",\"param\":null,\"code\":");
-        if (code != nullptr) {
-            bd_json_append_string(out, code, strlen(code));
-        } else {
-            out->append("null");
-        }
-        out->append("}}");
+    if (render != nullptr) {
+        render(out, status, type, message, request_id);
         return;
     }
-    out->append("{\"type\":\"error\",\"error\":{\"type\":");
+    out->append("{\"error\":{\"type\":");
     bd_json_append_string(out, type, strlen(type));
     out->append(",\"message\":");
     bd_json_append_string(out, message, strlen(message));
-    out->append("}");
-    if (request_id != nullptr && request_id[0] != '\0') {
-        out->append(",\"request_id\":");
-        bd_json_append_string(out, request_id, strlen(request_id));
-    }
-    out->append("}");
+    out->append("}}");
 }
 
 /* libevent reports headers over client_max_header_size as a bad request; they are
@@ -182,9 +138,17 @@ bd_http_headers_overflowed(struct evhttp_request *req)
     return bytes >= bd_core_conf(bd_http_worker->snap)->client_max_header_size;
 }
 
+/* The Allow header for <path>: the methods of its route. */
+static const char *
+bd_http_allow(const bd_route_t *route)
+{
+    return (route != nullptr && (route->methods & BD_METHOD_POST)) ? "POST" : "GET, HEAD";
+}
+
 /* libevent calls this for requests it rejects itself (unparsable, headers or body
- * over the limits, disallowed methods); defining it here interposes on the
- * library's HTML page so that clients get JSON in the Anthropic format. */
+ * over the limits, methods it does not know); defining it here interposes on the
+ * library's HTML page so that clients get JSON in the format of the path they
+ * asked for (evhttp has dropped the target by now; the edge kept the head). */
 extern "C" void
 evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 {
@@ -202,26 +166,51 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
                          (te != nullptr && strcasecmp(te, "chunked") == 0);
         status = body_over ? 413 : 431;
     }
+    std::string target = req->uri ? req->uri : bd_http_edge_target(req);
+    std::string path = target.substr(0, target.find('?'));
+    const bd_snapshot_t *snap = bd_http_worker ? bd_http_worker->snap : nullptr;
+    const bd_route_t *route = nullptr;
+    if (snap != nullptr && !path.empty()) {
+        bool method_ok = false;
+        route = bd_snapshot_find_route(snap, path.c_str(), BD_METHOD_GET, &method_ok);
+    }
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    if (status == 501) {
+        status = 405; /* a method evhttp does not know: no route serves it */
+        evhttp_add_header(out, "Allow", bd_http_allow(route));
+    }
     const char *message = status == 413   ? "request body is too large"
                           : status == 431 ? "request header fields are too large"
-                          : status == 501 ? "method not implemented"
+                          : status == 405 ? "Method Not Allowed"
                                           : "malformed HTTP request";
     char id[80] = "";
     if (bd_http_worker != nullptr) {
         bd_worker_request_id(bd_http_worker, id, sizeof(id));
     }
     std::string body;
-    bd_http_error_body(&body, BD_API_ANTHROPIC, bd_http_error_type(status), message, id);
-    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    bd_error_render_pt render = snap ? bd_snapshot_error_format(snap, path.c_str()) : nullptr;
+    bd_http_error_body(&body, render, status, bd_http_error_type(status), message, id);
     if (id[0] != '\0') {
         evhttp_add_header(out, "request-id", id);
     }
     evhttp_add_header(out, "Content-Type", "application/json");
     evhttp_add_header(out, "Connection", "close");
+    if (req->major != 1 || req->minor > 1) {
+        /* the request line did not parse: answer in the version we speak */
+        req->major = 1;
+        req->minor = 1;
+    }
     struct evbuffer *buf = evbuffer_new();
-    evbuffer_add(buf, body.data(), body.size());
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        char len[24];
+        snprintf(len, sizeof(len), "%zu", body.size());
+        evhttp_add_header(out, "Content-Length", len);
+    } else {
+        evbuffer_add(buf, body.data(), body.size());
+    }
     bd_log_error(BD_LOG_INFO, id, "rejected a request: %d %s", status, message);
-    evhttp_send_reply(req, status, reason ? reason : bd_http_reason(status), buf);
+    (void)reason;
+    evhttp_send_reply(req, status, bd_http_reason(status), buf);
     evbuffer_free(buf);
 }
 
@@ -315,6 +304,7 @@ bd_http_on_flushed(struct evhttp_request *req, void *arg) noexcept
     if (evcon != nullptr) {
         evhttp_connection_set_closecb(evcon, nullptr, nullptr);
     }
+    bd_http_edge_response_done(req);
     f->w->flushing.fetch_sub(1, std::memory_order_relaxed);
     delete f;
 }
@@ -364,8 +354,15 @@ bd_http_send(bd_request_t *r, int status, const char *content_type, const char *
                               content_type);
         }
         struct evbuffer *buf = evbuffer_new();
-        evbuffer_add(buf, body, len);
-        r->bytes_sent = len;
+        if (r->method == BD_METHOD_HEAD) {
+            /* the length a GET would have, and no body (RFC 9110 9.3.2) */
+            char clen[24];
+            snprintf(clen, sizeof(clen), "%zu", len);
+            evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Length", clen);
+        } else {
+            evbuffer_add(buf, body, len);
+            r->bytes_sent = len;
+        }
         bd_http_track_flush(r);
         evhttp_send_reply(r->req, status, bd_http_reason(status), buf);
         evbuffer_free(buf);
@@ -378,7 +375,7 @@ void
 bd_http_send_error(bd_request_t *r, int status, const char *type, const char *message)
 {
     std::string body;
-    bd_http_error_body(&body, r->api, type, message, r->id);
+    bd_http_error_body(&body, r->render_error, status, type, message, r->id);
     if (r->error_type.empty()) {
         r->error_type = type;
     }
@@ -558,32 +555,47 @@ bd_http_request_create(bd_worker_t *w, struct evhttp_request *req)
     return r;
 }
 
-static int
-bd_http_guess_api(const std::string &path)
+/* Gives back the body memory the request held. */
+static void
+bd_http_release_body(void *data)
 {
-    if (path.find("/chat/") != std::string::npos || path.find("/embeddings") != std::string::npos) {
-        return BD_API_OPENAI;
-    }
-    return BD_API_ANTHROPIC;
+    bd_request_t *r = (bd_request_t *)data;
+    bd_http_edge_release(r->w, r->body_reserved);
+    r->body_reserved = 0;
 }
 
 static void
 bd_http_on_request(struct evhttp_request *req, void *arg) noexcept
 {
     bd_worker_t *w = (bd_worker_t *)arg;
+    bd_http_refusal_t refusal;
+    uint64_t reserved = 0;
+    bool refused = bd_http_edge_take_verdict(req, &refusal, &reserved);
     bd_request_t *r = bd_http_request_create(w, req);
+    r->body_reserved = reserved;
+    if (reserved > 0) {
+        bd_request_add_cleanup(r, bd_http_release_body, r);
+    }
     const bd_core_conf_t *ccf = bd_core_conf(r->snap);
     bd_http_watch_connection(r, ccf);
 
     bool method_ok = false;
     r->route = bd_snapshot_find_route(r->snap, r->path.c_str(), r->method, &method_ok);
-    r->api = r->route ? r->route->api : bd_http_guess_api(r->path);
+    r->api = r->route ? r->route->api : 0;
+    r->render_error = bd_snapshot_error_format(r->snap, r->path.c_str());
+    if (refused) {
+        /* refused on its head: its body was never read; the connection closes */
+        r->reject_reason = refusal.reason;
+        bd_http_header_out(r, "Connection", "close");
+        bd_http_send_error(r, refusal.status, refusal.type, refusal.message);
+        return;
+    }
     if (r->route == nullptr) {
         bd_http_send_error(r, 404, "not_found_error", "Not Found");
         return;
     }
     if (!method_ok) {
-        bd_http_header_out(r, "Allow", (r->route->methods & BD_METHOD_POST) ? "POST" : "GET, HEAD");
+        bd_http_header_out(r, "Allow", bd_http_allow(r->route));
         bd_http_send_error(r, 405, "invalid_request_error", "Method Not Allowed");
         return;
     }
@@ -595,9 +607,8 @@ bd_http_on_request(struct evhttp_request *req, void *arg) noexcept
 }
 
 static struct bufferevent *
-bd_http_on_tls_connection(struct event_base *base, void *arg) noexcept
+bd_http_on_tls_connection(struct event_base *base, bd_worker_t *w)
 {
-    bd_worker_t *w = (bd_worker_t *)arg;
     SSL_CTX *ctx = bd_core_conf(w->snap)->ssl_ctx;
     SSL *ssl = ctx ? SSL_new(ctx) : nullptr;
     if (ssl == nullptr) {
@@ -608,16 +619,17 @@ bd_http_on_tls_connection(struct event_base *base, void *arg) noexcept
 }
 
 void
-bd_http_setup(bd_worker_t *w, struct evhttp *http, bool tls)
+bd_http_setup(bd_worker_t *w, struct evhttp *http, struct evhttp *https)
 {
     bd_http_worker = w;
-    evhttp_set_gencb(http, bd_http_on_request, w);
-    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                         EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    if (tls) {
-        evhttp_set_bevcb(http, bd_http_on_tls_connection, w);
+    struct evhttp *both[] = {http, https};
+    for (struct evhttp *h : both) {
+        evhttp_set_gencb(h, bd_http_on_request, w);
+        evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                          EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     }
+    bd_http_edge_setup(w, http, https, bd_http_on_tls_connection);
 }
 
 void

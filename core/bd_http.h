@@ -28,9 +28,9 @@ std::string bd_http_query_arg(bd_request_t *r, const char *name);
 void bd_http_send(bd_request_t *r, int status, const char *content_type, const char *body,
                   size_t len);
 
-/* Sends an error in the request's API format ({"type":"error",...} for Anthropic,
- * {"error":{...}} for OpenAI) and finalizes. <type> is the Anthropic error type
- * (invalid_request_error, authentication_error, ...); the OpenAI rendering maps it. */
+/* Sends an error in the format registered for the request's path (see
+ * bd_snapshot_add_error_format) and finalizes. <type> is the Anthropic error type
+ * (invalid_request_error, authentication_error, ...); other formats map it. */
 void bd_http_send_error(bd_request_t *r, int status, const char *type, const char *message);
 
 /* The Anthropic error type for an HTTP status (400 invalid_request_error, ...). */
@@ -43,8 +43,9 @@ void bd_http_stream_start(bd_request_t *r, int status, const char *content_type)
 size_t bd_http_stream_write(bd_request_t *r, const char *data, size_t len);
 void bd_http_stream_end(bd_request_t *r);
 
-/* Wires the worker's evhttp objects to the request path (worker thread, once). */
-void bd_http_setup(bd_worker_t *w, struct evhttp *http, bool tls);
+/* Wires the worker's evhttp objects (plain and TLS) to the request path (worker
+ * thread, once). */
+void bd_http_setup(bd_worker_t *w, struct evhttp *http, struct evhttp *https);
 
 /* Applies the size limits and timeouts of <snap> to <http> (worker thread, on adopt). */
 void bd_http_apply_limits(struct evhttp *http, const bd_snapshot_t *snap);

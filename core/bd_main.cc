@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "core/bd_core_module.h"
+#include "core/bd_http_edge.h"
 #include "core/bd_log.h"
 #include "core/bd_process.h"
 #include "core/bd_snapshot.h"
@@ -147,6 +148,7 @@ main(int argc, char **argv)
         return 1;
     }
     bd_modules_init();
+    bd_http_edge_init_process();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "bedrockd: curl_global_init() failed\n");
         return 1;
@@ -164,7 +166,7 @@ main(int argc, char **argv)
     if (flags.test) {
         if (flags.dump) {
             std::string text;
-            bd_conf_print(snap->tree, &text);
+            bd_snapshot_print(snap, &text);
             printf("# configuration file %s:\n%s", flags.conf_path, text.c_str());
         }
         fprintf(stderr, "bedrockd: the configuration file %s syntax is ok\n", flags.conf_path);

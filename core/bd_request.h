@@ -42,7 +42,9 @@ struct bd_request_t {
     struct event *close_ev;     /* early-close detection on the client socket (owned) */
     bd_snapshot_t *snap;        /* one reference, dropped at finalize */
     const bd_route_t *route;
-    int api;                    /* bd_api_e, for error bodies */
+    int api;                    /* bd_api_e, for usage records */
+    bd_error_render_pt render_error; /* the error format of the path (null: the core's) */
+    uint64_t body_reserved;     /* body memory held for this request (bd_http_edge) */
     int state;                  /* bd_request_state_e */
     int phase;                  /* index into the access handlers, then content */
 

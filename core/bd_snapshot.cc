@@ -5,7 +5,10 @@
  */
 #include "core/bd_snapshot.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include <openssl/sha.h>
 
 static std::atomic<unsigned long> bd_snapshot_generation{0};
 
@@ -135,4 +138,70 @@ bd_snapshot_find_route(const bd_snapshot_t *snap, const char *path, unsigned met
     }
     *method_ok = best != nullptr && (best->methods & method) != 0;
     return best;
+}
+
+void
+bd_snapshot_add_error_format(bd_snapshot_t *snap, const std::string &prefix,
+                             bd_error_render_pt render)
+{
+    for (const bd_error_format_t &f : snap->error_formats) {
+        if (f.prefix == prefix) {
+            return;
+        }
+    }
+    snap->error_formats.push_back({prefix, render});
+}
+
+bd_error_render_pt
+bd_snapshot_error_format(const bd_snapshot_t *snap, const char *path)
+{
+    const bd_error_format_t *best = nullptr;
+    for (const bd_error_format_t &f : snap->error_formats) {
+        if (strncmp(path, f.prefix.c_str(), f.prefix.size()) == 0 &&
+            (best == nullptr || f.prefix.size() > best->prefix.size())) {
+            best = &f;
+        }
+    }
+    return best ? best->render : nullptr;
+}
+
+/* Whether <name> is a secret directive of some module. */
+static bool
+bd_snapshot_is_secret(const std::string &name)
+{
+    for (int i = 0; bd_modules[i] != nullptr; i++) {
+        const bd_directive_t *d = bd_modules[i]->directives;
+        for (; d != nullptr && d->name != nullptr; d++) {
+            if (d->set == bd_conf_set_secret && name == d->name) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static void
+bd_snapshot_redact(std::vector<bd_conf_node_t> *nodes)
+{
+    for (bd_conf_node_t &n : *nodes) {
+        if (!n.args.empty() && bd_snapshot_is_secret(n.args[0])) {
+            for (size_t i = 1; i < n.args.size(); i++) {
+                unsigned char md[SHA256_DIGEST_LENGTH];
+                SHA256((const unsigned char *)n.args[i].data(), n.args[i].size(), md);
+                char fp[64];
+                snprintf(fp, sizeof(fp), "<redacted sha256:%02x%02x%02x%02x>", md[0], md[1], md[2],
+                         md[3]);
+                n.args[i] = fp;
+            }
+        }
+        bd_snapshot_redact(&n.children);
+    }
+}
+
+void
+bd_snapshot_print(const bd_snapshot_t *snap, std::string *out)
+{
+    std::vector<bd_conf_node_t> tree = snap->tree;
+    bd_snapshot_redact(&tree);
+    bd_conf_print(tree, out);
 }

@@ -25,6 +25,16 @@ enum {
     BD_METHOD_HEAD = 1u << 2,
 };
 
+/* Renders an error body in one client API's format; registered by that API's
+ * module for the paths it serves, so the core names no client API. */
+typedef void (*bd_error_render_pt)(std::string *out, int status, const char *type,
+                                   const char *message, const char *request_id);
+
+struct bd_error_format_t {
+    std::string prefix; /* paths starting with it; "" = any path */
+    bd_error_render_pt render;
+};
+
 /* One route: a path (exact, or a prefix ending in '/') served by one content
  * handler. Public routes skip the ACCESS phase (health, readiness, metrics). */
 struct bd_route_t {
@@ -45,6 +55,7 @@ struct bd_snapshot_t {
     std::vector<bd_conf_node_t> tree; /* the effective configuration, for -T */
     void *conf[BD_MAX_MODULES];       /* each module's main conf (owned) */
     std::vector<bd_route_t> routes;
+    std::vector<bd_error_format_t> error_formats;
 };
 
 /* Loads <path> into a new snapshot with one reference. Returns null with <err> set
@@ -65,6 +76,20 @@ bd_snapshot_conf(const bd_snapshot_t *snap, const bd_module_t *m)
 
 /* Adds a route (postconfig only). A path served twice is an error message. */
 const char *bd_snapshot_add_route(bd_snapshot_t *snap, const bd_route_t &route);
+
+/* Prints the effective configuration (bedrockd -T) with the values of secret
+ * directives (bd_conf_set_secret) replaced by "<redacted sha256:XXXXXXXX>", the
+ * first hex digits of their SHA-256, so that two files can be compared. */
+void bd_snapshot_print(const bd_snapshot_t *snap, std::string *out);
+
+/* Registers the error format of paths starting with <prefix> (postconfig). The
+ * longest registered prefix of a path decides; a prefix registered twice keeps
+ * its first format. */
+void bd_snapshot_add_error_format(bd_snapshot_t *snap, const std::string &prefix,
+                                  bd_error_render_pt render);
+
+/* The error format for <path>; null when no module registered one. */
+bd_error_render_pt bd_snapshot_error_format(const bd_snapshot_t *snap, const char *path);
 
 /* Finds the route for <path>; sets *<method_ok> false when the path exists but not
  * for <method>. Null when no route matches. */

@@ -16,6 +16,7 @@
 
 #include "core/bd_core_module.h"
 #include "core/bd_http.h"
+#include "core/bd_http_edge.h"
 #include "core/bd_log.h"
 
 static void
@@ -61,6 +62,7 @@ bd_worker_reconcile(bd_worker_t *w, std::vector<bd_worker_listener_t> &wanted)
             close(want.fd);
             continue;
         }
+        bd_http_edge_watch_listener(w, want.bound);
         next.push_back(want);
     }
     w->listeners.swap(next);
@@ -204,8 +206,7 @@ static void *
 bd_worker_main(void *arg) noexcept
 {
     bd_worker_t *w = (bd_worker_t *)arg;
-    bd_http_setup(w, w->http, false);
-    bd_http_setup(w, w->https, true);
+    bd_http_setup(w, w->http, w->https);
     bd_http_apply_limits(w->http, w->snap);
     bd_http_apply_limits(w->https, w->snap);
     for (int i = 0; bd_modules[i] != nullptr; i++) {
@@ -227,6 +228,7 @@ bd_worker_main(void *arg) noexcept
         event_free(w->stop_ev);
         w->stop_ev = nullptr;
     }
+    bd_http_edge_teardown(w);
     for (int i = 0; bd_modules[i] != nullptr; i++) {
         if (bd_modules[i]->exit_worker != nullptr) {
             bd_modules[i]->exit_worker(w);

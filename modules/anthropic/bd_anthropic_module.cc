@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/bd_http.h"
+#include "core/bd_json.h"
 #include "modules/models/bd_models_request.h"
 
 static const bd_directive_t bd_anthropic_directives[] = {
@@ -60,6 +61,23 @@ bd_anthropic_conf(const bd_snapshot_t *snap)
     return (bd_anthropic_conf_t *)bd_snapshot_conf(snap, &bd_anthropic_module);
 }
 
+/* {"type":"error","error":{"type","message"},"request_id"}: the Anthropic API's errors. */
+static void
+bd_anthropic_render_error(std::string *out, int, const char *type, const char *message,
+                          const char *request_id)
+{
+    out->append("{\"type\":\"error\",\"error\":{\"type\":");
+    bd_json_append_string(out, type, strlen(type));
+    out->append(",\"message\":");
+    bd_json_append_string(out, message, strlen(message));
+    out->append("}");
+    if (request_id != nullptr && request_id[0] != '\0') {
+        out->append(",\"request_id\":");
+        bd_json_append_string(out, request_id, strlen(request_id));
+    }
+    out->append("}");
+}
+
 static const char *
 bd_anthropic_postconfig(bd_snapshot_t *snap, void *conf)
 {
@@ -75,6 +93,9 @@ bd_anthropic_postconfig(bd_snapshot_t *snap, void *conf)
         {"/models", false, BD_METHOD_GET | BD_METHOD_HEAD, bd_anthropic_models_list},
         {"/models/", true, BD_METHOD_GET | BD_METHOD_HEAD, bd_anthropic_models_get},
     };
+    /* The gateway speaks Anthropic's errors wherever no other API claims the path. */
+    bd_snapshot_add_error_format(snap, "", bd_anthropic_render_error);
+    bd_snapshot_add_error_format(snap, c->prefix + "/", bd_anthropic_render_error);
     for (const auto &rt : routes) {
         bd_route_t route = {c->prefix + rt.path, rt.prefix, rt.methods, BD_API_ANTHROPIC, false,
                             &bd_anthropic_module, rt.handler, nullptr};

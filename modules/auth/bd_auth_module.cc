@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "core/bd_http.h"
+#include "core/bd_http_edge.h"
 #include "core/bd_log.h"
 #include "core/bd_worker.h"
 #include "modules/store/bd_store_check.h"
@@ -36,7 +37,7 @@ struct bd_auth_ctx_t {
 
 static const bd_directive_t bd_auth_directives[] = {
     {"auth", "main", BD_ARGS_1, bd_conf_set_flag, offsetof(bd_auth_conf_t, on), nullptr},
-    {"master_key", "main", BD_ARGS_1, bd_conf_set_str, offsetof(bd_auth_conf_t, master_key),
+    {"master_key", "main", BD_ARGS_1, bd_conf_set_secret, offsetof(bd_auth_conf_t, master_key),
      nullptr},
     {"master_key_env", "main", BD_ARGS_1, bd_conf_set_str,
      offsetof(bd_auth_conf_t, master_key_env), nullptr},
@@ -175,13 +176,12 @@ bd_auth_conf(const bd_request_t *r)
 
 /* The credential the client sent, or null: x-api-key, else a Bearer token. */
 static const char *
-bd_auth_credential(const bd_request_t *r)
+bd_auth_credential_of(const char *api_key, const char *authorization)
 {
-    const char *v = bd_request_header(r, "x-api-key");
-    if (v != nullptr && v[0] != '\0') {
-        return v;
+    if (api_key != nullptr && api_key[0] != '\0') {
+        return api_key;
     }
-    v = bd_request_header(r, "authorization");
+    const char *v = authorization;
     if (v != nullptr && strncasecmp(v, "Bearer ", 7) == 0) {
         v += 7;
         while (*v == ' ') {
@@ -192,6 +192,13 @@ bd_auth_credential(const bd_request_t *r)
     return nullptr;
 }
 
+static const char *
+bd_auth_credential(const bd_request_t *r)
+{
+    return bd_auth_credential_of(bd_request_header(r, "x-api-key"),
+                                 bd_request_header(r, "authorization"));
+}
+
 static void
 bd_auth_ctx_free(void *data)
 {
@@ -200,22 +207,43 @@ bd_auth_ctx_free(void *data)
     delete ctx;
 }
 
-/* Looks <hash> up in the store's current table; the request keeps the table. */
-static bool
-bd_auth_store_lookup(bd_request_t *r, const std::string &hash)
+enum bd_auth_verdict_e { BD_AUTH_MISSING, BD_AUTH_INVALID, BD_AUTH_MASTER, BD_AUTH_KEY };
+
+/* Checks the credential <cred>: the master key (compared as hashes), else a usable
+ * key of the store's current table, returned in <*key> with the table in <*table>
+ * (one reference, for the caller to release). */
+static int
+bd_auth_verify(const bd_auth_conf_t *c, bd_process_t *p, const char *cred,
+               bd_key_table_t **table, const bd_key_t **key)
 {
-    bd_store_t *s = bd_store_get(r->w->process);
-    bd_key_table_t *t = bd_store_keys_acquire(s);
-    const bd_key_t *key = bd_key_table_find(t, hash);
-    if (key == nullptr || !bd_key_usable(key, bd_wall_ms())) {
-        bd_store_keys_release(t);
-        return false;
+    if (cred == nullptr) {
+        return BD_AUTH_MISSING;
     }
-    bd_auth_ctx_t *ctx = new bd_auth_ctx_t{t, key};
-    r->ctx[bd_auth_module.index] = ctx;
-    bd_request_add_cleanup(r, bd_auth_ctx_free, ctx);
-    r->key_id = key->id;
-    return true;
+    size_t len = strlen(cred);
+    std::string hash;
+    bd_key_hash(cred, len, &hash);
+    if (!c->master_hash.empty() &&
+        CRYPTO_memcmp(hash.data(), c->master_hash.data(), BD_KEY_HASH_LEN) == 0) {
+        return BD_AUTH_MASTER;
+    }
+    if (!bd_key_secret_valid(cred, len)) {
+        return BD_AUTH_INVALID;
+    }
+    bd_key_table_t *t = bd_store_keys_acquire(bd_store_get(p));
+    const bd_key_t *k = bd_key_table_find(t, hash);
+    if (k == nullptr || !bd_key_usable(k, bd_wall_ms())) {
+        bd_store_keys_release(t);
+        return BD_AUTH_INVALID;
+    }
+    *table = t;
+    *key = k;
+    return BD_AUTH_KEY;
+}
+
+static const char *
+bd_auth_refusal(int verdict)
+{
+    return verdict == BD_AUTH_MISSING ? "x-api-key header is required" : "invalid x-api-key";
 }
 
 static int
@@ -225,26 +253,56 @@ bd_auth_access(bd_request_t *r)
     if (!c->on) {
         return BD_DECLINED;
     }
-    const char *cred = bd_auth_credential(r);
-    if (cred == nullptr) {
-        r->reject_reason = "missing_key";
-        bd_http_send_error(r, 401, "authentication_error", "x-api-key header is required");
-        return BD_DONE;
-    }
-    size_t len = strlen(cred);
-    std::string hash;
-    bd_key_hash(cred, len, &hash);
-    if (!c->master_hash.empty() &&
-        CRYPTO_memcmp(hash.data(), c->master_hash.data(), BD_KEY_HASH_LEN) == 0) {
+    bd_key_table_t *t = nullptr;
+    const bd_key_t *key = nullptr;
+    int verdict = bd_auth_verify(c, r->w->process, bd_auth_credential(r), &t, &key);
+    if (verdict == BD_AUTH_MASTER) {
         r->key_id = BD_AUTH_MASTER_ID;
         return BD_OK;
     }
-    if (bd_key_secret_valid(cred, len) && bd_auth_store_lookup(r, hash)) {
+    if (verdict == BD_AUTH_KEY) {
+        bd_auth_ctx_t *ctx = new bd_auth_ctx_t{t, key}; /* the request keeps the table */
+        r->ctx[bd_auth_module.index] = ctx;
+        bd_request_add_cleanup(r, bd_auth_ctx_free, ctx);
+        r->key_id = key->id;
         return BD_OK;
     }
-    r->reject_reason = "invalid_key";
-    bd_http_send_error(r, 401, "authentication_error", "invalid x-api-key");
+    r->reject_reason = verdict == BD_AUTH_MISSING ? "missing_key" : "invalid_key";
+    bd_http_send_error(r, 401, "authentication_error", bd_auth_refusal(verdict));
     return BD_DONE;
+}
+
+/* The key is checked on the head, before evhttp reads a body: a request without a
+ * valid key costs the server its head only. The ACCESS phase checks again and
+ * keeps the key for the request. */
+static bool
+bd_auth_head_access(const bd_http_head_view_t *v, bd_http_refusal_t *out)
+{
+    const bd_auth_conf_t *c = (const bd_auth_conf_t *)bd_snapshot_conf(v->snap, &bd_auth_module);
+    if (!c->on) {
+        return true;
+    }
+    bd_key_table_t *t = nullptr;
+    const bd_key_t *key = nullptr;
+    const char *cred = bd_auth_credential_of(bd_http_head_header(v, "x-api-key"),
+                                             bd_http_head_header(v, "authorization"));
+    int verdict = bd_auth_verify(c, v->w->process, cred, &t, &key);
+    if (verdict == BD_AUTH_KEY) {
+        bd_store_keys_release(t);
+    }
+    if (verdict == BD_AUTH_MASTER || verdict == BD_AUTH_KEY) {
+        return true;
+    }
+    *out = {401, "authentication_error", bd_auth_refusal(verdict),
+            verdict == BD_AUTH_MISSING ? "missing_key" : "invalid_key"};
+    return false;
+}
+
+static int
+bd_auth_init_process(bd_process_t *)
+{
+    bd_http_add_head_access(bd_auth_head_access);
+    return BD_OK;
 }
 
 const bd_key_t *
@@ -275,7 +333,7 @@ bd_module_t bd_auth_module = {
     .init_conf = bd_auth_init_conf,
     .postconfig = bd_auth_postconfig,
     .destroy_conf = bd_auth_destroy_conf,
-    .init_process = nullptr,
+    .init_process = bd_auth_init_process,
     .exit_process = nullptr,
     .init_worker = nullptr,
     .exit_worker = nullptr,

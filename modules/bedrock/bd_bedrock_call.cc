@@ -16,6 +16,7 @@
 #include "core/bd_worker.h"
 #include "modules/bedrock/bd_bedrock_conf.h"
 #include "modules/bedrock/bd_bedrock_failover.h"
+#include "modules/bedrock/bd_bedrock_redact.h"
 
 static const size_t BD_BEDROCK_MAX_BODY = 64u * 1024 * 1024;
 
@@ -234,6 +235,9 @@ bd_bedrock_complete(bd_bedrock_call_t *c, bd_bedrock_result_t *res)
                      res->error_name.c_str(), res->message.c_str(), res->http_status,
                      c->r->upstream_request_id.c_str());
     }
+    if (res->kind != BD_BEDROCK_OK) {
+        bd_bedrock_client_message(res->kind, res->error_name, &res->message);
+    }
     c->h.on_complete(c, res);
 }
 
@@ -347,6 +351,7 @@ bd_bedrock_on_done(bd_curl_xfer_t *x, const bd_curl_result_t *cres) noexcept
         res.message = "Bedrock closed the event stream in the middle of a message";
     }
 
+    bd_bedrock_redact(&res.message); /* logged from here on */
     /* failover: the default tier, or the next target of the model's chain, at once */
     if (bd_failover_next(&c->walk, c->r, c->conf, &res, c->delivered, &c->bw->rng)) {
         if (c->retry_ev == nullptr) {

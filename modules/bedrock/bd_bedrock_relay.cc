@@ -4,6 +4,13 @@
  * by every write, pause on the client's high-water mark and resume on drain, cancel on
  * abort. Worker thread. Invariant: after on_complete or an abort, the call is null and the
  * relay touches neither the call nor the client again.
+ *
+ * Usage cannot be dodged by leaving: Bedrock reports a stream's tokens at its end (the
+ * Converse metadata event, InvokeModel's message_delta), so a client that goes away just
+ * before it would leave no count. The call is canceled at once (Bedrock stops generating,
+ * and billing), and the usage record gets an estimate where Bedrock's counts are missing
+ * or partial: at least one output token per event received (each carries one or more),
+ * and one input token per four bytes of the request body when no input count arrived.
  */
 #include "modules/bedrock/bd_bedrock_relay.h"
 
@@ -24,6 +31,7 @@ struct bd_bedrock_relay_t {
     int64_t ping_interval_ms;          /* 0 = no pings */
     bd_bedrock_worker_t *bw;           /* whose list holds it; null once unlinked */
     bd_bedrock_relay_t *prev, *next;
+    int64_t events;                    /* event frames received */
 };
 
 static void
@@ -79,7 +87,7 @@ bd_bedrock_relay_on_ping(evutil_socket_t, short, void *arg) noexcept
 }
 
 /* The client went away: stop Bedrock now; the API keeps what was consumed for the usage
- * record. */
+ * record, completed by the estimate where Bedrock's counts did not arrive. */
 static void
 bd_bedrock_relay_on_abort(bd_request_t *r)
 {
@@ -90,6 +98,12 @@ bd_bedrock_relay_on_abort(bd_request_t *r)
     }
     if (relay->started && relay->ops->abort != nullptr) {
         relay->ops->abort(relay->data);
+        if (r->output_tokens < relay->events) {
+            r->output_tokens = relay->events;
+        }
+        if (r->input_tokens == 0) {
+            r->input_tokens = (int64_t)(r->body_len / 4);
+        }
     }
 }
 
@@ -145,6 +159,7 @@ bd_bedrock_relay_on_event(bd_bedrock_call_t *c, const bd_es_message_t *m)
         return -1;
     }
     json_decref(payload);
+    relay->events++;
     size_t queued = bd_http_stream_write(r, out.data(), out.size());
     bd_bedrock_relay_arm_ping(relay);
     return queued > r->out_high_water ? 1 : 0;
@@ -192,6 +207,7 @@ bd_bedrock_relay_start(bd_request_t *r, int op, const std::string &model_id,
         relay->next->prev = relay;
     }
     relay->bw->relays = relay;
+    relay->events = 0;
     r->ctx[bd_bedrock_module.index] = relay;
     bd_request_add_cleanup(r, bd_bedrock_relay_free, relay);
     r->on_abort = bd_bedrock_relay_on_abort;

@@ -87,6 +87,9 @@ bd_openai_client_looks_openai(bd_request_t *r)
            bd_request_header(r, "x-api-key") == nullptr;
 }
 
+static void bd_openai_render_error(std::string *out, int status, const char *type,
+                                   const char *message, const char *request_id);
+
 /* GET PREFIX/models[/{id}] on a prefix the Anthropic API shares. */
 static int
 bd_openai_models_shared(bd_request_t *r)
@@ -100,9 +103,48 @@ bd_openai_models_shared(bd_request_t *r)
             return s.second(r);
         }
         r->api = BD_API_OPENAI;
+        r->render_error = bd_openai_render_error;
         return r->route->prefix ? bd_openai_models_get(r) : bd_openai_models_list(r);
     }
     return 404; /* not reached: every shared route is listed */
+}
+
+/* OpenAI's envelope uses its own type names (the SDKs pick error classes by status)
+ * and codes for the types that have one. */
+static const char *
+bd_openai_error_type(const char *type)
+{
+    if (strcmp(type, "api_error") == 0 || strcmp(type, "overloaded_error") == 0 ||
+        strcmp(type, "timeout_error") == 0) {
+        return "server_error";
+    }
+    if (strcmp(type, "not_found_error") == 0 || strcmp(type, "request_too_large") == 0) {
+        return "invalid_request_error";
+    }
+    return type;
+}
+
+static const char *
+bd_openai_error_code(const char *type)
+{
+    if (strcmp(type, "authentication_error") == 0) {
+        return "invalid_api_key";
+    }
+    if (strcmp(type, "rate_limit_error") == 0) {
+        return "rate_limit_exceeded";
+    }
+    if (strcmp(type, "not_found_error") == 0) {
+        return "not_found";
+    }
+    return nullptr;
+}
+
+static void
+bd_openai_render_error(std::string *out, int, const char *type, const char *message,
+                       const char *)
+{
+    bd_convert_openai_error_body(bd_openai_error_type(type), message, bd_openai_error_code(type),
+                                 nullptr, out);
 }
 
 /* Takes over an existing route of another module for PREFIX/models[/]; null when there
@@ -134,6 +176,10 @@ bd_openai_postconfig(bd_snapshot_t *snap, void *conf)
         {"/models/", true, BD_METHOD_GET | BD_METHOD_HEAD, bd_openai_models_get},
     };
     for (const std::string &p : c->prefixes) {
+        bd_snapshot_add_error_format(snap, p + "/chat/", bd_openai_render_error);
+        bd_snapshot_add_error_format(snap, p + "/embeddings", bd_openai_render_error);
+        /* a prefix of its own (another API's was registered first, and stays) */
+        bd_snapshot_add_error_format(snap, p + "/", bd_openai_render_error);
         for (const auto &rt : routes) {
             std::string path = p + rt.path;
             bd_route_t *old = bd_openai_existing_route(snap, path, rt.prefix);

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "core/bd_http.h"
+#include "core/bd_json.h"
 #include "core/bd_snapshot.h"
 #include "modules/bedrockapi/bd_bedrockapi_int.h"
 #include "modules/models/bd_models_request.h"
@@ -44,6 +45,43 @@ bd_bedrockapi_error(bd_request_t *r, int status, const char *name, const char *m
     bd_http_header_out(r, "x-amzn-ErrorType", name);
     r->error_type = name;
     bd_http_send(r, status, "application/json", out.data(), out.size());
+}
+
+/* The Bedrock exception name for a status bedrockd answers with itself (auth, limits,
+ * the HTTP edge), as the AWS SDKs expect to read it. */
+static const char *
+bd_bedrockapi_exception_name(int status)
+{
+    switch (status) {
+    case 401:
+        return "UnrecognizedClientException";
+    case 403:
+        return "AccessDeniedException";
+    case 404:
+        return "ResourceNotFoundException";
+    case 429:
+        return "ThrottlingException";
+    case 503:
+    case 529:
+        return "ServiceUnavailableException";
+    default:
+        return status >= 500 ? "InternalServerException" : "ValidationException";
+    }
+}
+
+/* Errors that other modules or the core render for /model/ paths (a missing key, a
+ * limit, a body over the limit): Bedrock's shape, with the name in `__type`, which
+ * the AWS SDKs read when the x-amzn-ErrorType header is absent. */
+static void
+bd_bedrockapi_render_error(std::string *out, int status, const char *, const char *message,
+                           const char *)
+{
+    const char *name = bd_bedrockapi_exception_name(status);
+    out->append("{\"__type\":");
+    bd_json_append_string(out, name, strlen(name));
+    out->append(",\"message\":");
+    bd_json_append_string(out, message, strlen(message));
+    out->append("}");
 }
 
 /* Percent-decodes <s> (clients encode ':' and '/' of ids and ARNs); false when malformed. */
@@ -134,6 +172,7 @@ bd_bedrockapi_postconfig(bd_snapshot_t *snap, void *)
 {
     bd_route_t route = {"/model/", true, BD_METHOD_POST, BD_API_ANTHROPIC, false,
                         &bd_bedrockapi_module, bd_bedrockapi_handler, nullptr};
+    bd_snapshot_add_error_format(snap, "/model/", bd_bedrockapi_render_error);
     return bd_snapshot_add_route(snap, route);
 }
 

@@ -217,10 +217,11 @@ describe('AWS SDK BedrockRuntimeClient with a bedrockd key as bearer token', () 
         await assert.rejects(c.send(new ConverseCommand({
             modelId: 'claude-haiku-4-5',
             messages: [{ role: 'user', content: [{ text: 'x' }] }],
-        })), (err) => err.$metadata.httpStatusCode === 403);
+        })), (err) => err.name === 'AccessDeniedException' && err.$metadata.httpStatusCode === 403);
         await assert.rejects(client('sk-not-a-key').send(new ConverseCommand({
             modelId: SONNET, messages: [{ role: 'user', content: [{ text: 'x' }] }],
-        })), (err) => err.$metadata.httpStatusCode === 401);
+        })), (err) => err.name === 'UnrecognizedClientException' &&
+                      err.$metadata.httpStatusCode === 401);
     });
 });
 

@@ -123,10 +123,19 @@ PIDS+=("$SAMPLER")
 
 log "$REQUESTS mixed requests over $CONNS connections (at most ${MAX_S}s)"
 start=$(date +%s)
-BD_SOAK_KEY=$KEY BD_SOAK_PER_THREAD=$REQUESTS \
-    timeout "$MAX_S" wrk -t1 -c"$CONNS" -d"${MAX_S}s" --timeout 30s \
-    -s "$ROOT/perf/soak.lua" "http://127.0.0.1:$BD_PORT" >"$WORK/wrk.txt" 2>&1 || true
+# wrk runs until -d even when its thread has stopped: the Lua script leaves a marker
+# after the last response, and SIGINT makes wrk print its summary and exit.
+BD_SOAK_KEY=$KEY BD_SOAK_PER_THREAD=$REQUESTS BD_SOAK_DONE="$WORK/done" \
+    wrk -t1 -c"$CONNS" -d"${MAX_S}s" --timeout 30s \
+    -s "$ROOT/perf/soak.lua" "http://127.0.0.1:$BD_PORT" >"$WORK/wrk.txt" 2>&1 &
+WRK=$!
+PIDS+=("$WRK")
+while kill -0 "$WRK" 2>/dev/null && [ ! -e "$WORK/done" ]; do
+    sleep 1
+done
 elapsed=$(( $(date +%s) - start ))
+kill -INT "$WRK" 2>/dev/null || true
+wait "$WRK" 2>/dev/null || true
 sleep 6 # one more sample at rest
 sample
 kill "$SAMPLER" 2>/dev/null || true

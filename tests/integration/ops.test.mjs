@@ -275,6 +275,18 @@ describe('metrics_listen', () => {
         assert.equal(await d.stop(), 0);
     });
 
+    test('a reload does not move /metrics: the change waits for a restart, and says so',
+         async (t) => {
+        const emu = await startEmulator({ t });
+        const mport = await freePort();
+        const d = await startBedrockd({ t, conf: conf(emu.url) });
+        const r = await d.reload(conf(emu.url, { extra: `metrics_listen 127.0.0.1:${mport};` }));
+        assert.equal(r.ok, true, r.line);
+        await d.waitForLog(/metrics_listen changes take effect at the next restart/);
+        assert.equal((await httpRequest(`${d.url}/metrics`)).status, 200);
+        assert.equal(await d.stop(), 0);
+    });
+
     test('a taken metrics port fails the start, naming it', async (t) => {
         const emu = await startEmulator({ t });
         const holder = net.createServer();

@@ -52,42 +52,12 @@ CLK_TCK=$(getconf CLK_TCK)
 
 # --- processes ----------------------------------------------------------------
 
-cleanup() {
-    local pid
-    trap - EXIT INT TERM
-    for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [ "${BD_PERF_KEEP:-0}" = 1 ]; then
-        echo "perf: work directory kept: $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'echo "perf: interrupted" >&2; exit 130' INT TERM
-
-log() { echo "perf: $*" >&2; }
-die() { log "$*"; exit 1; }
+TAG=perf
+# shellcheck source=perf/procs.sh
+. "$PERF/procs.sh"
 wants() { [ "$ONLY" = all ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-wait_http() { # URL: until it answers anything, at most 10 s
-    for _ in $(seq 200); do
-        curl -s -o /dev/null "$1" && return 0
-        sleep 0.05
-    done
-    die "nothing answers at $1"
-}
 
 start_emulator() { # PORT ARGS...
     local port=$1

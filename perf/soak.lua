@@ -1,7 +1,8 @@
 -- soak.lua: the wrk script of perf/soak.sh. Each connection cycles through a mix of
 -- requests (Anthropic and OpenAI, JSON and SSE, both Bedrock routes, health, model
 -- lists, and the error paths: bad JSON, a bad key, an unknown path, a throttled
--- upstream) and every thread stops by itself after BD_SOAK_PER_THREAD responses.
+-- upstream); a thread stops after BD_SOAK_PER_THREAD responses and then writes the
+-- file named by BD_SOAK_DONE.
 -- done() prints one line (BDSOAK ...) with the counts soak.sh records.
 
 local key = os.getenv("BD_SOAK_KEY")
@@ -60,7 +61,12 @@ end
 function response(status, headers, body)
     seen = seen + 1
     statuses[status] = (statuses[status] or 0) + 1
-    if seen >= per_thread then
+    if seen == per_thread then
+        -- wrk itself runs until -d; the marker tells soak.sh to stop it now.
+        local f = io.open(os.getenv("BD_SOAK_DONE"), "w")
+        if f then
+            f:close()
+        end
         wrk.thread:stop()
     end
 end

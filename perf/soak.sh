@@ -29,29 +29,9 @@ KEY=sk-bd-soak-master-key-0123456789
 
 WORK=$(mktemp -d /tmp/bd-soak.XXXXXX)
 PIDS=()
-cleanup() {
-    trap - EXIT INT TERM
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [ "${BD_PERF_KEEP:-0}" = 1 ]; then
-        echo "soak: work directory kept: $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'echo "soak: interrupted" >&2; exit 130' INT TERM
-log() { echo "soak: $*" >&2; }
+TAG=soak
+# shellcheck source=perf/procs.sh
+. "$ROOT/perf/procs.sh"
 
 command -v wrk >/dev/null && command -v curl >/dev/null || {
     log "installing wrk and curl"
@@ -62,15 +42,6 @@ if [ "${BD_PERF_NO_BUILD:-0}" != 1 ]; then
         cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBD_TESTS=OFF >/dev/null
     cmake --build "$BUILD" -j"$(nproc)" --target bedrockd bedrock-emulator >/dev/null
 fi
-
-wait_http() {
-    for _ in $(seq 200); do
-        curl -s -o /dev/null "$1" && return 0
-        sleep 0.05
-    done
-    log "nothing answers at $1"
-    exit 1
-}
 
 "$BUILD/tests/emulator/bedrock-emulator" --listen "127.0.0.1:$EMU_PORT" --threads 2 \
     >"$WORK/emulator.log" 2>&1 &
@@ -123,10 +94,19 @@ PIDS+=("$SAMPLER")
 
 log "$REQUESTS mixed requests over $CONNS connections (at most ${MAX_S}s)"
 start=$(date +%s)
-BD_SOAK_KEY=$KEY BD_SOAK_PER_THREAD=$REQUESTS \
-    timeout "$MAX_S" wrk -t1 -c"$CONNS" -d"${MAX_S}s" --timeout 30s \
-    -s "$ROOT/perf/soak.lua" "http://127.0.0.1:$BD_PORT" >"$WORK/wrk.txt" 2>&1 || true
+# wrk runs until -d even when its thread has stopped: the Lua script leaves a marker
+# after the last response, and SIGINT makes wrk print its summary and exit.
+BD_SOAK_KEY=$KEY BD_SOAK_PER_THREAD=$REQUESTS BD_SOAK_DONE="$WORK/done" \
+    wrk -t1 -c"$CONNS" -d"${MAX_S}s" --timeout 30s \
+    -s "$ROOT/perf/soak.lua" "http://127.0.0.1:$BD_PORT" >"$WORK/wrk.txt" 2>&1 &
+WRK=$!
+PIDS+=("$WRK")
+while kill -0 "$WRK" 2>/dev/null && [ ! -e "$WORK/done" ]; do
+    sleep 1
+done
 elapsed=$(( $(date +%s) - start ))
+kill -INT "$WRK" 2>/dev/null || true
+wait "$WRK" 2>/dev/null || true
 sleep 6 # one more sample at rest
 sample
 kill "$SAMPLER" 2>/dev/null || true

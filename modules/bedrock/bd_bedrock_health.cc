@@ -24,7 +24,6 @@ bd_bedrock_health_init(bd_bedrock_health_t *h)
 {
     h->auth_failures.store(0);
     h->last_error.store(0);
-    h->accepted.store(0);
 }
 
 static int
@@ -58,7 +57,6 @@ bd_bedrock_health_record(bd_bedrock_health_t *h, const bd_bedrock_result_t *res)
         h->auth_failures.fetch_add(1, std::memory_order_relaxed);
         return;
     }
-    h->accepted.fetch_add(1, std::memory_order_relaxed);
     if (h->auth_failures.load(std::memory_order_relaxed) != 0) {
         h->auth_failures.store(0, std::memory_order_relaxed);
     }

@@ -24,7 +24,6 @@
 struct bd_bedrock_health_t {
     std::atomic<int> auth_failures; /* refused calls in a row */
     std::atomic<int> last_error;    /* index into the refusal names */
-    std::atomic<long> accepted;     /* calls Bedrock authenticated, ever (for probes) */
 };
 
 void bd_bedrock_health_init(bd_bedrock_health_t *h);

@@ -57,4 +57,9 @@ void bd_metrics_listen_worker_exit(bd_metrics_process_t *mp, bd_worker_t *w);
 /* Closes the socket (main thread, after the workers joined). */
 void bd_metrics_listen_close(bd_metrics_process_t *mp);
 
+/* Whether /metrics is served by a listener of its own under <c>: as <c> says before
+ * the start, as the running process does after it (a reload does not move it; a
+ * change is logged). Main thread. */
+bool bd_metrics_listen_owns_metrics(const bd_metrics_conf_t *c);
+
 #endif

@@ -44,10 +44,30 @@ bd_metrics_set_listen(bd_conf_ctx_t *cf, const bd_conf_node_t *node, const bd_di
     return nullptr;
 }
 
+/* The metrics_listen the process started with ("" for none); null before the start.
+ * Main thread only. */
+static std::string *bd_metrics_running_listen;
+
+bool
+bd_metrics_listen_owns_metrics(const bd_metrics_conf_t *c)
+{
+    if (bd_metrics_running_listen == nullptr) {
+        return !c->listen_text.empty();
+    }
+    if (c->listen_text != *bd_metrics_running_listen) {
+        bd_log_error(BD_LOG_WARN, nullptr,
+                     "metrics_listen changes take effect at the next restart (running \"%s\")",
+                     bd_metrics_running_listen->c_str());
+    }
+    return !bd_metrics_running_listen->empty();
+}
+
 int
 bd_metrics_listen_open(bd_metrics_process_t *mp, const bd_metrics_conf_t *c)
 {
     mp->listen_fd = -1;
+    delete bd_metrics_running_listen;
+    bd_metrics_running_listen = new std::string(c->listen_text);
     if (c->listen_text.empty()) {
         return 0;
     }
@@ -205,4 +225,6 @@ bd_metrics_listen_close(bd_metrics_process_t *mp)
         close(mp->listen_fd);
         mp->listen_fd = -1;
     }
+    delete bd_metrics_running_listen;
+    bd_metrics_running_listen = nullptr;
 }

@@ -135,7 +135,7 @@ static const char *
 bd_metrics_postconfig(bd_snapshot_t *snap, void *conf)
 {
     const bd_metrics_conf_t *c = (const bd_metrics_conf_t *)conf;
-    if (!c->enabled || !c->listen_text.empty()) {
+    if (!c->enabled || bd_metrics_listen_owns_metrics(c)) {
         return nullptr; /* no route: /metrics is a 404 like any unknown path */
     }
     bd_route_t route = {"/metrics", false, BD_METHOD_GET | BD_METHOD_HEAD, BD_API_ANTHROPIC, true,

@@ -149,6 +149,24 @@ function fdCount(pid) {
     return fs.readdirSync(`/proc/${pid}/fd`).length;
 }
 
+/* The descriptor count once the (single) worker has made its own: it answered. */
+async function settledFdCount(d) {
+    assert.equal((await httpRequest(`${d.url}/health`)).status, 200);
+    return fdCount(d.pid);
+}
+
+/* What the descriptors of <pid> are, for a failure message. */
+function fdList(pid) {
+    const dir = `/proc/${pid}/fd`;
+    return fs.readdirSync(dir).map((fd) => {
+        try {
+            return `${fd}:${fs.readlinkSync(path.join(dir, fd))}`;
+        } catch {
+            return fd;
+        }
+    }).join(' ');
+}
+
 describe('an upstream that misbehaves', () => {
     let emu;
     let d;
@@ -252,13 +270,14 @@ describe('a stalled or absent upstream', () => {
             t, conf: conf(emu.url, { bedrock: 'read_timeout 1s; stream_idle_timeout 1s; ' +
                                               'request_timeout 10m;' }),
         });
-        const before = fdCount(d.pid);
+        const before = await settledFdCount(d);
         assertAnthropicError(await anthropic(d.url, marker('slow ttft_ms=60000')), 504, 'api_error');
         assertOpenAIError(await openai(d.url, marker('slow ttft_ms=60000')), 504);
         const s = await anthropic(d.url, marker('slow delay_ms=60000 tokens=4'), { stream: true });
         assertStreamFailed(s.body);
         /* The stalled connections were closed, not kept. */
-        await waitUntil(() => fdCount(d.pid) <= before, { what: 'stalled connections closed' });
+        await waitUntil(() => fdCount(d.pid) <= before,
+                        { timeoutMs: 30000, what: `stalled connections closed (${fdList(d.pid)})` });
         assert.equal(await d.stop(), 0);
     });
 
@@ -266,7 +285,7 @@ describe('a stalled or absent upstream', () => {
          async (t) => {
         const port = await freePort();
         const d = await startBedrockd({ t, conf: conf(`http://127.0.0.1:${port}`) });
-        const before = fdCount(d.pid);
+        const before = await settledFdCount(d);
         const from = d.mark();
         assertAnthropicError(await anthropic(d.url, 'hello'), 500, 'api_error');
         assertOpenAIError(await openai(d.url, 'hello'), 500);

@@ -139,7 +139,9 @@ describe('listening addresses', () => {
         const file = path.join(dir, 'second.conf');
         fs.writeFileSync(file, conf(emu.url)
             .replace('listen 127.0.0.1:0;', `listen 127.0.0.1:${port};`));
-        const second = await runBedrockd(['-c', file], { env: { AWS_EC2_METADATA_DISABLED: 'true' } });
+        const second = await runBedrockd(['-c', file], {
+            env: { AWS_EC2_METADATA_DISABLED: 'true' }, timeoutMs: 30000,
+        });
         assert.equal(second.code, 1, second.stderr);
         assert.match(second.stderr,
                      new RegExp(`127\\.0\\.0\\.1:${port} failed \\(address already in use`));
@@ -275,6 +277,18 @@ describe('metrics_listen', () => {
         assert.equal(await d.stop(), 0);
     });
 
+    test('a reload does not move /metrics: the change waits for a restart, and says so',
+         async (t) => {
+        const emu = await startEmulator({ t });
+        const mport = await freePort();
+        const d = await startBedrockd({ t, conf: conf(emu.url) });
+        const r = await d.reload(conf(emu.url, { extra: `metrics_listen 127.0.0.1:${mport};` }));
+        assert.equal(r.ok, true, r.line);
+        await d.waitForLog(/metrics_listen changes take effect at the next restart/);
+        assert.equal((await httpRequest(`${d.url}/metrics`)).status, 200);
+        assert.equal(await d.stop(), 0);
+    });
+
     test('a taken metrics port fails the start, naming it', async (t) => {
         const emu = await startEmulator({ t });
         const holder = net.createServer();
@@ -284,7 +298,9 @@ describe('metrics_listen', () => {
         const dir = makeTempDir();
         const file = path.join(dir, 'taken.conf');
         fs.writeFileSync(file, conf(emu.url, { extra: `metrics_listen 127.0.0.1:${taken};` }));
-        const r = await runBedrockd(['-c', file], { env: { AWS_EC2_METADATA_DISABLED: 'true' } });
+        const r = await runBedrockd(['-c', file], {
+            env: { AWS_EC2_METADATA_DISABLED: 'true' }, timeoutMs: 30000,
+        });
         assert.equal(r.code, 1, r.stderr);
         assert.match(r.stderr, new RegExp(`metrics_listen: bind\\(\\) to 127\\.0\\.0\\.1:${taken} ` +
                                           'failed \\(address already in use'));

@@ -1,0 +1,38 @@
+# perf/procs.sh: what perf/run.sh and perf/soak.sh share, sourced after they set
+# WORK (their work directory), PIDS=() (what they start) and TAG (their log prefix):
+# log/die, the stop of every started process and the removal of WORK on exit
+# (BD_PERF_KEEP=1 keeps it), and wait_http.
+
+log() { echo "$TAG: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+cleanup() {
+    local pid
+    trap - EXIT INT TERM
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [ "${BD_PERF_KEEP:-0}" = 1 ]; then
+        log "work directory kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+trap 'log interrupted; exit 130' INT TERM
+
+wait_http() { # URL: until it answers anything, at most 10 s
+    for _ in $(seq 200); do
+        curl -s -o /dev/null "$1" && return 0
+        sleep 0.05
+    done
+    die "nothing answers at $1"
+}

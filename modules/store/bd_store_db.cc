@@ -58,6 +58,13 @@ static const char *const bd_store_migrations[] = {
     " bedrock_id TEXT NOT NULL,"
     " route TEXT NOT NULL DEFAULT '',"
     " updated_ms INTEGER NOT NULL);",
+
+    /* 3: DynamoDB sync: where a key or model came from (rows pulled from DynamoDB
+     * are "dynamodb" and follow the table), and the sync's own state (task id,
+     * usage outbox position) */
+    "ALTER TABLE keys ADD COLUMN source TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE models ADD COLUMN source TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE sync_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
 };
 
 static_assert(sizeof(bd_store_migrations) / sizeof(bd_store_migrations[0]) ==

@@ -74,7 +74,7 @@ TEST_F(StoreFile, VersionOneIsMigratedWithItsRows)
 
     db = bd_store_open(path_.c_str(), 1000, &err);
     ASSERT_NE(db, nullptr) << err;
-    EXPECT_EQ(bd_store_schema_version(db), 2);
+    EXPECT_EQ(bd_store_schema_version(db), BD_STORE_SCHEMA_VERSION);
     EXPECT_EQ(Count(db, "SELECT input_tokens FROM usage WHERE request_id = 'req_a' "
                         "AND user_id = '' AND session_id = ''"),
               7);

@@ -7,6 +7,7 @@
 #include "modules/anthropic/bd_anthropic_module.h"
 #include "modules/auth/bd_auth.h"
 #include "modules/bedrock/bd_bedrock.h"
+#include "modules/cache/bd_cache_module.h"
 #include "modules/dynamodb/bd_ddb_module.h"
 #include "modules/fetch/bd_fetch.h"
 #include "modules/health/bd_health_module.h"
@@ -24,6 +25,7 @@ bd_module_t *const bd_modules[] = {
     &bd_dynamodb_module, /* after the store: it starts after it and stops after its flush */
     &bd_auth_module,
     &bd_ratelimit_module,
+    &bd_cache_module, /* ACCESS: after the key and its limits; a hit skips the rest */
     &bd_bedrock_module,
     &bd_models_module,
     &bd_fetch_module,

@@ -247,7 +247,8 @@ bd_ddb_round_rows(sqlite3 *db, bd_ddb_round_t *r, std::string *err)
     static const char sql[] =
         "SELECT id, time_ms, request_id, key_id, model, model_resolved, api, route, status, "
         "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, latency_ms, ttft_ms, "
-        "streamed, client_gone, user_id, session_id FROM usage WHERE id > ?1 AND id <= ?2 ORDER BY id";
+        "streamed, client_gone, user_id, session_id, cached FROM usage WHERE id > ?1 AND id <= ?2 "
+        "ORDER BY id";
     sqlite3_stmt *st = nullptr;
     if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) {
         *err = sqlite3_errmsg(db);
@@ -279,6 +280,7 @@ bd_ddb_round_rows(sqlite3 *db, bd_ddb_round_t *r, std::string *err)
         u.client_gone = sqlite3_column_int(st, 16) != 0;
         u.user_id = bd_ddb_col(st, 17);
         u.session_id = bd_ddb_col(st, 18);
+        u.cached = sqlite3_column_int(st, 19) != 0;
         r->rows.push_back(std::move(row));
     }
     sqlite3_finalize(st);

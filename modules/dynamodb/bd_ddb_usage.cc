@@ -62,6 +62,7 @@ bd_ddb_usage_item(const bd_ddb_usage_row_t *row, const std::string &task_id, int
     json_object_set_new(item, "client_gone", bd_ddb_bool(u.client_gone));
     bd_ddb_set_s(item, "user_id", u.user_id);
     bd_ddb_set_s(item, "session_id", u.session_id);
+    json_object_set_new(item, "cached", bd_ddb_bool(u.cached));
     if (ttl_ms > 0) {
         json_object_set_new(item, "expires_at", bd_ddb_n((u.time_ms + ttl_ms) / 1000));
     }

@@ -57,6 +57,9 @@ const bd_metrics_family_t bd_metrics_families[BD_MF_COUNT] = {
     {"bedrockd_metrics_series_overflow_total",
      "Label tuples counted in an _overflow series because a worker reached its series cap.",
      BD_METRICS_COUNTER, 0, {}, nullptr, 0},
+    {"bedrockd_response_cache_total",
+     "Cacheable requests by what the response cache did: hit, miss, bypass.", BD_METRICS_COUNTER,
+     1, {"result"}, nullptr, 0},
 };
 
 static const size_t BD_METRICS_INITIAL_INDEX = 64;

@@ -65,6 +65,9 @@ static const char *const bd_store_migrations[] = {
     "ALTER TABLE keys ADD COLUMN source TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE models ADD COLUMN source TEXT NOT NULL DEFAULT '';"
     "CREATE TABLE sync_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+
+    /* 4: answers from the response cache (zero Bedrock tokens) */
+    "ALTER TABLE usage ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;",
 };
 
 static_assert(sizeof(bd_store_migrations) / sizeof(bd_store_migrations[0]) ==

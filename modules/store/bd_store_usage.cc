@@ -36,6 +36,7 @@ bd_store_usage_bind(sqlite3_stmt *st, const bd_usage_record_t *u)
     sqlite3_bind_int(st, 16, u->client_gone ? 1 : 0);
     sqlite3_bind_text(st, 17, u->user_id.c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 18, u->session_id.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 19, u->cached ? 1 : 0);
 }
 
 int
@@ -44,8 +45,9 @@ bd_store_usage_insert(sqlite3 *db, const bd_usage_record_t *recs, size_t n, std:
     static const char sql[] =
         "INSERT INTO usage (time_ms, request_id, key_id, model, model_resolved, api, route, "
         "status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, latency_ms, "
-        "ttft_ms, streamed, client_gone, user_id, session_id) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+        "ttft_ms, streamed, client_gone, user_id, session_id, cached) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+        "?19)";
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
         *err = sqlite3_errmsg(db);
         return -1;

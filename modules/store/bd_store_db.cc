@@ -12,6 +12,10 @@
 
 #include <sqlite3.h>
 
+/* The response cache: which usage rows were answers from it (zero Bedrock tokens). */
+static const char bd_store_migrate_usage_cached[] =
+    "ALTER TABLE usage ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;";
+
 /* Scripts by version: bd_store_migrations[v - 1] takes a file from v - 1 to v. */
 static const char *const bd_store_migrations[] = {
     /* 1: keys and usage */
@@ -66,8 +70,8 @@ static const char *const bd_store_migrations[] = {
     "ALTER TABLE models ADD COLUMN source TEXT NOT NULL DEFAULT '';"
     "CREATE TABLE sync_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
 
-    /* 4: answers from the response cache (zero Bedrock tokens) */
-    "ALTER TABLE usage ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;",
+    /* 4: answers from the response cache */
+    bd_store_migrate_usage_cached,
 };
 
 static_assert(sizeof(bd_store_migrations) / sizeof(bd_store_migrations[0]) ==

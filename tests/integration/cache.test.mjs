@@ -282,3 +282,7 @@ test('with Bedrock gone, hits still answer: a hit makes no Bedrock call', async 
     assert.equal(miss.headers[HEADER], 'miss');
     assert.ok(miss.status >= 500, `an uncached request needs Bedrock: ${miss.status}`);
 });
+
+test('bedrockd stops cleanly (a sanitizer build would report here)', async () => {
+    assert.equal(await bd.stop(), 0, bd.stderr.slice(-3000));
+});

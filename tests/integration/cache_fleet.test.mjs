@@ -182,3 +182,8 @@ test('with Bedrock gone, the other task still answers from the table', async () 
     const miss = await post(b, ask('nobody asked this'));
     assert.ok(miss.status >= 500, `an uncached request needs Bedrock: ${miss.status}`);
 });
+
+test('both tasks stop cleanly (a sanitizer build would report here)', async () => {
+    assert.equal(await a.stop('SIGTERM', { timeoutMs: 20000 }), 0, a.stderr.slice(-3000));
+    assert.equal(await b.stop('SIGTERM', { timeoutMs: 20000 }), 0, b.stderr.slice(-3000));
+});

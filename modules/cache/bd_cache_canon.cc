@@ -8,6 +8,8 @@
 
 #include <openssl/evp.h>
 
+#include "modules/store/bd_key.h"
+
 std::string
 bd_cache_canonical(const json_t *body)
 {
@@ -41,13 +43,7 @@ bd_cache_key(const std::string &scope, const std::string &path, const std::strin
     bd_cache_digest_part(md, canonical);
     EVP_DigestFinal_ex(md, digest, &dlen);
     EVP_MD_CTX_free(md);
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < dlen; i++) {
-        out.push_back(hex[digest[i] >> 4]);
-        out.push_back(hex[digest[i] & 15]);
-    }
-    return out;
+    return bd_key_hex(std::string((const char *)digest, dlen));
 }
 
 bool

@@ -346,6 +346,7 @@ bd_http_send(bd_request_t *r, int status, const char *content_type, const char *
     BD_ASSERT(r->state == BD_REQ_RUNNING);
     r->status = status;
     r->state = BD_REQ_DONE;
+    bd_request_capture(r, body, len);
     if (r->req != nullptr) {
         bd_http_detach(r);
         bd_http_common_headers(r);
@@ -417,6 +418,7 @@ bd_http_stream_write(bd_request_t *r, const char *data, size_t len)
     if (r->req == nullptr || len == 0) {
         return 0;
     }
+    bd_request_capture(r, data, len);
     struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
     struct evbuffer *buf = evbuffer_new();
     evbuffer_add(buf, data, len);

@@ -8,6 +8,8 @@
 #include "modules/auth/bd_auth.h"
 #include "modules/bedrock/bd_bedrock.h"
 #include "modules/bedrockapi/bd_bedrockapi_int.h"
+#include "modules/cache/bd_cache_module.h"
+#include "modules/dynamodb/bd_ddb_module.h"
 #include "modules/fetch/bd_fetch.h"
 #include "modules/health/bd_health_module.h"
 #include "modules/metrics/bd_metrics.h"
@@ -21,8 +23,10 @@ bd_module_t *const bd_modules[] = {
     &bd_core_module,
     &bd_health_module,
     &bd_store_module,
+    &bd_dynamodb_module, /* after the store: it starts after it and stops after its flush */
     &bd_auth_module,
     &bd_ratelimit_module,
+    &bd_cache_module, /* ACCESS: after the key and its limits; a hit skips the rest */
     &bd_bedrock_module,
     &bd_models_module,
     &bd_fetch_module,

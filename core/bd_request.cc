@@ -91,6 +91,21 @@ bd_request_add_cleanup(bd_request_t *r, bd_request_cleanup_pt fn, void *data)
     r->cleanups.push_back({fn, data});
 }
 
+void
+bd_request_capture(bd_request_t *r, const char *data, size_t len)
+{
+    bd_request_capture_t *c = r->capture;
+    if (c == nullptr || c->overflow) {
+        return;
+    }
+    if (c->bytes.size() + len > c->max) {
+        c->overflow = true;
+        std::string().swap(c->bytes);
+        return;
+    }
+    c->bytes.append(data, len);
+}
+
 const char *
 bd_request_header(const bd_request_t *r, const char *name)
 {

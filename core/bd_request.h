@@ -25,6 +25,15 @@ typedef void (*bd_request_abort_pt)(bd_request_t *r);
 /* Called when the client's output buffer drained below the low-water mark. */
 typedef void (*bd_request_drain_pt)(bd_request_t *r);
 
+/* The bytes a response sends, kept for the response cache (modules/cache): the body of
+ * a complete answer or every chunk of a stream, up to <max> bytes (past it: <overflow>,
+ * and nothing more is kept). */
+struct bd_request_capture_t {
+    std::string bytes;
+    size_t max;
+    bool overflow;
+};
+
 struct bd_request_cleanup_t {
     bd_request_cleanup_pt fn;
     void *data;
@@ -78,6 +87,11 @@ struct bd_request_t {
     std::string reject_reason;
     int betas_dropped; /* anthropic-beta values the model does not accept (not sent) */
 
+    /* The response cache's verdict (modules/cache): "hit", "miss", "bypass", or "" when
+     * the request was not cacheable; and what it keeps of a response it may store. */
+    std::string cache_result;
+    bd_request_capture_t *capture; /* owned by the cache module; null when not capturing */
+
     int status;
     uint64_t bytes_sent;
     bool streamed;
@@ -104,6 +118,9 @@ void bd_request_add_cleanup(bd_request_t *r, bd_request_cleanup_pt fn, void *dat
 /* Runs the LOG phase and the cleanups, writes the access log line, drops the
  * snapshot and frees <r>. Called by the response functions; never twice. */
 void bd_request_finalize(bd_request_t *r);
+
+/* Keeps <len> bytes of <r>'s response in r->capture when there is one. */
+void bd_request_capture(bd_request_t *r, const char *data, size_t len);
 
 /* Reads a request header (case-insensitive); null when absent. */
 const char *bd_request_header(const bd_request_t *r, const char *name);

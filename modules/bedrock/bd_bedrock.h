@@ -79,6 +79,9 @@ struct bd_credentials_provider_t;
  * Any thread while workers run (it lives until exit_process). */
 bd_credentials_provider_t *bd_bedrock_credentials(bd_process_t *p);
 
+/* The `region` written in the bedrock block of <snap> ("" when none). */
+const char *bd_bedrock_conf_region(const bd_snapshot_t *snap);
+
 extern bd_module_t bd_bedrock_module;
 
 #endif

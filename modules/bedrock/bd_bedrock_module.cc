@@ -199,6 +199,12 @@ bd_bedrock_conf(const bd_snapshot_t *snap)
     return (bd_bedrock_conf_t *)bd_snapshot_conf(snap, &bd_bedrock_module);
 }
 
+const char *
+bd_bedrock_conf_region(const bd_snapshot_t *snap)
+{
+    return bd_bedrock_conf(snap)->region.c_str();
+}
+
 bd_bedrock_process_t *
 bd_bedrock_process(bd_process_t *p)
 {

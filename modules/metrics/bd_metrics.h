@@ -37,6 +37,7 @@ enum bd_metrics_family_e {
     BD_MF_UPSTREAM_RETRIES,      /* counter */
     BD_MF_SERIES_OVERFLOW,       /* counter: label tuples folded into "_overflow" */
     BD_MF_BETAS_DROPPED,         /* counter {model} */
+    BD_MF_CACHE,                 /* counter {result}: response cache hit, miss, bypass */
     BD_MF_COUNT,
 };
 

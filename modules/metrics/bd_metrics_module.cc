@@ -308,6 +308,10 @@ bd_metrics_log(bd_request_t *r)
     }
     bd_metrics_count_upstream(s, r);
     bd_metrics_count_refusals(s, r);
+    if (!r->cache_result.empty()) {
+        bd_metrics_label_t result = bd_metrics_label(r->cache_result.c_str());
+        bd_metrics_count(s, BD_MF_CACHE, &result, 1);
+    }
     return BD_OK;
 }
 

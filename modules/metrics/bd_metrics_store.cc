@@ -60,6 +60,9 @@ const bd_metrics_family_t bd_metrics_families[BD_MF_COUNT] = {
     {"bedrockd_betas_dropped_total",
      "anthropic-beta values of clients that the model does not accept on Bedrock (not sent).",
      BD_METRICS_COUNTER, 1, {"model"}, nullptr, 0},
+    {"bedrockd_response_cache_total",
+     "Cacheable requests by what the response cache did: hit, miss, bypass.", BD_METRICS_COUNTER,
+     1, {"result"}, nullptr, 0},
 };
 
 static const size_t BD_METRICS_INITIAL_INDEX = 64;

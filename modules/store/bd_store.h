@@ -19,7 +19,7 @@ struct sqlite3;
 #define BD_STORE_DEFAULT_PATH "/var/lib/bedrockd/bedrockd.db"
 
 /* The schema version the code writes (PRAGMA user_version). */
-enum { BD_STORE_SCHEMA_VERSION = 3 };
+enum { BD_STORE_SCHEMA_VERSION = 5 };
 
 /* Opens (creating the file, never its directory) <path>, sets WAL and a busy
  * timeout of <busy_ms>, and migrates the schema to the latest version. Returns the
@@ -72,6 +72,7 @@ struct bd_usage_record_t {
     std::string user_id;    /* metadata.user_id / user, if the request carried one */
     std::string session_id; /* x-session-id or x-claude-code-session-id */
     std::string served_by;  /* the failover target that answered; "" without a chain */
+    bool cached = false;    /* answered from the response cache (no Bedrock call) */
 };
 
 /* Inserts <n> records in one transaction. Returns 0, or -1 (nothing written). */

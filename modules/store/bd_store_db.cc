@@ -12,6 +12,10 @@
 
 #include <sqlite3.h>
 
+/* The response cache: which usage rows were answers from it (zero Bedrock tokens). */
+static const char bd_store_migrate_usage_cached[] =
+    "ALTER TABLE usage ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;";
+
 /* Scripts by version: bd_store_migrations[v - 1] takes a file from v - 1 to v. */
 static const char *const bd_store_migrations[] = {
     /* 1: keys and usage */
@@ -61,6 +65,16 @@ static const char *const bd_store_migrations[] = {
 
     /* 3: the failover target that served a request (its label; '' without a chain) */
     "ALTER TABLE usage ADD COLUMN served_by TEXT NOT NULL DEFAULT '';",
+
+    /* 4: DynamoDB sync: where a key or model came from (rows pulled from DynamoDB
+     * are "dynamodb" and follow the table), and the sync's own state (task id,
+     * usage outbox position) */
+    "ALTER TABLE keys ADD COLUMN source TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE models ADD COLUMN source TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE sync_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+
+    /* 5: answers from the response cache */
+    bd_store_migrate_usage_cached,
 };
 
 static_assert(sizeof(bd_store_migrations) / sizeof(bd_store_migrations[0]) ==

@@ -101,6 +101,12 @@ bd_store_get(bd_process_t *p)
     return (bd_store_t *)p->module_ctx[bd_store_module.index];
 }
 
+const char *
+bd_store_path(bd_process_t *p)
+{
+    return bd_store_get(p) != nullptr ? bd_store_running_path : nullptr;
+}
+
 static int
 bd_store_additions_find(void *data, const char *name, bd_models_addition_t *out)
 {

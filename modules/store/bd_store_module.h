@@ -50,6 +50,14 @@ const std::string &bd_store_conf_path(const bd_snapshot_t *snap);
 /* The process's store, or null when the store is off. Any thread. */
 bd_store_t *bd_store_get(bd_process_t *p);
 
+/* The path of the running store file, or null when the store is off. Main thread. */
+const char *bd_store_path(bd_process_t *p);
+
+/* Makes the store thread look for other connections' commits now and publish
+ * what changed before it returns (the DynamoDB sync's first pull at start). Not for
+ * reactors: it waits for the store thread. */
+void bd_store_refresh(bd_store_t *s);
+
 /* The current key table with one reference, or null (store off). Any thread;
  * it takes a mutex only to copy a pointer and bump a count. */
 bd_key_table_t *bd_store_keys_acquire(bd_store_t *s);

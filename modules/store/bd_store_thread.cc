@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "core/bd_cond.h"
 #include "core/bd_core.h"
 #include "core/bd_log.h"
 
@@ -33,6 +34,10 @@ struct bd_store_t {
     int64_t queue_since_us; /* when the oldest queued record arrived */
     bool stop;
     uint64_t dropped;
+
+    bool refresh;           /* bd_store_refresh asks for a poll now */
+    uint64_t refreshes;     /* polls done on request */
+    pthread_cond_t refreshed;
 
     pthread_mutex_t keys_lock; /* guards the keys and models pointers (not the tables) */
     bd_key_table_t *keys;
@@ -208,24 +213,6 @@ bd_store_poll(bd_store_t *s)
                  (unsigned long long)s->keys_generation);
 }
 
-static void
-bd_store_wait_until(bd_store_t *s, int64_t when_us)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t delta_us = when_us - bd_now_us();
-    if (delta_us <= 0) {
-        return;
-    }
-    ts.tv_sec += (time_t)(delta_us / 1000000);
-    ts.tv_nsec += (long)(delta_us % 1000000) * 1000;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&s->cond, &s->lock, &ts);
-}
-
 /* Whether the queue should be written now (lock held). */
 static bool
 bd_store_due(bd_store_t *s, int64_t now_us)
@@ -255,7 +242,9 @@ bd_store_main(void *arg) noexcept
         if (s->stop) {
             break;
         }
-        if (now >= next_poll_us) {
+        if (now >= next_poll_us || s->refresh) {
+            bool asked = s->refresh;
+            s->refresh = false;
             uint64_t dropped = s->dropped;
             pthread_mutex_unlock(&s->lock);
             if (dropped != dropped_seen) {
@@ -266,13 +255,17 @@ bd_store_main(void *arg) noexcept
             bd_store_poll(s);
             next_poll_us = bd_now_us() + BD_STORE_POLL_MS * 1000;
             pthread_mutex_lock(&s->lock);
+            if (asked) {
+                s->refreshes++;
+                pthread_cond_broadcast(&s->refreshed);
+            }
             continue;
         }
         int64_t wake = next_poll_us;
         if (!s->queue.empty() && s->queue_since_us + s->flush_interval_ms * 1000 < wake) {
             wake = s->queue_since_us + s->flush_interval_ms * 1000;
         }
-        bd_store_wait_until(s, wake);
+        bd_cond_wait_until(&s->cond, &s->lock, wake);
     }
     pthread_mutex_unlock(&s->lock);
     return nullptr;
@@ -291,17 +284,16 @@ bd_store_start(const char *path, int64_t flush_interval_ms, std::string *err)
     s->queue_since_us = 0;
     s->stop = false;
     s->dropped = 0;
+    s->refresh = false;
+    s->refreshes = 0;
+    pthread_cond_init(&s->refreshed, nullptr);
     s->keys = nullptr;
     s->models = nullptr;
     s->keys_generation = 0;
     s->data_version = bd_store_data_version(db);
     pthread_mutex_init(&s->lock, nullptr);
     pthread_mutex_init(&s->keys_lock, nullptr);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    bd_cond_init_monotonic(&s->cond);
     if (bd_store_publish_keys(s, err) != 0 || bd_store_publish_models(s, err) != 0) {
         bd_store_keys_release(s->keys);
         bd_store_close(db);
@@ -328,7 +320,21 @@ bd_store_stop(bd_store_t *s)
     bd_store_keys_release(s->keys);
     bd_store_models_release(s->models);
     pthread_cond_destroy(&s->cond);
+    pthread_cond_destroy(&s->refreshed);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->keys_lock);
     delete s;
+}
+
+void
+bd_store_refresh(bd_store_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t target = s->refreshes + 1;
+    s->refresh = true;
+    pthread_cond_signal(&s->cond);
+    while (s->refreshes < target && !s->stop) {
+        pthread_cond_wait(&s->refreshed, &s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
 }

@@ -37,6 +37,7 @@ bd_store_usage_bind(sqlite3_stmt *st, const bd_usage_record_t *u)
     sqlite3_bind_text(st, 17, u->user_id.c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 18, u->session_id.c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 19, u->served_by.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 20, u->cached ? 1 : 0);
 }
 
 int
@@ -45,9 +46,9 @@ bd_store_usage_insert(sqlite3 *db, const bd_usage_record_t *recs, size_t n, std:
     static const char sql[] =
         "INSERT INTO usage (time_ms, request_id, key_id, model, model_resolved, api, route, "
         "status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, latency_ms, "
-        "ttft_ms, streamed, client_gone, user_id, session_id, served_by) "
+        "ttft_ms, streamed, client_gone, user_id, session_id, served_by, cached) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-        "?19)";
+        "?19, ?20)";
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
         *err = sqlite3_errmsg(db);
         return -1;

@@ -102,6 +102,7 @@ bd_usage_fill(const bd_request_t *r, bd_usage_record_t *u)
     u->ttft_ms = r->first_byte_us != 0 ? (r->first_byte_us - r->start_us) / 1000 : -1;
     u->streamed = r->streamed;
     u->client_gone = r->client_gone;
+    u->cached = r->cache_result == "hit";
     const bd_usage_ctx_t *ctx = (const bd_usage_ctx_t *)r->ctx[bd_usage_module.index];
     if (ctx != nullptr) {
         u->user_id = ctx->user_id;

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "modules/store/bd_store.h"
+
 struct sqlite3;
 
 enum {
@@ -54,9 +56,30 @@ int bd_ctl_parse_format(const std::string *s, bool csv_ok);
 void bd_ctl_print_rows(const std::vector<std::string> &header,
                        const std::vector<std::vector<std::string>> &rows, int format);
 
+/* Where a command's keys, models and usage live: the store file, or (with a
+ * `dynamodb` block in the conf) the fleet's DynamoDB tables. */
+struct bd_ctl_ddb_t;
+struct bd_ctl_backend_t {
+    sqlite3 *db;       /* the store; null in DynamoDB mode */
+    bd_ctl_ddb_t *ddb; /* non-null: DynamoDB mode */
+};
+
+/* The backend's operations (bd_ctl_backend.cc); the same contracts as the
+ * bd_store_* functions of the same names. */
+int bd_ctl_keys_load(const bd_ctl_backend_t *b, std::vector<bd_key_t> *out, std::string *err);
+int bd_ctl_key_get(const bd_ctl_backend_t *b, const std::string &id, bd_key_t *out, std::string *err);
+int bd_ctl_key_insert(const bd_ctl_backend_t *b, const bd_key_t *key, std::string *err);
+int bd_ctl_key_update(const bd_ctl_backend_t *b, const bd_key_t *key, std::string *err);
+int bd_ctl_models_load(const bd_ctl_backend_t *b, std::vector<bd_store_model_t> *out, std::string *err);
+int bd_ctl_model_set(const bd_ctl_backend_t *b, const bd_store_model_t *m, std::string *err);
+int bd_ctl_model_unset(const bd_ctl_backend_t *b, const std::string &name, std::string *err);
+/* In DynamoDB mode the sums come from the daily aggregates: whole UTC days. */
+int bd_ctl_usage_report(const bd_ctl_backend_t *b, int by, int64_t since_ms, int64_t until_ms,
+                        std::vector<bd_usage_row_t> *out, std::string *err);
+
 /* The commands: <args> are the words after "key", "usage" or "model". */
-int bd_ctl_key(sqlite3 *db, const std::vector<std::string> &args);
-int bd_ctl_usage(sqlite3 *db, const std::vector<std::string> &args);
-int bd_ctl_model(sqlite3 *db, const std::vector<std::string> &args);
+int bd_ctl_key(const bd_ctl_backend_t *b, const std::vector<std::string> &args);
+int bd_ctl_usage(const bd_ctl_backend_t *b, const std::vector<std::string> &args);
+int bd_ctl_model(const bd_ctl_backend_t *b, const std::vector<std::string> &args);
 
 #endif

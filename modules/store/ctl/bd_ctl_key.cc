@@ -164,7 +164,7 @@ bd_ctl_key_row(const bd_key_t *k)
 }
 
 static int
-bd_ctl_key_create(sqlite3 *db, const bd_ctl_opts_t *o, int format)
+bd_ctl_key_create(const bd_ctl_backend_t *db, const bd_ctl_opts_t *o, int format)
 {
     if (bd_ctl_opt(o, "--name") == nullptr || bd_ctl_opt(o, "--name")->empty()) {
         return bd_ctl_fail(BD_CTL_USAGE, "key create needs --name NAME");
@@ -181,7 +181,7 @@ bd_ctl_key_create(sqlite3 *db, const bd_ctl_opts_t *o, int format)
     if (bd_key_generate_id(&k.id) != 0 || bd_ctl_key_new_secret(&k, &secret) != BD_CTL_OK) {
         return BD_CTL_FAILED;
     }
-    if (bd_store_key_insert(db, &k, &err) != 0) {
+    if (bd_ctl_key_insert(db, &k, &err) != 0) {
         return bd_ctl_fail(BD_CTL_FAILED, "%s", err.c_str());
     }
     bd_ctl_key_print_secret(&k, secret, format);
@@ -189,11 +189,11 @@ bd_ctl_key_create(sqlite3 *db, const bd_ctl_opts_t *o, int format)
 }
 
 static int
-bd_ctl_key_list(sqlite3 *db, int format)
+bd_ctl_key_list(const bd_ctl_backend_t *db, int format)
 {
     std::vector<bd_key_t> keys;
     std::string err;
-    if (bd_store_keys_load(db, &keys, &err) != 0) {
+    if (bd_ctl_keys_load(db, &keys, &err) != 0) {
         return bd_ctl_fail(BD_CTL_FAILED, "%s", err.c_str());
     }
     if (format == BD_CTL_JSON) {
@@ -216,14 +216,14 @@ bd_ctl_key_list(sqlite3 *db, int format)
 
 /* show, update, revoke, rotate: the commands on one existing key. */
 static int
-bd_ctl_key_one(sqlite3 *db, const std::string &verb, const bd_ctl_opts_t *o, int format)
+bd_ctl_key_one(const bd_ctl_backend_t *db, const std::string &verb, const bd_ctl_opts_t *o, int format)
 {
     if (o->positional.size() != 2) {
         return bd_ctl_fail(BD_CTL_USAGE, "key %s needs one key id", verb.c_str());
     }
     bd_key_t k{};
     std::string err, secret;
-    int found = bd_store_key_get(db, o->positional[1], &k, &err);
+    int found = bd_ctl_key_get(db, o->positional[1], &k, &err);
     if (found <= 0) {
         return found < 0 ? bd_ctl_fail(BD_CTL_FAILED, "%s", err.c_str())
                          : bd_ctl_fail(BD_CTL_FAILED, "no key \"%s\"", o->positional[1].c_str());
@@ -243,7 +243,7 @@ bd_ctl_key_one(sqlite3 *db, const std::string &verb, const bd_ctl_opts_t *o, int
     if (rc != BD_CTL_OK) {
         return rc;
     }
-    if (bd_store_key_update(db, &k, &err) != 1) {
+    if (bd_ctl_key_update(db, &k, &err) != 1) {
         return bd_ctl_fail(BD_CTL_FAILED, "updating %s failed: %s", k.id.c_str(), err.c_str());
     }
     if (verb == "rotate") {
@@ -255,7 +255,7 @@ bd_ctl_key_one(sqlite3 *db, const std::string &verb, const bd_ctl_opts_t *o, int
 }
 
 int
-bd_ctl_key(sqlite3 *db, const std::vector<std::string> &args)
+bd_ctl_key(const bd_ctl_backend_t *db, const std::vector<std::string> &args)
 {
     bd_ctl_opts_t o;
     int rc = bd_ctl_parse_opts(args, bd_ctl_key_flags, &o);

@@ -12,11 +12,11 @@
 static const char *const bd_ctl_model_flags[] = {"--route", "--format", nullptr};
 
 static int
-bd_ctl_model_list(sqlite3 *db, int format)
+bd_ctl_model_list(const bd_ctl_backend_t *db, int format)
 {
     std::vector<bd_store_model_t> models;
     std::string err;
-    if (bd_store_models_load(db, &models, &err) != 0) {
+    if (bd_ctl_models_load(db, &models, &err) != 0) {
         return bd_ctl_fail(BD_CTL_FAILED, "%s", err.c_str());
     }
     if (format == BD_CTL_JSON) {
@@ -44,7 +44,7 @@ bd_ctl_model_list(sqlite3 *db, int format)
 }
 
 static int
-bd_ctl_model_set(sqlite3 *db, const bd_ctl_opts_t *o)
+bd_ctl_model_cmd_set(const bd_ctl_backend_t *db, const bd_ctl_opts_t *o)
 {
     if (o->positional.size() != 3) {
         return bd_ctl_fail(BD_CTL_USAGE, "model set needs NAME and ID");
@@ -58,7 +58,7 @@ bd_ctl_model_set(sqlite3 *db, const bd_ctl_opts_t *o)
     bd_store_model_t m{o->positional[1], o->positional[2], route ? *route : std::string(),
                        (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000};
     std::string err;
-    if (bd_store_model_set(db, &m, &err) != 0) {
+    if (bd_ctl_model_set(db, &m, &err) != 0) {
         return bd_ctl_fail(BD_CTL_FAILED, "%s", err.c_str());
     }
     printf("%s -> %s\n", m.name.c_str(), m.bedrock_id.c_str());
@@ -66,7 +66,7 @@ bd_ctl_model_set(sqlite3 *db, const bd_ctl_opts_t *o)
 }
 
 int
-bd_ctl_model(sqlite3 *db, const std::vector<std::string> &args)
+bd_ctl_model(const bd_ctl_backend_t *db, const std::vector<std::string> &args)
 {
     bd_ctl_opts_t o;
     int rc = bd_ctl_parse_opts(args, bd_ctl_model_flags, &o);
@@ -82,16 +82,16 @@ bd_ctl_model(sqlite3 *db, const std::vector<std::string> &args)
         return bd_ctl_model_list(db, format);
     }
     if (verb == "set") {
-        return bd_ctl_model_set(db, &o);
+        return bd_ctl_model_cmd_set(db, &o);
     }
     if (verb == "unset" && o.positional.size() == 2) {
         std::string err;
-        int found = bd_store_model_unset(db, o.positional[1], &err);
+        int found = bd_ctl_model_unset(db, o.positional[1], &err);
         if (found < 0) {
             return bd_ctl_fail(BD_CTL_FAILED, "%s", err.c_str());
         }
         if (found == 0) {
-            return bd_ctl_fail(BD_CTL_FAILED, "no model \"%s\" in the store",
+            return bd_ctl_fail(BD_CTL_FAILED, "no model \"%s\" in the model map additions",
                                o.positional[1].c_str());
         }
         printf("%s removed\n", o.positional[1].c_str());

@@ -44,7 +44,7 @@ bd_ctl_usage_json(const std::vector<bd_usage_row_t> &rows, const char *by)
 }
 
 int
-bd_ctl_usage(sqlite3 *db, const std::vector<std::string> &args)
+bd_ctl_usage(const bd_ctl_backend_t *db, const std::vector<std::string> &args)
 {
     bd_ctl_opts_t o;
     int rc = bd_ctl_parse_opts(args, bd_ctl_usage_flags, &o);
@@ -69,7 +69,7 @@ bd_ctl_usage(sqlite3 *db, const std::vector<std::string> &args)
     }
     std::vector<bd_usage_row_t> rows;
     std::string err;
-    if (bd_store_usage_report(db, by_code, since, until, &rows, &err) != 0) {
+    if (bd_ctl_usage_report(db, by_code, since, until, &rows, &err) != 0) {
         return bd_ctl_fail(BD_CTL_FAILED, "%s", err.c_str());
     }
     if (format == BD_CTL_JSON) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/bd_conf.h"
+#include "modules/dynamodb/ctl/bd_ctl_ddb.h"
 #include "modules/store/bd_store.h"
 #include "modules/store/ctl/bd_ctl.h"
 
@@ -29,14 +30,20 @@ static const char bd_ctl_usage_text[] =
     "  model list [--format table|json|csv]\n"
     "  model set NAME ID [--route converse|invoke]\n"
     "  model unset NAME\n"
+    "  dynamodb create-tables | check\n"
+    "  dynamodb import-keys --from TABLE [--key-attr A] [--name-attr A] [--user-attr A]\n"
+    "             [--rpm-attr A] [--active-attr A]\n"
     "\n"
+    "With a conf whose dynamodb block is on, key, model and usage work on the fleet's\n"
+    "DynamoDB tables instead of the store file.\n"
     "DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC). Without -c or --store the\n"
     "store named by " BD_CTL_DEFAULT_CONF " is used, else " BD_STORE_DEFAULT_PATH ".\n";
 
 /* The `store` directive of <conf> (the last one at the top level wins, as in
- * the daemon), or the default path. Returns 0, or -1 with a message printed. */
+ * the daemon), or the default path, and its `dynamodb` block. Returns 0, or -1
+ * with a message printed. */
 static int
-bd_ctl_store_from_conf(const char *conf, std::string *path)
+bd_ctl_store_from_conf(const char *conf, std::string *path, bd_ddb_conf_t *ddb)
 {
     bd_conf_ctx_t cf;
     cf.getenv = nullptr;
@@ -46,13 +53,17 @@ bd_ctl_store_from_conf(const char *conf, std::string *path)
     if (bd_conf_parse_file(&cf, conf, &nodes) != 0) {
         return bd_ctl_fail(-1, "%s", cf.error.c_str());
     }
+    std::string err;
+    if (bd_ddb_conf_from_nodes(nodes, ddb, &err) != 0) {
+        return bd_ctl_fail(-1, "%s", err.c_str());
+    }
     *path = BD_STORE_DEFAULT_PATH;
     for (const bd_conf_node_t &n : nodes) {
         if (n.args.size() == 2 && n.args[0] == "store" && !n.block) {
             *path = n.args[1];
         }
     }
-    if (*path == "off") {
+    if (*path == "off" && !bd_ddb_conf_on(ddb)) {
         return bd_ctl_fail(-1, "%s: the store is off (\"store off;\")", conf);
     }
     return 0;
@@ -60,7 +71,7 @@ bd_ctl_store_from_conf(const char *conf, std::string *path)
 
 /* Reads the global options; <*next> is the index of the command word. */
 static int
-bd_ctl_globals(int argc, char **argv, std::string *path, int *next)
+bd_ctl_globals(int argc, char **argv, std::string *path, bd_ddb_conf_t *ddb, int *next)
 {
     const char *conf = nullptr;
     int i = 1;
@@ -91,19 +102,61 @@ bd_ctl_globals(int argc, char **argv, std::string *path, int *next)
     if (path->empty()) {
         if (conf == nullptr && access(BD_CTL_DEFAULT_CONF, R_OK) != 0) {
             *path = BD_STORE_DEFAULT_PATH;
-        } else if (bd_ctl_store_from_conf(conf ? conf : BD_CTL_DEFAULT_CONF, path) != 0) {
+        } else if (bd_ctl_store_from_conf(conf ? conf : BD_CTL_DEFAULT_CONF, path, ddb) != 0) {
             return BD_CTL_FAILED;
         }
     }
     return BD_CTL_OK;
 }
 
+static int
+bd_ctl_command(const bd_ctl_backend_t *b, const std::string &command,
+               const std::vector<std::string> &args)
+{
+    if (command != "key" && command != "usage" && command != "model") {
+        bd_ctl_fail(BD_CTL_USAGE, "unknown command \"%s\"", command.c_str());
+        fputs(bd_ctl_usage_text, stderr);
+        return BD_CTL_USAGE;
+    }
+    return command == "key"     ? bd_ctl_key(b, args)
+           : command == "usage" ? bd_ctl_usage(b, args)
+                                : bd_ctl_model(b, args);
+}
+
+/* The commands on DynamoDB: `dynamodb ...` (any conf with the block, even turned
+ * off), and key, model and usage when the block is on. */
+static int
+bd_ctl_run_ddb(bd_ddb_conf_t *ddb, const std::string &command, const std::vector<std::string> &args)
+{
+    if (!ddb->seen) {
+        return bd_ctl_fail(BD_CTL_USAGE, "dynamodb commands need a conf (-c) with a dynamodb block");
+    }
+    if (!bd_ddb_conf_on(ddb)) {
+        /* `enabled off` (as the container conf has by default) still names the tables */
+        ddb->enabled = 1;
+        std::string msg;
+        const char *m = bd_ddb_conf_resolve(ddb, nullptr, &msg);
+        if (m != nullptr) {
+            return bd_ctl_fail(BD_CTL_FAILED, "%s", m);
+        }
+    }
+    bd_ctl_ddb_t *d = bd_ctl_ddb_open(ddb);
+    if (d == nullptr) {
+        return BD_CTL_FAILED;
+    }
+    bd_ctl_backend_t b = {nullptr, d};
+    int rc = command == "dynamodb" ? bd_ctl_dynamodb(d, args) : bd_ctl_command(&b, command, args);
+    bd_ctl_ddb_close(d);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
     std::string path;
+    bd_ddb_conf_t ddb;
     int next = 0;
-    int rc = bd_ctl_globals(argc, argv, &path, &next);
+    int rc = bd_ctl_globals(argc, argv, &path, &ddb, &next);
     if (rc != BD_CTL_OK) {
         return rc;
     }
@@ -113,6 +166,9 @@ main(int argc, char **argv)
     }
     std::string command = argv[next];
     std::vector<std::string> args(argv + next + 1, argv + argc);
+    if (command == "dynamodb" || (bd_ddb_conf_on(&ddb) && command != "dynamodb")) {
+        return bd_ctl_run_ddb(&ddb, command, args);
+    }
     if (command != "key" && command != "usage" && command != "model") {
         bd_ctl_fail(BD_CTL_USAGE, "unknown command \"%s\"", command.c_str());
         fputs(bd_ctl_usage_text, stderr);
@@ -123,9 +179,8 @@ main(int argc, char **argv)
     if (db == nullptr) {
         return bd_ctl_fail(BD_CTL_FAILED, "store \"%s\": %s", path.c_str(), err.c_str());
     }
-    rc = command == "key"     ? bd_ctl_key(db, args)
-         : command == "usage" ? bd_ctl_usage(db, args)
-                              : bd_ctl_model(db, args);
+    bd_ctl_backend_t b = {db, nullptr};
+    rc = bd_ctl_command(&b, command, args);
     bd_store_close(db);
     return rc;
 }

@@ -76,7 +76,7 @@ TEST_F(StoreFile, VersionOneIsMigratedWithItsRows)
     ASSERT_NE(db, nullptr) << err;
     EXPECT_EQ(bd_store_schema_version(db), BD_STORE_SCHEMA_VERSION);
     EXPECT_EQ(Count(db, "SELECT input_tokens FROM usage WHERE request_id = 'req_a' "
-                        "AND user_id = '' AND session_id = '' AND served_by = ''"),
+                        "AND user_id = '' AND session_id = '' AND served_by = '' AND cached = 0"),
               7);
     bd_store_model_t m{"fast", "us.amazon.nova-micro-v1:0", "converse", 5};
     ASSERT_EQ(bd_store_model_set(db, &m, &err), 0) << err;
@@ -160,7 +160,10 @@ TEST_F(StoreFile, UsageBatchAndReport)
         recs[i].input_tokens = 10;
         recs[i].output_tokens = 1;
     }
+    recs[2].cached = true;
     ASSERT_EQ(bd_store_usage_insert(db, recs.data(), recs.size(), &err), 0) << err;
+    EXPECT_EQ(Count(db, "SELECT count(*) FROM usage WHERE cached = 1 AND request_id = 'req_2'"), 1);
+    EXPECT_EQ(Count(db, "SELECT count(*) FROM usage WHERE cached = 0"), 2);
     std::vector<bd_usage_row_t> rows;
     ASSERT_EQ(bd_store_usage_report(db, BD_USAGE_BY_KEY, 0, INT64_MAX, &rows, &err), 0) << err;
     ASSERT_EQ(rows.size(), 2u);

@@ -1,0 +1,333 @@
+/*
+ * fleet.test.mjs: bedrockd tasks made one gateway by DynamoDB (dynalite, with the
+ * AWS SDK reading the tables back on its own). `bedrockctl dynamodb create-tables`;
+ * keys created, revoked and rotated by bedrockctl work or stop on both tasks by
+ * themselves, stored as hashes only; model map additions reach both tasks; a
+ * malformed item is skipped with a line naming its table and key; usage lands as
+ * exactly one item per request, also across a DynamoDB outage, a SIGTERM while a
+ * push waits for DynamoDB's answer, and a kill -9 after DynamoDB wrote but before
+ * the task heard; the daily aggregates count each request once and `bedrockctl
+ * usage` reads them; a seed-layout table of plaintext keys is imported; wrong
+ * table names stop the start with a clear error.
+ * Run from tests/: BD_BEDROCKD=... BD_EMULATOR=... BD_BEDROCKCTL=... node --test
+ * integration/fleet.test.mjs
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { GetItemCommand, PutItemCommand, UpdateItemCommand, CreateTableCommand }
+    from '@aws-sdk/client-dynamodb';
+
+import {
+    awsTestEnv,
+    binaryFromEnv,
+    httpRequest,
+    makeTempDir,
+    runBinary,
+    startBedrockd,
+    startEmulator,
+    waitUntil,
+} from './lib/harness.mjs';
+import { startDynalite, startProxy } from './lib/dynamo.mjs';
+
+const MODELS_CONF = fileURLToPath(new URL('../../conf/models.conf', import.meta.url));
+const MODEL = 'claude-haiku-4-5';
+const MASTER = 'sk-bd-fleet-master-key-0123456789';
+const PREFIX = 'fleet-';
+const KEYS = `${PREFIX}api-keys`;
+const USAGE = `${PREFIX}usage`;
+const WAIT = { timeoutMs: 20000, intervalMs: 100 };
+
+let emu;
+let ddb;
+let proxy;
+let ctlDir;
+const tasks = [];
+
+function conf(store, extra = '') {
+    return `listen 127.0.0.1:0;
+worker_threads 2;
+store ${store};
+master_key ${MASTER};
+shutdown_timeout 20s;
+bedrock {
+    region us-east-1;
+    endpoint ${emu.url};
+    credentials static;
+    access_key_id AKIDEXAMPLE;
+    secret_access_key wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY;
+    retries 0;
+    catalog off;
+}
+include ${MODELS_CONF};
+dynamodb {
+    endpoint ${proxy.url};
+    table_prefix ${PREFIX};
+    usage_push_interval 200ms;
+    request_timeout 3s;
+    final_push_timeout 8s;
+${extra}}
+`;
+}
+
+async function ctl(args, { ok = true } = {}) {
+    const confPath = path.join(ctlDir, 'ctl.conf');
+    const fs = await import('node:fs');
+    fs.writeFileSync(confPath, conf(path.join(ctlDir, 'unused.db')));
+    const r = await runBinary(binaryFromEnv('BD_BEDROCKCTL', 'bedrockctl'), ['-c', confPath, ...args],
+                              { env: awsTestEnv(ctlDir), timeoutMs: 30000 });
+    if (ok) {
+        assert.equal(r.code, 0, `bedrockctl ${args.join(' ')}: ${r.stderr}`);
+    }
+    return r;
+}
+
+function newStore() {
+    return path.join(makeTempDir('bd-fleet-'), 'store.db');
+}
+
+async function startTask(store, t, extra) {
+    const d = await startBedrockd({ conf: conf(store, extra), t, timeoutMs: 20000 });
+    tasks.push(d);
+    return d;
+}
+
+function message(url, key, text = 'hello') {
+    return httpRequest(`${url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key },
+        body: JSON.stringify({ model: MODEL, max_tokens: 16, messages: [{ role: 'user', content: text }] }),
+    });
+}
+
+async function statusOn(task, key) {
+    return (await message(task.url, key)).status;
+}
+
+/* Request items in the usage table, by request id. */
+async function requestItems() {
+    const items = await ddb.scanAll(USAGE, {
+        FilterExpression: 'begins_with(pk, :p)',
+        ExpressionAttributeValues: { ':p': { S: 'req#' } },
+    });
+    return items;
+}
+
+async function aggregate(keyId) {
+    const items = await ddb.scanAll(USAGE, {
+        FilterExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': { S: `agg#key#${keyId}` } },
+    });
+    return items.reduce((n, i) => n + Number(i.requests.N), 0);
+}
+
+/* Sends <n> requests with <key> spread over <ts>; returns their request ids. */
+async function serve(ts, key, n, tag) {
+    const ids = [];
+    for (let i = 0; i < n; i++) {
+        const r = await message(ts[i % ts.length].url, key, `${tag} ${i}`);
+        assert.equal(r.status, 200, r.body);
+        ids.push(r.headers['request-id']);
+    }
+    return ids;
+}
+
+/* Every id appears exactly once among the request items. */
+async function assertExactlyOnce(ids, what) {
+    await waitUntil(async () => (await requestItems()).filter((i) => ids.includes(i.request_id.S)).length
+                                >= ids.length, { ...WAIT, what });
+    const items = (await requestItems()).filter((i) => ids.includes(i.request_id.S));
+    const seen = new Map();
+    for (const i of items) {
+        seen.set(i.request_id.S, (seen.get(i.request_id.S) || 0) + 1);
+    }
+    assert.equal(items.length, ids.length, `${what}: ${items.length} items for ${ids.length} requests`);
+    for (const id of ids) {
+        assert.equal(seen.get(id), 1, `${what}: request ${id}`);
+    }
+}
+
+before(async () => {
+    emu = await startEmulator();
+    ddb = await startDynalite();
+    proxy = await startProxy(ddb.port);
+    ctlDir = makeTempDir('bd-fleet-ctl-');
+});
+
+after(async () => {
+    for (const t of tasks) {
+        t.signal('SIGKILL');
+    }
+    await proxy?.close();
+    await ddb?.close();
+    await emu?.stop();
+});
+
+test('create-tables makes the five tables', async () => {
+    const r = await ctl(['dynamodb', 'create-tables']);
+    for (const name of ['api-keys', 'usage', 'cache', 'model-mapping', 'limits']) {
+        assert.match(r.stdout, new RegExp(`${PREFIX}${name}: created`));
+    }
+    assert.match(r.stdout, /does not support TTL/); /* dynalite has no UpdateTimeToLive */
+    const again = await ctl(['dynamodb', 'create-tables']);
+    assert.match(again.stdout, /fleet-usage: exists/);
+    await ctl(['dynamodb', 'check']);
+
+});
+
+test('a missing table is a clear start error', async () => {
+    const dir = makeTempDir('bd-fleet-bad-');
+    const fs = await import('node:fs');
+    const confPath = path.join(dir, 'b.conf');
+    fs.writeFileSync(confPath, conf(path.join(dir, 's.db'), '    api_keys_table fleet-nope;\n'));
+    const r = await runBinary(binaryFromEnv('BD_BEDROCKD', 'bedrockd'), ['-c', confPath],
+                              { env: awsTestEnv(dir), timeoutMs: 30000 });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /api_keys table "fleet-nope": does not exist/);
+});
+
+test('keys and model map are fleet-wide; hashes only; malformed items skipped', async (t) => {
+    const a = await startTask(newStore(), t);
+    const b = await startTask(newStore(), t);
+    const created = JSON.parse((await ctl(['key', 'create', '--name', 'fleet a', '--rpm', '100',
+                                           '--format', 'json'])).stdout);
+    await waitUntil(async () => (await statusOn(a, created.secret)) === 200 &&
+                                (await statusOn(b, created.secret)) === 200,
+                    { ...WAIT, what: 'the new key on both tasks' });
+
+    const item = (await ddb.client.send(new GetItemCommand({ TableName: KEYS,
+                                                             Key: { key_id: { S: created.id } } }))).Item;
+    const hash = crypto.createHash('sha256').update(created.secret).digest('hex');
+    assert.equal(item.key_hash.S, hash);
+    assert.equal(item.rpm.N, '100');
+    assert.ok(!JSON.stringify(item).includes(created.secret), 'the secret is in DynamoDB');
+
+    const listed = JSON.parse((await ctl(['key', 'list', '--format', 'json'])).stdout);
+    assert.ok(listed.some((k) => k.id === created.id && k.rpm === 100));
+
+    await ctl(['key', 'revoke', created.id]);
+    await waitUntil(async () => (await statusOn(a, created.secret)) === 401 &&
+                                (await statusOn(b, created.secret)) === 401,
+                    { ...WAIT, what: 'the revoked key refused on both tasks' });
+
+    const second = JSON.parse((await ctl(['key', 'create', '--name', 'fleet b', '--format', 'json'])).stdout);
+    const rotated = JSON.parse((await ctl(['key', 'rotate', second.id, '--format', 'json'])).stdout);
+    await waitUntil(async () => (await statusOn(b, rotated.secret)) === 200 &&
+                                (await statusOn(b, second.secret)) === 401 &&
+                                (await statusOn(a, rotated.secret)) === 200,
+                    { ...WAIT, what: 'the rotated key on both tasks, the old secret refused' });
+
+    await ctl(['model', 'set', 'fleet-fast', 'us.anthropic.claude-haiku-4-5-20251001-v1:0']);
+    await waitUntil(async () => {
+        const r = await httpRequest(`${b.url}/v1/messages`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-api-key': rotated.secret },
+            body: JSON.stringify({ model: 'fleet-fast', max_tokens: 8,
+                                   messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        return r.status === 200;
+    }, { ...WAIT, what: 'the model map addition on task b' });
+
+    /* A broken item, and a change after it that must still arrive. */
+    await ddb.client.send(new PutItemCommand({ TableName: KEYS, Item: {
+        key_id: { S: 'key_broken' }, key_hash: { S: 'not-hex' } } }));
+    const third = JSON.parse((await ctl(['key', 'create', '--name', 'after broken', '--format', 'json'])).stdout);
+    await a.waitForLog(/api_keys table "fleet-api-keys": item key_id="key_broken" skipped: "key_hash"/,
+                       { timeoutMs: 20000 });
+    await waitUntil(async () => (await statusOn(a, third.secret)) === 200, { ...WAIT, what: 'key after a broken item' });
+    assert.equal(await statusOn(a, rotated.secret), 200);
+});
+
+test('usage: one item per request across an outage, a SIGTERM and a kill -9', async (t) => {
+    const key = JSON.parse((await ctl(['key', 'create', '--name', 'usage', '--format', 'json'])).stdout);
+    const storeA = newStore();
+    let a = await startTask(storeA, t);
+    const b = await startTask(newStore(), t);
+    const all = []; /* every request served with the key, by id */
+    const works = async (task) => {
+        const r = await message(task.url, key.secret, 'ready?');
+        if (r.status === 200) {
+            all.push(r.headers['request-id']);
+        }
+        return r.status === 200;
+    };
+    await waitUntil(async () => await works(a) && await works(b), { ...WAIT, what: 'the key' });
+    all.push(...await serve([a, b], key.secret, 10, 'steady'));
+    await assertExactlyOnce(all, 'steady state');
+
+    /* DynamoDB unreachable: serving goes on, usage waits, then arrives once. */
+    proxy.mode('down');
+    const down = await serve([a, b], key.secret, 8, 'outage');
+    all.push(...down);
+    await a.waitForLog(/dynamodb: unreachable/, { timeoutMs: 20000 });
+    proxy.mode('pass');
+    await a.waitForLog(/dynamodb: reachable again/, { timeoutMs: 20000 });
+    await assertExactlyOnce(all, 'after the outage');
+
+    /* SIGTERM while a push waits for DynamoDB's answer. */
+    proxy.mode('hold');
+    const termed = await serve([a], key.secret, 6, 'sigterm');
+    all.push(...termed);
+    await waitUntil(() => proxy.held() > 0, { ...WAIT, what: 'a push in flight' });
+    const exiting = a.stop('SIGTERM', { timeoutMs: 30000 });
+    await a.waitForLog(/draining|stopping|shutdown/i, { timeoutMs: 10000 }).catch(() => {});
+    proxy.release();
+    assert.equal(await exiting, 0);
+    await assertExactlyOnce(all, 'after SIGTERM during a push');
+
+    /* kill -9 after DynamoDB wrote and before the task heard: the restart repeats
+     * the round, and nothing counts twice. */
+    a = await startTask(storeA, t);
+    proxy.mode('hold');
+    const killed = await serve([a], key.secret, 7, 'kill');
+    all.push(...killed);
+    await waitUntil(() => proxy.held() > 0, { ...WAIT, what: 'a push in flight' });
+    a.signal('SIGKILL');
+    await a.exited;
+    proxy.mode('pass');
+    a = await startTask(storeA, t);
+    await assertExactlyOnce(all, 'after kill -9 during a push');
+
+    await waitUntil(async () => (await aggregate(key.id)) === all.length,
+                    { ...WAIT, what: `the daily aggregate reaching ${all.length}` });
+    assert.equal(await aggregate(key.id), all.length);
+    const report = JSON.parse((await ctl(['usage', '--by', 'key', '--format', 'json'])).stdout);
+    const row = report.find((r) => r.key === key.id);
+    assert.equal(row?.requests, all.length, JSON.stringify(report));
+});
+
+test('import-keys turns a seed table of plaintext keys into hashed keys', async (t) => {
+    await ddb.client.send(new CreateTableCommand({
+        TableName: 'seed-api-keys', BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'api_key', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'api_key', KeyType: 'HASH' }],
+    }));
+    const seedKey = 'seed-plaintext-key-0123456789abcdef';
+    const offKey = 'seed-inactive-key-0123456789abcdef';
+    await ddb.client.send(new PutItemCommand({ TableName: 'seed-api-keys', Item: {
+        api_key: { S: seedKey }, name: { S: 'seed user' }, user_id: { S: 'bob' },
+        rate_limit: { N: '42' }, active: { BOOL: true } } }));
+    await ddb.client.send(new PutItemCommand({ TableName: 'seed-api-keys', Item: {
+        api_key: { S: offKey }, name: { S: 'gone' }, active: { BOOL: false } } }));
+    const r = await ctl(['dynamodb', 'import-keys', '--from', 'seed-api-keys']);
+    assert.match(r.stdout, /2 imported/);
+    const again = await ctl(['dynamodb', 'import-keys', '--from', 'seed-api-keys']);
+    assert.match(again.stdout, /0 imported, 2 already there/);
+
+    const keys = await ddb.scanAll(KEYS);
+    const hash = crypto.createHash('sha256').update(seedKey).digest('hex');
+    const imported = keys.find((k) => k.key_hash?.S === hash);
+    assert.ok(imported, 'the imported key by its hash');
+    assert.equal(imported.rpm.N, '42');
+    assert.equal(imported.owner.S, 'bob');
+    assert.ok(!JSON.stringify(keys).includes(seedKey), 'a plaintext key in the keys table');
+
+    const c = await startTask(newStore(), t);
+    assert.equal(await statusOn(c, seedKey), 200);
+    assert.equal(await statusOn(c, offKey), 401);
+    await ddb.client.send(new UpdateItemCommand({ TableName: KEYS, Key: { key_id: imported.key_id },
+        UpdateExpression: 'SET active = :f', ExpressionAttributeValues: { ':f': { BOOL: false } } }));
+});

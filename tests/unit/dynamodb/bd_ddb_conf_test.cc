@@ -1,0 +1,89 @@
+/*
+ * bd_ddb_conf_test.cc: the dynamodb block as bedrockctl reads it: defaults, the
+ * prefix and per-table names, `enabled off`, the bedrock region as the fallback,
+ * the endpoint, and refused table names.
+ */
+#include <gtest/gtest.h>
+
+#include "modules/dynamodb/bd_ddb_conf.h"
+
+static int
+Load(const char *text, bd_ddb_conf_t *c, std::string *err)
+{
+    bd_conf_ctx_t cf;
+    cf.getenv = nullptr;
+    cf.user = nullptr;
+    cf.node = nullptr;
+    std::vector<bd_conf_node_t> nodes;
+    if (bd_conf_parse_string(&cf, text, "t.conf", "/tmp", &nodes) != 0) {
+        *err = cf.error;
+        return -1;
+    }
+    return bd_ddb_conf_from_nodes(nodes, c, err);
+}
+
+TEST(DdbConf, AbsentBlockIsOff)
+{
+    bd_ddb_conf_t c;
+    std::string err;
+    ASSERT_EQ(Load("store /tmp/x.db;\n", &c, &err), 0) << err;
+    EXPECT_FALSE(c.seen);
+    EXPECT_FALSE(bd_ddb_conf_on(&c));
+}
+
+TEST(DdbConf, DefaultsAndPrefix)
+{
+    bd_ddb_conf_t c;
+    std::string err;
+    ASSERT_EQ(Load("bedrock { region eu-west-1; }\n"
+                   "dynamodb { table_prefix gw-; usage_table my-usage; }\n",
+                   &c, &err),
+              0)
+        << err;
+    EXPECT_TRUE(bd_ddb_conf_on(&c));
+    EXPECT_EQ(c.api_keys_table, "gw-api-keys");
+    EXPECT_EQ(c.usage_table, "my-usage");
+    EXPECT_EQ(c.cache_table, "gw-cache");
+    EXPECT_EQ(c.model_map_table, "gw-model-mapping");
+    EXPECT_EQ(c.limits_table, "gw-limits");
+    EXPECT_EQ(c.sync_interval_ms, 2000);
+    EXPECT_EQ(c.usage_push_interval_ms, 1000);
+    EXPECT_EQ(c.region, "eu-west-1");
+    EXPECT_EQ(c.resolved.signing_name, "dynamodb");
+    EXPECT_EQ(c.resolved.region, "eu-west-1");
+}
+
+TEST(DdbConf, EndpointAndOwnRegion)
+{
+    bd_ddb_conf_t c;
+    std::string err;
+    ASSERT_EQ(Load("dynamodb { region us-west-2; endpoint http://127.0.0.1:4567; "
+                   "sync_interval 500ms; }\n",
+                   &c, &err),
+              0)
+        << err;
+    EXPECT_EQ(c.resolved.url, "http://127.0.0.1:4567");
+    EXPECT_EQ(c.resolved.host, "127.0.0.1:4567");
+    EXPECT_EQ(c.resolved.region, "us-west-2");
+    EXPECT_EQ(c.api_keys_table, "bedrockd-api-keys");
+    EXPECT_EQ(c.sync_interval_ms, 500);
+}
+
+TEST(DdbConf, EnabledOff)
+{
+    bd_ddb_conf_t c;
+    std::string err;
+    ASSERT_EQ(Load("dynamodb { enabled off; }\n", &c, &err), 0) << err;
+    EXPECT_TRUE(c.seen);
+    EXPECT_FALSE(bd_ddb_conf_on(&c));
+}
+
+TEST(DdbConf, BadValuesRefused)
+{
+    bd_ddb_conf_t a, b, d;
+    std::string err;
+    EXPECT_EQ(Load("dynamodb { api_keys_table \"bad name\"; }\n", &a, &err), -1);
+    EXPECT_NE(err.find("not a valid DynamoDB table name"), std::string::npos) << err;
+    EXPECT_EQ(Load("dynamodb { enabled maybe; }\n", &b, &err), -1);
+    EXPECT_EQ(Load("dynamodb { sync_interval 10ms; }\n", &d, &err), -1);
+}

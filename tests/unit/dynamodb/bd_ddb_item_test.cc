@@ -1,0 +1,136 @@
+/*
+ * bd_ddb_item_test.cc: key and model items round trip; malformed items are
+ * refused with the field named; the usage item's key holds the request id and
+ * task; days are UTC.
+ */
+#include <gtest/gtest.h>
+
+#include "modules/dynamodb/bd_ddb_item.h"
+#include "modules/dynamodb/bd_ddb_usage.h"
+
+static bd_key_t
+SampleKey()
+{
+    bd_key_t k{};
+    k.id = "key_abcdefghijklmnop";
+    bd_key_hash("sk-bd-secret", 12, &k.hash);
+    k.prefix = "sk-bd-secr";
+    k.name = "team a";
+    k.owner = "alice";
+    k.active = true;
+    k.created_ms = 1700000000000;
+    k.expires_ms = 0;
+    k.rpm = 60;
+    k.tpm = 1000;
+    k.concurrency = 3;
+    k.models = {"claude-*", "gpt-x"};
+    k.metadata = "{\"team\":\"a\"}";
+    return k;
+}
+
+TEST(DdbItem, KeyRoundTripHoldsNoSecret)
+{
+    bd_key_t k = SampleKey(), back{};
+    json_t *item = bd_ddb_key_item(&k, 5, 7);
+    char *text = json_dumps(item, JSON_COMPACT);
+    EXPECT_EQ(std::string(text).find("sk-bd-secret"), std::string::npos);
+    free(text);
+    std::string why;
+    ASSERT_EQ(bd_ddb_key_from_item(item, &back, &why), 0) << why;
+    EXPECT_EQ(back.id, k.id);
+    EXPECT_EQ(back.hash, k.hash);
+    EXPECT_EQ(back.name, k.name);
+    EXPECT_EQ(back.owner, k.owner);
+    EXPECT_EQ(back.rpm, 60);
+    EXPECT_EQ(back.tpm, 1000);
+    EXPECT_EQ(back.concurrency, 3);
+    EXPECT_EQ(back.models, k.models);
+    EXPECT_EQ(back.metadata, k.metadata);
+    int64_t v = 0;
+    EXPECT_EQ(bd_ddb_get_n(item, "version", &v), 1);
+    EXPECT_EQ(v, 7);
+    json_decref(item);
+}
+
+TEST(DdbItem, MalformedKeysNameTheField)
+{
+    struct {
+        const char *json;
+        const char *field;
+    } cases[] = {
+        {"{\"key_hash\":{\"S\":\"00\"}}", "key_id"},
+        {"{\"key_id\":{\"S\":\"k\"}}", "key_hash"},
+        {"{\"key_id\":{\"S\":\"k\"},\"key_hash\":{\"S\":\"zz\"}}", "key_hash"},
+        {"{\"key_id\":{\"N\":\"1\"},\"key_hash\":{\"S\":\"00\"}}", "key_id"},
+    };
+    for (const auto &c : cases) {
+        json_t *item = json_loads(c.json, 0, nullptr);
+        bd_key_t k{};
+        std::string why;
+        EXPECT_EQ(bd_ddb_key_from_item(item, &k, &why), -1) << c.json;
+        EXPECT_NE(why.find(c.field), std::string::npos) << why;
+        json_decref(item);
+    }
+    bd_key_t k = SampleKey(), back{};
+    json_t *item = bd_ddb_key_item(&k, 1, 1);
+    json_object_set_new(item, "rpm", json_pack("{s:s}", "S", "sixty"));
+    std::string why;
+    EXPECT_EQ(bd_ddb_key_from_item(item, &back, &why), -1);
+    EXPECT_NE(why.find("rpm"), std::string::npos);
+    json_object_set_new(item, "rpm", json_pack("{s:s}", "N", "-5"));
+    EXPECT_EQ(bd_ddb_key_from_item(item, &back, &why), -1);
+    json_object_set_new(item, "rpm", bd_ddb_n(5));
+    json_object_set_new(item, "active", bd_ddb_s("yes"));
+    EXPECT_EQ(bd_ddb_key_from_item(item, &back, &why), -1);
+    EXPECT_NE(why.find("active"), std::string::npos);
+    json_decref(item);
+}
+
+TEST(DdbItem, ModelRoundTripAndRoutes)
+{
+    bd_store_model_t m{"fast", "us.anthropic.claude-haiku", "invoke", 42}, back;
+    json_t *item = bd_ddb_model_item(&m);
+    std::string why;
+    ASSERT_EQ(bd_ddb_model_from_item(item, &back, &why), 0) << why;
+    EXPECT_EQ(back.name, "fast");
+    EXPECT_EQ(back.bedrock_id, m.bedrock_id);
+    EXPECT_EQ(back.route, "invoke");
+    json_object_set_new(item, "route", bd_ddb_s("teleport"));
+    EXPECT_EQ(bd_ddb_model_from_item(item, &back, &why), -1);
+    EXPECT_NE(why.find("route"), std::string::npos);
+    json_decref(item);
+}
+
+TEST(DdbItem, UsageItemKeyAndTtl)
+{
+    bd_ddb_usage_row_t row;
+    row.id = 17;
+    row.rec.time_ms = 86400000LL * 3 + 5; /* 1970-01-04 */
+    row.rec.request_id = "req_1";
+    row.rec.key_id = "key_x";
+    row.rec.model = "m";
+    row.rec.status = 200;
+    row.rec.input_tokens = 10;
+    row.rec.output_tokens = 20;
+    row.rec.cache_read_tokens = row.rec.cache_write_tokens = 0;
+    row.rec.latency_ms = 5;
+    row.rec.ttft_ms = -1;
+    row.rec.streamed = false;
+    row.rec.client_gone = false;
+    json_t *item = bd_ddb_usage_item(&row, "00000000000000ab", 0);
+    std::string pk, sk, day;
+    EXPECT_EQ(bd_ddb_get_s(item, "pk", &pk), 1);
+    EXPECT_EQ(bd_ddb_get_s(item, "sk", &sk), 1);
+    EXPECT_EQ(bd_ddb_get_s(item, "day", &day), 1);
+    EXPECT_EQ(pk, "req#req_1");
+    EXPECT_EQ(sk, "00000000000000ab#17");
+    EXPECT_EQ(day, "1970-01-04");
+    EXPECT_EQ(json_object_get(item, "expires_at"), nullptr);
+    EXPECT_EQ(json_object_get(item, "user_id"), nullptr); /* empty strings are left out */
+    json_decref(item);
+    item = bd_ddb_usage_item(&row, "t", 1000000);
+    int64_t exp = 0;
+    EXPECT_EQ(bd_ddb_get_n(item, "expires_at", &exp), 1);
+    EXPECT_EQ(exp, (row.rec.time_ms + 1000000) / 1000);
+    json_decref(item);
+}

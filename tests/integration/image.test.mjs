@@ -106,6 +106,7 @@ describe('container image (deploy/image.sh)', { skip: reason ?? false }, () => {
     test('serves both APIs with the README model names, then drains and exits 0', async () => {
         const env = {
             BEDROCKD_LISTEN: '127.0.0.1:0',
+            BEDROCKD_METRICS_LISTEN: '127.0.0.1:0',
             BEDROCKD_WORKER_THREADS: '2',
             BEDROCKD_SHUTDOWN_TIMEOUT: '30s',
             BEDROCKD_MASTER_KEY: MASTER_KEY,

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include <string>
+
 #include "core/bd_conf.h"
 #include "core/bd_core.h"
 
@@ -54,6 +56,11 @@ struct bd_module_t {
 
     /* Readiness, any thread: 1 ready, 0 not (with a reason). Null: no opinion. */
     int (*ready)(bd_process_t *p, char *reason, size_t len);
+
+    /* State for operators, any thread: members appended to /ready's JSON object
+     * (",\"name\":{...}") and families appended to /metrics. Null: nothing. */
+    void (*ready_json)(bd_process_t *p, std::string *json);
+    void (*metrics)(bd_process_t *p, std::string *out);
 };
 
 /* The ordered module list, null-terminated (bd_modules.cc). */

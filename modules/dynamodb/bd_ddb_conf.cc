@@ -34,6 +34,8 @@ bd_ddb_set_enabled(bd_conf_ctx_t *cf, const bd_conf_node_t *node, const bd_direc
 
 static const bd_conf_bounds_t bd_ddb_batch_bounds = {25, 100000};
 static const bd_conf_bounds_t bd_ddb_concurrency_bounds = {1, 64};
+static const bd_conf_bounds_t bd_ddb_tasks_bounds = {1, 10000};
+static const bd_conf_bounds_t bd_ddb_percent_bounds = {1, 100};
 
 #define BD_DDB_OFF(field) offsetof(bd_ddb_conf_t, field)
 
@@ -69,6 +71,12 @@ const bd_directive_t bd_ddb_directives[] = {
      BD_DDB_OFF(request_timeout_ms), nullptr},
     {"final_push_timeout", "dynamodb", BD_ARGS_1, bd_conf_set_duration,
      BD_DDB_OFF(final_push_timeout_ms), nullptr},
+    {"expected_tasks", "dynamodb", BD_ARGS_1, bd_conf_set_int, BD_DDB_OFF(expected_tasks),
+     &bd_ddb_tasks_bounds},
+    {"limits_lease_percent", "dynamodb", BD_ARGS_1, bd_conf_set_int,
+     BD_DDB_OFF(limits_lease_percent), &bd_ddb_percent_bounds},
+    {"limits_lease_interval", "dynamodb", BD_ARGS_1, bd_conf_set_duration,
+     BD_DDB_OFF(limits_lease_interval_ms), nullptr},
     {nullptr, nullptr, 0, nullptr, 0, nullptr},
 };
 
@@ -134,6 +142,9 @@ bd_ddb_conf_resolve(bd_ddb_conf_t *c, const char *fallback_region, std::string *
     BD_DEFAULT(connect_timeout_ms, 3000);
     BD_DEFAULT(request_timeout_ms, 10000);
     BD_DEFAULT(final_push_timeout_ms, 10000);
+    BD_DEFAULT(expected_tasks, 2);
+    BD_DEFAULT(limits_lease_percent, 5);
+    BD_DEFAULT(limits_lease_interval_ms, 100);
 #undef BD_DEFAULT
     if (!c->prefix_set) {
         c->table_prefix = "bedrockd-";
@@ -153,6 +164,9 @@ bd_ddb_conf_resolve(bd_ddb_conf_t *c, const char *fallback_region, std::string *
     }
     if (c->sync_interval_ms < 100 || c->usage_push_interval_ms < 10) {
         return "\"sync_interval\" must be at least 100ms and \"usage_push_interval\" at least 10ms";
+    }
+    if (c->limits_lease_interval_ms < 10) {
+        return "\"limits_lease_interval\" must be at least 10ms";
     }
     if (c->full_sync_interval_ms < c->sync_interval_ms) {
         return "\"full_sync_interval\" must be at least \"sync_interval\"";

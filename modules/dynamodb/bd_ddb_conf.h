@@ -14,6 +14,7 @@
  *       usage_push_interval 1s;  usage_push_batch 2000;  usage_push_concurrency 8;
  *       usage_retention 7d;  usage_item_ttl 0;
  *       connect_timeout 3s;  request_timeout 10s;  final_push_timeout 10s;
+ *       expected_tasks 2;  limits_lease_percent 5;  limits_lease_interval 100ms;
  *   }
  */
 #ifndef BD_DDB_CONF_H
@@ -45,6 +46,9 @@ struct bd_ddb_conf_t {
     int64_t connect_timeout_ms = -1;
     int64_t request_timeout_ms = -1;
     int64_t final_push_timeout_ms = -1;
+    int64_t expected_tasks = -1;        /* a limit's per-task share while DynamoDB is away */
+    int64_t limits_lease_percent = -1;  /* one lease slice, in percent of a limit */
+    int64_t limits_lease_interval_ms = -1;
 
     bd_aws_endpoint_t resolved; /* after bd_ddb_conf_resolve */
 };

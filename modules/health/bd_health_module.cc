@@ -27,6 +27,11 @@ bd_health_on_ready(bd_request_t *r)
     std::string body = ready ? "{\"status\":\"ready\"" : "{\"status\":\"not_ready\"";
     body.append(",\"reason\":");
     bd_json_append_string(&body, reason, strlen(reason));
+    for (int i = 0; bd_modules[i] != nullptr; i++) {
+        if (bd_modules[i]->ready_json != nullptr) {
+            bd_modules[i]->ready_json(r->w->process, &body);
+        }
+    }
     body.append("}");
     bd_http_send(r, ready ? 200 : 503, "application/json", body.data(), body.size());
     return BD_DONE;

@@ -13,6 +13,7 @@
 #include "core/bd_process.h"
 #include "core/bd_worker.h"
 #include "modules/auth/bd_auth.h"
+#include "modules/dynamodb/bd_ddb_module.h"
 #include "modules/ratelimit/bd_ratelimit_bucket.h"
 #include "modules/ratelimit/bd_ratelimit_table.h"
 
@@ -32,6 +33,11 @@ struct bd_ratelimit_ctx_t {
     bool key_slot;    /* a key concurrency slot is held */
     bool global_slot; /* a global concurrency slot is held */
     int64_t tokens_charged;
+    /* Fleet-wide (DynamoDB on and reachable at admission): the key's own limits,
+     * admitted from this task's leases on top of the local buckets. */
+    bd_ddb_leases_t *fleet;
+    bd_ratelimit_limits_t fleet_limits;
+    int64_t fleet_tokens_ms; /* when the token estimate was taken from the lease */
 };
 
 static const bd_conf_bounds_t bd_ratelimit_bounds = {0, BD_RATELIMIT_MAX_CAPACITY};
@@ -162,6 +168,18 @@ bd_ratelimit_ctx_create(bd_request_t *r, const bd_key_t *key, const bd_ratelimit
     if (key != nullptr) {
         ctx->key = key->id;
         ctx->limits = {key->rpm, key->tpm, key->concurrency};
+        bd_ddb_leases_t *fleet = bd_ddb_leases(r->w->process);
+        if (fleet != nullptr) {
+            /* Concurrency is never leased: each task holds its share of it. */
+            ctx->limits.concurrency = bd_ddb_leases_share(fleet, key->concurrency);
+            if (bd_ddb_leases_degraded(fleet)) {
+                ctx->limits.rpm = bd_ddb_leases_share(fleet, key->rpm);
+                ctx->limits.tpm = bd_ddb_leases_share(fleet, key->tpm);
+            } else {
+                ctx->fleet = fleet;
+                ctx->fleet_limits = {key->rpm, key->tpm, key->concurrency};
+            }
+        }
     }
     ctx->global = {c->global_rpm, 0, c->global_concurrency};
     r->ctx[bd_ratelimit_module.index] = ctx;
@@ -191,6 +209,15 @@ bd_ratelimit_access(bd_request_t *r)
                                        false);
         }
         ctx->key_slot = ctx->limits.concurrency > 0;
+        if (ctx->fleet != nullptr && ctx->fleet_limits.rpm > 0 &&
+            bd_ddb_leases_take(ctx->fleet, ctx->key, BD_DDB_LEASE_RPM, ctx->fleet_limits.rpm, 1,
+                               bd_wall_ms(), &st.wait_us) != 0) {
+            bd_ratelimit_table_unadmit(t, ctx->key, &ctx->limits, now);
+            ctx->key_slot = false;
+            st.verdict = BD_RATELIMIT_REQUESTS;
+            st.wait_us *= 1000;
+            return bd_ratelimit_refuse(r, &st, ctx->fleet_limits.rpm, false);
+        }
     }
     if (ctx->global.rpm > 0 || ctx->global.concurrency > 0) {
         bd_ratelimit_state_t gst{};
@@ -224,6 +251,18 @@ bd_ratelimit_admit_tokens(bd_request_t *r, int64_t estimate)
     if (st.verdict != BD_RATELIMIT_ADMITTED) {
         return bd_ratelimit_refuse(r, &st, ctx->limits.tpm, false);
     }
+    if (ctx->fleet != nullptr && ctx->fleet_limits.tpm > 0) {
+        int64_t wall = bd_wall_ms();
+        if (bd_ddb_leases_take(ctx->fleet, ctx->key, BD_DDB_LEASE_TPM, ctx->fleet_limits.tpm,
+                               estimate, wall, &st.wait_us) != 0) {
+            bd_ratelimit_table_settle(bd_ratelimit_table(r), ctx->key, &ctx->limits, estimate, 0,
+                                      false, bd_now_us());
+            st.verdict = BD_RATELIMIT_TOKENS;
+            st.wait_us *= 1000;
+            return bd_ratelimit_refuse(r, &st, ctx->fleet_limits.tpm, false);
+        }
+        ctx->fleet_tokens_ms = wall;
+    }
     ctx->tokens_charged = estimate;
     return BD_OK;
 }
@@ -249,6 +288,11 @@ bd_ratelimit_log(bd_request_t *r)
         bd_ratelimit_table_settle(t, ctx->key, &ctx->limits, ctx->tokens_charged,
                                   ctx->tokens_charged ? bd_ratelimit_used_tokens(r) : 0,
                                   ctx->key_slot, now);
+    }
+    if (ctx->fleet_tokens_ms != 0 && ctx->tokens_charged != 0) {
+        bd_ddb_leases_give(ctx->fleet, ctx->key, BD_DDB_LEASE_TPM,
+                           ctx->tokens_charged - bd_ratelimit_used_tokens(r), ctx->fleet_tokens_ms);
+        ctx->fleet_tokens_ms = 0;
     }
     if (ctx->global_slot) {
         bd_ratelimit_table_settle(t, BD_RATELIMIT_GLOBAL, &ctx->global, 0, 0, true, now);

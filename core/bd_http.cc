@@ -125,6 +125,9 @@ bd_http_openai_code(const char *type)
     if (strcmp(type, "not_found_error") == 0) {
         return "not_found";
     }
+    if (strcmp(type, BD_HTTP_QUOTA_ERROR) == 0) {
+        return BD_HTTP_QUOTA_ERROR;
+    }
     return nullptr;
 }
 
@@ -147,6 +150,9 @@ bd_http_error_body(std::string *out, int api, const char *type, const char *mess
         }
         out->append("}}");
         return;
+    }
+    if (strcmp(type, BD_HTTP_QUOTA_ERROR) == 0) {
+        type = "rate_limit_error"; /* Anthropic has no quota type: a 429 of its own kind */
     }
     out->append("{\"type\":\"error\",\"error\":{\"type\":");
     bd_json_append_string(out, type, strlen(type));

@@ -17,6 +17,7 @@
 #include "core/bd_cond.h"
 #include "core/bd_core.h"
 #include "core/bd_log.h"
+#include "modules/dynamodb/bd_ddb_budget.h"
 #include "modules/dynamodb/bd_ddb_client.h"
 #include "modules/dynamodb/bd_ddb_limits.h"
 #include "modules/dynamodb/bd_ddb_local.h"
@@ -129,6 +130,10 @@ bd_ddb_pull(bd_ddb_sync_t *s)
     }
     if (full) {
         s->next_full_us = bd_now_us() + s->conf.full_sync_interval_ms * 1000;
+    }
+    if (bd_ddb_budget_round(s->client, &s->conf, s->db, bd_wall_ms(), &err) < 0) {
+        bd_ddb_note(s, false, err);
+        return;
     }
     pthread_mutex_lock(&s->lock);
     s->info.last_pull_ms = bd_wall_ms();

@@ -187,12 +187,39 @@ bd_ratelimit_ctx_create(bd_request_t *r, const bd_key_t *key, const bd_ratelimit
     return ctx;
 }
 
+/* 429 when <key> has used its monthly budget, as the DynamoDB sync last counted
+ * it across the fleet. Returns BD_DONE then, else BD_OK. */
+static int
+bd_ratelimit_budget(bd_request_t *r, const bd_key_t *key)
+{
+    char msg[200];
+    if (key->budget_tokens > 0 && key->spent_tokens >= key->budget_tokens) {
+        snprintf(msg, sizeof(msg),
+                 "This API key has used its monthly budget of %lld tokens (%lld used this month).",
+                 (long long)key->budget_tokens, (long long)key->spent_tokens);
+    } else if (key->budget_usd_micros > 0 && key->spent_usd_micros >= key->budget_usd_micros) {
+        snprintf(msg, sizeof(msg),
+                 "This API key has used its monthly budget of $%g ($%g used this month).",
+                 (double)key->budget_usd_micros / 1e6, (double)key->spent_usd_micros / 1e6);
+    } else {
+        return BD_OK;
+    }
+    r->error_type = "rate_limited";
+    r->reject_reason = "budget";
+    bd_http_send_error(r, 429, BD_HTTP_QUOTA_ERROR, msg);
+    return BD_DONE;
+}
+
 static int
 bd_ratelimit_access(bd_request_t *r)
 {
     const bd_ratelimit_conf_t *c =
         (const bd_ratelimit_conf_t *)bd_snapshot_conf(r->snap, &bd_ratelimit_module);
     const bd_key_t *key = bd_auth_key(r);
+    if (key != nullptr && (key->budget_tokens > 0 || key->budget_usd_micros > 0) &&
+        bd_ratelimit_budget(r, key) == BD_DONE) {
+        return BD_DONE;
+    }
     bool keyed = key != nullptr && (key->rpm > 0 || key->tpm > 0 || key->concurrency > 0);
     if (!keyed && c->global_rpm == 0 && c->global_concurrency == 0) {
         return BD_DECLINED;

@@ -65,6 +65,12 @@ static const char *const bd_store_migrations[] = {
     "ALTER TABLE keys ADD COLUMN source TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE models ADD COLUMN source TEXT NOT NULL DEFAULT '';"
     "CREATE TABLE sync_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+
+    /* 4: monthly budgets, and what the DynamoDB sync last saw spent of them */
+    "ALTER TABLE keys ADD COLUMN budget_tokens INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE keys ADD COLUMN budget_usd_micros INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE keys ADD COLUMN spent_tokens INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE keys ADD COLUMN spent_usd_micros INTEGER NOT NULL DEFAULT 0;",
 };
 
 static_assert(sizeof(bd_store_migrations) / sizeof(bd_store_migrations[0]) ==

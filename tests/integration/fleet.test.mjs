@@ -427,3 +427,48 @@ test('an rpm limit holds across three tasks; DynamoDB away: a per-task share', a
     await ts[1].waitForLog(/rate limits are fleet-wide again/, { timeoutMs: 20000 });
     assert.equal((await readyJson(ts[1])).dynamodb.limits, 'fleet');
 });
+
+test('monthly budgets in tokens and USD hold across two tasks', async (t) => {
+    const prices = '    model_price claude-haiku-4-5 1 5 0.1 1.25;\n';
+    const a = await startTask(newStore(), t, prices);
+    const b = await startTask(newStore(), t, prices);
+    const tokens = JSON.parse((await ctl(['key', 'create', '--name', 'budget t', '--budget-tokens', '60',
+                                          '--format', 'json'])).stdout);
+    const usd = JSON.parse((await ctl(['key', 'create', '--name', 'budget $', '--budget-usd', '0.0005',
+                                       '--format', 'json'])).stdout);
+    const shown = JSON.parse((await ctl(['key', 'show', usd.id, '--format', 'json'])).stdout);
+    assert.equal(shown.budget_usd, 0.0005);
+    for (const [key, words] of [[tokens, /monthly budget of 60 tokens/], [usd, /monthly budget of \$0\.0005/]]) {
+        /* Spend through task a only, until a refuses. */
+        let last;
+        await waitUntil(async () => {
+            last = await message(a.url, key.secret, 'spend');
+            assert.ok(last.status === 200 || last.status === 429 || last.status === 401, last.body);
+            return last.status === 429;
+        }, { ...WAIT, what: `task a refusing ${key.id}` });
+        const err = JSON.parse(last.body);
+        assert.equal(err.error.type, 'rate_limit_error');
+        assert.match(err.error.message, words);
+        /* Task b, which served nothing with the key, refuses it too. */
+        await waitUntil(async () => (await statusOn(b, key.secret)) === 429,
+                        { ...WAIT, what: `task b refusing ${key.id}` });
+        const o = await httpRequest(`${b.url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${key.secret}` },
+            body: JSON.stringify({ model: MODEL, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        assert.equal(o.status, 429);
+        assert.equal(JSON.parse(o.body).error.code, 'insufficient_quota');
+        assert.match(JSON.parse(o.body).error.message, words);
+    }
+    /* The monthly aggregate holds what was spent. */
+    const month = new Date().toISOString().slice(0, 7);
+    const agg = (await ddb.client.send(new GetItemCommand({ TableName: USAGE, Key: {
+        pk: { S: `agg#keymonth#${usd.id}` }, sk: { S: month } } }))).Item;
+    assert.ok(Number(agg.cost_micro_usd.N) >= 500, JSON.stringify(agg));
+    /* Raising the budget lets the key through again on both tasks. */
+    await ctl(['key', 'update', tokens.id, '--budget-tokens', '1000000']);
+    await waitUntil(async () => (await statusOn(a, tokens.secret)) === 200 &&
+                                (await statusOn(b, tokens.secret)) === 200,
+                    { ...WAIT, what: 'the raised budget on both tasks' });
+});

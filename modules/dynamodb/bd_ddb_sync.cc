@@ -142,7 +142,8 @@ bd_ddb_pull(bd_ddb_sync_t *s)
 }
 
 /* Pushes rounds until the outbox is empty, a round fails or <until_us> passes.
- * Returns 0 when the outbox was emptied. */
+ * Returns 0 when the outbox was emptied, 1 when time ran out with rows waiting,
+ * -1 on failure. */
 static int
 bd_ddb_push(bd_ddb_sync_t *s, int64_t until_us)
 {
@@ -183,7 +184,7 @@ bd_ddb_push(bd_ddb_sync_t *s, int64_t until_us)
         pthread_mutex_unlock(&s->lock);
         bd_ddb_note(s, true, "");
         if (bd_now_us() >= until_us) {
-            return -1;
+            return 1;
         }
     }
 }
@@ -241,8 +242,9 @@ bd_ddb_main(void *arg) noexcept
         }
         if (now >= next_push) {
             /* a backlog is worked off in one go, but pulls and leases keep their pace */
-            bd_ddb_push(s, next_pull < next_lease ? next_pull : next_lease);
-            next_push = bd_now_us() + s->conf.usage_push_interval_ms * 1000;
+            int more = bd_ddb_push(s, next_pull < next_lease ? next_pull : next_lease);
+            /* a backlog goes on right after the leases and pulls that were due */
+            next_push = more == 1 ? bd_now_us() : bd_now_us() + s->conf.usage_push_interval_ms * 1000;
         }
         if (now >= next_prune) {
             bd_ddb_prune(s);

@@ -236,9 +236,10 @@ bd_ratelimit_access(bd_request_t *r)
                                        false);
         }
         ctx->key_slot = ctx->limits.concurrency > 0;
+        int64_t wall = bd_wall_ms();
         if (ctx->fleet != nullptr && ctx->fleet_limits.rpm > 0 &&
             bd_ddb_leases_take(ctx->fleet, ctx->key, BD_DDB_LEASE_RPM, ctx->fleet_limits.rpm, 1,
-                               bd_wall_ms(), &st.wait_us) != 0) {
+                               wall, &st.wait_us) != 0) {
             bd_ratelimit_table_unadmit(t, ctx->key, &ctx->limits, now);
             ctx->key_slot = false;
             st.verdict = BD_RATELIMIT_REQUESTS;
@@ -253,6 +254,9 @@ bd_ratelimit_access(bd_request_t *r)
             if (keyed) {
                 bd_ratelimit_table_unadmit(t, ctx->key, &ctx->limits, now);
                 ctx->key_slot = false;
+                if (ctx->fleet != nullptr && ctx->fleet_limits.rpm > 0) {
+                    bd_ddb_leases_give(ctx->fleet, ctx->key, BD_DDB_LEASE_RPM, 1, bd_wall_ms());
+                }
             }
             return bd_ratelimit_refuse(r, &gst, bd_ratelimit_limit_of(&ctx->global, gst.verdict),
                                        true);

@@ -33,6 +33,10 @@ void bd_http_send(bd_request_t *r, int status, const char *content_type, const c
  * (invalid_request_error, authentication_error, ...); other formats map it. */
 void bd_http_send_error(bd_request_t *r, int status, const char *type, const char *message);
 
+/* The error type of an exhausted quota (a key's budget): OpenAI's
+ * "insufficient_quota" (type and code); Anthropic's body says rate_limit_error. */
+#define BD_HTTP_QUOTA_ERROR "insufficient_quota"
+
 /* The Anthropic error type for an HTTP status (400 invalid_request_error, ...). */
 const char *bd_http_error_type(int status);
 

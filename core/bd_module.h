@@ -57,9 +57,11 @@ struct bd_module_t {
     /* Readiness, any thread: 1 ready, 0 not (with a reason). Null: no opinion. */
     int (*ready)(bd_process_t *p, char *reason, size_t len);
 
-    /* More of /ready's JSON, any thread: appends `,"name":value` members to <out>
-     * for the snapshot <snap> the request runs on. Null: nothing to add. */
-    void (*ready_json)(const bd_snapshot_t *snap, std::string *out);
+    /* State for operators, any thread: members appended to /ready's JSON object
+     * (`,"name":value`) for the snapshot <snap> the request runs on, and families
+     * appended to /metrics. Null: nothing to add. */
+    void (*ready_json)(bd_process_t *p, const bd_snapshot_t *snap, std::string *out);
+    void (*metrics)(bd_process_t *p, std::string *out);
 };
 
 /* The ordered module list, null-terminated (bd_modules.cc). */

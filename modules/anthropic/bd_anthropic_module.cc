@@ -66,6 +66,9 @@ static void
 bd_anthropic_render_error(std::string *out, int, const char *type, const char *message,
                           const char *request_id)
 {
+    if (strcmp(type, BD_HTTP_QUOTA_ERROR) == 0) {
+        type = "rate_limit_error"; /* Anthropic has no quota type: a 429 of its own kind */
+    }
     out->append("{\"type\":\"error\",\"error\":{\"type\":");
     bd_json_append_string(out, type, strlen(type));
     out->append(",\"message\":");

@@ -335,7 +335,7 @@ bd_bedrock_ready(bd_process_t *p, char *reason, size_t len)
 
 /* /ready: the circuit of every failover target, {"upstreams":{"LABEL":{...}}}. */
 static void
-bd_bedrock_ready_json(const bd_snapshot_t *snap, std::string *out)
+bd_bedrock_ready_json(bd_process_t *, const bd_snapshot_t *snap, std::string *out)
 {
     std::vector<bd_circuit_info_t> list;
     bd_failover_circuits(snap, &list);

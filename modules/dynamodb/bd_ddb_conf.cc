@@ -5,6 +5,7 @@
 #include "modules/dynamodb/bd_ddb_conf.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 
 static const char *bd_ddb_block(bd_conf_ctx_t *cf, const bd_conf_node_t *node,
                                 const bd_directive_t *d, void *conf);
@@ -15,6 +16,26 @@ bd_ddb_set_prefix(bd_conf_ctx_t *, const bd_conf_node_t *node, const bd_directiv
     bd_ddb_conf_t *c = (bd_ddb_conf_t *)conf;
     c->table_prefix = node->args[1];
     c->prefix_set = true;
+    return nullptr;
+}
+
+static const char *
+bd_ddb_set_price(bd_conf_ctx_t *, const bd_conf_node_t *node, const bd_directive_t *, void *conf)
+{
+    if (node->args.size() != 6) {
+        return "wants a model and four prices: input, output, cache read, cache write "
+               "(USD per million tokens)";
+    }
+    double v[4];
+    for (int i = 0; i < 4; i++) {
+        const char *s = node->args[i + 2].c_str();
+        char *end = nullptr;
+        v[i] = strtod(s, &end);
+        if (end == s || *end != '\0' || !(v[i] >= 0) || v[i] > 1e6) {
+            return "wants prices as non-negative numbers of USD per million tokens";
+        }
+    }
+    ((bd_ddb_conf_t *)conf)->prices.push_back({node->args[1], v[0], v[1], v[2], v[3]});
     return nullptr;
 }
 
@@ -34,6 +55,8 @@ bd_ddb_set_enabled(bd_conf_ctx_t *cf, const bd_conf_node_t *node, const bd_direc
 
 static const bd_conf_bounds_t bd_ddb_batch_bounds = {25, 100000};
 static const bd_conf_bounds_t bd_ddb_concurrency_bounds = {1, 64};
+static const bd_conf_bounds_t bd_ddb_tasks_bounds = {1, 10000};
+static const bd_conf_bounds_t bd_ddb_percent_bounds = {1, 100};
 
 #define BD_DDB_OFF(field) offsetof(bd_ddb_conf_t, field)
 
@@ -69,6 +92,13 @@ const bd_directive_t bd_ddb_directives[] = {
      BD_DDB_OFF(request_timeout_ms), nullptr},
     {"final_push_timeout", "dynamodb", BD_ARGS_1, bd_conf_set_duration,
      BD_DDB_OFF(final_push_timeout_ms), nullptr},
+    {"expected_tasks", "dynamodb", BD_ARGS_1, bd_conf_set_int, BD_DDB_OFF(expected_tasks),
+     &bd_ddb_tasks_bounds},
+    {"limits_lease_percent", "dynamodb", BD_ARGS_1, bd_conf_set_int,
+     BD_DDB_OFF(limits_lease_percent), &bd_ddb_percent_bounds},
+    {"limits_lease_interval", "dynamodb", BD_ARGS_1, bd_conf_set_duration,
+     BD_DDB_OFF(limits_lease_interval_ms), nullptr},
+    {"model_price", "dynamodb", BD_ARGS_2_OR_MORE | BD_ARGS_MULTI, bd_ddb_set_price, 0, nullptr},
     {nullptr, nullptr, 0, nullptr, 0, nullptr},
 };
 
@@ -134,6 +164,9 @@ bd_ddb_conf_resolve(bd_ddb_conf_t *c, const char *fallback_region, std::string *
     BD_DEFAULT(connect_timeout_ms, 3000);
     BD_DEFAULT(request_timeout_ms, 10000);
     BD_DEFAULT(final_push_timeout_ms, 10000);
+    BD_DEFAULT(expected_tasks, 2);
+    BD_DEFAULT(limits_lease_percent, 5);
+    BD_DEFAULT(limits_lease_interval_ms, 100);
 #undef BD_DEFAULT
     if (!c->prefix_set) {
         c->table_prefix = "bedrockd-";
@@ -153,6 +186,9 @@ bd_ddb_conf_resolve(bd_ddb_conf_t *c, const char *fallback_region, std::string *
     }
     if (c->sync_interval_ms < 100 || c->usage_push_interval_ms < 10) {
         return "\"sync_interval\" must be at least 100ms and \"usage_push_interval\" at least 10ms";
+    }
+    if (c->limits_lease_interval_ms < 10) {
+        return "\"limits_lease_interval\" must be at least 10ms";
     }
     if (c->full_sync_interval_ms < c->sync_interval_ms) {
         return "\"full_sync_interval\" must be at least \"sync_interval\"";

@@ -14,6 +14,8 @@
  *       usage_push_interval 1s;  usage_push_batch 2000;  usage_push_concurrency 8;
  *       usage_retention 7d;  usage_item_ttl 0;
  *       connect_timeout 3s;  request_timeout 10s;  final_push_timeout 10s;
+ *       expected_tasks 2;  limits_lease_percent 5;  limits_lease_interval 100ms;
+ *       model_price NAME INPUT OUTPUT CACHE_READ CACHE_WRITE;   # USD per million tokens
  *   }
  */
 #ifndef BD_DDB_CONF_H
@@ -26,6 +28,12 @@
 
 #include "core/aws/bd_aws_endpoint.h"
 #include "core/bd_conf.h"
+
+/* USD per million tokens of one model, for budgets in USD. */
+struct bd_ddb_price_t {
+    std::string model; /* a client model name or a Bedrock id */
+    double input, output, cache_read, cache_write;
+};
 
 struct bd_ddb_conf_t {
     bool seen = false;   /* the block was given */
@@ -45,6 +53,10 @@ struct bd_ddb_conf_t {
     int64_t connect_timeout_ms = -1;
     int64_t request_timeout_ms = -1;
     int64_t final_push_timeout_ms = -1;
+    int64_t expected_tasks = -1;        /* a limit's per-task share while DynamoDB is away */
+    int64_t limits_lease_percent = -1;  /* one lease slice, in percent of a limit */
+    int64_t limits_lease_interval_ms = -1;
+    std::vector<bd_ddb_price_t> prices; /* model_price, in conf order */
 
     bd_aws_endpoint_t resolved; /* after bd_ddb_conf_resolve */
 };

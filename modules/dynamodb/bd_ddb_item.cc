@@ -110,6 +110,8 @@ bd_ddb_key_item(const bd_key_t *k, int64_t updated_ms, int64_t version)
     json_object_set_new(item, "rpm", bd_ddb_n(k->rpm));
     json_object_set_new(item, "tpm", bd_ddb_n(k->tpm));
     json_object_set_new(item, "concurrency", bd_ddb_n(k->concurrency));
+    json_object_set_new(item, "budget_tokens", bd_ddb_n(k->budget_tokens));
+    json_object_set_new(item, "budget_usd_micros", bd_ddb_n(k->budget_usd_micros));
     json_object_set_new(item, "models", json_pack("{s:o}", "L", models));
     json_object_set_new(item, "metadata", bd_ddb_s(k->metadata.empty() ? "{}" : k->metadata));
     json_object_set_new(item, "updated_ms", bd_ddb_n(updated_ms));
@@ -165,7 +167,9 @@ bd_ddb_key_from_item(const json_t *item, bd_key_t *k, std::string *why)
     if (bd_ddb_opt_n(item, "created_ms", &k->created_ms, why) != 0 ||
         bd_ddb_opt_n(item, "expires_ms", &k->expires_ms, why) != 0 ||
         bd_ddb_opt_n(item, "rpm", &k->rpm, why) != 0 || bd_ddb_opt_n(item, "tpm", &k->tpm, why) != 0 ||
-        bd_ddb_opt_n(item, "concurrency", &k->concurrency, why) != 0) {
+        bd_ddb_opt_n(item, "concurrency", &k->concurrency, why) != 0 ||
+        bd_ddb_opt_n(item, "budget_tokens", &k->budget_tokens, why) != 0 ||
+        bd_ddb_opt_n(item, "budget_usd_micros", &k->budget_usd_micros, why) != 0) {
         return -1;
     }
     k->models.clear();

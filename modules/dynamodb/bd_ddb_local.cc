@@ -79,7 +79,8 @@ bd_ddb_key_same(const bd_key_t &a, const bd_key_t &b)
     return a.id == b.id && a.hash == b.hash && a.prefix == b.prefix && a.name == b.name &&
            a.owner == b.owner && a.active == b.active && a.created_ms == b.created_ms &&
            a.expires_ms == b.expires_ms && a.rpm == b.rpm && a.tpm == b.tpm &&
-           a.concurrency == b.concurrency && a.models == b.models && a.metadata == b.metadata;
+           a.concurrency == b.concurrency && a.models == b.models && a.metadata == b.metadata &&
+           a.budget_tokens == b.budget_tokens && a.budget_usd_micros == b.budget_usd_micros;
 }
 
 int

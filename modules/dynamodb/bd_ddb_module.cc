@@ -49,6 +49,13 @@ bd_ddb_get(bd_process_t *p)
     return dp != nullptr ? dp->sync : nullptr;
 }
 
+bd_ddb_leases_t *
+bd_ddb_leases(bd_process_t *p)
+{
+    bd_ddb_sync_t *s = bd_ddb_get(p);
+    return s != nullptr ? bd_ddb_sync_leases(s) : nullptr;
+}
+
 static int
 bd_ddb_init_process(bd_process_t *p)
 {
@@ -112,4 +119,6 @@ bd_module_t bd_dynamodb_module = {
     .access = nullptr,
     .log = nullptr,
     .ready = nullptr,
+    .ready_json = bd_ddb_ready_json,
+    .metrics = bd_ddb_metrics,
 };

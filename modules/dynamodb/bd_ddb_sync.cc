@@ -17,7 +17,9 @@
 #include "core/bd_cond.h"
 #include "core/bd_core.h"
 #include "core/bd_log.h"
+#include "modules/dynamodb/bd_ddb_budget.h"
 #include "modules/dynamodb/bd_ddb_client.h"
+#include "modules/dynamodb/bd_ddb_limits.h"
 #include "modules/dynamodb/bd_ddb_local.h"
 #include "modules/dynamodb/bd_ddb_pull.h"
 #include "modules/dynamodb/bd_ddb_tables.h"
@@ -38,6 +40,7 @@ struct bd_ddb_sync_t {
     bool finished;
     std::atomic<bool> abort; /* the final push ran out of time */
     bd_ddb_sync_info_t info;
+    bd_ddb_leases_t *leases; /* shared with the workers; its own locks */
 
     /* the thread's own */
     int64_t keys_version, models_version;
@@ -53,13 +56,16 @@ bd_ddb_note(bd_ddb_sync_t *s, bool ok, const std::string &err)
     std::string last = s->info.last_error;
     s->info.last_error = ok ? "" : err;
     pthread_mutex_unlock(&s->lock);
+    bd_ddb_leases_set_degraded(s->leases, !ok);
     if (was && !ok) {
         bd_log_error(BD_LOG_ERR, nullptr,
                      "dynamodb: unreachable (%s); keys and model map stay as last synced, usage "
-                     "waits in the local outbox",
-                     err.c_str());
+                     "waits in the local outbox, rate limits fall back to a per-task share "
+                     "(1/%lld of each)",
+                     err.c_str(), (long long)s->conf.expected_tasks);
     } else if (!was && ok) {
-        bd_log_error(BD_LOG_NOTICE, nullptr, "dynamodb: reachable again");
+        bd_log_error(BD_LOG_NOTICE, nullptr,
+                     "dynamodb: reachable again; rate limits are fleet-wide again");
     } else if (!ok && err != last) {
         bd_log_error(BD_LOG_WARN, nullptr, "dynamodb: %s", err.c_str());
     }
@@ -125,6 +131,10 @@ bd_ddb_pull(bd_ddb_sync_t *s)
     if (full) {
         s->next_full_us = bd_now_us() + s->conf.full_sync_interval_ms * 1000;
     }
+    if (bd_ddb_budget_round(s->client, &s->conf, s->db, bd_wall_ms(), &err) < 0) {
+        bd_ddb_note(s, false, err);
+        return;
+    }
     pthread_mutex_lock(&s->lock);
     s->info.last_pull_ms = bd_wall_ms();
     pthread_mutex_unlock(&s->lock);
@@ -132,7 +142,8 @@ bd_ddb_pull(bd_ddb_sync_t *s)
 }
 
 /* Pushes rounds until the outbox is empty, a round fails or <until_us> passes.
- * Returns 0 when the outbox was emptied. */
+ * Returns 0 when the outbox was emptied, 1 when time ran out with rows waiting,
+ * -1 on failure. */
 static int
 bd_ddb_push(bd_ddb_sync_t *s, int64_t until_us)
 {
@@ -173,8 +184,17 @@ bd_ddb_push(bd_ddb_sync_t *s, int64_t until_us)
         pthread_mutex_unlock(&s->lock);
         bd_ddb_note(s, true, "");
         if (bd_now_us() >= until_us) {
-            return -1;
+            return 1;
         }
+    }
+}
+
+static void
+bd_ddb_lease(bd_ddb_sync_t *s)
+{
+    std::string err;
+    if (bd_ddb_lease_round(s->client, &s->conf, s->leases, bd_wall_ms(), &err) != 0) {
+        bd_ddb_note(s, false, err); /* the pull notices when it is back */
     }
 }
 
@@ -200,24 +220,31 @@ bd_ddb_main(void *arg) noexcept
     int64_t next_pull = now + s->conf.sync_interval_ms * 1000;
     int64_t next_push = now;
     int64_t next_prune = now + BD_DDB_PRUNE_MS * 1000;
+    int64_t next_lease = now;
     pthread_mutex_lock(&s->lock);
     while (!s->stop) {
         now = bd_now_us();
         int64_t wake = next_pull < next_push ? next_pull : next_push;
         wake = next_prune < wake ? next_prune : wake;
+        wake = next_lease < wake ? next_lease : wake;
         if (now < wake) {
             bd_cond_wait_until(&s->cond, &s->lock, wake);
             continue;
         }
         pthread_mutex_unlock(&s->lock);
+        if (now >= next_lease) {
+            bd_ddb_lease(s);
+            next_lease = bd_now_us() + s->conf.limits_lease_interval_ms * 1000;
+        }
         if (now >= next_pull) {
             bd_ddb_pull(s);
             next_pull = bd_now_us() + s->conf.sync_interval_ms * 1000;
         }
         if (now >= next_push) {
-            /* a backlog is worked off in one go, but the pull keeps its pace */
-            bd_ddb_push(s, next_pull);
-            next_push = bd_now_us() + s->conf.usage_push_interval_ms * 1000;
+            /* a backlog is worked off in one go, but pulls and leases keep their pace */
+            int more = bd_ddb_push(s, next_pull < next_lease ? next_pull : next_lease);
+            /* a backlog goes on right after the leases and pulls that were due */
+            next_push = more == 1 ? bd_now_us() : bd_now_us() + s->conf.usage_push_interval_ms * 1000;
         }
         if (now >= next_prune) {
             bd_ddb_prune(s);
@@ -249,6 +276,7 @@ bd_ddb_sync_free(bd_ddb_sync_t *s)
     if (s->db != nullptr) {
         bd_store_close(s->db);
     }
+    bd_ddb_leases_destroy(s->leases);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
     delete s;
@@ -270,6 +298,7 @@ bd_ddb_sync_start(const bd_ddb_conf_t *conf, const char *store_path,
     s->keys_version = -1;
     s->models_version = -1;
     s->next_full_us = 0;
+    s->leases = bd_ddb_leases_create(conf->limits_lease_percent, conf->expected_tasks);
     pthread_mutex_init(&s->lock, nullptr);
     bd_cond_init_monotonic(&s->cond);
 
@@ -328,6 +357,12 @@ bd_ddb_sync_stop(bd_ddb_sync_t *s)
     s->abort.store(true); /* out of time: what is left stays in the outbox */
     pthread_join(s->thread, nullptr);
     bd_ddb_sync_free(s);
+}
+
+bd_ddb_leases_t *
+bd_ddb_sync_leases(bd_ddb_sync_t *s)
+{
+    return s->leases;
 }
 
 void

@@ -11,20 +11,27 @@
 #include <map>
 #include <vector>
 
+#include "modules/dynamodb/bd_ddb_budget.h"
 #include "modules/dynamodb/bd_ddb_item.h"
 
 static const size_t BD_DDB_BATCH = 25;
 static const int BD_DDB_UNPROCESSED_WAVES = 12;
 
 std::string
-bd_ddb_day(int64_t ms)
+bd_ddb_utc(int64_t ms, const char *format)
 {
     time_t sec = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&sec, &tm);
-    char buf[16];
-    strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+    char buf[32];
+    strftime(buf, sizeof(buf), format, &tm);
     return buf;
+}
+
+std::string
+bd_ddb_day(int64_t ms)
+{
+    return bd_ddb_utc(ms, "%Y-%m-%d");
 }
 
 static void
@@ -162,11 +169,13 @@ bd_ddb_push_items(bd_ddb_client_t *client, const bd_ddb_conf_t *conf, const std:
 
 struct bd_ddb_agg_t {
     int64_t requests = 0, errors = 0, input = 0, output = 0, cache_read = 0, cache_write = 0;
+    int64_t cost = 0; /* micro-USD at the conf's model_price */
 };
 
 static void
-bd_ddb_agg_add(bd_ddb_agg_t *a, const bd_usage_record_t &u)
+bd_ddb_agg_add(bd_ddb_agg_t *a, const bd_usage_record_t &u, int64_t cost)
 {
+    a->cost += cost;
     a->requests++;
     a->errors += u.status >= 400 ? 1 : 0;
     a->input += u.input_tokens;
@@ -180,16 +189,17 @@ bd_ddb_agg_body(const bd_ddb_conf_t *conf, const std::string &pk, const std::str
                 const bd_ddb_agg_t &a, const std::string &task_id, int64_t seq)
 {
     json_t *body = json_pack(
-        "{s:s, s:{s:o, s:o}, s:s, s:s, s:{s:s}, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o}}", "TableName",
+        "{s:s, s:{s:o, s:o}, s:s, s:s, s:{s:s}, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}}",
+        "TableName",
         conf->usage_table.c_str(), "Key", "pk", bd_ddb_s(pk), "sk", bd_ddb_s(day),
         "UpdateExpression",
         "ADD requests :r, errors :e, input_tokens :i, output_tokens :o, cache_read_tokens :cr, "
-        "cache_write_tokens :cw SET #seq = :seq",
+        "cache_write_tokens :cw, cost_micro_usd :c SET #seq = :seq",
         "ConditionExpression", "attribute_not_exists(#seq) OR #seq < :seq",
         "ExpressionAttributeNames", "#seq", ("seq_" + task_id).c_str(),
         "ExpressionAttributeValues", ":r", bd_ddb_n(a.requests), ":e", bd_ddb_n(a.errors), ":i",
         bd_ddb_n(a.input), ":o", bd_ddb_n(a.output), ":cr", bd_ddb_n(a.cache_read), ":cw",
-        bd_ddb_n(a.cache_write), ":seq", bd_ddb_n(seq));
+        bd_ddb_n(a.cache_write), ":c", bd_ddb_n(a.cost), ":seq", bd_ddb_n(seq));
     return bd_ddb_dump(body);
 }
 
@@ -203,8 +213,12 @@ bd_ddb_push_aggregates(bd_ddb_client_t *client, const bd_ddb_conf_t *conf,
         std::string day = bd_ddb_day(row.rec.time_ms);
         const std::string &key = row.rec.key_id.empty() ? std::string("-") : row.rec.key_id;
         const std::string &model = row.rec.model.empty() ? std::string("-") : row.rec.model;
-        bd_ddb_agg_add(&groups[{"agg#key#" + key, day}], row.rec);
-        bd_ddb_agg_add(&groups[{"agg#model#" + model, day}], row.rec);
+        const bd_usage_record_t &u = row.rec;
+        int64_t cost = bd_ddb_cost_micros(conf, u.model, u.model_resolved, u.input_tokens,
+                                          u.output_tokens, u.cache_read_tokens, u.cache_write_tokens);
+        bd_ddb_agg_add(&groups[{"agg#key#" + key, day}], u, cost);
+        bd_ddb_agg_add(&groups[{"agg#model#" + model, day}], u, cost);
+        bd_ddb_agg_add(&groups[{"agg#keymonth#" + key, bd_ddb_month(u.time_ms)}], u, cost);
     }
     std::vector<std::string> bodies;
     for (const auto &g : groups) {

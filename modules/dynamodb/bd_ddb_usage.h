@@ -32,6 +32,9 @@ struct bd_ddb_push_stats_t {
 json_t *bd_ddb_usage_item(const bd_ddb_usage_row_t *row, const std::string &task_id,
                           int64_t ttl_ms);
 
+/* <ms> as strftime's <format> in UTC. */
+std::string bd_ddb_utc(int64_t ms, const char *format);
+
 /* "YYYY-MM-DD" (UTC) of <ms>. */
 std::string bd_ddb_day(int64_t ms);
 

@@ -29,7 +29,7 @@ bd_health_on_ready(bd_request_t *r)
     bd_json_append_string(&body, reason, strlen(reason));
     for (int i = 0; bd_modules[i] != nullptr; i++) {
         if (bd_modules[i]->ready_json != nullptr) {
-            bd_modules[i]->ready_json(r->snap, &body);
+            bd_modules[i]->ready_json(r->w->process, r->snap, &body);
         }
     }
     body.append("}");

@@ -140,6 +140,10 @@ void bd_metrics_render_header(std::string *out, const char *name, const char *he
 void bd_metrics_render_sample(std::string *out, const char *name, const char *const *names,
                               const std::string *values, int nlabels, const char *value);
 
+/* Appends a whole label-less family: header and one sample of <v>. */
+void bd_metrics_render_value(std::string *out, const char *name, const char *help, int type,
+                             double v);
+
 /* A number as the exposition format writes it: integers without a fraction,
  * others with up to 15 significant digits; +Inf, -Inf, NaN. */
 std::string bd_metrics_format_number(double v);

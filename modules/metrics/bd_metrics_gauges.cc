@@ -19,8 +19,8 @@
 #include "modules/bedrock/bd_bedrock_failover.h"
 #include "modules/metrics/bd_metrics.h"
 
-static void
-bd_metrics_gauge(std::string *out, const char *name, const char *help, int type, double v)
+void
+bd_metrics_render_value(std::string *out, const char *name, const char *help, int type, double v)
 {
     bd_metrics_render_header(out, name, help, type);
     std::string value = bd_metrics_format_number(v);
@@ -30,16 +30,16 @@ bd_metrics_gauge(std::string *out, const char *name, const char *help, int type,
 static void
 bd_metrics_workers(const bd_metrics_live_t *live, std::string *out)
 {
-    bd_metrics_gauge(out, "bedrockd_requests_in_flight",
+    bd_metrics_render_value(out, "bedrockd_requests_in_flight",
                      "Requests received and not yet finished (this scrape included).",
                      BD_METRICS_GAUGE, (double)live->active);
-    bd_metrics_gauge(out, "bedrockd_streams_open", "Streaming responses in progress.",
+    bd_metrics_render_value(out, "bedrockd_streams_open", "Streaming responses in progress.",
                      BD_METRICS_GAUGE, (double)live->streams);
-    bd_metrics_gauge(out, "bedrockd_connections",
+    bd_metrics_render_value(out, "bedrockd_connections",
                      "Client connections busy with a request or still writing out its "
                      "response; idle keep-alive connections are not counted.",
                      BD_METRICS_GAUGE, (double)(live->active + live->flushing));
-    bd_metrics_gauge(out, "bedrockd_workers", "Worker threads running.", BD_METRICS_GAUGE,
+    bd_metrics_render_value(out, "bedrockd_workers", "Worker threads running.", BD_METRICS_GAUGE,
                      (double)live->workers);
 }
 
@@ -52,17 +52,17 @@ bd_metrics_credentials(bd_process_t *p, std::string *out)
     }
     bd_credentials_info_t info;
     bd_credentials_info(creds, &info);
-    bd_metrics_gauge(out, "bedrockd_credentials_ready",
+    bd_metrics_render_value(out, "bedrockd_credentials_ready",
                      "1 when usable AWS credentials are present, else 0.", BD_METRICS_GAUGE,
                      info.ready ? 1 : 0);
     /* Credentials that never expire (static keys, API keys) have no sample, so
      * that an alert on "expires within N minutes" cannot fire on them. */
     if (info.expiration_ms != 0) {
-        bd_metrics_gauge(out, "bedrockd_credentials_expiry_timestamp_seconds",
+        bd_metrics_render_value(out, "bedrockd_credentials_expiry_timestamp_seconds",
                          "When the current AWS credentials expire, in seconds since the epoch.",
                          BD_METRICS_GAUGE, (double)info.expiration_ms / 1000.0);
     }
-    bd_metrics_gauge(out, "bedrockd_credentials_refresh_failures_total",
+    bd_metrics_render_value(out, "bedrockd_credentials_refresh_failures_total",
                      "AWS credential resolutions that failed.", BD_METRICS_COUNTER,
                      (double)info.failures);
 }
@@ -122,24 +122,24 @@ bd_metrics_open_fds(void)
 static void
 bd_metrics_process(int64_t start_ms, std::string *out)
 {
-    bd_metrics_gauge(out, "process_start_time_seconds",
+    bd_metrics_render_value(out, "process_start_time_seconds",
                      "Start time of the process since the epoch, in seconds.", BD_METRICS_GAUGE,
                      (double)start_ms / 1000.0);
     double rss = 0, vsize = 0;
     if (bd_metrics_statm(&rss, &vsize) == 0) {
-        bd_metrics_gauge(out, "process_resident_memory_bytes", "Resident memory size in bytes.",
+        bd_metrics_render_value(out, "process_resident_memory_bytes", "Resident memory size in bytes.",
                          BD_METRICS_GAUGE, rss);
-        bd_metrics_gauge(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
+        bd_metrics_render_value(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
                          BD_METRICS_GAUGE, vsize);
     }
     int fds = bd_metrics_open_fds();
     if (fds >= 0) {
-        bd_metrics_gauge(out, "process_open_fds", "Number of open file descriptors.",
+        bd_metrics_render_value(out, "process_open_fds", "Number of open file descriptors.",
                          BD_METRICS_GAUGE, fds);
     }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-        bd_metrics_gauge(out, "process_max_fds", "Maximum number of open file descriptors.",
+        bd_metrics_render_value(out, "process_max_fds", "Maximum number of open file descriptors.",
                          BD_METRICS_GAUGE, (double)rl.rlim_cur);
     }
 }
@@ -203,4 +203,9 @@ bd_metrics_render_gauges(bd_process_t *p, const bd_snapshot_t *snap,
     bd_metrics_circuits(snap, out);
     bd_metrics_build_info(out);
     bd_metrics_process(start_ms, out);
+    for (int i = 0; bd_modules[i] != nullptr; i++) {
+        if (bd_modules[i]->metrics != nullptr) {
+            bd_modules[i]->metrics(p, out);
+        }
+    }
 }

@@ -133,6 +133,9 @@ bd_openai_error_code(const char *type)
     if (strcmp(type, "rate_limit_error") == 0) {
         return "rate_limit_exceeded";
     }
+    if (strcmp(type, BD_HTTP_QUOTA_ERROR) == 0) {
+        return BD_HTTP_QUOTA_ERROR;
+    }
     if (strcmp(type, "not_found_error") == 0) {
         return "not_found";
     }

@@ -13,6 +13,7 @@
 #include "core/bd_process.h"
 #include "core/bd_worker.h"
 #include "modules/auth/bd_auth.h"
+#include "modules/dynamodb/bd_ddb_module.h"
 #include "modules/ratelimit/bd_ratelimit_bucket.h"
 #include "modules/ratelimit/bd_ratelimit_table.h"
 
@@ -32,6 +33,11 @@ struct bd_ratelimit_ctx_t {
     bool key_slot;    /* a key concurrency slot is held */
     bool global_slot; /* a global concurrency slot is held */
     int64_t tokens_charged;
+    /* Fleet-wide (DynamoDB on and reachable at admission): the key's own limits,
+     * admitted from this task's leases on top of the local buckets. */
+    bd_ddb_leases_t *fleet;
+    bd_ratelimit_limits_t fleet_limits;
+    int64_t fleet_tokens_ms; /* when the token estimate was taken from the lease */
 };
 
 static const bd_conf_bounds_t bd_ratelimit_bounds = {0, BD_RATELIMIT_MAX_CAPACITY};
@@ -162,11 +168,46 @@ bd_ratelimit_ctx_create(bd_request_t *r, const bd_key_t *key, const bd_ratelimit
     if (key != nullptr) {
         ctx->key = key->id;
         ctx->limits = {key->rpm, key->tpm, key->concurrency};
+        bd_ddb_leases_t *fleet = bd_ddb_leases(r->w->process);
+        if (fleet != nullptr) {
+            /* Concurrency is never leased: each task holds its share of it. */
+            ctx->limits.concurrency = bd_ddb_leases_share(fleet, key->concurrency);
+            if (bd_ddb_leases_degraded(fleet)) {
+                ctx->limits.rpm = bd_ddb_leases_share(fleet, key->rpm);
+                ctx->limits.tpm = bd_ddb_leases_share(fleet, key->tpm);
+            } else {
+                ctx->fleet = fleet;
+                ctx->fleet_limits = {key->rpm, key->tpm, key->concurrency};
+            }
+        }
     }
     ctx->global = {c->global_rpm, 0, c->global_concurrency};
     r->ctx[bd_ratelimit_module.index] = ctx;
     bd_request_add_cleanup(r, bd_ratelimit_ctx_free, ctx);
     return ctx;
+}
+
+/* 429 when <key> has used its monthly budget, as the DynamoDB sync last counted
+ * it across the fleet. Returns BD_DONE then, else BD_OK. */
+static int
+bd_ratelimit_budget(bd_request_t *r, const bd_key_t *key)
+{
+    char msg[200];
+    if (key->budget_tokens > 0 && key->spent_tokens >= key->budget_tokens) {
+        snprintf(msg, sizeof(msg),
+                 "This API key has used its monthly budget of %lld tokens (%lld used this month).",
+                 (long long)key->budget_tokens, (long long)key->spent_tokens);
+    } else if (key->budget_usd_micros > 0 && key->spent_usd_micros >= key->budget_usd_micros) {
+        snprintf(msg, sizeof(msg),
+                 "This API key has used its monthly budget of $%g ($%g used this month).",
+                 (double)key->budget_usd_micros / 1e6, (double)key->spent_usd_micros / 1e6);
+    } else {
+        return BD_OK;
+    }
+    r->error_type = "rate_limited";
+    r->reject_reason = "budget";
+    bd_http_send_error(r, 429, BD_HTTP_QUOTA_ERROR, msg);
+    return BD_DONE;
 }
 
 static int
@@ -175,6 +216,10 @@ bd_ratelimit_access(bd_request_t *r)
     const bd_ratelimit_conf_t *c =
         (const bd_ratelimit_conf_t *)bd_snapshot_conf(r->snap, &bd_ratelimit_module);
     const bd_key_t *key = bd_auth_key(r);
+    if (key != nullptr && (key->budget_tokens > 0 || key->budget_usd_micros > 0) &&
+        bd_ratelimit_budget(r, key) == BD_DONE) {
+        return BD_DONE;
+    }
     bool keyed = key != nullptr && (key->rpm > 0 || key->tpm > 0 || key->concurrency > 0);
     if (!keyed && c->global_rpm == 0 && c->global_concurrency == 0) {
         return BD_DECLINED;
@@ -191,6 +236,16 @@ bd_ratelimit_access(bd_request_t *r)
                                        false);
         }
         ctx->key_slot = ctx->limits.concurrency > 0;
+        int64_t wall = bd_wall_ms();
+        if (ctx->fleet != nullptr && ctx->fleet_limits.rpm > 0 &&
+            bd_ddb_leases_take(ctx->fleet, ctx->key, BD_DDB_LEASE_RPM, ctx->fleet_limits.rpm, 1,
+                               wall, &st.wait_us) != 0) {
+            bd_ratelimit_table_unadmit(t, ctx->key, &ctx->limits, now);
+            ctx->key_slot = false;
+            st.verdict = BD_RATELIMIT_REQUESTS;
+            st.wait_us *= 1000;
+            return bd_ratelimit_refuse(r, &st, ctx->fleet_limits.rpm, false);
+        }
     }
     if (ctx->global.rpm > 0 || ctx->global.concurrency > 0) {
         bd_ratelimit_state_t gst{};
@@ -199,6 +254,9 @@ bd_ratelimit_access(bd_request_t *r)
             if (keyed) {
                 bd_ratelimit_table_unadmit(t, ctx->key, &ctx->limits, now);
                 ctx->key_slot = false;
+                if (ctx->fleet != nullptr && ctx->fleet_limits.rpm > 0) {
+                    bd_ddb_leases_give(ctx->fleet, ctx->key, BD_DDB_LEASE_RPM, 1, bd_wall_ms());
+                }
             }
             return bd_ratelimit_refuse(r, &gst, bd_ratelimit_limit_of(&ctx->global, gst.verdict),
                                        true);
@@ -223,6 +281,18 @@ bd_ratelimit_admit_tokens(bd_request_t *r, int64_t estimate)
                                    bd_now_us(), &st);
     if (st.verdict != BD_RATELIMIT_ADMITTED) {
         return bd_ratelimit_refuse(r, &st, ctx->limits.tpm, false);
+    }
+    if (ctx->fleet != nullptr && ctx->fleet_limits.tpm > 0) {
+        int64_t wall = bd_wall_ms();
+        if (bd_ddb_leases_take(ctx->fleet, ctx->key, BD_DDB_LEASE_TPM, ctx->fleet_limits.tpm,
+                               estimate, wall, &st.wait_us) != 0) {
+            bd_ratelimit_table_settle(bd_ratelimit_table(r), ctx->key, &ctx->limits, estimate, 0,
+                                      false, bd_now_us());
+            st.verdict = BD_RATELIMIT_TOKENS;
+            st.wait_us *= 1000;
+            return bd_ratelimit_refuse(r, &st, ctx->fleet_limits.tpm, false);
+        }
+        ctx->fleet_tokens_ms = wall;
     }
     ctx->tokens_charged = estimate;
     return BD_OK;
@@ -249,6 +319,11 @@ bd_ratelimit_log(bd_request_t *r)
         bd_ratelimit_table_settle(t, ctx->key, &ctx->limits, ctx->tokens_charged,
                                   ctx->tokens_charged ? bd_ratelimit_used_tokens(r) : 0,
                                   ctx->key_slot, now);
+    }
+    if (ctx->fleet_tokens_ms != 0 && ctx->tokens_charged != 0) {
+        bd_ddb_leases_give(ctx->fleet, ctx->key, BD_DDB_LEASE_TPM,
+                           ctx->tokens_charged - bd_ratelimit_used_tokens(r), ctx->fleet_tokens_ms);
+        ctx->fleet_tokens_ms = 0;
     }
     if (ctx->global_slot) {
         bd_ratelimit_table_settle(t, BD_RATELIMIT_GLOBAL, &ctx->global, 0, 0, true, now);

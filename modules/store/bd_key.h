@@ -33,6 +33,10 @@ struct bd_key_t {
     int64_t rpm;          /* requests per minute */
     int64_t tpm;          /* tokens (input + output) per minute */
     int64_t concurrency;  /* requests in flight */
+    int64_t budget_tokens;     /* per calendar month (UTC), every token billed; 0 = none */
+    int64_t budget_usd_micros; /* per calendar month (UTC), at the conf's prices; 0 = none */
+    int64_t spent_tokens;      /* this month, fleet-wide, as last published by the sync */
+    int64_t spent_usd_micros;
     std::vector<std::string> models; /* fnmatch patterns on the client model name; empty = any */
     std::string metadata; /* a JSON object, as text */
 };

@@ -75,6 +75,12 @@ static const char *const bd_store_migrations[] = {
 
     /* 5: answers from the response cache */
     bd_store_migrate_usage_cached,
+
+    /* 6: monthly budgets, and what the DynamoDB sync last saw spent of them */
+    "ALTER TABLE keys ADD COLUMN budget_tokens INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE keys ADD COLUMN budget_usd_micros INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE keys ADD COLUMN spent_tokens INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE keys ADD COLUMN spent_usd_micros INTEGER NOT NULL DEFAULT 0;",
 };
 
 static_assert(sizeof(bd_store_migrations) / sizeof(bd_store_migrations[0]) ==

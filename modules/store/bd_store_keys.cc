@@ -8,7 +8,7 @@
 
 static const char bd_store_key_columns[] =
     "id, hash, prefix, name, owner, active, created_ms, expires_ms, rpm, tpm, concurrency, "
-    "models, metadata";
+    "models, metadata, budget_tokens, budget_usd_micros, spent_tokens, spent_usd_micros";
 
 static std::string
 bd_store_text(sqlite3_stmt *st, int col)
@@ -35,6 +35,10 @@ bd_store_key_from_row(sqlite3_stmt *st, bd_key_t *k)
     k->concurrency = sqlite3_column_int64(st, 10);
     k->models = bd_key_models_split(bd_store_text(st, 11));
     k->metadata = bd_store_text(st, 12);
+    k->budget_tokens = sqlite3_column_int64(st, 13);
+    k->budget_usd_micros = sqlite3_column_int64(st, 14);
+    k->spent_tokens = sqlite3_column_int64(st, 15);
+    k->spent_usd_micros = sqlite3_column_int64(st, 16);
 }
 
 static int
@@ -90,7 +94,7 @@ bd_store_key_get(sqlite3 *db, const std::string &id, bd_key_t *out, std::string 
 }
 
 /* Binds the mutable fields as ?2..?12 (hash, prefix, name, owner, active,
- * expires, rpm, tpm, concurrency, models, metadata). */
+ * expires, rpm, tpm, concurrency, models, metadata) and ?14..?15 (budgets). */
 static void
 bd_store_key_bind(sqlite3_stmt *st, const bd_key_t *k)
 {
@@ -106,6 +110,8 @@ bd_store_key_bind(sqlite3_stmt *st, const bd_key_t *k)
     sqlite3_bind_text(st, 11, bd_key_models_join(k->models).c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 12, k->metadata.empty() ? "{}" : k->metadata.c_str(), -1,
                       SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 14, k->budget_tokens);
+    sqlite3_bind_int64(st, 15, k->budget_usd_micros);
 }
 
 int
@@ -113,8 +119,8 @@ bd_store_key_insert(sqlite3 *db, const bd_key_t *key, std::string *err)
 {
     static const char sql[] =
         "INSERT INTO keys (id, hash, prefix, name, owner, active, expires_ms, rpm, tpm, "
-        "concurrency, models, metadata, created_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+        "concurrency, models, metadata, created_ms, budget_tokens, budget_usd_micros) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
     sqlite3_stmt *st = nullptr;
     if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) {
         return bd_store_fail(db, st, err);
@@ -134,8 +140,8 @@ bd_store_key_update(sqlite3 *db, const bd_key_t *key, std::string *err)
 {
     static const char sql[] =
         "UPDATE keys SET hash = ?2, prefix = ?3, name = ?4, owner = ?5, active = ?6, "
-        "expires_ms = ?7, rpm = ?8, tpm = ?9, concurrency = ?10, models = ?11, metadata = ?12 "
-        "WHERE id = ?1";
+        "expires_ms = ?7, rpm = ?8, tpm = ?9, concurrency = ?10, models = ?11, metadata = ?12, "
+        "budget_tokens = ?14, budget_usd_micros = ?15 WHERE id = ?1";
     sqlite3_stmt *st = nullptr;
     if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) {
         return bd_store_fail(db, st, err);

@@ -331,3 +331,145 @@ test('import-keys turns a seed table of plaintext keys into hashed keys', async 
     await ddb.client.send(new UpdateItemCommand({ TableName: KEYS, Key: { key_id: imported.key_id },
         UpdateExpression: 'SET active = :f', ExpressionAttributeValues: { ':f': { BOOL: false } } }));
 });
+
+/* Sends requests with <key> to <task> from <loops> loops until <until> (ms since the
+ * epoch) or <max> each; returns the count of 200s and asserts every other answer
+ * is a 429 rate_limit_error. */
+async function hammer(task, key, until, { loops = 3, max = 300 } = {}) {
+    let ok = 0;
+    await Promise.all(Array.from({ length: loops }, async () => {
+        for (let i = 0; i < max && Date.now() < until; i++) {
+            const r = await message(task.url, key, 'hammer');
+            if (r.status === 200) {
+                ok++;
+            } else {
+                assert.equal(r.status, 429, r.body);
+                assert.equal(JSON.parse(r.body).error.type, 'rate_limit_error');
+            }
+        }
+    }));
+    return ok;
+}
+
+async function readyJson(task) {
+    return JSON.parse((await httpRequest(`${task.url}/ready`)).body);
+}
+
+async function metric(task, name) {
+    const text = (await httpRequest(`${task.url}/metrics`)).body;
+    const m = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+    return m ? Number(m[1]) : undefined;
+}
+
+test('an rpm limit holds across three tasks; DynamoDB away: a per-task share', async (t) => {
+    const RPM = 60;
+    const TASKS = 3;
+    const SLICE = Math.max(1, Math.floor(RPM * 5 / 100)); /* limits_lease_percent 5 (default) */
+    const BOUND = RPM + TASKS * SLICE; /* man bedrockd.conf(5), "Fleet-wide limits" */
+    const extra = `    expected_tasks ${TASKS};\n`;
+    const ts = [];
+    for (let i = 0; i < TASKS; i++) {
+        ts.push(await startTask(newStore(), t, extra));
+    }
+    const key = JSON.parse((await ctl(['key', 'create', '--name', 'rpm fleet', '--rpm', String(RPM),
+                                       '--format', 'json'])).stdout);
+    let admitted = 0;
+    let minute = Math.floor(Date.now() / 60000);
+    for (const task of ts) {
+        await waitUntil(async () => {
+            const s = await statusOn(task, key.secret);
+            admitted += s === 200 ? 1 : 0;
+            return s === 200;
+        }, { ...WAIT, what: 'the rpm key on every task' });
+    }
+    /* The bound is per UTC minute: hammer inside one, with time to spare. */
+    if (Math.floor(Date.now() / 60000) !== minute || 60000 - (Date.now() % 60000) < 15000) {
+        minute = Math.floor(Date.now() / 60000) + 1;
+        await waitUntil(() => Date.now() >= minute * 60000 + 200, { timeoutMs: 70000, intervalMs: 100,
+                                                                  what: 'the next minute' });
+        admitted = 0;
+    }
+    const until = Math.min(Date.now() + 8000, (minute + 1) * 60000 - 3000);
+    const counts = await Promise.all(ts.map((task) => hammer(task, key.secret, until)));
+    admitted += counts.reduce((a, b) => a + b, 0);
+    t.diagnostic(`admitted ${admitted} in one minute (bound ${BOUND}; hammer per task ${counts})`);
+    assert.equal(Math.floor(Date.now() / 60000), minute, 'the hammer left its minute');
+    assert.ok(admitted <= BOUND, `${admitted} admitted in one minute, bound ${BOUND}`);
+    /* not a refuse-all limiter (how close it gets to RPM depends on lease latency) */
+    assert.ok(admitted >= RPM / 2, `only ${admitted} admitted of ${RPM}`);
+    assert.ok(counts.filter((c) => c > 0).length >= 2, `one task took it all: ${counts}`);
+    const ready = await readyJson(ts[0]);
+    assert.equal(ready.dynamodb.limits, 'fleet');
+    assert.equal(ready.dynamodb.reachable, true);
+    assert.equal(await metric(ts[0], 'bedrockd_dynamodb_limits_degraded'), 0);
+    assert.ok((await metric(ts[0], 'bedrockd_dynamodb_lease_slices_total')) > 0);
+
+    /* DynamoDB unreachable: every task keeps serving with 1/3 of the limit. */
+    const other = JSON.parse((await ctl(['key', 'create', '--name', 'rpm share', '--rpm', String(RPM),
+                                         '--format', 'json'])).stdout);
+    await waitUntil(async () => (await statusOn(ts[1], other.secret)) === 200,
+                    { ...WAIT, what: 'the second key' });
+    proxy.mode('down');
+    try {
+        await ts[1].waitForLog(/rate limits fall back to a per-task share \(1\/3/, { timeoutMs: 20000 });
+        const down = await readyJson(ts[1]);
+        assert.equal(down.status, 'ready');
+        assert.equal(down.dynamodb.limits, 'per_task_share');
+        assert.equal(down.dynamodb.reachable, false);
+        assert.equal(await metric(ts[1], 'bedrockd_dynamodb_limits_degraded'), 1);
+        const started = Date.now();
+        const served = await hammer(ts[1], other.secret, Date.now() + 3000);
+        const refill = Math.ceil((Date.now() - started) / 60000 * (RPM / TASKS)) + 1;
+        assert.ok(served > 0, 'nothing served while DynamoDB is away');
+        assert.ok(served <= RPM / TASKS + refill, `${served} served on one task, share ${RPM / TASKS}`);
+    } finally {
+        proxy.mode('pass');
+    }
+    await ts[1].waitForLog(/rate limits are fleet-wide again/, { timeoutMs: 20000 });
+    assert.equal((await readyJson(ts[1])).dynamodb.limits, 'fleet');
+});
+
+test('monthly budgets in tokens and USD hold across two tasks', async (t) => {
+    const prices = '    model_price claude-haiku-4-5 1 5 0.1 1.25;\n';
+    const a = await startTask(newStore(), t, prices);
+    const b = await startTask(newStore(), t, prices);
+    const tokens = JSON.parse((await ctl(['key', 'create', '--name', 'budget t', '--budget-tokens', '60',
+                                          '--format', 'json'])).stdout);
+    const usd = JSON.parse((await ctl(['key', 'create', '--name', 'budget $', '--budget-usd', '0.0005',
+                                       '--format', 'json'])).stdout);
+    const shown = JSON.parse((await ctl(['key', 'show', usd.id, '--format', 'json'])).stdout);
+    assert.equal(shown.budget_usd, 0.0005);
+    for (const [key, words] of [[tokens, /monthly budget of 60 tokens/], [usd, /monthly budget of \$0\.0005/]]) {
+        /* Spend through task a only, until a refuses. */
+        let last;
+        await waitUntil(async () => {
+            last = await message(a.url, key.secret, 'spend');
+            assert.ok(last.status === 200 || last.status === 429 || last.status === 401, last.body);
+            return last.status === 429;
+        }, { ...WAIT, what: `task a refusing ${key.id}` });
+        const err = JSON.parse(last.body);
+        assert.equal(err.error.type, 'rate_limit_error');
+        assert.match(err.error.message, words);
+        /* Task b, which served nothing with the key, refuses it too. */
+        await waitUntil(async () => (await statusOn(b, key.secret)) === 429,
+                        { ...WAIT, what: `task b refusing ${key.id}` });
+        const o = await httpRequest(`${b.url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${key.secret}` },
+            body: JSON.stringify({ model: MODEL, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        assert.equal(o.status, 429);
+        assert.equal(JSON.parse(o.body).error.code, 'insufficient_quota');
+        assert.match(JSON.parse(o.body).error.message, words);
+    }
+    /* The monthly aggregate holds what was spent. */
+    const month = new Date().toISOString().slice(0, 7);
+    const agg = (await ddb.client.send(new GetItemCommand({ TableName: USAGE, Key: {
+        pk: { S: `agg#keymonth#${usd.id}` }, sk: { S: month } } }))).Item;
+    assert.ok(Number(agg.cost_micro_usd.N) >= 500, JSON.stringify(agg));
+    /* Raising the budget lets the key through again on both tasks. */
+    await ctl(['key', 'update', tokens.id, '--budget-tokens', '1000000']);
+    await waitUntil(async () => (await statusOn(a, tokens.secret)) === 200 &&
+                                (await statusOn(b, tokens.secret)) === 200,
+                    { ...WAIT, what: 'the raised budget on both tasks' });
+});

@@ -13,7 +13,7 @@
 
 static const char *const bd_ctl_key_flags[] = {
     "--name", "--owner", "--rpm", "--tpm", "--concurrency", "--models", "--expires",
-    "--metadata", "--active", "--format", nullptr,
+    "--metadata", "--active", "--format", "--budget-tokens", "--budget-usd", nullptr,
 };
 
 static int64_t
@@ -40,6 +40,59 @@ bd_ctl_key_limit(const bd_ctl_opts_t *o, const char *name, int64_t *field)
     return BD_CTL_OK;
 }
 
+/* "12.50" (dollars, up to 6 decimals) as micro-dollars; -1 when malformed. */
+static int64_t
+bd_ctl_parse_usd(const std::string &v)
+{
+    int64_t whole = 0, frac = 0;
+    int digits = 0, frac_digits = -1;
+    for (char ch : v) {
+        if (ch == '.' && frac_digits < 0) {
+            frac_digits = 0;
+        } else if (ch >= '0' && ch <= '9' && digits < 12 && frac_digits < 6) {
+            digits++;
+            if (frac_digits < 0) {
+                whole = whole * 10 + (ch - '0');
+            } else {
+                frac = frac * 10 + (ch - '0');
+                frac_digits++;
+            }
+        } else {
+            return -1;
+        }
+    }
+    if (digits == 0) {
+        return -1;
+    }
+    for (int i = frac_digits < 0 ? 0 : frac_digits; i < 6; i++) {
+        frac *= 10;
+    }
+    return whole * 1000000 + frac;
+}
+
+static int
+bd_ctl_key_budgets(const bd_ctl_opts_t *o, bd_key_t *k)
+{
+    const std::string *v;
+    if ((v = bd_ctl_opt(o, "--budget-tokens")) != nullptr) {
+        int64_t n = bd_ctl_parse_count(*v);
+        if (n < 0 || n > 1000000000000000LL) {
+            return bd_ctl_fail(BD_CTL_USAGE, "--budget-tokens wants a number of tokens per month "
+                                             "(0: no budget)");
+        }
+        k->budget_tokens = n;
+    }
+    if ((v = bd_ctl_opt(o, "--budget-usd")) != nullptr) {
+        int64_t n = bd_ctl_parse_usd(*v);
+        if (n < 0) {
+            return bd_ctl_fail(BD_CTL_USAGE, "--budget-usd wants dollars per month, e.g. 25 or "
+                                             "12.50 (0: no budget)");
+        }
+        k->budget_usd_micros = n;
+    }
+    return BD_CTL_OK;
+}
+
 /* Applies the editable options of <o> to <k>. */
 static int
 bd_ctl_key_apply(const bd_ctl_opts_t *o, bd_key_t *k)
@@ -53,7 +106,8 @@ bd_ctl_key_apply(const bd_ctl_opts_t *o, bd_key_t *k)
     }
     if (bd_ctl_key_limit(o, "--rpm", &k->rpm) != BD_CTL_OK ||
         bd_ctl_key_limit(o, "--tpm", &k->tpm) != BD_CTL_OK ||
-        bd_ctl_key_limit(o, "--concurrency", &k->concurrency) != BD_CTL_OK) {
+        bd_ctl_key_limit(o, "--concurrency", &k->concurrency) != BD_CTL_OK ||
+        bd_ctl_key_budgets(o, k) != BD_CTL_OK) {
         return BD_CTL_USAGE;
     }
     if ((v = bd_ctl_opt(o, "--models")) != nullptr) {
@@ -112,7 +166,7 @@ bd_ctl_key_json(const bd_key_t *k)
         json_array_append_new(models, json_string(m.c_str()));
     }
     json_t *meta = json_loads(k->metadata.c_str(), 0, nullptr);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:o, s:o}", "id",
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:o, s:o}", "id",
                      k->id.c_str(), "prefix", k->prefix.c_str(), "name", k->name.c_str(), "owner",
                      k->owner.c_str(), "status", bd_ctl_key_status(k), "created",
                      bd_ctl_format_date(k->created_ms).c_str(), "expires",
@@ -121,6 +175,9 @@ bd_ctl_key_json(const bd_key_t *k)
                      "rpm", (json_int_t)k->rpm, "tpm", (json_int_t)k->tpm, "concurrency",
                      (json_int_t)k->concurrency, "models", models, "metadata",
                      meta ? meta : json_object());
+    json_object_set_new(j, "budget_tokens", json_integer((json_int_t)k->budget_tokens));
+    json_object_set_new(j, "budget_usd", json_real((double)k->budget_usd_micros / 1e6));
+    return j;
 }
 
 static void

@@ -5,6 +5,7 @@
  */
 #include <gtest/gtest.h>
 
+#include "modules/dynamodb/bd_ddb_budget.h"
 #include "modules/dynamodb/bd_ddb_conf.h"
 
 static int
@@ -86,4 +87,33 @@ TEST(DdbConf, BadValuesRefused)
     EXPECT_NE(err.find("not a valid DynamoDB table name"), std::string::npos) << err;
     EXPECT_EQ(Load("dynamodb { enabled maybe; }\n", &b, &err), -1);
     EXPECT_EQ(Load("dynamodb { sync_interval 10ms; }\n", &d, &err), -1);
+}
+
+/* Budgets: the price arithmetic (client name first, then Bedrock id; no price
+ * costs nothing), the month of a time, and model_price's checks. */
+TEST(DdbBudget, CostAtTheConfPrices)
+{
+    bd_ddb_conf_t c;
+    std::string err;
+    ASSERT_EQ(Load("dynamodb { endpoint http://127.0.0.1:1; model_price fast 1 5 0.1 1.25;\n"
+                   " model_price us.anthropic.x-v1:0 3 15 0.3 3.75; }\n",
+                   &c, &err),
+              0)
+        << err;
+    /* 1000 in, 200 out, 5000 cache read, 100 cache write at (1, 5, 0.1, 1.25) $/M */
+    EXPECT_EQ(bd_ddb_cost_micros(&c, "fast", "", 1000, 200, 5000, 100), 1000 + 1000 + 500 + 125);
+    EXPECT_EQ(bd_ddb_cost_micros(&c, "other", "us.anthropic.x-v1:0", 1000, 0, 0, 0), 3000);
+    EXPECT_EQ(bd_ddb_cost_micros(&c, "fast", "us.anthropic.x-v1:0", 1000, 0, 0, 0), 1000);
+    EXPECT_EQ(bd_ddb_cost_micros(&c, "unpriced", "nope", 1000, 1000, 0, 0), 0);
+    EXPECT_EQ(bd_ddb_month(1733270400000LL), "2024-12"); /* 2024-12-04 */
+}
+
+TEST(DdbBudget, BadPricesAreRefused)
+{
+    bd_ddb_conf_t c;
+    std::string err;
+    EXPECT_NE(Load("dynamodb { model_price fast 1 5 0.1; }\n", &c, &err), 0);
+    bd_ddb_conf_t d;
+    EXPECT_NE(Load("dynamodb { model_price fast 1 -5 0.1 1; }\n", &d, &err), 0);
+    EXPECT_NE(err.find("USD per million tokens"), std::string::npos) << err;
 }

@@ -1,0 +1,25 @@
+/*
+ * bd_ddb_limits.h: one lease round on the sync thread: what the lease table needs
+ * goes to the limits table as UpdateItems on the counter items (pk
+ * "<key id>#rpm#<minute>" or "#tpm#", attribute `used`, TTL `expires_at` two
+ * minutes after the minute ends), a slice only while `used` stays within the limit.
+ */
+#ifndef BD_DDB_LIMITS_H
+#define BD_DDB_LIMITS_H
+
+#include <string>
+
+#include "modules/dynamodb/bd_ddb_client.h"
+#include "modules/dynamodb/bd_ddb_conf.h"
+#include "modules/dynamodb/bd_ddb_lease.h"
+
+/* The counter item's partition key for <n>. */
+std::string bd_ddb_lease_pk(const bd_ddb_lease_need_t *n);
+
+/* Leases what <l> needs as of <wall_ms>. Returns 0 when DynamoDB answered every
+ * update (granted or refused), -1 with <err> when it could not be reached or
+ * refused for another reason (the needs stay and are asked again next round). */
+int bd_ddb_lease_round(bd_ddb_client_t *client, const bd_ddb_conf_t *conf, bd_ddb_leases_t *l,
+                       int64_t wall_ms, std::string *err);
+
+#endif

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# fleet.sh: what the DynamoDB sync costs. Starts bedrock-emulator, dynalite (tests/
+# node_modules, in memory) and bedrockd (1 worker, store on, one API key) on
+# loopback, then:
+#   1. cpu: the same bounded wrk run (POST /v1/messages with the key) against
+#      bedrockd without and with a `dynamodb` block; bedrockd's CPU time (utime +
+#      stime from /proc) per 1,000 requests, for each, alternating, BD_PERF_ROUNDS.
+#   2. push: BD_PERF_ROWS usage rows put in the store's outbox before the start,
+#      then the time until the sync has pushed them all (backlog 0 in /metrics):
+#      rows pushed per second, request items plus aggregates, one task.
+# Every process it starts is stopped on exit. Benchmarks, not tests.
+#   BD_PERF_BUILD=DIR (default <repo>/build)  BD_PERF_DURATION=S (wrk, default 8)
+#   BD_PERF_ROUNDS=N (default 3)  BD_PERF_ROWS=N (default 50000)
+#   BD_PERF_PORT_BASE=P (default 18450)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BD_PERF_BUILD:-$ROOT/build}
+DUR=${BD_PERF_DURATION:-8}
+ROUNDS=${BD_PERF_ROUNDS:-3}
+ROWS=${BD_PERF_ROWS:-50000}
+P=${BD_PERF_PORT_BASE:-18450}
+EMU=$P DDB=$((P + 1)) BD=$((P + 2))
+WORK=$(mktemp -d /tmp/bd-perf-fleet.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+die() { echo "fleet.sh: $*" >&2; exit 1; }
+wait_http() {
+    for _ in $(seq 1 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done
+    die "nothing answers at $1"
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+metric() { curl -s "http://127.0.0.1:$BD/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
+
+"$BUILD/tests/emulator/bedrock-emulator" --listen "127.0.0.1:$EMU" --no-verify >"$WORK/emu.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$EMU/foundation-models"
+(cd "$ROOT/tests" && exec node -e "require('dynalite')({createTableMs:0}).listen($DDB, '127.0.0.1')") \
+    >"$WORK/ddb.log" 2>&1 &
+DDBP=$!
+PIDS+=("$DDBP")
+sleep 1
+
+conf() { # FILE DYNAMODB(0|1)
+    cat >"$1" <<EOF
+worker_threads 1;
+listen 127.0.0.1:$BD;
+error_log $WORK/bedrockd.log notice;
+access_log off;
+store $WORK/store.db;
+bedrock {
+    region us-east-1;
+    endpoint http://127.0.0.1:$EMU;
+    control_endpoint http://127.0.0.1:$EMU;
+    credentials static;
+    access_key_id AKIDEXAMPLE;
+    secret_access_key wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY;
+    catalog off;
+}
+include $ROOT/conf/models.conf;
+EOF
+    if [ "$2" = 1 ]; then
+        printf 'dynamodb {\n    endpoint http://127.0.0.1:%s;\n    table_prefix perf-;\n}\n' "$DDB" >>"$1"
+    fi
+}
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+conf "$WORK/on.conf" 1
+conf "$WORK/off.conf" 0
+"$BUILD/bedrockctl" -c "$WORK/on.conf" dynamodb create-tables >/dev/null
+SECRET=$("$BUILD/bedrockctl" -c "$WORK/on.conf" key create --name perf --format json |
+         sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
+[ -n "$SECRET" ] || die "no key"
+printf '{"model":"claude-haiku-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}' \
+    >"$WORK/body.json"
+
+run_bd() { # CONF; sets BDP
+    "$BUILD/bedrockd" -c "$1" >>"$WORK/bedrockd.log" 2>&1 &
+    BDP=$!
+    PIDS+=("$BDP")
+    wait_http "http://127.0.0.1:$BD/health"
+}
+stop_bd() { kill -TERM "$BDP"; wait "$BDP" 2>/dev/null || true; }
+
+# The key reaches the store through a first run with DynamoDB (the off runs use it).
+run_bd "$WORK/on.conf"
+stop_bd
+
+echo "cpu: bedrockd CPU ms per 1000 requests (wrk -t1 -c16 -d${DUR}s, ${ROUNDS} rounds)"
+for r in $(seq 1 "$ROUNDS"); do
+    for mode in off on; do
+        run_bd "$WORK/$mode.conf"
+        # the key must be known before measuring (the on run pulls it from DynamoDB)
+        for _ in $(seq 1 100); do
+            s=$(curl -s -o /dev/null -w '%{http_code}' -H "x-api-key: $SECRET" \
+                -H 'content-type: application/json' --data @"$WORK/body.json" \
+                "http://127.0.0.1:$BD/v1/messages")
+            [ "$s" = 200 ] && break
+            sleep 0.1
+        done
+        [ "$s" = 200 ] || die "the key does not work ($mode: $s)"
+        t0=$(cpu_ticks "$BDP")
+        out=$(BD_BODY="$WORK/body.json" BD_HEADERS="x-api-key: $SECRET" wrk -t1 -c16 -d"${DUR}s" \
+              -s "$ROOT/perf/post.lua" "http://127.0.0.1:$BD/v1/messages" | grep BDPERF)
+        t1=$(cpu_ticks "$BDP")
+        n=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$out")
+        bad=$(sed -n 's/.*err_status=\([0-9]*\).*/\1/p' <<<"$out")
+        hz=$(getconf CLK_TCK)
+        awk -v m="$mode" -v r="$r" -v n="$n" -v b="$bad" -v t="$((t1 - t0))" -v hz="$hz" -v d="$DUR" \
+            'BEGIN { printf "  round %d %-3s %6d req (%d non-2xx) %7.0f req/s  %.2f CPU ms/1000 req\n",
+                     r, m, n, b, n / d, t * 1000 / hz / n * 1000 }'
+        stop_bd
+    done
+done
+
+echo "push: $ROWS usage rows in the outbox, pushed by one task to dynalite"
+last=$(sqlite3 "$WORK/store.db" 'SELECT max(id) FROM usage')
+sqlite3 "$WORK/store.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $ROWS)
+  INSERT INTO usage (request_id, time_ms, key_id, model, api, route, status, input_tokens,
+                     output_tokens, latency_ms)
+  SELECT 'perf-' || i, CAST(strftime('%s','now') AS INTEGER) * 1000, 'key_perf' || (i % 50),
+         'claude-haiku-4-5', 'anthropic', '/v1/messages', 200, 10, 16, 5 FROM n;" ||
+    die "filling the outbox failed (columns changed?)"
+start=$(date +%s.%N)
+d0=$(cpu_ticks "$DDBP")
+run_bd "$WORK/on.conf"
+while :; do
+    b=$(metric bedrockd_dynamodb_usage_backlog)
+    [ "${b:-1}" = 0 ] && break
+    sleep 0.2
+done
+end=$(date +%s.%N)
+pushed=$(metric bedrockd_dynamodb_usage_items_pushed_total)
+awk -v n="$pushed" -v s="$start" -v e="$end" -v l="${last:-0}" \
+    'BEGIN { printf "  %d request items pushed in %.1f s (start included): %.0f rows/s\n", n, e - s, n / (e - s) }'
+cpu=$(cpu_ticks "$BDP")
+d1=$(cpu_ticks "$DDBP")
+awk -v t="$cpu" -v d="$((d1 - d0))" -v hz="$(getconf CLK_TCK)" -v n="$pushed" -v s="$start" -v e="$end" \
+    'BEGIN { printf "  bedrockd CPU: %.2f s (%.1f us per row); dynalite CPU: %.2f s of %.1f s (%.0f%% of a core)\n",
+             t / hz, t / hz / n * 1e6, d / hz, e - s, d / hz / (e - s) * 100 }'
+stop_bd

@@ -12,8 +12,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { EMULATOR_CREDENTIALS, OutputLog, binaryFromEnv, httpRequest, httpStream, startEmulator,
-         withTimeout } from './lib/harness.mjs';
+import { EMULATOR_CREDENTIALS, OutputLog, binaryFromEnv, freePort, httpRequest, httpStream,
+         startEmulator, withTimeout } from './lib/harness.mjs';
 
 const { default: Anthropic } = await import('@anthropic-ai/sdk');
 const { default: OpenAI } = await import('openai');
@@ -106,7 +106,7 @@ describe('container image (deploy/image.sh)', { skip: reason ?? false }, () => {
     test('serves both APIs with the README model names, then drains and exits 0', async () => {
         const env = {
             BEDROCKD_LISTEN: '127.0.0.1:0',
-            BEDROCKD_METRICS_LISTEN: '127.0.0.1:0',
+            BEDROCKD_METRICS_LISTEN: `127.0.0.1:${await freePort()}`, /* not 9090 of the host */
             BEDROCKD_WORKER_THREADS: '2',
             BEDROCKD_SHUTDOWN_TIMEOUT: '30s',
             BEDROCKD_MASTER_KEY: MASTER_KEY,

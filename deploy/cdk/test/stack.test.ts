@@ -106,6 +106,8 @@ for (const stageName of Object.keys(STAGES)) {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bd-cdk-conf-'));
             fs.copyFileSync(path.join(REPO_ROOT, 'deploy/container.conf'), path.join(dir, 'bedrockd.conf'));
             fs.copyFileSync(path.join(REPO_ROOT, 'conf/models.conf'), path.join(dir, 'models.conf'));
+            fs.cpSync(path.join(REPO_ROOT, 'deploy/container.d'), path.join(dir, 'container.d'),
+                      { recursive: true });
             const env = Object.fromEntries(containerDef(t).Environment.map((e: any) => [e.Name, e.Value]));
             const r = spawnSync(bedrockd, ['-T', '-c', path.join(dir, 'bedrockd.conf')], {
                 encoding: 'utf8',

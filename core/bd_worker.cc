@@ -169,6 +169,7 @@ bd_worker_create(bd_process_t *p, int id, bd_snapshot_t *snap)
     w->listeners_closed.store(false);
     w->stop_ev = nullptr;
     w->stop_deadline_us = 0;
+    w->started = false;
     w->active.store(0);
     w->flushing.store(0);
     w->streams.store(0);
@@ -243,6 +244,7 @@ bd_worker_start(bd_worker_t *w)
     if (pthread_create(&w->thread, nullptr, bd_worker_main, w) != 0) {
         BD_FATAL("pthread_create(worker %d) failed", w->id);
     }
+    w->started = true;
 }
 
 void
@@ -259,7 +261,12 @@ bd_worker_post(bd_worker_t *w, bd_msg_t *msg)
 void
 bd_worker_join_destroy(bd_worker_t *w)
 {
-    pthread_join(w->thread, nullptr);
+    if (w->started) {
+        pthread_join(w->thread, nullptr);
+    } else { /* the start failed before its thread ran: free what the thread would */
+        evhttp_free(w->http);
+        evhttp_free(w->https);
+    }
     /* Messages that arrived after STOP still hold snapshot references. */
     for (bd_msg_t &msg : w->mailbox) {
         if (msg.type == BD_MSG_ADOPT) {

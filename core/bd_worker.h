@@ -55,6 +55,7 @@ struct bd_worker_stop_hook_t {
 struct bd_worker_t {
     int id;
     pthread_t thread;
+    bool started; /* its thread runs: a failed start joins none */
     bd_process_t *process;
     struct event_base *base;
     struct evhttp *http;  /* plain listeners */

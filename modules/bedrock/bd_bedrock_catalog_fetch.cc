@@ -277,21 +277,23 @@ bd_catalog_run(bd_bedrock_catalog_fetcher_t *f, int *failures)
         return delay;
     }
     *failures = 0;
-    if (!f->last_error.empty() || fresh->models.size() != f->last_models ||
-        fresh->profiles.size() != f->last_profiles) {
-        bd_log_error(BD_LOG_NOTICE, nullptr,
-                     "bedrock catalog: %zu models, %zu inference profiles, %zu listed from %s",
-                     fresh->models.size(), fresh->profiles.size(), fresh->listings.size(),
-                     f->opts.control.url.c_str());
-    }
+    bool changed = !f->last_error.empty() || fresh->models.size() != f->last_models ||
+                   fresh->profiles.size() != f->last_profiles;
+    size_t models = fresh->models.size(), profiles = fresh->profiles.size();
+    size_t listed = fresh->listings.size();
     f->last_error.clear();
-    f->last_models = fresh->models.size();
-    f->last_profiles = fresh->profiles.size();
+    f->last_models = models;
+    f->last_profiles = profiles;
     pthread_mutex_lock(&f->lock);
     bd_bedrock_catalog_t *old = f->current;
     f->current = fresh;
     pthread_mutex_unlock(&f->lock);
     bd_bedrock_catalog_release(old);
+    if (changed) { /* once published: whoever reads the line sees the catalog */
+        bd_log_error(BD_LOG_NOTICE, nullptr,
+                     "bedrock catalog: %zu models, %zu inference profiles, %zu listed from %s",
+                     models, profiles, listed, f->opts.control.url.c_str());
+    }
     return f->opts.refresh_ms;
 }
 

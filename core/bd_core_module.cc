@@ -32,6 +32,9 @@ static const char *bd_core_set_error_log(bd_conf_ctx_t *cf, const bd_conf_node_t
 static const char *bd_core_set_access_log(bd_conf_ctx_t *cf, const bd_conf_node_t *node,
                                           const bd_directive_t *d, void *conf);
 
+static const bd_conf_enum_t bd_core_log_formats[] = {
+    {"text", BD_LOG_FORMAT_TEXT}, {"json", BD_LOG_FORMAT_JSON}, {nullptr, 0}};
+
 static const bd_conf_bounds_t bd_core_connections_bounds = {16, 1000000};
 static const bd_conf_bounds_t bd_core_per_address_bounds = {0, 1000000};
 
@@ -46,6 +49,8 @@ static const bd_directive_t bd_core_directives[] = {
     {"ssl_ciphers", "main", BD_ARGS_1, bd_conf_set_str, BD_CORE_OFF(ssl_ciphers), nullptr},
     {"pid", "main", BD_ARGS_1, bd_conf_set_str, BD_CORE_OFF(pid_path), nullptr},
     {"error_log", "main", BD_ARGS_1 | BD_ARGS_2, bd_core_set_error_log, 0, nullptr},
+    {"error_log_format", "main", BD_ARGS_1, bd_conf_set_enum, BD_CORE_OFF(error_log_format),
+     bd_core_log_formats},
     {"access_log", "main", BD_ARGS_1, bd_core_set_access_log, 0, nullptr},
     {"client_max_body_size", "main", BD_ARGS_1, bd_conf_set_size, BD_CORE_OFF(client_max_body_size),
      nullptr},
@@ -82,6 +87,7 @@ bd_core_create_conf(void)
     c->worker_threads = BD_UNSET_INT;
     c->ssl_ctx = nullptr;
     c->error_log_level = BD_UNSET_INT;
+    c->error_log_format = BD_UNSET_INT;
     c->client_max_body_size = BD_UNSET_SIZE;
     c->client_max_header_size = BD_UNSET_SIZE;
     c->client_header_timeout_ms = BD_UNSET_INT;
@@ -292,6 +298,7 @@ bd_core_init_conf(bd_snapshot_t *, void *conf)
     if (c->field == (decltype(c->field))-1) {                                                      \
         c->field = (value);                                                                        \
     }
+    BD_DEFAULT(error_log_format, BD_LOG_FORMAT_TEXT);
     BD_DEFAULT(client_max_body_size, 32u * 1024 * 1024);
     BD_DEFAULT(client_max_header_size, 64u * 1024);
     BD_DEFAULT(client_header_timeout_ms, 60000);

@@ -37,6 +37,7 @@ struct bd_core_conf_t {
     std::string pid_path;
     std::string error_log;
     int error_log_level;
+    int error_log_format; /* a bd_log_format_e */
     std::string access_log; /* empty = off */
     uint64_t client_max_body_size;   /* bytes */
     uint64_t client_max_header_size; /* bytes */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/bd_core.h"
+#include "core/bd_json.h"
 
 namespace {
 
@@ -32,6 +33,7 @@ struct bd_log_state_t {
     bool stopping;
     bool reopen;
     int level;
+    bool json;      /* error lines as JSON objects (error_log_format json) */
     bool access_on; /* mirrors access.fd >= 0 for lock-free checks */
     bd_log_sink_t error;
     bd_log_sink_t access;
@@ -39,9 +41,12 @@ struct bd_log_state_t {
 
 /* The one log state; owned by this file, guarded by <lock>. */
 bd_log_state_t bd_log_state = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false,
-                                false, false, BD_LOG_NOTICE, false, {"stderr", 2, {}}, {"", -1, {}}};
+                                false, false, BD_LOG_NOTICE, false, false, {"stderr", 2, {}}, {"", -1, {}}};
 
 const size_t BD_LOG_FLUSH_BYTES = 64 * 1024;
+
+/* The calling thread's name in error lines ("main", "worker-2", "store"...). */
+thread_local char bd_log_thread_name[16] = "";
 
 const char *const bd_log_level_names[] = {"emerg", "alert", "crit",  "error",
                                           "warn",  "notice", "info", "debug"};
@@ -112,7 +117,8 @@ bd_log_write_all(int fd, const std::string &data)
 }
 
 int
-bd_log_configure(const char *error_path, int level, const char *access_path, std::string *err)
+bd_log_configure(const char *error_path, int level, bool json, const char *access_path,
+                 std::string *err)
 {
     int efd = bd_log_open_path(error_path, err);
     if (efd < 0) {
@@ -144,6 +150,7 @@ bd_log_configure(const char *error_path, int level, const char *access_path, std
     s->access.fd = afd;
     __atomic_store_n(&s->access_on, afd >= 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->level, level, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->json, json, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&s->lock);
     return 0;
 }
@@ -289,27 +296,71 @@ bd_log_append(bd_log_sink_t *sink, const char *line, size_t len)
 }
 
 void
+bd_log_set_thread_name(const char *name)
+{
+    snprintf(bd_log_thread_name, sizeof(bd_log_thread_name), "%s", name);
+    pthread_setname_np(pthread_self(), bd_log_thread_name); /* for ps and top too */
+}
+
+/* "TIME [level] request_id=ID message" */
+static size_t
+bd_log_format_text(char *buf, size_t size, const char *time, int level, const char *request_id,
+                   const char *fmt, va_list ap)
+{
+    int n = snprintf(buf, size, "%s [%s] ", time, bd_log_level_name(level));
+    if (request_id != nullptr && request_id[0] != '\0') {
+        n += snprintf(buf + n, size - (size_t)n, "request_id=%s ", request_id);
+    }
+    int m = vsnprintf(buf + n, size - (size_t)n, fmt, ap);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    return len >= size ? size - 1 : len;
+}
+
+/* {"time","level","pid","thread","request_id","message"}: one object a line, the
+ * message escaped (and cut at the same length as a text line). */
+static void
+bd_log_format_json(std::string *out, const char *time, int level, const char *request_id,
+                   const char *fmt, va_list ap)
+{
+    char msg[4096];
+    int m = vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t mlen = m < 0 ? 0 : ((size_t)m >= sizeof(msg) ? sizeof(msg) - 1 : (size_t)m);
+    char head[128];
+    snprintf(head, sizeof(head), "{\"time\":\"%s\",\"level\":\"%s\",\"pid\":%ld,\"thread\":", time,
+             bd_log_level_name(level), (long)getpid());
+    out->append(head);
+    const char *thread = bd_log_thread_name[0] != '\0' ? bd_log_thread_name : "thread";
+    bd_json_append_string(out, thread, strlen(thread));
+    if (request_id != nullptr && request_id[0] != '\0') {
+        out->append(",\"request_id\":");
+        bd_json_append_string(out, request_id, strlen(request_id));
+    }
+    out->append(",\"message\":");
+    bd_json_append_string(out, msg, mlen);
+    out->push_back('}');
+}
+
+void
 bd_log_verror(int level, const char *request_id, const char *fmt, va_list ap)
 {
     if (!bd_log_enabled(level)) {
         return;
     }
-    char buf[4096];
     int64_t ms = bd_wall_ms();
     time_t sec = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&sec, &tm);
-    int n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ [%s] ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000),
-                     bd_log_level_name(level));
-    if (request_id != nullptr && request_id[0] != '\0') {
-        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "request_id=%s ", request_id);
+    char time[64];
+    snprintf(time, sizeof(time), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    if (__atomic_load_n(&bd_log_state.json, __ATOMIC_RELAXED)) {
+        std::string line;
+        bd_log_format_json(&line, time, level, request_id, fmt, ap);
+        bd_log_append(&bd_log_state.error, line.data(), line.size());
+        return;
     }
-    int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
-    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-    if (len >= sizeof(buf)) {
-        len = sizeof(buf) - 1;
-    }
+    char buf[4096];
+    size_t len = bd_log_format_text(buf, sizeof(buf), time, level, request_id, fmt, ap);
     bd_log_append(&bd_log_state.error, buf, len);
 }
 

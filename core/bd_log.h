@@ -22,14 +22,25 @@ enum bd_log_level_e {
     BD_LOG_DEBUG,
 };
 
+enum bd_log_format_e {
+    BD_LOG_FORMAT_TEXT = 0,
+    BD_LOG_FORMAT_JSON,
+};
+
 /* "error" -> BD_LOG_ERR, ...; -1 for an unknown name. */
 int bd_log_level_parse(const char *name);
 const char *bd_log_level_name(int level);
 
 /* Points the logs at <error_path> ("stderr" or a file) and <access_path> (a file,
- * or empty for off). Opens the files now, on the calling thread (main), so errors
- * surface at load or reload; returns 0, or -1 with <err> set. */
-int bd_log_configure(const char *error_path, int level, const char *access_path, std::string *err);
+ * or empty for off); <json> makes error lines JSON objects. Opens the files now,
+ * on the calling thread (main), so errors surface at load or reload; returns 0,
+ * or -1 with <err> set. */
+int bd_log_configure(const char *error_path, int level, bool json, const char *access_path,
+                     std::string *err);
+
+/* Names the calling thread in error lines (and for ps); at most 15 characters.
+ * Each thread calls it once when it starts. */
+void bd_log_set_thread_name(const char *name);
 
 /* Starts and stops the writer thread (main thread). Before start and after stop,
  * lines are written synchronously. Stop flushes everything. */
@@ -42,7 +53,8 @@ void bd_log_reopen(void);
 /* True when <level> would be logged: check before formatting expensive arguments. */
 bool bd_log_enabled(int level);
 
-/* Error log line: "TIME [level] <message>". <request_id> may be null. */
+/* Error log line: "TIME [level] request_id=ID <message>", or with json
+ * {"time","level","pid","thread","request_id","message"}. <request_id> may be null. */
 void bd_log_error(int level, const char *request_id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void bd_log_verror(int level, const char *request_id, const char *fmt, va_list ap);

@@ -147,6 +147,7 @@ main(int argc, char **argv)
     if (bd_main_parse_flags(argc, argv, &flags) != 0) {
         return 1;
     }
+    bd_log_set_thread_name("main");
     bd_modules_init();
     bd_http_edge_init_process();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -181,7 +182,8 @@ main(int argc, char **argv)
     }
 
     const bd_core_conf_t *ccf = bd_core_conf(snap);
-    if (bd_log_configure(ccf->error_log.c_str(), ccf->error_log_level, ccf->access_log.c_str(),
+    if (bd_log_configure(ccf->error_log.c_str(), ccf->error_log_level,
+                         ccf->error_log_format == BD_LOG_FORMAT_JSON, ccf->access_log.c_str(),
                          &err) != 0) {
         fprintf(stderr, "bedrockd: %s\n", err.c_str());
         bd_snapshot_unref(snap);

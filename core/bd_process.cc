@@ -262,7 +262,8 @@ bd_process_reload(bd_process_t *p)
                      "worker_threads changes take effect at the next restart (running %zu)",
                      p->workers.size());
     }
-    if (bd_log_configure(ccf->error_log.c_str(), ccf->error_log_level, ccf->access_log.c_str(),
+    if (bd_log_configure(ccf->error_log.c_str(), ccf->error_log_level,
+                         ccf->error_log_format == BD_LOG_FORMAT_JSON, ccf->access_log.c_str(),
                          &err) != 0 ||
         bd_process_publish(p, snap, &err) != 0) {
         bd_log_error(BD_LOG_ERR, nullptr, "reload failed, keeping the running configuration: %s",

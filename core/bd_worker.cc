@@ -207,6 +207,9 @@ static void *
 bd_worker_main(void *arg) noexcept
 {
     bd_worker_t *w = (bd_worker_t *)arg;
+    char name[16];
+    snprintf(name, sizeof(name), "worker-%d", w->id);
+    bd_log_set_thread_name(name);
     bd_http_setup(w, w->http, w->https);
     bd_http_apply_limits(w->http, w->snap);
     bd_http_apply_limits(w->https, w->snap);

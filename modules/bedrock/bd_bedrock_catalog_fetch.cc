@@ -301,6 +301,7 @@ static void *
 bd_catalog_on_thread(void *arg) noexcept
 {
     bd_bedrock_catalog_fetcher_t *f = (bd_bedrock_catalog_fetcher_t *)arg;
+    bd_log_set_thread_name("catalog");
     int failures = 0;
     while (!f->stop.load()) {
         int64_t delay_ms = bd_catalog_run(f, &failures);

@@ -134,6 +134,7 @@ static void *
 bd_cache_ddb_main(void *arg)
 {
     bd_cache_ddb_t *d = (bd_cache_ddb_t *)arg;
+    bd_log_set_thread_name("cache-dynamodb");
     std::vector<bd_cache_ddb_job_t> batch;
     for (;;) {
         batch.clear();

@@ -216,6 +216,7 @@ static void *
 bd_ddb_main(void *arg) noexcept
 {
     bd_ddb_sync_t *s = (bd_ddb_sync_t *)arg;
+    bd_log_set_thread_name("dynamodb");
     int64_t now = bd_now_us();
     int64_t next_pull = now + s->conf.sync_interval_ms * 1000;
     int64_t next_push = now;

@@ -226,6 +226,7 @@ static void *
 bd_store_main(void *arg) noexcept
 {
     bd_store_t *s = (bd_store_t *)arg;
+    bd_log_set_thread_name("store");
     std::vector<bd_usage_record_t> batch;
     int64_t next_poll_us = bd_now_us() + BD_STORE_POLL_MS * 1000;
     uint64_t dropped_seen = 0;

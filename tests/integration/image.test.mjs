@@ -125,8 +125,9 @@ describe('container image (deploy/image.sh)', { skip: reason ?? false }, () => {
         const errLog = new OutputLog(proc.stderr, 'container stderr');
         const outLog = new OutputLog(proc.stdout, 'container stdout');
         try {
-            const m = await errLog.waitFor(/listening on 127\.0\.0\.1:(\d+)/, { timeoutMs: START_MS });
-            await errLog.waitFor(/bedrockd \S+ started/, { timeoutMs: START_MS });
+            /* Both logs are on stdout, one JSON object a line (the container conf). */
+            const m = await outLog.waitFor(/listening on 127\.0\.0\.1:(\d+)/, { timeoutMs: START_MS });
+            await outLog.waitFor(/bedrockd \S+ started/, { timeoutMs: START_MS });
             const url = `http://127.0.0.1:${m[1]}`;
 
             const ready = await httpRequest(`${url}/ready`);
@@ -181,8 +182,16 @@ describe('container image (deploy/image.sh)', { skip: reason ?? false }, () => {
             assert.ok(done.complete, 'the stream was cut');
             assert.match(done.text, /event: message_stop/);
             assert.equal(await withTimeout(exited, 30000, 'podman run to exit'), 0);
-            assert.match(errLog.text, /draining: \d+ requests? in flight/);
-            assert.match(errLog.text, /drained, exiting/);
+            assert.match(outLog.text, /draining: \d+ requests? in flight/);
+            assert.match(outLog.text, /drained, exiting/);
+            const lines = outLog.text.split('\n').filter((l) => l !== '');
+            for (const l of lines) {
+                assert.doesNotThrow(() => JSON.parse(l), `not a JSON line: ${l}`);
+            }
+            const started = lines.map((l) => JSON.parse(l)).find((o) => /started/.test(o.message ?? ''));
+            assert.equal(started.level, 'notice');
+            assert.equal(started.thread, 'main');
+            assert.equal(errLog.text, '', 'bedrockd wrote to stderr');
         } finally {
             podman(['rm', '-f', '-t', '0', NAME]);
         }

@@ -17,10 +17,10 @@ interface TableSpec {
 }
 
 export const TABLE_SPECS: TableSpec[] = [
-    { suffix: 'api-keys', partitionKey: 'key_hash' },
+    { suffix: 'api-keys', partitionKey: 'key_id' },
     { suffix: 'usage', partitionKey: 'pk', sortKey: 'sk', ttl: 'expires_at' },
     { suffix: 'cache', partitionKey: 'cache_key', ttl: 'expires_at' },
-    { suffix: 'model-mapping', partitionKey: 'name' },
+    { suffix: 'model-mapping', partitionKey: 'model' },
     { suffix: 'limits', partitionKey: 'pk', ttl: 'expires_at' },
 ];
 

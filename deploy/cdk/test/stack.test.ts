@@ -5,8 +5,9 @@
  * left unacknowledged (a finding makes synthesis throw).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
@@ -51,6 +52,57 @@ function seconds(v: string): number {
 }
 
 const bedrockd = process.env.BD_BEDROCKD ?? path.join(REPO_ROOT, 'build', 'bedrockd');
+const bedrockctl = path.join(path.dirname(bedrockd), 'bedrockctl');
+/* dynalite (a real DynamoDB in memory) from the integration suites' packages. */
+const dynalitePath = path.join(REPO_ROOT, 'tests', 'node_modules', 'dynalite');
+
+/* A DynamoDB JSON call to dynalite, which checks the form of the signature only. */
+async function dynamoCall(url: string, target: string, body: object): Promise<any> {
+    const r = await fetch(url, {
+        method: 'POST',
+        headers: {
+            'content-type': 'application/x-amz-json-1.0',
+            'x-amz-target': `DynamoDB_20120810.${target}`,
+            'x-amz-date': '20260101T000000Z',
+            authorization: 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/dynamodb/aws4_request, '
+                + 'SignedHeaders=host;x-amz-date, Signature=00',
+        },
+        body: JSON.stringify(body),
+    });
+    const reply = await r.json();
+    assert.equal(r.status, 200, JSON.stringify(reply));
+    return reply;
+}
+
+/* The key schema of each table `bedrockctl dynamodb create-tables` makes (bedrockd's
+ * own table definitions), by table name. */
+async function bedrockdKeySchemas(prefix: string): Promise<Record<string, any>> {
+    const dynalite = createRequire(__filename)(dynalitePath);
+    const server = dynalite({ createTableMs: 0 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${server.address().port}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bd-cdk-tables-'));
+    try {
+        const conf = path.join(dir, 'ctl.conf');
+        fs.writeFileSync(conf, `store ${dir}/s.db;\ndynamodb {\n    region us-east-1;\n`
+            + `    endpoint ${url};\n    table_prefix ${prefix};\n}\n`);
+        await new Promise<void>((resolve, reject) => {
+            execFile(bedrockctl, ['-c', conf, 'dynamodb', 'create-tables'], {
+                env: { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+                       AWS_SECRET_ACCESS_KEY: 'secret-for-dynalite', HOME: dir },
+                timeout: 60000,
+            }, (err, _stdout, stderr) => (err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve()));
+        });
+        const schemas: Record<string, any> = {};
+        for (const name of (await dynamoCall(url, 'ListTables', {})).TableNames) {
+            schemas[name] = (await dynamoCall(url, 'DescribeTable', { TableName: name })).Table.KeySchema;
+        }
+        return schemas;
+    } finally {
+        server.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
 
 for (const stageName of Object.keys(STAGES)) {
     describe(`stage ${stageName}`, () => {
@@ -79,6 +131,20 @@ for (const stageName of Object.keys(STAGES)) {
                     DeletionPolicy: stage.retainData ? 'Retain' : 'Delete',
                 });
             }
+        });
+
+        test('the tables have the keys bedrockd reads and writes (bedrockctl create-tables in dynalite)',
+             async (tc) => {
+            if (!fs.existsSync(bedrockctl) || !fs.existsSync(dynalitePath)) {
+                tc.skip(`needs ${bedrockctl} and ${dynalitePath}`);
+                return;
+            }
+            const theirs = await bedrockdKeySchemas(prefix);
+            const ours: Record<string, any> = {};
+            for (const [, table] of resources(t, 'AWS::DynamoDB::Table')) {
+                ours[table.Properties.TableName] = table.Properties.KeySchema;
+            }
+            assert.deepEqual(ours, theirs);
         });
 
         test('the three stop timeouts and the idle timeouts come from timeouts.json and agree', () => {

@@ -220,8 +220,7 @@ bd_admin_model_unset(bd_admin_req_t *ar, const std::string &name)
         return;
     }
     if (found == 0) {
-        bd_admin_error(ar, 404, "name", "no model \"%s\" in the model map additions",
-                       name.c_str());
+        bd_admin_error(ar, 404, "name", "no model map addition with name \"%s\"", name.c_str());
         return;
     }
     bd_store_t *s = bd_store_get(ar->a->p);

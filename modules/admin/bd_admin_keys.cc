@@ -127,12 +127,13 @@ bd_admin_key_publish(bd_admin_req_t *ar)
 }
 
 static void
-bd_admin_key_failed(bd_admin_req_t *ar, int rc, const bd_keyops_result_t *res)
+bd_admin_key_failed(bd_admin_req_t *ar, int rc, const std::string &id,
+                    const bd_keyops_result_t *res)
 {
     if (rc == BD_KEYOPS_BAD) {
         bd_admin_error(ar, 400, res->field.c_str(), "%s %s", res->field.c_str(), res->err.c_str());
     } else if (rc == BD_KEYOPS_NOT_FOUND) {
-        bd_admin_error(ar, 404, "id", "%s", res->err.c_str());
+        bd_admin_error(ar, 404, "id", "no key with id \"%s\"", id.c_str());
     } else {
         bd_admin_error(ar, 500, nullptr, "%s", res->err.c_str());
     }
@@ -164,7 +165,7 @@ bd_admin_key_show(bd_admin_req_t *ar, const std::string &id)
     if (found < 0) {
         bd_admin_error(ar, 500, nullptr, "%s", err.c_str());
     } else if (found == 0) {
-        bd_admin_error(ar, 404, "id", "no key \"%s\"", id.c_str());
+        bd_admin_error(ar, 404, "id", "no key with id \"%s\"", id.c_str());
     } else {
         bd_admin_reply_json(ar, 200, bd_keyops_json(&k, bd_keyops_now_ms()));
     }
@@ -192,7 +193,7 @@ bd_admin_key_write(bd_admin_req_t *ar, const std::string &verb, const std::strin
                               : bd_keyops_change(&ar->backend, verb, id, fields, &res);
     std::string action = "key." + verb;
     if (rc != BD_KEYOPS_OK) {
-        bd_admin_key_failed(ar, rc, &res);
+        bd_admin_key_failed(ar, rc, id, &res);
         bd_admin_audit(ar, action.c_str(), verb == "create" ? "" : id, "", "",
                        rc == BD_KEYOPS_BAD ? 400 : rc == BD_KEYOPS_NOT_FOUND ? 404 : 500);
         return;

@@ -4,6 +4,7 @@
  * metrics. Built into the bedrockd executable (it names every module).
  */
 #include "core/bd_core_module.h"
+#include "modules/admin/bd_admin.h"
 #include "modules/anthropic/bd_anthropic_module.h"
 #include "modules/auth/bd_auth.h"
 #include "modules/bedrock/bd_bedrock.h"
@@ -22,6 +23,7 @@
 bd_module_t *const bd_modules[] = {
     &bd_core_module,
     &bd_health_module,
+    &bd_admin_module, /* before the store: its thread stops before the store's */
     &bd_store_module,
     &bd_dynamodb_module, /* after the store: it starts after it and stops after its flush */
     &bd_auth_module,

@@ -7,6 +7,7 @@
 #include "core/bd_process.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,19 @@
 #include "core/bd_log.h"
 
 static const int BD_LISTEN_BACKLOG = 4096;
+
+/* Guards p->snap against readers off the main thread (bd_process_snapshot). */
+static pthread_mutex_t bd_process_snap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+bd_snapshot_t *
+bd_process_snapshot(bd_process_t *p)
+{
+    pthread_mutex_lock(&bd_process_snap_lock);
+    bd_snapshot_t *snap = p->snap;
+    bd_snapshot_ref(snap);
+    pthread_mutex_unlock(&bd_process_snap_lock);
+    return snap;
+}
 
 void
 bd_process_notify(const char *state)
@@ -272,8 +286,10 @@ bd_process_reload(bd_process_t *p)
         bd_process_notify("READY=1");
         return;
     }
+    pthread_mutex_lock(&bd_process_snap_lock);
     bd_snapshot_t *old = p->snap;
     p->snap = snap;
+    pthread_mutex_unlock(&bd_process_snap_lock);
     bd_snapshot_unref(old);
     bd_log_error(BD_LOG_NOTICE, nullptr, "configuration reloaded (generation %lu)",
                  snap->generation);

@@ -41,6 +41,10 @@ struct bd_process_t {
  * the exit code. Main thread. */
 int bd_process_run(const char *conf_path, bd_snapshot_t *snap);
 
+/* The current snapshot with one reference for the caller (any thread; a reload
+ * may replace it right after). */
+bd_snapshot_t *bd_process_snapshot(bd_process_t *p);
+
 /* Readiness: 1 ready, 0 not with <reason> (any thread). */
 int bd_process_ready(bd_process_t *p, char *reason, size_t len);
 

@@ -38,6 +38,8 @@ enum bd_metrics_family_e {
     BD_MF_SERIES_OVERFLOW,       /* counter: label tuples folded into "_overflow" */
     BD_MF_BETAS_DROPPED,         /* counter {model} */
     BD_MF_CACHE,                 /* counter {result}: response cache hit, miss, bypass */
+    BD_MF_KEY_REQUESTS,          /* counter {key,status}: requests of an authenticated key */
+    BD_MF_KEY_TOKENS,            /* counter {key,type} */
     BD_MF_COUNT,
 };
 
@@ -158,6 +160,11 @@ struct bd_metrics_live_t {
     int64_t streams;  /* streaming responses */
     int64_t workers;
 };
+
+/* Every slot merged into <merged> and the workers' counters into <live>, as a
+ * scrape reads them (the admin status page reads these, not counters of its
+ * own). -1 before the module started. Any thread of the process. */
+int bd_metrics_read(bd_process_t *p, bd_metrics_merged_t *merged, bd_metrics_live_t *live);
 
 /* Appends the gauges read at scrape time: <live>, the credentials' state and
  * expiry, the circuits of <snap>'s failover targets, build information, and the

@@ -14,6 +14,7 @@
 
 #include "core/bd_conf.h"
 #include "core/bd_json.h"
+#include "core/bd_side_listen.h"
 #include "modules/metrics/bd_metrics.h"
 
 struct evhttp;
@@ -22,9 +23,7 @@ struct bd_metrics_conf_t {
     bool enabled;
     bool allow_set; /* a metrics_allow was given */
     std::vector<bd_cidr_t> allow;
-    std::string listen_text; /* metrics_listen as written; "" = the main listeners */
-    struct sockaddr_storage listen_addr;
-    socklen_t listen_addr_len;
+    bd_side_listen_t listen; /* metrics_listen; text "" = the main listeners */
 };
 
 /* Process-wide: every worker's slot, and the workers still running. */

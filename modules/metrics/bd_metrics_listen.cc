@@ -23,25 +23,15 @@
 
 #include "core/bd_log.h"
 #include "core/bd_process.h"
+#include "core/bd_side_listen.h"
 #include "core/bd_worker.h"
 
 const char *
 bd_metrics_set_listen(bd_conf_ctx_t *cf, const bd_conf_node_t *node, const bd_directive_t *,
                       void *conf)
 {
-    bd_metrics_conf_t *c = (bd_metrics_conf_t *)conf;
-    const std::string &text = node->args[1];
-    int len = (int)sizeof(c->listen_addr);
-    memset(&c->listen_addr, 0, sizeof(c->listen_addr));
-    if (evutil_parse_sockaddr_port(text.c_str(), (struct sockaddr *)&c->listen_addr, &len) != 0 ||
-        text.find(':') == std::string::npos) {
-        cf->errbuf = "invalid address \"" + text +
-                     "\" in \"metrics_listen\" directive (ADDRESS:PORT, numeric)";
-        return cf->errbuf.c_str();
-    }
-    c->listen_text = text;
-    c->listen_addr_len = (socklen_t)len;
-    return nullptr;
+    return bd_side_listen_parse(cf, "metrics_listen", node->args[1],
+                                &((bd_metrics_conf_t *)conf)->listen);
 }
 
 /* The metrics_listen the process started with ("" for none); null before the start.
@@ -52,9 +42,9 @@ bool
 bd_metrics_listen_owns_metrics(const bd_metrics_conf_t *c)
 {
     if (bd_metrics_running_listen == nullptr) {
-        return !c->listen_text.empty();
+        return !c->listen.text.empty();
     }
-    if (c->listen_text != *bd_metrics_running_listen) {
+    if (c->listen.text != *bd_metrics_running_listen) {
         bd_log_error(BD_LOG_WARN, nullptr,
                      "metrics_listen changes take effect at the next restart (running \"%s\")",
                      bd_metrics_running_listen->c_str());
@@ -67,60 +57,16 @@ bd_metrics_listen_open(bd_metrics_process_t *mp, const bd_metrics_conf_t *c)
 {
     mp->listen_fd = -1;
     delete bd_metrics_running_listen;
-    bd_metrics_running_listen = new std::string(c->listen_text);
-    if (c->listen_text.empty()) {
+    bd_metrics_running_listen = new std::string(c->listen.text);
+    if (c->listen.text.empty()) {
         return 0;
     }
-    int fd = socket(c->listen_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int on = 1;
-    if (fd >= 0) {
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-        if (c->listen_addr.ss_family == AF_INET6) {
-            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-        }
-    }
-    if (fd < 0 || bind(fd, (const struct sockaddr *)&c->listen_addr, c->listen_addr_len) != 0 ||
-        listen(fd, 128) != 0) {
-        bd_log_error(BD_LOG_EMERG, nullptr, "metrics_listen: bind() to %s failed (%s)",
-                     c->listen_text.c_str(),
-                     errno == EADDRINUSE ? "address already in use by another process"
-                                         : strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-        }
+    int fd = bd_side_listen_bind("metrics_listen", "/metrics", &c->listen);
+    if (fd < 0) {
         return -1;
     }
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof(bound);
-    char host[64] = "?";
-    getsockname(fd, (struct sockaddr *)&bound, &blen);
-    int port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
-                                           : ntohs(((struct sockaddr_in *)&bound)->sin_port);
-    evutil_inet_ntop(bound.ss_family,
-                     bound.ss_family == AF_INET6
-                         ? (const void *)&((struct sockaddr_in6 *)&bound)->sin6_addr
-                         : (const void *)&((struct sockaddr_in *)&bound)->sin_addr,
-                     host, sizeof(host));
-    bd_log_error(BD_LOG_NOTICE, nullptr, "metrics_listen: serving /metrics on %s%s%s:%d",
-                 bound.ss_family == AF_INET6 ? "[" : "", host,
-                 bound.ss_family == AF_INET6 ? "]" : "", port);
     mp->listen_fd = fd;
     return 0;
-}
-
-static void
-bd_metrics_listen_reply(struct evhttp_request *req, int code, const char *reason,
-                        const char *type, const std::string &body)
-{
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", type);
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    struct evbuffer *buf = evbuffer_new();
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
-        evbuffer_add(buf, body.data(), body.size());
-    }
-    evhttp_send_reply(req, code, reason, buf);
-    evbuffer_free(buf);
 }
 
 static void
@@ -134,13 +80,13 @@ bd_metrics_listen_on_request(struct evhttp_request *req, void *arg) noexcept
         "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"Not Found\"}}";
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-        bd_metrics_listen_reply(req, 405, "Method Not Allowed", "application/json",
+        bd_side_listen_reply(req, 405, "Method Not Allowed", "application/json",
                                 "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
                                 "\"message\":\"Method Not Allowed\"}}");
         return;
     }
     if (path == "/health") {
-        bd_metrics_listen_reply(req, 200, "OK", "application/json", "{\"status\":\"ok\"}");
+        bd_side_listen_reply(req, 200, "OK", "application/json", "{\"status\":\"ok\"}");
         return;
     }
     if (path == "/ready") {
@@ -150,7 +96,7 @@ bd_metrics_listen_on_request(struct evhttp_request *req, void *arg) noexcept
                                  : "{\"status\":\"not_ready\",\"reason\":";
         bd_json_append_string(&body, reason, strlen(reason));
         body.append("}");
-        bd_metrics_listen_reply(req, ready ? 200 : 503, ready ? "OK" : "Service Unavailable",
+        bd_side_listen_reply(req, ready ? 200 : 503, ready ? "OK" : "Service Unavailable",
                                 "application/json", body);
         return;
     }
@@ -162,10 +108,10 @@ bd_metrics_listen_on_request(struct evhttp_request *req, void *arg) noexcept
     std::string out;
     if (path != "/metrics" || !c->enabled || peer == nullptr ||
         !bd_cidr_match(c->allow, peer) || bd_metrics_scrape(w->process, w->snap, &out) != 0) {
-        bd_metrics_listen_reply(req, 404, "Not Found", "application/json", not_found);
+        bd_side_listen_reply(req, 404, "Not Found", "application/json", not_found);
         return;
     }
-    bd_metrics_listen_reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", out);
+    bd_side_listen_reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", out);
 }
 
 int

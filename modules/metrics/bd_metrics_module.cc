@@ -60,7 +60,7 @@ bd_metrics_create_conf(void)
     bd_metrics_conf_t *c = new bd_metrics_conf_t();
     c->enabled = true;
     c->allow_set = false;
-    c->listen_addr_len = 0;
+    c->listen.addr_len = 0;
     return c;
 }
 
@@ -91,28 +91,37 @@ bd_metrics_process(bd_process_t *p)
 }
 
 int
-bd_metrics_scrape(bd_process_t *p, const bd_snapshot_t *snap, std::string *out)
+bd_metrics_read(bd_process_t *p, bd_metrics_merged_t *merged, bd_metrics_live_t *live)
 {
     bd_metrics_process_t *mp = bd_metrics_process(p);
     if (mp == nullptr) {
         return -1;
     }
-    bd_metrics_live_t live = {0, 0, 0, 0};
+    *live = {0, 0, 0, 0};
     pthread_mutex_lock(&mp->lock);
     std::vector<bd_metrics_slot_t *> slots = mp->slots;
     for (bd_worker_t *w : mp->workers) {
-        live.active += w->active.load(std::memory_order_relaxed);
-        live.flushing += w->flushing.load(std::memory_order_relaxed);
-        live.streams += w->streams.load(std::memory_order_relaxed);
+        live->active += w->active.load(std::memory_order_relaxed);
+        live->flushing += w->flushing.load(std::memory_order_relaxed);
+        live->streams += w->streams.load(std::memory_order_relaxed);
     }
-    live.workers = (int64_t)mp->workers.size();
+    live->workers = (int64_t)mp->workers.size();
     pthread_mutex_unlock(&mp->lock);
+    bd_metrics_collect(slots.data(), slots.size(), merged);
+    return 0;
+}
 
+int
+bd_metrics_scrape(bd_process_t *p, const bd_snapshot_t *snap, std::string *out)
+{
+    bd_metrics_live_t live;
     bd_metrics_merged_t merged;
-    bd_metrics_collect(slots.data(), slots.size(), &merged);
+    if (bd_metrics_read(p, &merged, &live) != 0) {
+        return -1;
+    }
     out->reserve(16384);
     bd_metrics_render(&merged, out);
-    bd_metrics_render_gauges(p, snap, &live, mp->start_ms, out);
+    bd_metrics_render_gauges(p, snap, &live, bd_metrics_process(p)->start_ms, out);
     return 0;
 }
 
@@ -227,8 +236,10 @@ bd_metrics_model_label(const bd_request_t *r)
     return bd_metrics_label(r->model.empty() ? "" : "unknown");
 }
 
+/* <family> {<first>, type} for each kind of token <r> used. */
 static void
-bd_metrics_count_tokens(bd_metrics_slot_t *s, const bd_request_t *r, bd_metrics_label_t model)
+bd_metrics_count_tokens(bd_metrics_slot_t *s, int family, const bd_request_t *r,
+                        bd_metrics_label_t first)
 {
     const struct {
         const char *type;
@@ -241,8 +252,8 @@ bd_metrics_count_tokens(bd_metrics_slot_t *s, const bd_request_t *r, bd_metrics_
     };
     for (const auto &t : tokens) {
         if (t.n > 0) {
-            bd_metrics_label_t labels[2] = {model, bd_metrics_label(t.type)};
-            bd_metrics_count(s, BD_MF_TOKENS, labels, (uint64_t)t.n);
+            bd_metrics_label_t labels[2] = {first, bd_metrics_label(t.type)};
+            bd_metrics_count(s, family, labels, (uint64_t)t.n);
         }
     }
 }
@@ -302,7 +313,12 @@ bd_metrics_log(bd_request_t *r)
     if (r->streamed && r->first_byte_us != 0) {
         bd_metrics_observe(s, BD_MF_TTFT, &model, r->first_byte_us - r->start_us);
     }
-    bd_metrics_count_tokens(s, r, model);
+    bd_metrics_count_tokens(s, BD_MF_TOKENS, r, model);
+    if (!r->key_id.empty()) {
+        bd_metrics_label_t key[2] = {bd_metrics_label(r->key_id), bd_metrics_label(status)};
+        bd_metrics_count(s, BD_MF_KEY_REQUESTS, key, 1);
+        bd_metrics_count_tokens(s, BD_MF_KEY_TOKENS, r, key[0]);
+    }
     if (r->betas_dropped > 0) {
         bd_metrics_count(s, BD_MF_BETAS_DROPPED, &model, (uint64_t)r->betas_dropped);
     }

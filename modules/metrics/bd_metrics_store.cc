@@ -63,6 +63,10 @@ const bd_metrics_family_t bd_metrics_families[BD_MF_COUNT] = {
     {"bedrockd_response_cache_total",
      "Cacheable requests by what the response cache did: hit, miss, bypass.", BD_METRICS_COUNTER,
      1, {"result"}, nullptr, 0},
+    {"bedrockd_key_requests_total", "Requests of authenticated API keys, by key id and HTTP status.",
+     BD_METRICS_COUNTER, 2, {"key", "status"}, nullptr, 0},
+    {"bedrockd_key_tokens_total", "Tokens reported by Bedrock, by API key id and type.",
+     BD_METRICS_COUNTER, 2, {"key", "type"}, nullptr, 0},
 };
 
 static const size_t BD_METRICS_INITIAL_INDEX = 64;

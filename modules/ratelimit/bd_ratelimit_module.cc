@@ -79,6 +79,24 @@ bd_ratelimit_exit_process(bd_process_t *p)
     }
 }
 
+void
+bd_ratelimit_view(bd_process_t *p, const std::string &key_id, int64_t rpm, int64_t tpm,
+                  int64_t concurrency, bd_ratelimit_view_t *out)
+{
+    bd_ratelimit_table_t *t = (bd_ratelimit_table_t *)p->module_ctx[bd_ratelimit_module.index];
+    *out = {-1, -1, -1};
+    if (t == nullptr) {
+        return;
+    }
+    bd_ratelimit_limits_t lim = {rpm, tpm, concurrency};
+    bd_ratelimit_state_t st;
+    int64_t in_flight = 0;
+    bd_ratelimit_table_peek(t, key_id, &lim, bd_now_us(), &st, &in_flight);
+    out->requests_remaining = rpm > 0 ? st.requests_remaining : -1;
+    out->tokens_remaining = tpm > 0 ? st.tokens_remaining : -1;
+    out->in_flight = concurrency > 0 ? in_flight : -1;
+}
+
 static bd_ratelimit_table_t *
 bd_ratelimit_table(const bd_request_t *r)
 {

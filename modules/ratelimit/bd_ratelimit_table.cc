@@ -100,6 +100,19 @@ bd_ratelimit_table_admit(bd_ratelimit_table_t *t, const std::string &key,
 }
 
 void
+bd_ratelimit_table_peek(bd_ratelimit_table_t *t, const std::string &key,
+                        const bd_ratelimit_limits_t *lim, int64_t now_us, bd_ratelimit_state_t *st,
+                        int64_t *in_flight)
+{
+    *st = bd_ratelimit_state_t{};
+    bd_ratelimit_shard_t *s;
+    bd_ratelimit_entry_t *e = bd_ratelimit_lock(t, key, &s);
+    bd_ratelimit_fill(e, lim, now_us, st);
+    *in_flight = e->in_flight;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void
 bd_ratelimit_table_unadmit(bd_ratelimit_table_t *t, const std::string &key,
                            const bd_ratelimit_limits_t *lim, int64_t now_us)
 {

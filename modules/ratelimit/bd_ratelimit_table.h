@@ -64,4 +64,11 @@ void bd_ratelimit_table_settle(bd_ratelimit_table_t *t, const std::string &key,
                                const bd_ratelimit_limits_t *lim, int64_t charged, int64_t used,
                                bool release_slot, int64_t now_us);
 
+/* What <key>'s buckets hold now, without taking anything: the remaining fields
+ * of <st>, and the requests in flight (counted for keys with a concurrency
+ * limit only). Any thread. */
+void bd_ratelimit_table_peek(bd_ratelimit_table_t *t, const std::string &key,
+                             const bd_ratelimit_limits_t *lim, int64_t now_us,
+                             bd_ratelimit_state_t *st, int64_t *in_flight);
+
 #endif

@@ -19,7 +19,7 @@ struct sqlite3;
 #define BD_STORE_DEFAULT_PATH "/var/lib/bedrockd/bedrockd.db"
 
 /* The schema version the code writes (PRAGMA user_version). */
-enum { BD_STORE_SCHEMA_VERSION = 6 };
+enum { BD_STORE_SCHEMA_VERSION = 7 };
 
 /* Opens (creating the file, never its directory) <path>, sets WAL and a busy
  * timeout of <busy_ms>, and migrates the schema to the latest version. Returns the
@@ -106,5 +106,28 @@ int bd_store_models_load(sqlite3 *db, std::vector<bd_store_model_t> *out, std::s
 int bd_store_model_set(sqlite3 *db, const bd_store_model_t *m, std::string *err);
 /* Returns 1 removed, 0 no such name, -1 error. */
 int bd_store_model_unset(sqlite3 *db, const std::string &name, std::string *err);
+
+/* --- audit trail of the admin API --- */
+
+struct bd_audit_row_t {
+    int64_t id; /* set by the store */
+    int64_t time_ms;
+    std::string token_id; /* the admin token's name */
+    std::string action;   /* "key.create", "key.revoke", "model.set", "reload", ... */
+    std::string target;   /* the key id or model name; "" when none */
+    std::string before;   /* JSON of the object before, without secrets; "" = none */
+    std::string after;    /* JSON after; "" = none */
+    std::string request_id;
+    std::string client; /* the peer address */
+    int status;         /* the HTTP status answered */
+};
+
+/* Appends <row>. Returns 0 or -1. */
+int bd_store_audit_insert(sqlite3 *db, const bd_audit_row_t *row, std::string *err);
+
+/* Rows with time in [since_ms, until_ms), oldest first, at most <limit> (the
+ * newest ones). Returns 0 or -1. */
+int bd_store_audit_list(sqlite3 *db, int64_t since_ms, int64_t until_ms, int64_t limit,
+                        std::vector<bd_audit_row_t> *out, std::string *err);
 
 #endif

@@ -81,6 +81,20 @@ static const char *const bd_store_migrations[] = {
     "ALTER TABLE keys ADD COLUMN budget_usd_micros INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE keys ADD COLUMN spent_tokens INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE keys ADD COLUMN spent_usd_micros INTEGER NOT NULL DEFAULT 0;",
+
+    /* 7: the admin API's audit trail (append only; never a secret) */
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY,"
+    " time_ms INTEGER NOT NULL,"
+    " token_id TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " target TEXT NOT NULL DEFAULT '',"
+    " before TEXT NOT NULL DEFAULT '',"
+    " after TEXT NOT NULL DEFAULT '',"
+    " request_id TEXT NOT NULL DEFAULT '',"
+    " client TEXT NOT NULL DEFAULT '',"
+    " status INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX audit_time ON audit(time_ms);",
 };
 
 static_assert(sizeof(bd_store_migrations) / sizeof(bd_store_migrations[0]) ==

@@ -81,5 +81,7 @@ int bd_ctl_usage_report(const bd_ctl_backend_t *b, int by, int64_t since_ms, int
 int bd_ctl_key(const bd_ctl_backend_t *b, const std::vector<std::string> &args);
 int bd_ctl_usage(const bd_ctl_backend_t *b, const std::vector<std::string> &args);
 int bd_ctl_model(const bd_ctl_backend_t *b, const std::vector<std::string> &args);
+/* `audit`: the admin API's audit trail, always from the store file. */
+int bd_ctl_audit(sqlite3 *db, const std::vector<std::string> &args);
 
 #endif

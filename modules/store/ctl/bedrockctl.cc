@@ -32,12 +32,14 @@ static const char bd_ctl_usage_text[] =
     "  model list [--format table|json|csv]\n"
     "  model set NAME ID [--route converse|invoke]\n"
     "  model unset NAME\n"
+    "  audit [--since DATE] [--until DATE] [--limit N] [--format table|json|csv]\n"
     "  dynamodb create-tables | check\n"
     "  dynamodb import-keys --from TABLE [--key-attr A] [--name-attr A] [--user-attr A]\n"
     "             [--rpm-attr A] [--active-attr A]\n"
     "\n"
     "With a conf whose dynamodb block is on, key, model and usage work on the fleet's\n"
-    "DynamoDB tables instead of the store file.\n"
+    "DynamoDB tables instead of the store file; audit always reads the store file\n"
+    "(the admin API's trail).\n"
     "DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC). Without -c or --store the\n"
     "store named by " BD_CTL_DEFAULT_CONF " is used, else " BD_STORE_DEFAULT_PATH ".\n";
 
@@ -168,10 +170,10 @@ main(int argc, char **argv)
     }
     std::string command = argv[next];
     std::vector<std::string> args(argv + next + 1, argv + argc);
-    if (command == "dynamodb" || (bd_ddb_conf_on(&ddb) && command != "dynamodb")) {
+    if (command == "dynamodb" || (bd_ddb_conf_on(&ddb) && command != "audit")) {
         return bd_ctl_run_ddb(&ddb, command, args);
     }
-    if (command != "key" && command != "usage" && command != "model") {
+    if (command != "key" && command != "usage" && command != "model" && command != "audit") {
         bd_ctl_fail(BD_CTL_USAGE, "unknown command \"%s\"", command.c_str());
         fputs(bd_ctl_usage_text, stderr);
         return BD_CTL_USAGE;
@@ -182,7 +184,7 @@ main(int argc, char **argv)
         return bd_ctl_fail(BD_CTL_FAILED, "store \"%s\": %s", path.c_str(), err.c_str());
     }
     bd_ctl_backend_t b = {db, nullptr};
-    rc = bd_ctl_command(&b, command, args);
+    rc = command == "audit" ? bd_ctl_audit(db, args) : bd_ctl_command(&b, command, args);
     bd_store_close(db);
     return rc;
 }

@@ -69,9 +69,6 @@ json_t *bd_convert_responses_object(const bd_convert_responses_meta_t *m, const 
 json_t *bd_convert_responses_from_chat(json_t *completion, const bd_convert_responses_meta_t *m,
                                        const bd_convert_usage_t *usage, bd_convert_error_t *err);
 
-/* The OpenAI error type of an error (Anthropic-style) type name. */
-const char *bd_convert_responses_error_type(const char *type);
-
 /* --- streaming (ConverseStream -> Responses SSE events) --- */
 
 /* One output item being streamed. */

@@ -40,19 +40,6 @@ bd_convert_responses_object(const bd_convert_responses_meta_t *m, const char *st
     return o;
 }
 
-const char *
-bd_convert_responses_error_type(const char *type)
-{
-    if (strcmp(type, "api_error") == 0 || strcmp(type, "overloaded_error") == 0 ||
-        strcmp(type, "timeout_error") == 0) {
-        return "server_error";
-    }
-    if (strcmp(type, "not_found_error") == 0 || strcmp(type, "request_too_large") == 0) {
-        return "invalid_request_error";
-    }
-    return type;
-}
-
 /* "rs_" / "msg_" / "fc_" + the response id's own part. */
 static std::string
 bd_cvr_item_id(const bd_convert_responses_meta_t *m, const char *prefix, size_t n)

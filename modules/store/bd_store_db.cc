@@ -81,6 +81,21 @@ static const char *const bd_store_migrations[] = {
     "ALTER TABLE keys ADD COLUMN budget_usd_micros INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE keys ADD COLUMN spent_tokens INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE keys ADD COLUMN spent_usd_micros INTEGER NOT NULL DEFAULT 0;",
+
+    /* 7: kept for the audit table (another change's number) */
+    "SELECT 1;",
+
+    /* 8: stored Responses API responses (modules/responses): the response object and the
+     * conversation's input items, for GET and previous_response_id, by the key that made
+     * them, until expires_ms */
+    "CREATE TABLE responses ("
+    " id TEXT PRIMARY KEY,"
+    " key_id TEXT NOT NULL DEFAULT '',"
+    " created_ms INTEGER NOT NULL,"
+    " expires_ms INTEGER NOT NULL,"
+    " response TEXT NOT NULL,"
+    " input TEXT NOT NULL);"
+    "CREATE INDEX responses_expires ON responses(expires_ms);",
 };
 
 static_assert(sizeof(bd_store_migrations) / sizeof(bd_store_migrations[0]) ==

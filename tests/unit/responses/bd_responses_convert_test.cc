@@ -323,11 +323,4 @@ TEST(ResponsesAnswer, MalformedIs502)
     json_decref(echo);
 }
 
-TEST(ResponsesAnswer, ErrorTypes)
-{
-    EXPECT_STREQ(bd_convert_responses_error_type("api_error"), "server_error");
-    EXPECT_STREQ(bd_convert_responses_error_type("not_found_error"), "invalid_request_error");
-    EXPECT_STREQ(bd_convert_responses_error_type("rate_limit_error"), "rate_limit_error");
-}
-
 } // namespace

@@ -13,6 +13,7 @@
  *       node --test integration/responses.test.mjs
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -35,6 +36,7 @@ let recordPath;
 let client;
 let keyA;
 let keyB;
+let db;
 
 function conf(emuUrl, db) {
     return `worker_threads 2;
@@ -71,7 +73,7 @@ async function createKey(db, name) {
 before(async () => {
     const dir = makeTempDir('bd-responses-');
     recordPath = path.join(dir, 'record.jsonl');
-    const db = path.join(dir, 'store.db');
+    db = path.join(dir, 'store.db');
     keyA = await createKey(db, 'a');
     keyB = await createKey(db, 'b');
     emu = await startEmulator({ args: ['--record', recordPath] });
@@ -100,6 +102,10 @@ async function withRecords(fn) {
     const from = records().length;
     const res = await fn();
     return [res, records().slice(from)];
+}
+
+function sql(query) {
+    return execFileSync('sqlite3', [db, query], { encoding: 'utf8' }).trim();
 }
 
 /* The text of a Converse message's blocks. */
@@ -302,6 +308,23 @@ describe('function tools', () => {
         assert.equal(reqs[0].body.toolConfig.tools[0].toolSpec.name, 'get_weather');
     });
 
+    test('a call before the text of its turn: text first, toolUse last (Converse order)',
+         async () => {
+             const [, reqs] = await withRecords(() => client.responses.create({
+                 model: MODEL, tools: [WEATHER], store: false,
+                 input: [
+                     { role: 'user', content: 'weather?' },
+                     { type: 'function_call', call_id: 'call_1', name: 'get_weather',
+                       arguments: '{"city":"Oslo"}' },
+                     { type: 'message', role: 'assistant',
+                       content: [{ type: 'output_text', text: 'Looking it up.' }] },
+                     { type: 'function_call_output', call_id: 'call_1', output: 'snow' },
+                 ],
+             }));
+             const assistant = reqs[0].body.messages[1];
+             assert.deepEqual(assistant.content.map((b) => Object.keys(b)[0]), ['text', 'toolUse']);
+         });
+
     test('tool_choice naming a function forces it', async () => {
         const [, reqs] = await withRecords(() => client.responses.create({
             model: MODEL, tools: [WEATHER], input: `x ${marker('tool')}`,
@@ -380,6 +403,23 @@ describe('stored responses', () => {
             });
         assert.equal((await a.responses.retrieve(res.id)).id, res.id);
     });
+
+    test('the row: the key that made it, kept for responses_retention, gone once expired',
+         async () => {
+             const a = makeClient(keyA.secret);
+             const res = await a.responses.create({ model: MODEL, input: 'expire me' });
+             await a.responses.retrieve(res.id); /* the write is in the file */
+             const [keyId, created, expires] = sql(
+                 `SELECT key_id, created_ms, expires_ms FROM responses WHERE id = '${res.id}'`)
+                 .split('|');
+             assert.equal(keyId, keyA.id);
+             assert.equal(Number(expires) - Number(created), 3600 * 1000); /* 1h */
+             sql(`UPDATE responses SET expires_ms = 1 WHERE id = '${res.id}'`);
+             await assert.rejects(a.responses.retrieve(res.id), OpenAI.NotFoundError);
+             await assert.rejects(a.responses.create({ model: MODEL, input: 'x',
+                                                       previous_response_id: res.id }),
+                                  OpenAI.BadRequestError);
+         });
 
     test('store: false keeps nothing', async () => {
         const res = await client.responses.create({ model: MODEL, input: 'forget me',

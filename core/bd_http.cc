@@ -142,6 +142,9 @@ bd_http_headers_overflowed(struct evhttp_request *req)
 static const char *
 bd_http_allow(const bd_route_t *route)
 {
+    if (route != nullptr && (route->methods & BD_METHOD_DELETE)) {
+        return "GET, HEAD, DELETE";
+    }
     return (route != nullptr && (route->methods & BD_METHOD_POST)) ? "POST" : "GET, HEAD";
 }
 
@@ -478,6 +481,8 @@ bd_http_method(enum evhttp_cmd_type cmd)
         return BD_METHOD_POST;
     case EVHTTP_REQ_HEAD:
         return BD_METHOD_HEAD;
+    case EVHTTP_REQ_DELETE:
+        return BD_METHOD_DELETE;
     default:
         return 0;
     }

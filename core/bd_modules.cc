@@ -17,6 +17,7 @@
 #include "modules/models/bd_models.h"
 #include "modules/openai/bd_openai_module.h"
 #include "modules/ratelimit/bd_ratelimit.h"
+#include "modules/responses/bd_responses_module.h"
 #include "modules/store/bd_store_module.h"
 #include "modules/usage/bd_usage_module.h"
 
@@ -34,6 +35,7 @@ bd_module_t *const bd_modules[] = {
     &bd_fetch_module,
     &bd_anthropic_module,
     &bd_openai_module,
+    &bd_responses_module, /* after openai: it serves on the openai prefixes */
     &bd_bedrockapi_module,
     &bd_usage_module,
     &bd_metrics_module, /* LOG: after every module that sets what it counts */

@@ -125,6 +125,8 @@ bd_request_method_name(unsigned method)
         return "POST";
     case BD_METHOD_HEAD:
         return "HEAD";
+    case BD_METHOD_DELETE:
+        return "DELETE";
     default:
         return "OTHER";
     }

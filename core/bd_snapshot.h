@@ -23,6 +23,7 @@ enum {
     BD_METHOD_GET = 1u << 0,
     BD_METHOD_POST = 1u << 1,
     BD_METHOD_HEAD = 1u << 2,
+    BD_METHOD_DELETE = 1u << 3,
 };
 
 /* Renders an error body in one client API's format; registered by that API's

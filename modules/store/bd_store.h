@@ -19,7 +19,7 @@ struct sqlite3;
 #define BD_STORE_DEFAULT_PATH "/var/lib/bedrockd/bedrockd.db"
 
 /* The schema version the code writes (PRAGMA user_version). */
-enum { BD_STORE_SCHEMA_VERSION = 7 };
+enum { BD_STORE_SCHEMA_VERSION = 8 };
 
 /* Opens (creating the file, never its directory) <path>, sets WAL and a busy
  * timeout of <busy_ms>, and migrates the schema to the latest version. Returns the

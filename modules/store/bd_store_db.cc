@@ -95,6 +95,18 @@ static const char *const bd_store_migrations[] = {
     " client TEXT NOT NULL DEFAULT '',"
     " status INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX audit_time ON audit(time_ms);",
+
+    /* 8: stored Responses API responses (modules/responses): the response object and the
+     * conversation's input items, for GET and previous_response_id, by the key that made
+     * them, until expires_ms */
+    "CREATE TABLE responses ("
+    " id TEXT PRIMARY KEY,"
+    " key_id TEXT NOT NULL DEFAULT '',"
+    " created_ms INTEGER NOT NULL,"
+    " expires_ms INTEGER NOT NULL,"
+    " response TEXT NOT NULL,"
+    " input TEXT NOT NULL);"
+    "CREATE INDEX responses_expires ON responses(expires_ms);",
 };
 
 static_assert(sizeof(bd_store_migrations) / sizeof(bd_store_migrations[0]) ==

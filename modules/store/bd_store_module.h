@@ -81,6 +81,16 @@ void bd_store_models_release(bd_model_table_t *t);
  * (the record is dropped and counted). Any thread. */
 int bd_store_usage_post(bd_store_t *s, bd_usage_record_t *rec);
 
+/* A piece of work for the store thread, run with its connection. */
+typedef void (*bd_store_job_pt)(struct sqlite3 *db, void *arg);
+
+/* Queues <fn>(db, <arg>) for the store thread, which runs jobs in the order they were
+ * queued, before the usage records that wait with them, and all of them before it stops.
+ * A job that answers a worker posts its answer itself. Never blocks on the disk: it takes
+ * the queue mutex for an append. Returns 0, or -1 when the queue is full (nothing runs).
+ * Any thread. */
+int bd_store_job_post(bd_store_t *s, bd_store_job_pt fn, void *arg);
+
 extern bd_module_t bd_store_module;
 
 #endif

@@ -3,13 +3,16 @@
  * daemon. Reactors append usage records to a queue under a mutex; the thread
  * writes them in batches (by count, or once the oldest has waited the flush
  * interval), polls PRAGMA data_version to see other processes' commits, and then
- * rebuilds and publishes the key table and the model table. Stopping writes everything queued first.
+ * rebuilds and publishes the key table and the model table. Other modules' jobs (stored
+ * responses) run on the same connection, in order. Stopping writes everything queued first.
  */
 #include "modules/store/bd_store_thread.h"
 
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
+
+#include <utility>
 
 #include <sqlite3.h>
 
@@ -32,6 +35,7 @@ struct bd_store_t {
     pthread_cond_t cond;
     std::vector<bd_usage_record_t> queue;
     int64_t queue_since_us; /* when the oldest queued record arrived */
+    std::vector<std::pair<bd_store_job_pt, void *>> jobs;
     bool stop;
     uint64_t dropped;
 
@@ -173,6 +177,36 @@ bd_store_usage_post(bd_store_t *s, bd_usage_record_t *rec)
     return rc;
 }
 
+int
+bd_store_job_post(bd_store_t *s, bd_store_job_pt fn, void *arg)
+{
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    if (s->jobs.size() >= BD_STORE_QUEUE_MAX) {
+        rc = -1;
+    } else {
+        s->jobs.emplace_back(fn, arg);
+        if (s->jobs.size() == 1) {
+            pthread_cond_signal(&s->cond);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* Runs the queued jobs (lock held on entry and on return). */
+static void
+bd_store_run_jobs(bd_store_t *s)
+{
+    std::vector<std::pair<bd_store_job_pt, void *>> jobs;
+    jobs.swap(s->jobs);
+    pthread_mutex_unlock(&s->lock);
+    for (auto &j : jobs) {
+        j.first(s->db, j.second);
+    }
+    pthread_mutex_lock(&s->lock);
+}
+
 static void
 bd_store_write(bd_store_t *s, std::vector<bd_usage_record_t> *batch)
 {
@@ -233,6 +267,10 @@ bd_store_main(void *arg) noexcept
     pthread_mutex_lock(&s->lock);
     for (;;) {
         int64_t now = bd_now_us();
+        if (!s->jobs.empty()) {
+            bd_store_run_jobs(s);
+            continue;
+        }
         if (bd_store_due(s, now)) {
             batch.swap(s->queue);
             pthread_mutex_unlock(&s->lock);

@@ -1,0 +1,14 @@
+/*
+ * bd_responses_module.h: the OpenAI Responses API on the OpenAI module's prefixes:
+ * POST <prefix>/responses (JSON and SSE) through Converse / ConverseStream, and
+ * GET / DELETE <prefix>/responses/{id} for stored responses (kept in the store for
+ * responses_retention, visible only to the key that made them).
+ */
+#ifndef BD_RESPONSES_MODULE_H
+#define BD_RESPONSES_MODULE_H
+
+#include "core/bd_module.h"
+
+extern bd_module_t bd_responses_module;
+
+#endif

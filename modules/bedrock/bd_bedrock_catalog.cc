@@ -19,21 +19,25 @@
 static const char *const bd_catalog_geo_prefixes[] = {"us.", "us-gov.", "eu.", "apac.", "global.",
                                                       "jp.", "au.",     "ca.", nullptr};
 
+static void
+bd_bedrock_catalog_destroy(bd_published_obj_t *obj)
+{
+    delete static_cast<bd_bedrock_catalog_t *>((bd_models_catalog_t *)obj);
+}
+
 bd_bedrock_catalog_t *
 bd_bedrock_catalog_new(void)
 {
     bd_bedrock_catalog_t *cat = new bd_bedrock_catalog_t();
+    bd_published_obj_init(&cat->pub, bd_bedrock_catalog_destroy);
     cat->fetched_ms = 0;
-    cat->refs.store(1);
     return cat;
 }
 
 void
 bd_bedrock_catalog_release(bd_bedrock_catalog_t *cat)
 {
-    if (cat != nullptr && cat->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        delete cat;
-    }
+    bd_published_release(cat != nullptr ? &cat->pub : nullptr);
 }
 
 /* --- names --- */

@@ -562,7 +562,7 @@ bd_models_init_conf(bd_snapshot_t *, void *conf)
     return nullptr;
 }
 
-/* The addition named <name> (bd_models_set_additions), filled as the conf would fill
+/* The addition named <name> (bd_models_publish_additions), filled as the conf would fill
  * `model NAME { id ID; [route R;] }`; an id some conf entry uses keeps that entry's
  * quirks (caps, betas, sampling rules), as a passthrough id does. 0, or -1 when none. */
 static int

@@ -3,7 +3,7 @@
  * daemon. Reactors append usage records to a queue under a mutex; the thread
  * writes them in batches (by count, or once the oldest has waited the flush
  * interval), polls PRAGMA data_version to see other processes' commits, and then
- * rebuilds and publishes the key table (bd_keys.h) and the model table. Stopping writes everything queued first.
+ * rebuilds and publishes the key table (bd_keys.h) and the model map additions. Stopping writes everything queued first.
  */
 #include "modules/store/bd_store_thread.h"
 
@@ -16,6 +16,7 @@
 #include "core/bd_cond.h"
 #include "core/bd_core.h"
 #include "core/bd_log.h"
+#include "modules/models/bd_models.h"
 #include "modules/store/bd_keys.h"
 
 static const size_t BD_STORE_BATCH = 512;        /* records per transaction */
@@ -40,54 +41,26 @@ struct bd_store_t {
     uint64_t refreshes;     /* polls done on request */
     pthread_cond_t refreshed;
 
-    pthread_mutex_t keys_lock; /* guards the models pointer (not the table) */
-    bd_model_table_t *models;
     uint64_t keys_generation; /* store thread only */
     int64_t data_version;     /* store thread only */
 };
 
-void
-bd_store_models_release(bd_model_table_t *t)
-{
-    if (t != nullptr && t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        delete t;
-    }
-}
-
-bd_model_table_t *
-bd_store_models_acquire(bd_store_t *s)
-{
-    if (s == nullptr) {
-        return nullptr;
-    }
-    pthread_mutex_lock(&s->keys_lock);
-    bd_model_table_t *t = s->models;
-    if (t != nullptr) {
-        t->refs.fetch_add(1, std::memory_order_relaxed);
-    }
-    pthread_mutex_unlock(&s->keys_lock);
-    return t;
-}
-
-/* Reads the model map additions and publishes a new table. Store thread (or main, at
- * start). */
+/* Reads the model map additions and publishes them to the model map. Store thread
+ * (or main, at start). */
 static int
 bd_store_publish_models(bd_store_t *s, std::string *err)
 {
-    bd_model_table_t *t = new bd_model_table_t();
-    if (bd_store_models_load(s->db, &t->rows, err) != 0) {
-        delete t;
+    std::vector<bd_store_model_t> rows;
+    if (bd_store_models_load(s->db, &rows, err) != 0) {
         return -1;
     }
-    t->refs.store(1);
-    for (size_t i = 0; i < t->rows.size(); i++) {
-        t->by_name.emplace(t->rows[i].name, i);
+    std::vector<bd_models_addition_t> adds;
+    adds.reserve(rows.size());
+    for (bd_store_model_t &m : rows) {
+        adds.push_back({std::move(m.name), std::move(m.bedrock_id), std::move(m.route),
+                        m.updated_ms});
     }
-    pthread_mutex_lock(&s->keys_lock);
-    bd_model_table_t *old = s->models;
-    s->models = t;
-    pthread_mutex_unlock(&s->keys_lock);
-    bd_store_models_release(old);
+    bd_models_publish_additions(&adds);
     return 0;
 }
 
@@ -241,14 +214,13 @@ bd_store_start(const char *path, int64_t flush_interval_ms, std::string *err)
     s->refresh = false;
     s->refreshes = 0;
     pthread_cond_init(&s->refreshed, nullptr);
-    s->models = nullptr;
     s->keys_generation = 0;
     s->data_version = bd_store_data_version(db);
     pthread_mutex_init(&s->lock, nullptr);
-    pthread_mutex_init(&s->keys_lock, nullptr);
     bd_cond_init_monotonic(&s->cond);
     if (bd_store_publish_keys(s, err) != 0 || bd_store_publish_models(s, err) != 0) {
         bd_keys_publish(nullptr);
+        bd_models_publish_additions(nullptr);
         bd_store_close(db);
         delete s;
         return nullptr;
@@ -271,11 +243,10 @@ bd_store_stop(bd_store_t *s)
     bd_log_error(BD_LOG_NOTICE, nullptr, "store: flushed %zu usage records at stop", pending);
     bd_store_close(s->db);
     bd_keys_publish(nullptr);
-    bd_store_models_release(s->models);
+    bd_models_publish_additions(nullptr);
     pthread_cond_destroy(&s->cond);
     pthread_cond_destroy(&s->refreshed);
     pthread_mutex_destroy(&s->lock);
-    pthread_mutex_destroy(&s->keys_lock);
     delete s;
 }
 

@@ -14,10 +14,9 @@
 
 #include <jansson.h>
 
-#define BD_CATALOG_EPOCH "1970-01-01T00:00:00Z"
+#include "modules/models/bd_models_known.h"
 
-static const char *const bd_catalog_geo_prefixes[] = {"us.", "us-gov.", "eu.", "apac.", "global.",
-                                                      "jp.", "au.",     "ca.", nullptr};
+#define BD_CATALOG_EPOCH "1970-01-01T00:00:00Z"
 
 static void
 bd_bedrock_catalog_destroy(bd_published_obj_t *obj)
@@ -45,13 +44,7 @@ bd_bedrock_catalog_release(bd_bedrock_catalog_t *cat)
 static std::string
 bd_catalog_strip_geo(const std::string &id)
 {
-    for (int i = 0; bd_catalog_geo_prefixes[i] != nullptr; i++) {
-        size_t n = strlen(bd_catalog_geo_prefixes[i]);
-        if (id.compare(0, n, bd_catalog_geo_prefixes[i]) == 0) {
-            return id.substr(n);
-        }
-    }
-    return id;
+    return id.substr(bd_models_region_prefix(id.c_str()));
 }
 
 /* Where a "-vN" or "-vN:M" suffix starts in <s>, or npos. */
@@ -84,13 +77,12 @@ bd_catalog_version_suffix(const std::string &s)
 std::string
 bd_bedrock_catalog_client_name(const std::string &bedrock_id)
 {
-    static const char provider[] = "anthropic.";
     std::string s = bd_catalog_strip_geo(bedrock_id);
-    if (s.compare(0, strlen(provider), provider) != 0 ||
-        s.compare(strlen(provider), 6, "claude") != 0) {
+    size_t n = bd_models_provider_prefix(s.c_str());
+    if (n == 0 || !(bd_models_known(s.c_str())->flags & BD_KNOWN_CLAUDE)) {
         return "";
     }
-    s.erase(0, strlen(provider));
+    s.erase(0, n);
     size_t v = bd_catalog_version_suffix(s);
     /* "claude-v2:1" keeps its version: without it only the family name is left. */
     if (v != std::string::npos && s.find('-') < v) {

@@ -9,6 +9,8 @@
 
 #include <unordered_set>
 
+#include "modules/models/bd_models_known.h"
+
 static bd_published_t bd_models_catalog;
 
 void
@@ -39,15 +41,7 @@ bd_models_source_resolve(const char *name, std::string *bedrock_id)
 static std::string
 bd_models_base_id(const std::string &id)
 {
-    static const char *const geos[] = {"us.", "us-gov.", "eu.", "apac.", "global.",
-                                       "jp.", "au.",     "ca.", nullptr};
-    for (int i = 0; geos[i] != nullptr; i++) {
-        size_t n = strlen(geos[i]);
-        if (id.compare(0, n, geos[i]) == 0) {
-            return id.substr(n);
-        }
-    }
-    return id;
+    return id.substr(bd_models_region_prefix(id.c_str()));
 }
 
 static void

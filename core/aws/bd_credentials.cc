@@ -1,9 +1,9 @@
 /*
  * bd_credentials.cc: the credential provider: its refresh thread (the only thread that
  * fetches), the published immutable set, and status for /ready and metrics.
- * Invariant: p->current changes only under p->lock, and the lock is held by readers
- * for a pointer copy and a refcount increment (status/info: short string copies);
- * no fetch ever runs with it held. Sets are freed by their last release.
+ * The set is published (core/bd_published.h): _acquire takes no lock. p->lock guards
+ * the schedule and counters, and is never held during a fetch. Sets are freed by
+ * their last release.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,8 +30,9 @@ struct bd_credentials_provider_t {
     pthread_cond_t finished; /* bd_credentials_wait waits here (monotonic clock) */
     std::atomic<bool> stop;
 
+    bd_published_t current; /* the set; empty when none yet; replaced under lock */
+
     /* Guarded by lock. */
-    bd_credentials_t *current; /* owned reference; null when none yet */
     bool force;
     int64_t next_refresh_ms;
     int64_t last_success_ms;
@@ -94,6 +95,12 @@ bd_credentials_backoff(const bd_credentials_provider_t *p, int failures)
     return d < p->opts.retry_max_ms ? d : p->opts.retry_max_ms;
 }
 
+static void
+bd_credentials_destroy_set(bd_published_obj_t *obj)
+{
+    delete (bd_credentials_t *)obj;
+}
+
 static bd_credentials_t *
 bd_credentials_make(bd_credentials_result_t *res)
 {
@@ -104,7 +111,7 @@ bd_credentials_make(bd_credentials_result_t *res)
     c->bearer_token = std::move(res->bearer_token);
     c->expiration_ms = res->expiration_ms;
     c->source = std::move(res->source);
-    c->refs.store(1, std::memory_order_relaxed);
+    bd_published_obj_init(&c->pub, bd_credentials_destroy_set);
     return c;
 }
 
@@ -134,16 +141,15 @@ bd_credentials_run(bd_credentials_provider_t *p)
         rc = BD_CREDENTIALS_FAILED;
     }
     bd_credentials_t *fresh = rc == BD_CREDENTIALS_FOUND ? bd_credentials_make(&res) : nullptr;
-    bd_credentials_t *old = nullptr;
 
     pthread_mutex_lock(&p->lock);
     if (fresh != nullptr) {
-        old = p->current;
-        p->current = fresh;
+        int64_t expiration_ms = fresh->expiration_ms;
+        bd_published_publish(&p->current, &fresh->pub);
         p->last_success_ms = now;
         p->consecutive_failures = 0;
         p->last_error.clear();
-        p->next_refresh_ms = bd_credentials_schedule(p, now, fresh->expiration_ms);
+        p->next_refresh_ms = bd_credentials_schedule(p, now, expiration_ms);
     } else {
         /* Keep the old set: it serves until its own expiry while we retry. */
         p->failures++;
@@ -154,7 +160,6 @@ bd_credentials_run(bd_credentials_provider_t *p)
     p->attempts++;
     pthread_cond_broadcast(&p->finished);
     pthread_mutex_unlock(&p->lock);
-    bd_credentials_release(old);
 }
 
 static void *
@@ -242,7 +247,7 @@ bd_credentials_create(const bd_credentials_options_t *opts, char *err, size_t er
     pthread_cond_init(&p->finished, &ca);
     pthread_condattr_destroy(&ca);
     p->stop.store(false);
-    p->current = nullptr;
+    bd_published_init(&p->current);
     p->next_refresh_ms = 0; /* resolve at once */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = pthread_create(&p->thread, nullptr, bd_credentials_on_thread, p);
@@ -263,7 +268,7 @@ bd_credentials_destroy(bd_credentials_provider_t *p)
     pthread_cond_signal(&p->wakeup);
     pthread_mutex_unlock(&p->lock);
     pthread_join(p->thread, nullptr);
-    bd_credentials_release(p->current);
+    bd_published_clear(&p->current);
     pthread_cond_destroy(&p->wakeup);
     pthread_cond_destroy(&p->finished);
     pthread_mutex_destroy(&p->lock);
@@ -274,12 +279,7 @@ bd_credentials_destroy(bd_credentials_provider_t *p)
 bd_credentials_t *
 bd_credentials_acquire(bd_credentials_provider_t *p)
 {
-    pthread_mutex_lock(&p->lock);
-    bd_credentials_t *c = p->current;
-    if (c != nullptr) {
-        c->refs.fetch_add(1, std::memory_order_relaxed);
-    }
-    pthread_mutex_unlock(&p->lock);
+    bd_credentials_t *c = (bd_credentials_t *)bd_published_acquire(&p->current);
     if (c != nullptr && !bd_usable(p, c, bd_credentials_now(p))) {
         /* Expired while a refresh is failing: better no request than a rejected one. */
         bd_credentials_release(c);
@@ -291,9 +291,7 @@ bd_credentials_acquire(bd_credentials_provider_t *p)
 void
 bd_credentials_release(bd_credentials_t *c)
 {
-    if (c != nullptr && c->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        delete c;
-    }
+    bd_published_release(c != nullptr ? &c->pub : nullptr);
 }
 
 void
@@ -301,7 +299,7 @@ bd_credentials_info(bd_credentials_provider_t *p, bd_credentials_info_t *out)
 {
     int64_t now = bd_credentials_now(p);
     pthread_mutex_lock(&p->lock);
-    const bd_credentials_t *c = p->current;
+    bd_credentials_t *c = (bd_credentials_t *)bd_published_acquire(&p->current);
     out->ready = c != nullptr && bd_usable(p, c, now);
     out->expiration_ms = c != nullptr ? c->expiration_ms : 0;
     out->source = c != nullptr ? c->source : "";
@@ -311,6 +309,7 @@ bd_credentials_info(bd_credentials_provider_t *p, bd_credentials_info_t *out)
     out->failures = p->failures;
     out->last_error = p->last_error;
     pthread_mutex_unlock(&p->lock);
+    bd_credentials_release(c);
 }
 
 int

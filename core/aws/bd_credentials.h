@@ -3,7 +3,7 @@
  * shared files, web identity, container, EC2 IMDSv2) or one chosen source, plus
  * Bedrock API keys (bearer mode). The main thread creates and destroys the provider;
  * every HTTP fetch runs on the provider's own refresh thread; any thread may
- * acquire the current set, which is immutable and refcounted. A set handed out is
+ * acquire the current set, which is immutable and published (core/bd_published.h). A set handed out is
  * never expired (acquire returns null instead).
  */
 #ifndef BD_CREDENTIALS_H
@@ -16,6 +16,7 @@
 
 #include "core/aws/bd_aws_endpoint.h"
 #include "core/aws/bd_sigv4.h"
+#include "core/bd_published.h"
 
 enum bd_credentials_source_e {
     BD_CREDENTIALS_AUTO = 0,     /* bearer env, env keys, profile, web identity, container, imds */
@@ -56,11 +57,11 @@ struct bd_credentials_options_t {
 
 /* One immutable set of credentials. Fields never change after publication. */
 struct bd_credentials_t {
+    bd_published_obj_t pub;       /* first: the publication header (bd_credentials.cc) */
     bd_sigv4_credentials_t sigv4; /* keys to sign with; empty in bearer mode */
     std::string bearer_token;     /* non-empty: send "Authorization: Bearer <token>", no SigV4 */
     int64_t expiration_ms;        /* wall clock ms since the epoch; 0 = does not expire */
     std::string source;           /* "env", "profile x", "web identity", "container", ... */
-    std::atomic<int> refs;        /* private to bd_credentials.cc */
 };
 
 struct bd_credentials_provider_t;
@@ -89,9 +90,7 @@ bd_credentials_provider_t *bd_credentials_create(const bd_credentials_options_t 
 void bd_credentials_destroy(bd_credentials_provider_t *p);
 
 /* The current set with one reference for the caller, or null when there is none or it
- * is within expiry_margin_ms of expiring. Any thread; never blocks on a fetch: it takes
- * the provider mutex, which is only ever held for a pointer copy plus a refcount
- * increment (and by _status/_info for short string copies). */
+ * is within expiry_margin_ms of expiring. Any thread; takes no lock and never blocks. */
 bd_credentials_t *bd_credentials_acquire(bd_credentials_provider_t *p);
 
 /* Drops one reference taken by _acquire; the last one frees the set. Any thread; null ok. */

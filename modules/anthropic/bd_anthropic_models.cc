@@ -13,25 +13,17 @@
 #include "modules/anthropic/bd_anthropic_int.h"
 #include "modules/bedrock/bd_bedrock.h"
 #include "modules/models/bd_models.h"
+#include "modules/models/bd_models_known.h"
 
 /* CountTokens takes a foundation model id: a cross-region profile id
  * ("us.anthropic.claude-...") counts as its model; an ARN cannot be counted. */
 static bool
 bd_anthropic_count_model_id(const std::string &id, std::string *out)
 {
-    static const char *const prefixes[] = {"us.",  "eu.",  "apac.", "global.", "us-gov.",
-                                           "jp.",  "au.",  "ca.",   nullptr};
     if (id.compare(0, 4, "arn:") == 0) {
         return false;
     }
-    for (int i = 0; prefixes[i] != nullptr; i++) {
-        size_t n = strlen(prefixes[i]);
-        if (id.compare(0, n, prefixes[i]) == 0) {
-            *out = id.substr(n);
-            return true;
-        }
-    }
-    *out = id;
+    *out = id.substr(bd_models_region_prefix(id.c_str()));
     return true;
 }
 

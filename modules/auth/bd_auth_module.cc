@@ -1,7 +1,7 @@
 /*
  * bd_auth_module.cc: the auth module. Its conf holds the master key's SHA-256
  * (never compared as text, so the comparison is constant-time whatever the
- * lengths); its ACCESS handler looks keys up in the store's published key table,
+ * lengths); its ACCESS handler looks keys up in the published key table (bd_keys.h),
  * holding a reference to that table until the request is finalized.
  * Conf on the main thread; the handlers on worker threads.
  */
@@ -17,6 +17,7 @@
 #include "core/bd_http_edge.h"
 #include "core/bd_log.h"
 #include "core/bd_worker.h"
+#include "modules/store/bd_keys.h"
 #include "modules/store/bd_store_check.h"
 #include "modules/store/bd_store_module.h"
 
@@ -31,7 +32,7 @@ struct bd_auth_conf_t {
 
 /* Per request: the key table reference and the key found in it. */
 struct bd_auth_ctx_t {
-    bd_key_table_t *table;
+    bd_keys_t *table;
     const bd_key_t *key;
 };
 
@@ -206,7 +207,7 @@ static void
 bd_auth_ctx_free(void *data)
 {
     bd_auth_ctx_t *ctx = (bd_auth_ctx_t *)data;
-    bd_store_keys_release(ctx->table);
+    bd_keys_release(ctx->table);
     delete ctx;
 }
 
@@ -216,8 +217,8 @@ enum bd_auth_verdict_e { BD_AUTH_MISSING, BD_AUTH_INVALID, BD_AUTH_MASTER, BD_AU
  * key of the store's current table, returned in <*key> with the table in <*table>
  * (one reference, for the caller to release). */
 static int
-bd_auth_verify(const bd_auth_conf_t *c, bd_process_t *p, const char *cred,
-               bd_key_table_t **table, const bd_key_t **key)
+bd_auth_verify(const bd_auth_conf_t *c, const char *cred, bd_keys_t **table,
+               const bd_key_t **key)
 {
     if (cred == nullptr) {
         return BD_AUTH_MISSING;
@@ -233,10 +234,10 @@ bd_auth_verify(const bd_auth_conf_t *c, bd_process_t *p, const char *cred,
     if (len < BD_AUTH_MIN_KEY_LEN) {
         return BD_AUTH_INVALID;
     }
-    bd_key_table_t *t = bd_store_keys_acquire(bd_store_get(p));
-    const bd_key_t *k = bd_key_table_find(t, hash);
+    bd_keys_t *t = nullptr;
+    const bd_key_t *k = bd_keys_lookup(hash, &t);
     if (k == nullptr || !bd_key_usable(k, bd_wall_ms())) {
-        bd_store_keys_release(t);
+        bd_keys_release(t);
         return BD_AUTH_INVALID;
     }
     *table = t;
@@ -257,9 +258,9 @@ bd_auth_access(bd_request_t *r)
     if (!c->on) {
         return BD_DECLINED;
     }
-    bd_key_table_t *t = nullptr;
+    bd_keys_t *t = nullptr;
     const bd_key_t *key = nullptr;
-    int verdict = bd_auth_verify(c, r->w->process, bd_auth_credential(r), &t, &key);
+    int verdict = bd_auth_verify(c, bd_auth_credential(r), &t, &key);
     if (verdict == BD_AUTH_MASTER) {
         r->key_id = BD_AUTH_MASTER_ID;
         return BD_OK;
@@ -286,13 +287,13 @@ bd_auth_head_access(const bd_http_head_view_t *v, bd_http_refusal_t *out)
     if (!c->on) {
         return true;
     }
-    bd_key_table_t *t = nullptr;
+    bd_keys_t *t = nullptr;
     const bd_key_t *key = nullptr;
     const char *cred = bd_auth_credential_of(bd_http_head_header(v, "x-api-key"),
                                              bd_http_head_header(v, "authorization"));
-    int verdict = bd_auth_verify(c, v->w->process, cred, &t, &key);
+    int verdict = bd_auth_verify(c, cred, &t, &key);
     if (verdict == BD_AUTH_KEY) {
-        bd_store_keys_release(t);
+        bd_keys_release(t);
     }
     if (verdict == BD_AUTH_MASTER || verdict == BD_AUTH_KEY) {
         return true;

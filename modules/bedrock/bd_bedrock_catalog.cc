@@ -14,26 +14,29 @@
 
 #include <jansson.h>
 
+#include "modules/models/bd_models_known.h"
+
 #define BD_CATALOG_EPOCH "1970-01-01T00:00:00Z"
 
-static const char *const bd_catalog_geo_prefixes[] = {"us.", "us-gov.", "eu.", "apac.", "global.",
-                                                      "jp.", "au.",     "ca.", nullptr};
+static void
+bd_bedrock_catalog_destroy(bd_published_obj_t *obj)
+{
+    delete static_cast<bd_bedrock_catalog_t *>((bd_models_catalog_t *)obj);
+}
 
 bd_bedrock_catalog_t *
 bd_bedrock_catalog_new(void)
 {
     bd_bedrock_catalog_t *cat = new bd_bedrock_catalog_t();
+    bd_published_obj_init(&cat->pub, bd_bedrock_catalog_destroy);
     cat->fetched_ms = 0;
-    cat->refs.store(1);
     return cat;
 }
 
 void
 bd_bedrock_catalog_release(bd_bedrock_catalog_t *cat)
 {
-    if (cat != nullptr && cat->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        delete cat;
-    }
+    bd_published_release(cat != nullptr ? &cat->pub : nullptr);
 }
 
 /* --- names --- */
@@ -41,13 +44,7 @@ bd_bedrock_catalog_release(bd_bedrock_catalog_t *cat)
 static std::string
 bd_catalog_strip_geo(const std::string &id)
 {
-    for (int i = 0; bd_catalog_geo_prefixes[i] != nullptr; i++) {
-        size_t n = strlen(bd_catalog_geo_prefixes[i]);
-        if (id.compare(0, n, bd_catalog_geo_prefixes[i]) == 0) {
-            return id.substr(n);
-        }
-    }
-    return id;
+    return id.substr(bd_models_region_prefix(id.c_str()));
 }
 
 /* Where a "-vN" or "-vN:M" suffix starts in <s>, or npos. */
@@ -80,13 +77,12 @@ bd_catalog_version_suffix(const std::string &s)
 std::string
 bd_bedrock_catalog_client_name(const std::string &bedrock_id)
 {
-    static const char provider[] = "anthropic.";
     std::string s = bd_catalog_strip_geo(bedrock_id);
-    if (s.compare(0, strlen(provider), provider) != 0 ||
-        s.compare(strlen(provider), 6, "claude") != 0) {
+    size_t n = bd_models_provider_prefix(s.c_str());
+    if (n == 0 || !(bd_models_known(s.c_str())->flags & BD_KNOWN_CLAUDE)) {
         return "";
     }
-    s.erase(0, strlen(provider));
+    s.erase(0, n);
     size_t v = bd_catalog_version_suffix(s);
     /* "claude-v2:1" keeps its version: without it only the family name is left. */
     if (v != std::string::npos && s.find('-') < v) {

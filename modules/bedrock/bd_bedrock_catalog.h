@@ -5,7 +5,7 @@
  * refcounted snapshot. Workers read it for GET /v1/models and to resolve the client
  * names derived from Bedrock ids (claude-sonnet-4-5-20250929 for
  * us.anthropic.claude-sonnet-4-5-20250929-v1:0). A snapshot never changes once
- * published; the fetcher's mutex guards only the pointer swap.
+ * published (core/bd_published.h): readers take it with no lock.
  */
 #ifndef BD_BEDROCK_CATALOG_H
 #define BD_BEDROCK_CATALOG_H
@@ -45,14 +45,12 @@ struct bd_bedrock_profile_t {
     std::vector<std::string> models; /* foundation model ids it routes to, without repeats */
 };
 
-struct bd_bedrock_catalog_t {
+/* The catalog is the models module's source: bd_bedrock_catalog_index builds the
+ * inherited listings and names (derived name -> Bedrock id to call). */
+struct bd_bedrock_catalog_t : bd_models_catalog_t {
     std::vector<bd_bedrock_fm_t> models;
     std::vector<bd_bedrock_profile_t> profiles;
-    /* Built by bd_bedrock_catalog_index. */
-    std::vector<bd_models_listing_t> listings; /* what /v1/models adds, in a stable order */
-    std::unordered_map<std::string, std::string> names; /* derived name -> Bedrock id to call */
-    int64_t fetched_ms;                                 /* wall clock of the fetch */
-    std::atomic<int> refs;
+    int64_t fetched_ms; /* wall clock of the fetch */
 };
 
 /* --- snapshots (pure; any thread) --- */
@@ -106,19 +104,17 @@ struct bd_bedrock_catalog_options_t {
 
 struct bd_bedrock_catalog_fetcher_t;
 
-/* Copies <opts> and starts the fetch thread, which fetches at once. Main thread. */
+/* Copies <opts> and starts the fetch thread, which fetches at once and publishes each
+ * good catalog as the models module's source (bd_models_publish_catalog). Main
+ * thread; one fetcher per process. */
 bd_bedrock_catalog_fetcher_t *bd_bedrock_catalog_start(const bd_bedrock_catalog_options_t *opts);
 
-/* Stops the thread (aborting a transfer in progress) and frees the fetcher; catalogs
- * already acquired stay valid until released. Main thread, after workers joined. */
+/* Stops the thread (aborting a transfer in progress), removes the models module's
+ * source and frees the fetcher; catalogs already acquired stay valid until released. Main thread, after workers joined. */
 void bd_bedrock_catalog_stop(bd_bedrock_catalog_fetcher_t *f);
 
 /* The last good catalog with one reference for the caller, or null before the first
- * success. Any thread; takes the fetcher mutex for a pointer copy only. */
+ * success. No lock; any thread. */
 bd_bedrock_catalog_t *bd_bedrock_catalog_acquire(bd_bedrock_catalog_fetcher_t *f);
-
-/* Fills <src> so that the models module lists and resolves the catalog of <f>.
- * <src> must outlive its installation with bd_models_set_source. */
-void bd_bedrock_catalog_source(bd_bedrock_catalog_fetcher_t *f, bd_models_source_t *src);
 
 #endif

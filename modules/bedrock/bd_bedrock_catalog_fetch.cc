@@ -2,8 +2,9 @@
  * bd_bedrock_catalog_fetch.cc: the catalog's fetch thread: ListFoundationModels and
  * every page of ListInferenceProfiles with blocking libcurl, signed with SigV4 (or a
  * Bedrock API key), at start and every refresh_ms; failures back off and keep the
- * last good catalog. Invariant: f->current changes only under f->lock, which readers
- * hold for a pointer copy and a refcount increment; no fetch runs with it held.
+ * last good catalog. Each good catalog is published twice (core/bd_published.h):
+ * for bd_bedrock_catalog_acquire and as the models module's source; readers take no
+ * lock. f->lock only puts the thread to sleep.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,7 +32,7 @@ struct bd_bedrock_catalog_fetcher_t {
     pthread_cond_t wakeup; /* the thread sleeps here (monotonic clock) */
     std::atomic<bool> stop;
 
-    bd_bedrock_catalog_t *current; /* guarded by lock; null before the first success */
+    bd_published_t current; /* the last good catalog; empty before the first success */
 
     /* The thread's own. */
     std::string last_error; /* the failure last logged, "" while healthy */
@@ -271,7 +272,9 @@ bd_catalog_run(bd_bedrock_catalog_fetcher_t *f, int *failures)
         if (err != f->last_error) {
             bd_log_error(BD_LOG_WARN, nullptr,
                          "bedrock catalog: %s; /v1/models lists the %s, retrying with backoff",
-                         err.c_str(), f->current != nullptr ? "last catalog" : "model map only");
+                         err.c_str(),
+                         bd_published_generation(&f->current) > 0 ? "last catalog"
+                                                                  : "model map only");
             f->last_error = err;
         }
         return delay;
@@ -284,11 +287,9 @@ bd_catalog_run(bd_bedrock_catalog_fetcher_t *f, int *failures)
     f->last_error.clear();
     f->last_models = models;
     f->last_profiles = profiles;
-    pthread_mutex_lock(&f->lock);
-    bd_bedrock_catalog_t *old = f->current;
-    f->current = fresh;
-    pthread_mutex_unlock(&f->lock);
-    bd_bedrock_catalog_release(old);
+    bd_published_hold(&fresh->pub); /* one reference for each publication */
+    bd_published_publish(&f->current, &fresh->pub);
+    bd_models_publish_catalog(fresh);
     if (changed) { /* once published: whoever reads the line sees the catalog */
         bd_log_error(BD_LOG_NOTICE, nullptr,
                      "bedrock catalog: %zu models, %zu inference profiles, %zu listed from %s",
@@ -332,7 +333,7 @@ bd_bedrock_catalog_start(const bd_bedrock_catalog_options_t *opts)
     f->opts.retry_min_ms = std::max<int64_t>(f->opts.retry_min_ms, 1);
     f->opts.retry_max_ms = std::min(std::max(f->opts.retry_max_ms, f->opts.retry_min_ms),
                                     f->opts.refresh_ms);
-    f->current = nullptr;
+    bd_published_init(&f->current);
     f->last_models = f->last_profiles = 0;
     f->stop.store(false);
     pthread_condattr_t ca;
@@ -360,7 +361,8 @@ bd_bedrock_catalog_stop(bd_bedrock_catalog_fetcher_t *f)
     pthread_cond_signal(&f->wakeup);
     pthread_mutex_unlock(&f->lock);
     pthread_join(f->thread, nullptr);
-    bd_bedrock_catalog_release(f->current);
+    bd_models_publish_catalog(nullptr);
+    bd_published_clear(&f->current);
     pthread_cond_destroy(&f->wakeup);
     pthread_mutex_destroy(&f->lock);
     curl_global_cleanup();
@@ -370,48 +372,7 @@ bd_bedrock_catalog_stop(bd_bedrock_catalog_fetcher_t *f)
 bd_bedrock_catalog_t *
 bd_bedrock_catalog_acquire(bd_bedrock_catalog_fetcher_t *f)
 {
-    pthread_mutex_lock(&f->lock);
-    bd_bedrock_catalog_t *cat = f->current;
-    if (cat != nullptr) {
-        cat->refs.fetch_add(1, std::memory_order_relaxed);
-    }
-    pthread_mutex_unlock(&f->lock);
-    return cat;
-}
-
-/* --- the models module's source --- */
-
-static void
-bd_catalog_source_list(void *data, std::vector<bd_models_listing_t> *out)
-{
-    bd_bedrock_catalog_t *cat = bd_bedrock_catalog_acquire((bd_bedrock_catalog_fetcher_t *)data);
-    if (cat != nullptr) {
-        out->insert(out->end(), cat->listings.begin(), cat->listings.end());
-        bd_bedrock_catalog_release(cat);
-    }
-}
-
-static int
-bd_catalog_source_resolve(void *data, const char *name, std::string *bedrock_id)
-{
-    bd_bedrock_catalog_t *cat = bd_bedrock_catalog_acquire((bd_bedrock_catalog_fetcher_t *)data);
-    if (cat == nullptr) {
-        return -1;
-    }
-    auto it = cat->names.find(name);
-    int rc = -1;
-    if (it != cat->names.end()) {
-        *bedrock_id = it->second;
-        rc = 0;
-    }
-    bd_bedrock_catalog_release(cat);
-    return rc;
-}
-
-void
-bd_bedrock_catalog_source(bd_bedrock_catalog_fetcher_t *f, bd_models_source_t *src)
-{
-    src->list = bd_catalog_source_list;
-    src->resolve = bd_catalog_source_resolve;
-    src->data = f;
+    bd_published_obj_t *obj = bd_published_acquire(&f->current);
+    return obj != nullptr ? static_cast<bd_bedrock_catalog_t *>((bd_models_catalog_t *)obj)
+                          : nullptr;
 }

@@ -48,11 +48,10 @@ struct bd_bedrock_conf_t {
 };
 
 /* Process-wide: the credential provider and the catalog fetcher (both created from
- * the first configuration), and the catalog as the models module's source. */
+ * the first configuration; the fetcher publishes the models module's source). */
 struct bd_bedrock_process_t {
     bd_credentials_provider_t *creds;
     bd_bedrock_catalog_fetcher_t *catalog; /* null with `catalog off` */
-    bd_models_source_t source;
     bd_bedrock_health_t health; /* whether Bedrock accepts our identity */
 };
 

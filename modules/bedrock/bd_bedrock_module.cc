@@ -264,10 +264,6 @@ bd_bedrock_init_process(bd_process_t *p)
     bd_log_error(ok ? BD_LOG_NOTICE : BD_LOG_WARN, nullptr, "AWS credentials: %s; endpoint %s",
                  reason, c->runtime.url.c_str());
     bp->catalog = c->catalog ? bd_bedrock_catalog_begin(c, bp->creds) : nullptr;
-    if (bp->catalog != nullptr) {
-        bd_bedrock_catalog_source(bp->catalog, &bp->source);
-        bd_models_set_source(&bp->source);
-    }
     p->module_ctx[bd_bedrock_module.index] = bp;
     return BD_OK;
 }
@@ -278,7 +274,6 @@ bd_bedrock_exit_process(bd_process_t *p)
     bd_bedrock_process_t *bp = bd_bedrock_process(p);
     if (bp != nullptr) {
         if (bp->catalog != nullptr) {
-            bd_models_set_source(nullptr);
             bd_bedrock_catalog_stop(bp->catalog);
         }
         bd_credentials_destroy(bp->creds);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "modules/convert/bd_convert.h"
+#include "modules/models/bd_models_known.h"
 
 /* What the chat adapter learned besides the Bedrock body. */
 struct bd_convert_openai_chat_t {
@@ -104,15 +105,8 @@ void bd_convert_openai_sse_ping(std::string *out);
 
 /* --- embeddings (/v1/embeddings <-> InvokeModel) --- */
 
-enum bd_convert_embed_family_e {
-    BD_EMBED_NONE = 0,  /* not an embedding model this adapter knows */
-    BD_EMBED_TITAN_V2,  /* amazon.titan-embed-text-v2: one text per call, dimensions */
-    BD_EMBED_TITAN_V1,  /* amazon.titan-embed-text-v1 (G1): one text per call */
-    BD_EMBED_COHERE,    /* cohere.embed-*: up to 96 texts per call */
-    BD_EMBED_NOVA,      /* amazon.nova-*embed*: one text per call, dimensions */
-};
-
-/* The family of Bedrock id <bedrock_id> (profile prefixes and ARNs allowed). */
+/* The embedding family (bd_convert_embed_family_e, modules/models/bd_models_known.h)
+ * of Bedrock id <bedrock_id> (profile prefixes and ARNs allowed). */
 int bd_convert_embed_family(const char *bedrock_id);
 
 /* A converted embeddings request: the InvokeModel bodies to send, in order. */

@@ -15,22 +15,7 @@
 int
 bd_convert_embed_family(const char *id)
 {
-    if (!id) {
-        return BD_EMBED_NONE;
-    }
-    if (strstr(id, "titan-embed-text-v2")) {
-        return BD_EMBED_TITAN_V2;
-    }
-    if (strstr(id, "titan-embed-text-v1") || strstr(id, "titan-embed-g1-text")) {
-        return BD_EMBED_TITAN_V1;
-    }
-    if (strstr(id, "cohere.embed")) {
-        return BD_EMBED_COHERE;
-    }
-    if (strstr(id, "amazon.nova") && strstr(id, "embed")) {
-        return BD_EMBED_NOVA;
-    }
-    return BD_EMBED_NONE;
+    return id != nullptr ? bd_models_known(id)->embed : BD_EMBED_NONE;
 }
 
 static int
@@ -70,35 +55,22 @@ bd_cvo_embed_inputs(json_t *req, bd_convert_embed_t *out, bd_convert_error_t *er
     return 0;
 }
 
-/* Checks <dimensions> against what the family takes; 0 leaves the model's default. */
+/* Checks <dimensions> against what the model's family takes (bd_models_known.h); 0
+ * leaves the model's default. */
 static int
-bd_cvo_embed_dimensions(int family, const char *id, int64_t d, bd_convert_error_t *err)
+bd_cvo_embed_dimensions(const char *id, int64_t d, bd_convert_error_t *err)
 {
-    static const int64_t titan[] = {256, 512, 1024, 0};
-    static const int64_t cohere_v4[] = {256, 512, 1024, 1536, 0};
-    static const int64_t nova[] = {256, 384, 1024, 3072, 0};
-    static const int64_t cohere_v3[] = {1024, 0};
-    static const int64_t titan_v1[] = {1536, 0};
-    const int64_t *allowed = titan;
-    const char *list = "256, 512 or 1024";
-    if (d == 0) {
+    const bd_models_known_t *k = bd_models_known(id);
+    if (d == 0 || k->dimensions == nullptr) {
         return 0;
     }
-    if (family == BD_EMBED_COHERE && strstr(id, "embed-v4")) {
-        allowed = cohere_v4, list = "256, 512, 1024 or 1536";
-    } else if (family == BD_EMBED_COHERE) {
-        allowed = cohere_v3, list = "1024 (Cohere v3 has a fixed size)";
-    } else if (family == BD_EMBED_NOVA) {
-        allowed = nova, list = "256, 384, 1024 or 3072";
-    } else if (family == BD_EMBED_TITAN_V1) {
-        allowed = titan_v1, list = "1536 (Titan G1 has a fixed size)";
-    }
-    for (int i = 0; allowed[i]; i++) {
-        if (allowed[i] == d) {
+    for (int i = 0; k->dimensions[i]; i++) {
+        if (k->dimensions[i] == d) {
             return 0;
         }
     }
-    return bd_cv_bad(err, "dimensions", std::string("must be ") + list + " for this model");
+    return bd_cv_bad(err, "dimensions", std::string("must be ") + k->dimensions_text +
+                                            " for this model");
 }
 
 static std::string
@@ -114,7 +86,7 @@ static void
 bd_cvo_embed_bodies(bd_convert_embed_t *e, const char *id)
 {
     if (e->family == BD_EMBED_COHERE) {
-        bool v4 = strstr(id, "embed-v4") != nullptr;
+        bool v4 = (bd_models_known(id)->flags & BD_KNOWN_EMBED_TYPES) != 0;
         for (size_t i = 0; i < e->inputs.size(); i += BD_CVO_COHERE_BATCH) {
             json_t *texts = json_array();
             for (size_t j = i; j < e->inputs.size() && j < i + BD_CVO_COHERE_BATCH; j++) {
@@ -186,7 +158,7 @@ bd_convert_openai_embed_request(json_t *req, const bd_convert_model_t *m, bd_con
     }
     out->dimensions = dv ? json_integer_value(dv) : 0;
     if (bd_cvo_embed_inputs(req, out, err) != 0 ||
-        bd_cvo_embed_dimensions(out->family, id, out->dimensions, err) != 0) {
+        bd_cvo_embed_dimensions(id, out->dimensions, err) != 0) {
         return -1;
     }
     const char *user = bd_cv_str(req, "user");

@@ -10,9 +10,11 @@
 #include <stdint.h>
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/bd_module.h"
+#include "core/bd_published.h"
 #include "core/bd_snapshot.h"
 #include "modules/convert/bd_convert.h"
 
@@ -80,7 +82,7 @@ const char *bd_models_fallback_resolve(bd_model_entry_t *e,
 /* Fills <out> for the client model name <name>: a conf entry (by name or alias), or,
  * when <name> looks like a Bedrock id (provider.model..., a us./eu./apac./global.
  * profile, or an ARN) and passthrough is on, a default entry for it; else, with
- * passthrough on, the model source's id for <name> (bd_models_set_source), treated
+ * passthrough on, the model source's id for <name> (bd_models_publish_catalog), treated
  * like a passthrough id. The response's
  * model stays <name>. Returns 0, or -1 when the model is unknown. Any worker thread. */
 int bd_models_resolve(const bd_snapshot_t *snap, const char *name, bd_convert_model_t *out);
@@ -101,22 +103,21 @@ struct bd_models_listing_t {
     bool embedding;           /* an embedding model: OpenAI listing only */
 };
 
-/* Models beyond the conf map (the Bedrock catalog). Both callbacks run on worker
- * threads and must not block beyond a short lock. */
-struct bd_models_source_t {
-    /* Appends the source's models to <out>, in a stable order. */
-    void (*list)(void *data, std::vector<bd_models_listing_t> *out);
-    /* The Bedrock id for the client name <name>: 0, or -1 when the source has none. */
-    int (*resolve)(void *data, const char *name, std::string *bedrock_id);
-    void *data;
+/* Models beyond the conf map (the Bedrock catalog) at one moment, published by their
+ * fetcher (core/bd_published.h) and never changed afterwards: workers read them with
+ * no lock. The fetcher's own catalog extends this (bd_bedrock_catalog_t). */
+struct bd_models_catalog_t {
+    bd_published_obj_t pub; /* first: the publication header */
+    std::vector<bd_models_listing_t> listings;          /* what /v1/models adds, stable order */
+    std::unordered_map<std::string, std::string> names; /* client name -> Bedrock id to call */
 };
 
-/* Installs <src> (null removes it); the caller keeps it alive until it is removed.
- * Main thread, only while no worker runs (before they start, after they join). */
-void bd_models_set_source(const bd_models_source_t *src);
+/* Publishes <c> as the model source, taking over one reference of the caller's; null
+ * removes the source. Any thread (the catalog's fetch thread). */
+void bd_models_publish_catalog(bd_models_catalog_t *c);
 
-/* The source's Bedrock id for <name> (see bd_models_source_t); -1 without a source.
- * Any worker thread. */
+/* The published source's Bedrock id for <name>; -1 without a source or without that
+ * name. No lock; any thread. */
 int bd_models_source_resolve(const char *name, std::string *bedrock_id);
 
 #define BD_MODELS_LIST_EMBEDDINGS 0x1 /* include the source's embedding models */
@@ -136,11 +137,12 @@ int bd_models_find(const bd_snapshot_t *snap, int flags, const std::string &id,
 
 /* --- model map additions (kept outside the conf) ---
  *
- * The store's `models` table (bedrockctl model set|unset) adds names to the model map
- * while bedrockd runs. The store module registers a provider at init_process: the
- * dependency points from the store to the model map, which knows nothing of SQLite.
- * Resolution order: conf entries (names and aliases) first, then additions, then
- * passthrough ids. */
+ * The store's `models` table (bedrockctl model set|unset, and what the DynamoDB sync
+ * pulls into it) adds names to the model map while bedrockd runs. The store thread
+ * publishes the rows here (core/bd_published.h) whenever they change: the dependency
+ * points from the store to the model map, which knows nothing of SQLite, and workers
+ * read the rows with no lock. Resolution order: conf entries (names and aliases)
+ * first, then additions, then passthrough ids. */
 
 /* One addition: `model NAME { id BEDROCK_ID; [route ROUTE;] }`. */
 struct bd_models_addition_t {
@@ -150,22 +152,12 @@ struct bd_models_addition_t {
     int64_t updated_ms; /* when it was last set, epoch ms */
 };
 
-/* A provider of additions. Both callbacks run on worker threads, read a published
- * snapshot and never block beyond a short lock. */
-struct bd_models_additions_t {
-    /* The addition named <name>: 0 with <out> filled, or -1. */
-    int (*find)(void *data, const char *name, bd_models_addition_t *out);
-    /* Every addition, ordered by name, replacing <out>. */
-    void (*list)(void *data, std::vector<bd_models_addition_t> *out);
-    void *data;
-};
+/* Publishes <rows> (moved from; ordered by name) as the additions, replacing the
+ * previous ones; null removes them all. Any thread (the store thread). */
+void bd_models_publish_additions(std::vector<bd_models_addition_t> *rows);
 
-/* Installs <a> (null removes it); the caller keeps it alive until removed. Main thread,
- * only while no worker runs (before they start, after they join). */
-void bd_models_set_additions(const bd_models_additions_t *a);
-
-/* The provider's addition named <name>: 0 with <out> filled, or -1 (none, or no
- * provider). Any worker thread. */
+/* The published addition named <name>: 0 with <out> filled, or -1 (none). No lock;
+ * any thread. */
 int bd_models_addition_find(const char *name, bd_models_addition_t *out);
 
 /* The additions GET /v1/models lists after the conf entries: those whose name no conf

@@ -1,31 +1,62 @@
 /*
  * bd_models_additions.cc: the model map additions kept outside the conf (the store's
- * models table): the provider slot, lookups through it, and the entries they add to
- * GET /v1/models. The slot is written on the main thread while no worker runs and only
- * read afterwards, so workers read it without a lock; the provider guards its own data.
+ * models table): their published table, lookups in it, and the entries they add to
+ * GET /v1/models. The store thread publishes; workers read with no lock.
  */
 #include "modules/models/bd_models.h"
 
 #include <time.h>
 
+#include <unordered_map>
 #include <unordered_set>
 
-static const bd_models_additions_t *bd_models_additions;
+#include "core/bd_published.h"
+
+/* The additions at one moment, never changed once published. */
+struct bd_models_additions_t {
+    bd_published_obj_t pub;
+    std::vector<bd_models_addition_t> rows;          /* by name */
+    std::unordered_map<std::string, size_t> by_name; /* index into rows */
+};
+
+static bd_published_t bd_models_additions;
+
+static void
+bd_models_additions_destroy(bd_published_obj_t *obj)
+{
+    delete (bd_models_additions_t *)obj;
+}
 
 void
-bd_models_set_additions(const bd_models_additions_t *a)
+bd_models_publish_additions(std::vector<bd_models_addition_t> *rows)
 {
-    bd_models_additions = a;
+    if (rows == nullptr) {
+        bd_published_clear(&bd_models_additions);
+        return;
+    }
+    bd_models_additions_t *t = new bd_models_additions_t();
+    bd_published_obj_init(&t->pub, bd_models_additions_destroy);
+    t->rows = std::move(*rows);
+    for (size_t i = 0; i < t->rows.size(); i++) {
+        t->by_name.emplace(t->rows[i].name, i);
+    }
+    bd_published_publish(&bd_models_additions, &t->pub);
 }
 
 int
 bd_models_addition_find(const char *name, bd_models_addition_t *out)
 {
-    const bd_models_additions_t *a = bd_models_additions;
-    if (a == nullptr || a->find == nullptr) {
-        return -1;
+    auto *t = (bd_models_additions_t *)bd_published_acquire(&bd_models_additions);
+    int rc = -1;
+    if (t != nullptr) {
+        auto it = t->by_name.find(name);
+        if (it != t->by_name.end()) {
+            *out = t->rows[it->second];
+            rc = 0;
+        }
+        bd_published_release(&t->pub);
     }
-    return a->find(a->data, name, out);
+    return rc;
 }
 
 /* Epoch ms -> RFC 3339 in UTC, seconds precision. */
@@ -45,13 +76,9 @@ bd_models_rfc3339(int64_t ms)
 void
 bd_models_addition_entries(const bd_snapshot_t *snap, std::vector<bd_model_entry_t> *out)
 {
-    const bd_models_additions_t *a = bd_models_additions;
-    if (a == nullptr || a->list == nullptr) {
-        return;
-    }
-    std::vector<bd_models_addition_t> rows;
-    a->list(a->data, &rows);
-    if (rows.empty()) {
+    auto *t = (bd_models_additions_t *)bd_published_acquire(&bd_models_additions);
+    if (t == nullptr || t->rows.empty()) {
+        bd_published_release(t != nullptr ? &t->pub : nullptr);
         return;
     }
     std::unordered_set<std::string> conf_names;
@@ -59,7 +86,7 @@ bd_models_addition_entries(const bd_snapshot_t *snap, std::vector<bd_model_entry
         conf_names.insert(e.name);
         conf_names.insert(e.aliases.begin(), e.aliases.end());
     }
-    for (const bd_models_addition_t &r : rows) {
+    for (const bd_models_addition_t &r : t->rows) {
         bd_convert_model_t m;
         if (conf_names.count(r.name) != 0 || bd_models_resolve(snap, r.name.c_str(), &m) != 0) {
             continue; /* the conf's entry of that name wins */
@@ -75,4 +102,5 @@ bd_models_addition_entries(const bd_snapshot_t *snap, std::vector<bd_model_entry
         e.created_at = bd_models_rfc3339(r.updated_ms);
         out->push_back(std::move(e));
     }
+    bd_published_release(&t->pub);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "modules/models/bd_models.h"
+#include "modules/models/bd_models_known.h"
 
 static const struct {
     const char *name;
@@ -165,7 +166,7 @@ bd_models_fallback_resolve(bd_model_entry_t *e,
         /* The InvokeModel body is Anthropic's: only Claude (or an ARN, which may be one)
          * can take it. Converse bodies go to any model. */
         if (e->data.route == BD_ROUTE_INVOKE &&
-            f.bedrock_id.find("anthropic.claude") == std::string::npos &&
+            !(bd_models_known(f.bedrock_id.c_str())->flags & BD_KNOWN_CLAUDE) &&
             f.bedrock_id.compare(0, 4, "arn:") != 0) {
             *err = "\"fallback " + f.target + "\" in model \"" + e->name +
                    "\" cannot take the InvokeModel body of a model with route invoke (use route "

@@ -1,9 +1,7 @@
 /*
  * bd_models_list.cc: what GET /v1/models shows, for both client APIs: the conf map
  * merged with the store's additions (bd_models_additions.cc) and an optional model
- * source (the Bedrock catalog). The source pointer is set on the main thread while no
- * worker runs and only read afterwards, so workers read it without a lock; the source
- * guards its own data.
+ * source (the Bedrock catalog), published by its fetch thread and read with no lock.
  */
 #include "modules/models/bd_models.h"
 
@@ -11,22 +9,31 @@
 
 #include <unordered_set>
 
-static const bd_models_source_t *bd_models_source;
+#include "modules/models/bd_models_known.h"
+
+static bd_published_t bd_models_catalog;
 
 void
-bd_models_set_source(const bd_models_source_t *src)
+bd_models_publish_catalog(bd_models_catalog_t *c)
 {
-    bd_models_source = src;
+    bd_published_publish(&bd_models_catalog, c != nullptr ? &c->pub : nullptr);
 }
 
 int
 bd_models_source_resolve(const char *name, std::string *bedrock_id)
 {
-    const bd_models_source_t *src = bd_models_source;
-    if (src == nullptr || src->resolve == nullptr) {
+    auto *c = (bd_models_catalog_t *)bd_published_acquire(&bd_models_catalog);
+    if (c == nullptr) {
         return -1;
     }
-    return src->resolve(src->data, name, bedrock_id);
+    auto it = c->names.find(name);
+    int rc = -1;
+    if (it != c->names.end()) {
+        *bedrock_id = it->second;
+        rc = 0;
+    }
+    bd_published_release(&c->pub);
+    return rc;
 }
 
 /* The model behind an id, for "is it covered": a system inference profile
@@ -34,15 +41,7 @@ bd_models_source_resolve(const char *name, std::string *bedrock_id)
 static std::string
 bd_models_base_id(const std::string &id)
 {
-    static const char *const geos[] = {"us.", "us-gov.", "eu.", "apac.", "global.",
-                                       "jp.", "au.",     "ca.", nullptr};
-    for (int i = 0; geos[i] != nullptr; i++) {
-        size_t n = strlen(geos[i]);
-        if (id.compare(0, n, geos[i]) == 0) {
-            return id.substr(n);
-        }
-    }
-    return id;
+    return id.substr(bd_models_region_prefix(id.c_str()));
 }
 
 static void
@@ -60,8 +59,11 @@ bd_models_conf_listing(const bd_model_entry_t &e, bd_models_listing_t *out)
 static void
 bd_models_add_source(const bd_snapshot_t *snap, int flags, std::vector<bd_models_listing_t> *out)
 {
-    const bd_models_source_t *src = bd_models_source;
-    if (src == nullptr || src->list == nullptr || !bd_models_passthrough(snap)) {
+    if (!bd_models_passthrough(snap)) {
+        return;
+    }
+    auto *src = (bd_models_catalog_t *)bd_published_acquire(&bd_models_catalog);
+    if (src == nullptr) {
         return;
     }
     std::unordered_set<std::string> names, models;
@@ -75,16 +77,15 @@ bd_models_add_source(const bd_snapshot_t *snap, int flags, std::vector<bd_models
     for (const bd_model_entry_t &e : added) {
         names.insert(e.name);
     }
-    std::vector<bd_models_listing_t> extra;
-    src->list(src->data, &extra);
-    for (bd_models_listing_t &l : extra) {
+    for (const bd_models_listing_t &l : src->listings) {
         if ((l.embedding && !(flags & BD_MODELS_LIST_EMBEDDINGS)) || names.count(l.id) != 0 ||
             models.count(bd_models_base_id(l.bedrock_id)) != 0) {
             continue;
         }
         names.insert(l.id); /* a source listing the same name twice shows it once */
-        out->push_back(std::move(l));
+        out->push_back(l);
     }
+    bd_published_release(&src->pub);
 }
 
 void

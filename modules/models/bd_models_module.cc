@@ -40,6 +40,7 @@
  */
 #include "modules/models/bd_models.h"
 #include "modules/models/bd_models_family.h"
+#include "modules/models/bd_models_known.h"
 
 #include <fnmatch.h>
 #include <stddef.h>
@@ -187,18 +188,11 @@ bd_models_id_chars_ok(const char *s, size_t *len)
     return n > 0;
 }
 
-/* Whether a client name is meant as a Bedrock id: [geo.]provider.model or an ARN.
+/* Whether a client name is meant as a Bedrock id: [region.]provider.model or an ARN.
  * Only these pass through; anything else is an unknown model. */
 static bool
 bd_models_looks_like_id(const char *name)
 {
-    static const char *const geos[] = {"us.", "us-gov.", "eu.", "apac.", "global.",
-                                       "jp.", "au.",     "ca.", nullptr};
-    static const char *const providers[] = {
-        "anthropic.", "amazon.",  "meta.",  "mistral.", "cohere.",      "ai21.",
-        "deepseek.",  "qwen.",    "openai.", "writer.", "stability.",   "twelvelabs.",
-        "google.",    "minimax.", "moonshot.", "moonshotai.", "nvidia.", "luma.",
-        nullptr};
     size_t len = 0, n = 0;
 
     if (!bd_models_id_chars_ok(name, &len)) {
@@ -207,30 +201,16 @@ bd_models_looks_like_id(const char *name)
     if (bd_models_has_prefix(name, "arn:aws:", &n) || bd_models_has_prefix(name, "arn:aws-", &n)) {
         return true;
     }
-    const char *p = name;
-    for (int i = 0; geos[i] != nullptr; i++) {
-        if (bd_models_has_prefix(p, geos[i], &n)) {
-            p += n;
-            break;
-        }
-    }
-    for (int i = 0; providers[i] != nullptr; i++) {
-        if (bd_models_has_prefix(p, providers[i], &n) && p[n] != '\0') {
-            return true;
-        }
-    }
-    return false;
+    const char *p = name + bd_models_region_prefix(name);
+    n = bd_models_provider_prefix(p);
+    return n > 0 && p[n] != '\0';
 }
 
 /* Extended thinking is on by default only for Claude models known to have it. */
 static bool
 bd_models_default_thinking(const char *id)
 {
-    if (strstr(id, "anthropic.claude") == nullptr) {
-        return false;
-    }
-    return strstr(id, "claude-3-7") != nullptr || strstr(id, "sonnet-4") != nullptr ||
-           strstr(id, "opus-4") != nullptr || strstr(id, "haiku-4") != nullptr;
+    return (bd_models_known(id)->flags & BD_KNOWN_THINKING) != 0;
 }
 
 /* model_route patterns, then the built-in default: Claude via InvokeModel (the
@@ -243,7 +223,7 @@ bd_models_default_route(const bd_models_conf_t *mcf, const char *id)
             return p.route;
         }
     }
-    return strstr(id, "anthropic.claude") != nullptr ? BD_ROUTE_INVOKE : BD_ROUTE_CONVERSE;
+    return (bd_models_known(id)->flags & BD_KNOWN_INVOKE) ? BD_ROUTE_INVOKE : BD_ROUTE_CONVERSE;
 }
 
 /* --- setters --- */
@@ -562,7 +542,7 @@ bd_models_init_conf(bd_snapshot_t *, void *conf)
     return nullptr;
 }
 
-/* The addition named <name> (bd_models_set_additions), filled as the conf would fill
+/* The addition named <name> (bd_models_publish_additions), filled as the conf would fill
  * `model NAME { id ID; [route R;] }`; an id some conf entry uses keeps that entry's
  * quirks (caps, betas, sampling rules), as a passthrough id does. 0, or -1 when none. */
 static int

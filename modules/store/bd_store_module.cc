@@ -1,8 +1,8 @@
 /*
  * bd_store_module.cc: the store module: its directives, and the store's process
  * lifetime (started before the workers, stopped after they joined, so that every
- * usage record a LOG handler queued is written), and the models table offered to the
- * model map as additions while it runs. The store outlives reloads; a changed `store`
+ * usage record a LOG handler queued is written; the store thread publishes the keys
+ * and the model map additions while it runs). The store outlives reloads; a changed `store`
  * takes effect at the next restart. Main thread.
  */
 #include "modules/store/bd_store_module.h"
@@ -23,10 +23,6 @@ struct bd_store_conf_t {
 
 /* The path the running store was opened with; main thread only. */
 static char *bd_store_running_path;
-
-/* The store's models table as model map additions; its data is the running store.
- * Set and cleared on the main thread while no worker runs. */
-static bd_models_additions_t bd_store_additions;
 
 static const char *
 bd_store_set_path(bd_conf_ctx_t *, const bd_conf_node_t *node, const bd_directive_t *, void *conf)
@@ -108,39 +104,6 @@ bd_store_path(bd_process_t *p)
 }
 
 static int
-bd_store_additions_find(void *data, const char *name, bd_models_addition_t *out)
-{
-    bd_model_table_t *t = bd_store_models_acquire((bd_store_t *)data);
-    int rc = -1;
-    if (t != nullptr) {
-        auto it = t->by_name.find(name);
-        if (it != t->by_name.end()) {
-            const bd_store_model_t &m = t->rows[it->second];
-            out->name = m.name;
-            out->bedrock_id = m.bedrock_id;
-            out->route = m.route;
-            out->updated_ms = m.updated_ms;
-            rc = 0;
-        }
-    }
-    bd_store_models_release(t);
-    return rc;
-}
-
-static void
-bd_store_additions_list(void *data, std::vector<bd_models_addition_t> *out)
-{
-    bd_model_table_t *t = bd_store_models_acquire((bd_store_t *)data);
-    out->clear();
-    if (t != nullptr) {
-        for (const bd_store_model_t &m : t->rows) {
-            out->push_back({m.name, m.bedrock_id, m.route, m.updated_ms});
-        }
-    }
-    bd_store_models_release(t);
-}
-
-static int
 bd_store_init_process(bd_process_t *p)
 {
     const bd_store_conf_t *c = (const bd_store_conf_t *)bd_snapshot_conf(p->snap, &bd_store_module);
@@ -168,10 +131,6 @@ bd_store_init_process(bd_process_t *p)
     }
     bd_log_error(BD_LOG_NOTICE, nullptr, "store \"%s\" open", c->path.c_str());
     p->module_ctx[bd_store_module.index] = s;
-    bd_store_additions.find = bd_store_additions_find;
-    bd_store_additions.list = bd_store_additions_list;
-    bd_store_additions.data = s;
-    bd_models_set_additions(&bd_store_additions);
     return BD_OK;
 }
 
@@ -180,7 +139,6 @@ bd_store_exit_process(bd_process_t *p)
 {
     bd_store_t *s = bd_store_get(p);
     if (s != nullptr) {
-        bd_models_set_additions(nullptr);
         bd_store_stop(s);
         p->module_ctx[bd_store_module.index] = nullptr;
     }

@@ -1,10 +1,10 @@
 /*
  * bd_store_module.h: the store as the daemon runs it. One store thread owns the
  * writing SQLite connection: reactors hand it usage records through a queue and
- * read keys and model map additions from immutable, refcounted tables it publishes
- * whenever the file changes (bedrockctl's commits, seen via PRAGMA data_version).
- * The module hands the model table to the model map (bd_models_set_additions) while
- * it runs: the store depends on the model map, never the other way round.
+ * read keys (bd_keys.h) and model map additions (bd_models_publish_additions) from
+ * immutable tables it publishes whenever the file changes (bedrockctl's commits, seen
+ * via PRAGMA data_version): the store depends on the model map, never the other way
+ * round.
  *
  *   store /var/lib/bedrockd/bedrockd.db;   # or `store off;`
  *   store_flush_interval 5ms;              # how long a usage record may wait for a batch
@@ -25,23 +25,6 @@
 struct bd_process_t;
 struct bd_snapshot_t;
 
-/* The keys at one moment, indexed by the raw SHA-256 of their secret. Built by the
- * store thread, never changed after publication; readers hold a reference. */
-struct bd_key_table_t {
-    std::atomic<int> refs;
-    uint64_t generation;
-    std::unordered_map<std::string, bd_key_t> by_hash;
-};
-
-/* The model map additions (bedrockctl model set) at one moment, ordered by name.
- * Built and published by the store thread like the key table; readers hold a
- * reference. */
-struct bd_model_table_t {
-    std::atomic<int> refs;
-    std::vector<bd_store_model_t> rows;             /* by name */
-    std::unordered_map<std::string, size_t> by_name; /* index into rows */
-};
-
 struct bd_store_t; /* the running store (bd_store_thread.cc) */
 
 /* The store path of <snap>'s configuration, "" for `store off` (after init_conf). */
@@ -57,24 +40,6 @@ const char *bd_store_path(bd_process_t *p);
  * what changed before it returns (the DynamoDB sync's first pull at start). Not for
  * reactors: it waits for the store thread. */
 void bd_store_refresh(bd_store_t *s);
-
-/* The current key table with one reference, or null (store off). Any thread;
- * it takes a mutex only to copy a pointer and bump a count. */
-bd_key_table_t *bd_store_keys_acquire(bd_store_t *s);
-
-/* Drops a reference from bd_store_keys_acquire (null is fine). Any thread. */
-void bd_store_keys_release(bd_key_table_t *t);
-
-/* The key whose secret hashes to <hash> (BD_KEY_HASH_LEN raw bytes), or null. The
- * record lives as long as the caller's reference to <t>. */
-const bd_key_t *bd_key_table_find(const bd_key_table_t *t, const std::string &hash);
-
-/* The current model table with one reference, or null (store off). Any thread;
- * the same short mutex as the keys. */
-bd_model_table_t *bd_store_models_acquire(bd_store_t *s);
-
-/* Drops a reference from bd_store_models_acquire (null is fine). Any thread. */
-void bd_store_models_release(bd_model_table_t *t);
 
 /* Queues <rec> (moved from) for the store thread. Never blocks on the disk: it
  * takes the queue mutex for an append. Returns 0, or -1 when the queue is full

@@ -3,8 +3,9 @@
  * daemon. Reactors append usage records to a queue under a mutex; the thread
  * writes them in batches (by count, or once the oldest has waited the flush
  * interval), polls PRAGMA data_version to see other processes' commits, and then
- * rebuilds and publishes the key table and the model table. Other modules' jobs (stored
- * responses) run on the same connection, in order. Stopping writes everything queued first.
+ * rebuilds and publishes the key table (bd_keys.h) and the model map additions. Other
+ * modules' jobs (stored responses) run on the same connection, in order. Stopping writes
+ * everything queued first.
  */
 #include "modules/store/bd_store_thread.h"
 
@@ -19,6 +20,8 @@
 #include "core/bd_cond.h"
 #include "core/bd_core.h"
 #include "core/bd_log.h"
+#include "modules/models/bd_models.h"
+#include "modules/store/bd_keys.h"
 
 static const size_t BD_STORE_BATCH = 512;        /* records per transaction */
 static const size_t BD_STORE_QUEUE_MAX = 262144; /* beyond: records are dropped */
@@ -43,88 +46,26 @@ struct bd_store_t {
     uint64_t refreshes;     /* polls done on request */
     pthread_cond_t refreshed;
 
-    pthread_mutex_t keys_lock; /* guards the keys and models pointers (not the tables) */
-    bd_key_table_t *keys;
-    bd_model_table_t *models;
     uint64_t keys_generation; /* store thread only */
     int64_t data_version;     /* store thread only */
 };
 
-void
-bd_store_keys_release(bd_key_table_t *t)
-{
-    if (t != nullptr && t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        delete t;
-    }
-}
-
-bd_key_table_t *
-bd_store_keys_acquire(bd_store_t *s)
-{
-    if (s == nullptr) {
-        return nullptr;
-    }
-    pthread_mutex_lock(&s->keys_lock);
-    bd_key_table_t *t = s->keys;
-    if (t != nullptr) {
-        t->refs.fetch_add(1, std::memory_order_relaxed);
-    }
-    pthread_mutex_unlock(&s->keys_lock);
-    return t;
-}
-
-const bd_key_t *
-bd_key_table_find(const bd_key_table_t *t, const std::string &hash)
-{
-    if (t == nullptr) {
-        return nullptr;
-    }
-    auto it = t->by_hash.find(hash);
-    return it == t->by_hash.end() ? nullptr : &it->second;
-}
-
-void
-bd_store_models_release(bd_model_table_t *t)
-{
-    if (t != nullptr && t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        delete t;
-    }
-}
-
-bd_model_table_t *
-bd_store_models_acquire(bd_store_t *s)
-{
-    if (s == nullptr) {
-        return nullptr;
-    }
-    pthread_mutex_lock(&s->keys_lock);
-    bd_model_table_t *t = s->models;
-    if (t != nullptr) {
-        t->refs.fetch_add(1, std::memory_order_relaxed);
-    }
-    pthread_mutex_unlock(&s->keys_lock);
-    return t;
-}
-
-/* Reads the model map additions and publishes a new table. Store thread (or main, at
- * start). */
+/* Reads the model map additions and publishes them to the model map. Store thread
+ * (or main, at start). */
 static int
 bd_store_publish_models(bd_store_t *s, std::string *err)
 {
-    bd_model_table_t *t = new bd_model_table_t();
-    if (bd_store_models_load(s->db, &t->rows, err) != 0) {
-        delete t;
+    std::vector<bd_store_model_t> rows;
+    if (bd_store_models_load(s->db, &rows, err) != 0) {
         return -1;
     }
-    t->refs.store(1);
-    for (size_t i = 0; i < t->rows.size(); i++) {
-        t->by_name.emplace(t->rows[i].name, i);
+    std::vector<bd_models_addition_t> adds;
+    adds.reserve(rows.size());
+    for (bd_store_model_t &m : rows) {
+        adds.push_back({std::move(m.name), std::move(m.bedrock_id), std::move(m.route),
+                        m.updated_ms});
     }
-    pthread_mutex_lock(&s->keys_lock);
-    bd_model_table_t *old = s->models;
-    s->models = t;
-    pthread_mutex_unlock(&s->keys_lock);
-    bd_store_models_release(old);
+    bd_models_publish_additions(&adds);
     return 0;
 }
 
@@ -136,20 +77,7 @@ bd_store_publish_keys(bd_store_t *s, std::string *err)
     if (bd_store_keys_load(s->db, &keys, err) != 0) {
         return -1;
     }
-    bd_key_table_t *t = new bd_key_table_t();
-    t->refs.store(1);
-    t->generation = ++s->keys_generation;
-    for (bd_key_t &k : keys) {
-        if (k.hash.size() == BD_KEY_HASH_LEN) {
-            std::string h = k.hash;
-            t->by_hash.emplace(std::move(h), std::move(k));
-        }
-    }
-    pthread_mutex_lock(&s->keys_lock);
-    bd_key_table_t *old = s->keys;
-    s->keys = t;
-    pthread_mutex_unlock(&s->keys_lock);
-    bd_store_keys_release(old);
+    bd_keys_publish(bd_keys_new(&keys, ++s->keys_generation));
     return 0;
 }
 
@@ -326,15 +254,13 @@ bd_store_start(const char *path, int64_t flush_interval_ms, std::string *err)
     s->refresh = false;
     s->refreshes = 0;
     pthread_cond_init(&s->refreshed, nullptr);
-    s->keys = nullptr;
-    s->models = nullptr;
     s->keys_generation = 0;
     s->data_version = bd_store_data_version(db);
     pthread_mutex_init(&s->lock, nullptr);
-    pthread_mutex_init(&s->keys_lock, nullptr);
     bd_cond_init_monotonic(&s->cond);
     if (bd_store_publish_keys(s, err) != 0 || bd_store_publish_models(s, err) != 0) {
-        bd_store_keys_release(s->keys);
+        bd_keys_publish(nullptr);
+        bd_models_publish_additions(nullptr);
         bd_store_close(db);
         delete s;
         return nullptr;
@@ -356,12 +282,11 @@ bd_store_stop(bd_store_t *s)
     pthread_join(s->thread, nullptr);
     bd_log_error(BD_LOG_NOTICE, nullptr, "store: flushed %zu usage records at stop", pending);
     bd_store_close(s->db);
-    bd_store_keys_release(s->keys);
-    bd_store_models_release(s->models);
+    bd_keys_publish(nullptr);
+    bd_models_publish_additions(nullptr);
     pthread_cond_destroy(&s->cond);
     pthread_cond_destroy(&s->refreshed);
     pthread_mutex_destroy(&s->lock);
-    pthread_mutex_destroy(&s->keys_lock);
     delete s;
 }
 

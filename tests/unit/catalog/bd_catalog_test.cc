@@ -313,31 +313,11 @@ TEST(CatalogIndex, DerivedNamesCallTheRegionsProfile)
 
 /* --- the merge in the models module --- */
 
-void
-SourceList(void *data, std::vector<bd_models_listing_t> *out)
-{
-    const bd_bedrock_catalog_t *cat = (const bd_bedrock_catalog_t *)data;
-    out->insert(out->end(), cat->listings.begin(), cat->listings.end());
-}
-
-int
-SourceResolve(void *data, const char *name, std::string *id)
-{
-    const bd_bedrock_catalog_t *cat = (const bd_bedrock_catalog_t *)data;
-    auto it = cat->names.find(name);
-    if (it == cat->names.end()) {
-        return -1;
-    }
-    *id = it->second;
-    return 0;
-}
-
 class MergeTest : public ::testing::Test {
 protected:
     std::string dir, path;
     bd_snapshot_t *snap = nullptr;
     bd_bedrock_catalog_t *cat = nullptr;
-    bd_models_source_t src;
 
     void SetUp() override
     {
@@ -348,13 +328,13 @@ protected:
         dir = tmpl;
         path = dir + "/bedrockd.conf";
         cat = BuildCatalog("us-east-1");
-        src = {SourceList, SourceResolve, cat};
-        bd_models_set_source(&src);
+        bd_published_hold(&cat->pub); /* the publication's reference */
+        bd_models_publish_catalog(cat);
     }
 
     void TearDown() override
     {
-        bd_models_set_source(nullptr);
+        bd_models_publish_catalog(nullptr);
         bd_bedrock_catalog_release(cat);
         if (snap != nullptr) {
             bd_snapshot_unref(snap);
@@ -456,7 +436,7 @@ TEST_F(MergeTest, PassthroughOffMeansTheMapOnly)
 TEST_F(MergeTest, WithoutASourceTheMapOnly)
 {
     Load("");
-    bd_models_set_source(nullptr);
+    bd_models_publish_catalog(nullptr);
     std::vector<bd_models_listing_t> l;
     bd_models_list(snap, BD_MODELS_LIST_EMBEDDINGS, &l);
     EXPECT_EQ(Ids(l), (std::vector<std::string>{"claude-sonnet-4-5", "nova"}));

@@ -1,6 +1,6 @@
 /*
- * bd_models_additions_test.cc: model map additions (the store's models table) through
- * a fake provider: conf names and aliases win over an addition of the same name, an
+ * bd_models_additions_test.cc: model map additions (the store's models table) as the
+ * store thread publishes them: conf names and aliases win over an addition of the same name, an
  * addition wins over passthrough, keeps a conf entry's quirks for the same id, takes its
  * own route, and is listed after the conf entries (shadowed ones not at all).
  */
@@ -34,32 +34,22 @@ const char *const NOVA = "us.amazon.nova-pro-v1:0";
 /* The provider's rows, keyed (and so listed) by name. */
 std::map<std::string, bd_models_addition_t> rows;
 
-int
-fake_find(void *, const char *name, bd_models_addition_t *out)
-{
-    auto it = rows.find(name);
-    if (it == rows.end()) {
-        return -1;
-    }
-    *out = it->second;
-    return 0;
-}
-
+/* Publishes the rows, as the store thread does after a commit. */
 void
-fake_list(void *, std::vector<bd_models_addition_t> *out)
+publish()
 {
-    out->clear();
+    std::vector<bd_models_addition_t> v;
     for (const auto &r : rows) {
-        out->push_back(r.second);
+        v.push_back(r.second);
     }
+    bd_models_publish_additions(&v);
 }
-
-const bd_models_additions_t fake = {fake_find, fake_list, nullptr};
 
 void
 add(const char *name, const char *id, const char *route = "")
 {
     rows[name] = bd_models_addition_t{name, id, route, 1759104000000}; /* 2025-09-29 */
+    publish();
 }
 
 const char *const CONF =
@@ -80,12 +70,12 @@ protected:
         ASSERT_NE(mkdtemp(&tmpl[0]), nullptr);
         dir = tmpl;
         rows.clear();
-        bd_models_set_additions(&fake);
+        publish();
     }
 
     void TearDown() override
     {
-        bd_models_set_additions(nullptr);
+        bd_models_publish_additions(nullptr);
         if (snap != nullptr) {
             bd_snapshot_unref(snap);
         }
@@ -141,6 +131,7 @@ TEST_F(AdditionsTest, AnAdditionResolvesAndGoesWhenRemoved)
     EXPECT_EQ(m.route, BD_ROUTE_CONVERSE);
     EXPECT_FALSE(m.allow_url_sources);
     rows.clear();
+    publish();
     Resolve("house-llama", &rc);
     EXPECT_EQ(rc, -1);
 }

@@ -18,6 +18,7 @@
 #include "core/bd_core.h"
 #include "modules/metrics/bd_metrics.h"
 #include "modules/ratelimit/bd_ratelimit.h"
+#include "modules/store/bd_keys.h"
 #include "modules/store/bd_store_module.h"
 
 static uint64_t
@@ -171,7 +172,7 @@ bd_admin_live(bd_admin_req_t *ar)
     bd_metrics_live_t live = {0, 0, 0, 0};
     bd_metrics_read(ar->a->p, &merged, &live);
     json_t *keys = json_array();
-    bd_key_table_t *kt = bd_store_keys_acquire(bd_store_get(ar->a->p));
+    bd_keys_t *kt = bd_keys_acquire();
     if (kt != nullptr) {
         std::map<std::string, const bd_key_t *> by_id;
         for (const auto &it : kt->by_hash) {
@@ -190,7 +191,7 @@ bd_admin_live(bd_admin_req_t *ar)
                                 num(v.tokens_remaining)));
         }
     }
-    bd_store_keys_release(kt);
+    bd_keys_release(kt);
     bd_admin_reply_json(ar, 200,
                         json_pack("{s:I, s:I, s:I, s:I, s:o}", "active", (json_int_t)live.active,
                                   "flushing", (json_int_t)live.flushing, "streams",

@@ -21,61 +21,9 @@ ROWS=${BD_PERF_ROWS:-50000}
 P=${BD_PERF_PORT_BASE:-18450}
 EMU=$P DDB=$((P + 1)) BD=$((P + 2))
 WORK=$(mktemp -d /tmp/bd-perf-fleet.XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-die() { echo "fleet.sh: $*" >&2; exit 1; }
-wait_http() {
-    for _ in $(seq 1 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done
-    die "nothing answers at $1"
-}
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-metric() { curl -s "http://127.0.0.1:$BD/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
-
-"$BUILD/tests/emulator/bedrock-emulator" --listen "127.0.0.1:$EMU" --no-verify >"$WORK/emu.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$EMU/foundation-models"
-(cd "$ROOT/tests" && exec node -e "require('dynalite')({createTableMs:0}).listen($DDB, '127.0.0.1')") \
-    >"$WORK/ddb.log" 2>&1 &
-DDBP=$!
-PIDS+=("$DDBP")
-sleep 1
-
-conf() { # FILE DYNAMODB(0|1)
-    cat >"$1" <<EOF
-worker_threads 1;
-listen 127.0.0.1:$BD;
-error_log $WORK/bedrockd.log notice;
-access_log off;
-store $WORK/store.db;
-bedrock {
-    region us-east-1;
-    endpoint http://127.0.0.1:$EMU;
-    control_endpoint http://127.0.0.1:$EMU;
-    credentials static;
-    access_key_id AKIDEXAMPLE;
-    secret_access_key wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY;
-    catalog off;
-}
-include $ROOT/conf/models.conf;
-EOF
-    if [ "$2" = 1 ]; then
-        printf 'dynamodb {\n    endpoint http://127.0.0.1:%s;\n    table_prefix perf-;\n}\n' "$DDB" >>"$1"
-    fi
-}
-export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
-conf "$WORK/on.conf" 1
-conf "$WORK/off.conf" 0
-"$BUILD/bedrockctl" -c "$WORK/on.conf" dynamodb create-tables >/dev/null
-SECRET=$("$BUILD/bedrockctl" -c "$WORK/on.conf" key create --name perf --format json |
-         sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
-[ -n "$SECRET" ] || die "no key"
-printf '{"model":"claude-haiku-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}' \
-    >"$WORK/body.json"
+NAME=fleet.sh
+# shellcheck source=perf/fleet_env.sh
+. "$ROOT/perf/fleet_env.sh"
 
 run_bd() { # CONF; sets BDP
     "$BUILD/bedrockd" -c "$1" >>"$WORK/bedrockd.log" 2>&1 &

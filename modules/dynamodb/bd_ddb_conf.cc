@@ -98,6 +98,8 @@ const bd_directive_t bd_ddb_directives[] = {
      BD_DDB_OFF(limits_lease_percent), &bd_ddb_percent_bounds},
     {"limits_lease_interval", "dynamodb", BD_ARGS_1, bd_conf_set_duration,
      BD_DDB_OFF(limits_lease_interval_ms), nullptr},
+    {"limits_concurrency_ttl", "dynamodb", BD_ARGS_1, bd_conf_set_duration,
+     BD_DDB_OFF(limits_concurrency_ttl_ms), nullptr},
     {"model_price", "dynamodb", BD_ARGS_2_OR_MORE | BD_ARGS_MULTI, bd_ddb_set_price, 0, nullptr},
     {nullptr, nullptr, 0, nullptr, 0, nullptr},
 };
@@ -167,6 +169,7 @@ bd_ddb_conf_resolve(bd_ddb_conf_t *c, const char *fallback_region, std::string *
     BD_DEFAULT(expected_tasks, 2);
     BD_DEFAULT(limits_lease_percent, 5);
     BD_DEFAULT(limits_lease_interval_ms, 100);
+    BD_DEFAULT(limits_concurrency_ttl_ms, 30000);
 #undef BD_DEFAULT
     if (!c->prefix_set) {
         c->table_prefix = "bedrockd-";
@@ -189,6 +192,11 @@ bd_ddb_conf_resolve(bd_ddb_conf_t *c, const char *fallback_region, std::string *
     }
     if (c->limits_lease_interval_ms < 10) {
         return "\"limits_lease_interval\" must be at least 10ms";
+    }
+    if (c->limits_concurrency_ttl_ms < 1000 ||
+        c->limits_concurrency_ttl_ms < 6 * c->limits_lease_interval_ms) {
+        return "\"limits_concurrency_ttl\" must be at least 1s and 6 times "
+               "\"limits_lease_interval\" (slots are refreshed every third of it)";
     }
     if (c->full_sync_interval_ms < c->sync_interval_ms) {
         return "\"full_sync_interval\" must be at least \"sync_interval\"";

@@ -15,6 +15,7 @@
  *       usage_retention 7d;  usage_item_ttl 0;
  *       connect_timeout 3s;  request_timeout 10s;  final_push_timeout 10s;
  *       expected_tasks 2;  limits_lease_percent 5;  limits_lease_interval 100ms;
+ *       limits_concurrency_ttl 30s;
  *       model_price NAME INPUT OUTPUT CACHE_READ CACHE_WRITE;   # USD per million tokens
  *   }
  */
@@ -56,6 +57,7 @@ struct bd_ddb_conf_t {
     int64_t expected_tasks = -1;        /* a limit's per-task share while DynamoDB is away */
     int64_t limits_lease_percent = -1;  /* one lease slice, in percent of a limit */
     int64_t limits_lease_interval_ms = -1;
+    int64_t limits_concurrency_ttl_ms = -1; /* a task's concurrency slots outlive it this long */
     std::vector<bd_ddb_price_t> prices; /* model_price, in conf order */
 
     bd_aws_endpoint_t resolved; /* after bd_ddb_conf_resolve */

@@ -56,6 +56,13 @@ bd_ddb_leases(bd_process_t *p)
     return s != nullptr ? bd_ddb_sync_leases(s) : nullptr;
 }
 
+bd_ddb_conc_t *
+bd_ddb_conc(bd_process_t *p)
+{
+    bd_ddb_sync_t *s = bd_ddb_get(p);
+    return s != nullptr ? bd_ddb_sync_conc(s) : nullptr;
+}
+
 static int
 bd_ddb_init_process(bd_process_t *p)
 {

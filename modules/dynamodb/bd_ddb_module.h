@@ -17,6 +17,9 @@ bd_ddb_sync_t *bd_ddb_get(bd_process_t *p);
 /* The lease table of fleet-wide limits, or null when DynamoDB is off. Any thread. */
 bd_ddb_leases_t *bd_ddb_leases(bd_process_t *p);
 
+/* The fleet-wide concurrency slots, or null when DynamoDB is off. Any thread. */
+bd_ddb_conc_t *bd_ddb_conc(bd_process_t *p);
+
 /* The sync's state in /ready's JSON and in /metrics (bd_ddb_status.cc). */
 void bd_ddb_ready_json(bd_process_t *p, const bd_snapshot_t *snap, std::string *json);
 void bd_ddb_metrics(bd_process_t *p, std::string *out);

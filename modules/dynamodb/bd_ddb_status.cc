@@ -42,6 +42,8 @@ bd_ddb_metrics(bd_process_t *p, std::string *out)
     bd_ddb_leases_t *l = bd_ddb_sync_leases(s);
     bd_ddb_lease_stats_t ls;
     bd_ddb_leases_stats(l, &ls);
+    bd_ddb_conc_stats_t cs;
+    bd_ddb_conc_stats(bd_ddb_sync_conc(s), &cs);
     struct {
         const char *name, *help;
         int type;
@@ -70,6 +72,15 @@ bd_ddb_metrics(bd_process_t *p, std::string *out)
         {"bedrockd_dynamodb_lease_spent_total",
          "Slices the fleet counters refused: the key's minute was used up.", BD_METRICS_COUNTER,
          (double)ls.spent},
+        {"bedrockd_dynamodb_concurrency_slots_held",
+         "Concurrency slots of keys this task holds in the fleet counters.", BD_METRICS_GAUGE,
+         (double)cs.held},
+        {"bedrockd_dynamodb_concurrency_slots_reclaimed_total",
+         "Concurrency slots of expired tasks this task took back.", BD_METRICS_COUNTER,
+         (double)cs.reclaimed},
+        {"bedrockd_dynamodb_concurrency_refused_total",
+         "Requests refused because this task held no free concurrency slot of their key.",
+         BD_METRICS_COUNTER, (double)cs.refused},
     };
     for (const auto &r : rows) {
         bd_metrics_render_value(out, r.name, r.help, r.type, r.v);

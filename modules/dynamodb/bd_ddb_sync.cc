@@ -41,6 +41,7 @@ struct bd_ddb_sync_t {
     std::atomic<bool> abort; /* the final push ran out of time */
     bd_ddb_sync_info_t info;
     bd_ddb_leases_t *leases; /* shared with the workers; its own locks */
+    bd_ddb_conc_t *conc;     /* likewise */
 
     /* the thread's own */
     int64_t keys_version, models_version;
@@ -189,12 +190,19 @@ bd_ddb_push(bd_ddb_sync_t *s, int64_t until_us)
     }
 }
 
+/* The rate-limit leases, then the concurrency slots (all given back with <release>). */
 static void
-bd_ddb_lease(bd_ddb_sync_t *s)
+bd_ddb_lease(bd_ddb_sync_t *s, bool release)
 {
     std::string err;
-    if (bd_ddb_lease_round(s->client, &s->conf, s->leases, bd_wall_ms(), &err) != 0) {
+    std::vector<std::string> notes;
+    if (bd_ddb_lease_round(s->client, &s->conf, s->leases, bd_wall_ms(), &err) != 0 ||
+        bd_ddb_conc_round(s->client, &s->conf, s->task_id, s->conc, bd_wall_ms(), release, &err,
+                          &notes) != 0) {
         bd_ddb_note(s, false, err); /* the pull notices when it is back */
+    }
+    for (const std::string &line : notes) {
+        bd_log_error(BD_LOG_NOTICE, nullptr, "dynamodb: %s", line.c_str());
     }
 }
 
@@ -234,7 +242,7 @@ bd_ddb_main(void *arg) noexcept
         }
         pthread_mutex_unlock(&s->lock);
         if (now >= next_lease) {
-            bd_ddb_lease(s);
+            bd_ddb_lease(s, false);
             next_lease = bd_now_us() + s->conf.limits_lease_interval_ms * 1000;
         }
         if (now >= next_pull) {
@@ -255,7 +263,12 @@ bd_ddb_main(void *arg) noexcept
     }
     pthread_mutex_unlock(&s->lock);
 
-    /* Stopping: the store has written every record; push them all if we can. */
+    /* Stopping: the workers are done; the fleet gets this task's slots back now
+     * rather than when they expire. */
+    if (!bd_ddb_leases_degraded(s->leases)) {
+        bd_ddb_lease(s, true);
+    }
+    /* The store has written every record; push them all if we can. */
     int64_t started = bd_now_us();
     int rc = bd_ddb_push(s, INT64_MAX);
     int64_t left = bd_ddb_local_backlog(s->db);
@@ -278,6 +291,7 @@ bd_ddb_sync_free(bd_ddb_sync_t *s)
         bd_store_close(s->db);
     }
     bd_ddb_leases_destroy(s->leases);
+    bd_ddb_conc_destroy(s->conc);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
     delete s;
@@ -300,6 +314,7 @@ bd_ddb_sync_start(const bd_ddb_conf_t *conf, const char *store_path,
     s->models_version = -1;
     s->next_full_us = 0;
     s->leases = bd_ddb_leases_create(conf->limits_lease_percent, conf->expected_tasks);
+    s->conc = bd_ddb_conc_create(conf->limits_lease_percent, conf->limits_concurrency_ttl_ms);
     pthread_mutex_init(&s->lock, nullptr);
     bd_cond_init_monotonic(&s->cond);
 
@@ -364,6 +379,12 @@ bd_ddb_leases_t *
 bd_ddb_sync_leases(bd_ddb_sync_t *s)
 {
     return s->leases;
+}
+
+bd_ddb_conc_t *
+bd_ddb_sync_conc(bd_ddb_sync_t *s)
+{
+    return s->conc;
 }
 
 void

@@ -15,6 +15,7 @@
 
 #include "core/aws/bd_credentials.h"
 #include "modules/dynamodb/bd_ddb_conf.h"
+#include "modules/dynamodb/bd_ddb_conc.h"
 #include "modules/dynamodb/bd_ddb_lease.h"
 
 struct bd_ddb_sync_t;
@@ -47,5 +48,6 @@ void bd_ddb_sync_info(bd_ddb_sync_t *s, bd_ddb_sync_info_t *out);
 
 /* The lease table the sync fills and the workers admit from. Any thread. */
 bd_ddb_leases_t *bd_ddb_sync_leases(bd_ddb_sync_t *s);
+bd_ddb_conc_t *bd_ddb_sync_conc(bd_ddb_sync_t *s);
 
 #endif

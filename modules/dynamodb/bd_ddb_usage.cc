@@ -8,9 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <map>
 #include <vector>
 
+#include "core/bd_json.h"
 #include "modules/dynamodb/bd_ddb_budget.h"
 #include "modules/dynamodb/bd_ddb_item.h"
 
@@ -31,49 +33,83 @@ bd_ddb_utc(int64_t ms, const char *format)
 std::string
 bd_ddb_day(int64_t ms)
 {
-    return bd_ddb_utc(ms, "%Y-%m-%d");
-}
-
-static void
-bd_ddb_set_s(json_t *item, const char *name, const std::string &v)
-{
-    if (!v.empty()) { /* empty strings carry nothing and older emulators refuse them */
-        json_object_set_new(item, name, bd_ddb_s(v));
+    /* Rows of a round are mostly of one day: format each day once. */
+    static thread_local int64_t last = -1;
+    static thread_local std::string text;
+    int64_t day = ms >= 0 ? ms / 86400000 : -1;
+    if (day < 0 || day != last) {
+        text = bd_ddb_utc(ms, "%Y-%m-%d");
+        last = day;
     }
+    return text;
 }
 
-json_t *
-bd_ddb_usage_item(const bd_ddb_usage_row_t *row, const std::string &task_id, int64_t ttl_ms)
+/* The usage item is written as text, not as a jansson tree: at thousands of rows
+ * a second the tree's allocations and its dump were most of the push's cost. */
+
+/* ,"<name>":{"S":<v>} ; empty strings carry nothing (and older emulators refuse them). */
+static void
+bd_ddb_text_s(std::string *out, const char *name, const std::string &v)
+{
+    if (v.empty()) {
+        return;
+    }
+    out->append(",\"").append(name).append("\":{\"S\":");
+    bd_json_append_string(out, v);
+    out->push_back('}');
+}
+
+/* ,"<name>":{"N":"<v>"} */
+static void
+bd_ddb_text_n(std::string *out, const char *name, int64_t v)
+{
+    char buf[24];
+    char *end = std::to_chars(buf, buf + sizeof(buf), v).ptr;
+    out->append(",\"").append(name).append("\":{\"N\":\"").append(buf, (size_t)(end - buf));
+    out->append("\"}");
+}
+
+/* ,"<name>":{"BOOL":<v>} */
+static void
+bd_ddb_text_bool(std::string *out, const char *name, bool v)
+{
+    out->append(",\"").append(name).append("\":{\"BOOL\":").append(v ? "true}" : "false}");
+}
+
+void
+bd_ddb_usage_item_append(std::string *out, const bd_ddb_usage_row_t *row,
+                         const std::string &task_id, int64_t ttl_ms)
 {
     const bd_usage_record_t &u = row->rec;
-    json_t *item = json_object();
-    json_object_set_new(item, "pk", bd_ddb_s("req#" + u.request_id));
-    json_object_set_new(item, "sk", bd_ddb_s(task_id + "#" + std::to_string(row->id)));
-    json_object_set_new(item, "request_id", bd_ddb_s(u.request_id));
-    json_object_set_new(item, "task", bd_ddb_s(task_id));
-    json_object_set_new(item, "time_ms", bd_ddb_n(u.time_ms));
-    json_object_set_new(item, "day", bd_ddb_s(bd_ddb_day(u.time_ms)));
-    bd_ddb_set_s(item, "key_id", u.key_id);
-    bd_ddb_set_s(item, "model", u.model);
-    bd_ddb_set_s(item, "model_resolved", u.model_resolved);
-    bd_ddb_set_s(item, "api", u.api);
-    bd_ddb_set_s(item, "route", u.route);
-    json_object_set_new(item, "status", bd_ddb_n(u.status));
-    json_object_set_new(item, "input_tokens", bd_ddb_n(u.input_tokens));
-    json_object_set_new(item, "output_tokens", bd_ddb_n(u.output_tokens));
-    json_object_set_new(item, "cache_read_tokens", bd_ddb_n(u.cache_read_tokens));
-    json_object_set_new(item, "cache_write_tokens", bd_ddb_n(u.cache_write_tokens));
-    json_object_set_new(item, "latency_ms", bd_ddb_n(u.latency_ms));
-    json_object_set_new(item, "ttft_ms", bd_ddb_n(u.ttft_ms));
-    json_object_set_new(item, "streamed", bd_ddb_bool(u.streamed));
-    json_object_set_new(item, "client_gone", bd_ddb_bool(u.client_gone));
-    bd_ddb_set_s(item, "user_id", u.user_id);
-    bd_ddb_set_s(item, "session_id", u.session_id);
-    json_object_set_new(item, "cached", bd_ddb_bool(u.cached));
+    out->append("{\"pk\":{\"S\":");
+    bd_json_append_string(out, "req#" + u.request_id);
+    out->push_back('}');
+    bd_ddb_text_s(out, "sk", task_id + "#" + std::to_string(row->id));
+    bd_ddb_text_s(out, "request_id", u.request_id);
+    bd_ddb_text_s(out, "task", task_id);
+    bd_ddb_text_n(out, "time_ms", u.time_ms);
+    bd_ddb_text_s(out, "day", bd_ddb_day(u.time_ms));
+    bd_ddb_text_s(out, "key_id", u.key_id);
+    bd_ddb_text_s(out, "model", u.model);
+    bd_ddb_text_s(out, "model_resolved", u.model_resolved);
+    bd_ddb_text_s(out, "api", u.api);
+    bd_ddb_text_s(out, "route", u.route);
+    bd_ddb_text_n(out, "status", u.status);
+    bd_ddb_text_n(out, "input_tokens", u.input_tokens);
+    bd_ddb_text_n(out, "output_tokens", u.output_tokens);
+    bd_ddb_text_n(out, "cache_read_tokens", u.cache_read_tokens);
+    bd_ddb_text_n(out, "cache_write_tokens", u.cache_write_tokens);
+    bd_ddb_text_n(out, "latency_ms", u.latency_ms);
+    bd_ddb_text_n(out, "ttft_ms", u.ttft_ms);
+    bd_ddb_text_bool(out, "streamed", u.streamed);
+    bd_ddb_text_bool(out, "client_gone", u.client_gone);
+    bd_ddb_text_s(out, "user_id", u.user_id);
+    bd_ddb_text_s(out, "session_id", u.session_id);
+    bd_ddb_text_bool(out, "cached", u.cached);
     if (ttl_ms > 0) {
-        json_object_set_new(item, "expires_at", bd_ddb_n((u.time_ms + ttl_ms) / 1000));
+        bd_ddb_text_n(out, "expires_at", (u.time_ms + ttl_ms) / 1000);
     }
-    return item;
+    out->push_back('}');
 }
 
 static std::string
@@ -138,12 +174,16 @@ bd_ddb_push_items(bd_ddb_client_t *client, const bd_ddb_conf_t *conf, const std:
     const std::string &table = conf->usage_table;
     std::vector<std::string> bodies;
     for (size_t off = 0; off < r->rows.size(); off += BD_DDB_BATCH) {
-        json_t *reqs = json_array();
+        std::string body = "{\"RequestItems\":{";
+        bd_json_append_string(&body, table);
+        body.append(":[");
         for (size_t i = off; i < r->rows.size() && i < off + BD_DDB_BATCH; i++) {
-            json_t *item = bd_ddb_usage_item(&r->rows[i], task_id, conf->usage_item_ttl_ms);
-            json_array_append_new(reqs, json_pack("{s:{s:o}}", "PutRequest", "Item", item));
+            body.append(i > off ? ",{\"PutRequest\":{\"Item\":" : "{\"PutRequest\":{\"Item\":");
+            bd_ddb_usage_item_append(&body, &r->rows[i], task_id, conf->usage_item_ttl_ms);
+            body.append("}}");
         }
-        bodies.push_back(bd_ddb_dump(json_pack("{s:{s:o}}", "RequestItems", table.c_str(), reqs)));
+        body.append("]}}");
+        bodies.push_back(std::move(body));
     }
     size_t concurrency = (size_t)conf->usage_push_concurrency;
     for (int wave = 0; !bodies.empty(); wave++) {

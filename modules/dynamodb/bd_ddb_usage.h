@@ -27,10 +27,11 @@ struct bd_ddb_push_stats_t {
     uint64_t repeats;    /* aggregate updates found already applied */
 };
 
-/* The request item of <row> (pk "req#<request id>", sk "<task>#<row id>"). With
- * <ttl_ms> > 0 it expires that long after the request. */
-json_t *bd_ddb_usage_item(const bd_ddb_usage_row_t *row, const std::string &task_id,
-                          int64_t ttl_ms);
+/* Appends the request item of <row> (pk "req#<request id>", sk "<task>#<row id>")
+ * to <out> as DynamoDB JSON. With <ttl_ms> > 0 it expires that long after the
+ * request. */
+void bd_ddb_usage_item_append(std::string *out, const bd_ddb_usage_row_t *row,
+                              const std::string &task_id, int64_t ttl_ms);
 
 /* <ms> as strftime's <format> in UTC. */
 std::string bd_ddb_utc(int64_t ms, const char *format);

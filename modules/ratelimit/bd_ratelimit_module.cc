@@ -38,6 +38,7 @@ struct bd_ratelimit_ctx_t {
     bd_ddb_leases_t *fleet;
     bd_ratelimit_limits_t fleet_limits;
     int64_t fleet_tokens_ms; /* when the token estimate was taken from the lease */
+    bd_ddb_conc_t *fleet_conc; /* a fleet concurrency slot is held (given back in LOG) */
 };
 
 static const bd_conf_bounds_t bd_ratelimit_bounds = {0, BD_RATELIMIT_MAX_CAPACITY};
@@ -174,9 +175,20 @@ bd_ratelimit_limit_of(const bd_ratelimit_limits_t *lim, int verdict)
 }
 
 static void
+bd_ratelimit_fleet_release(bd_ratelimit_ctx_t *ctx)
+{
+    if (ctx->fleet_conc != nullptr) {
+        bd_ddb_conc_give(ctx->fleet_conc, ctx->key);
+        ctx->fleet_conc = nullptr;
+    }
+}
+
+static void
 bd_ratelimit_ctx_free(void *data)
 {
-    delete (bd_ratelimit_ctx_t *)data;
+    bd_ratelimit_ctx_t *ctx = (bd_ratelimit_ctx_t *)data;
+    bd_ratelimit_fleet_release(ctx); /* LOG gave it back already, unless the request never got there */
+    delete ctx;
 }
 
 static bd_ratelimit_ctx_t *
@@ -187,16 +199,14 @@ bd_ratelimit_ctx_create(bd_request_t *r, const bd_key_t *key, const bd_ratelimit
         ctx->key = key->id;
         ctx->limits = {key->rpm, key->tpm, key->concurrency};
         bd_ddb_leases_t *fleet = bd_ddb_leases(r->w->process);
-        if (fleet != nullptr) {
-            /* Concurrency is never leased: each task holds its share of it. */
-            ctx->limits.concurrency = bd_ddb_leases_share(fleet, key->concurrency);
-            if (bd_ddb_leases_degraded(fleet)) {
-                ctx->limits.rpm = bd_ddb_leases_share(fleet, key->rpm);
-                ctx->limits.tpm = bd_ddb_leases_share(fleet, key->tpm);
-            } else {
-                ctx->fleet = fleet;
-                ctx->fleet_limits = {key->rpm, key->tpm, key->concurrency};
-            }
+        if (fleet != nullptr && bd_ddb_leases_degraded(fleet)) {
+            ctx->limits = {bd_ddb_leases_share(fleet, key->rpm), bd_ddb_leases_share(fleet, key->tpm),
+                           bd_ddb_leases_share(fleet, key->concurrency)};
+        } else if (fleet != nullptr) {
+            /* Concurrency is held in the fleet's slots, not the local table. */
+            ctx->limits.concurrency = 0;
+            ctx->fleet = fleet;
+            ctx->fleet_limits = {key->rpm, key->tpm, key->concurrency};
         }
     }
     ctx->global = {c->global_rpm, 0, c->global_concurrency};
@@ -228,6 +238,32 @@ bd_ratelimit_budget(bd_request_t *r, const bd_key_t *key)
     return BD_DONE;
 }
 
+/* The key's fleet-wide concurrency slot and request lease. BD_OK, or BD_DECLINED
+ * with <st> saying which refused. */
+static int
+bd_ratelimit_fleet_admit(bd_request_t *r, bd_ratelimit_ctx_t *ctx, bd_ratelimit_state_t *st)
+{
+    int64_t wall = bd_wall_ms();
+    if (ctx->fleet_limits.concurrency > 0) {
+        bd_ddb_conc_t *conc = bd_ddb_conc(r->w->process);
+        if (!bd_ddb_conc_take(conc, ctx->key, ctx->fleet_limits.concurrency, wall)) {
+            st->verdict = BD_RATELIMIT_CONCURRENCY;
+            st->wait_us = 1000000;
+            return BD_DECLINED;
+        }
+        ctx->fleet_conc = conc;
+    }
+    if (ctx->fleet_limits.rpm > 0 &&
+        bd_ddb_leases_take(ctx->fleet, ctx->key, BD_DDB_LEASE_RPM, ctx->fleet_limits.rpm, 1, wall,
+                           &st->wait_us) != 0) {
+        bd_ratelimit_fleet_release(ctx);
+        st->verdict = BD_RATELIMIT_REQUESTS;
+        st->wait_us *= 1000;
+        return BD_DECLINED;
+    }
+    return BD_OK;
+}
+
 static int
 bd_ratelimit_access(bd_request_t *r)
 {
@@ -254,15 +290,11 @@ bd_ratelimit_access(bd_request_t *r)
                                        false);
         }
         ctx->key_slot = ctx->limits.concurrency > 0;
-        int64_t wall = bd_wall_ms();
-        if (ctx->fleet != nullptr && ctx->fleet_limits.rpm > 0 &&
-            bd_ddb_leases_take(ctx->fleet, ctx->key, BD_DDB_LEASE_RPM, ctx->fleet_limits.rpm, 1,
-                               wall, &st.wait_us) != 0) {
+        if (ctx->fleet != nullptr && bd_ratelimit_fleet_admit(r, ctx, &st) != BD_OK) {
             bd_ratelimit_table_unadmit(t, ctx->key, &ctx->limits, now);
             ctx->key_slot = false;
-            st.verdict = BD_RATELIMIT_REQUESTS;
-            st.wait_us *= 1000;
-            return bd_ratelimit_refuse(r, &st, ctx->fleet_limits.rpm, false);
+            return bd_ratelimit_refuse(r, &st, bd_ratelimit_limit_of(&ctx->fleet_limits, st.verdict),
+                                       false);
         }
     }
     if (ctx->global.rpm > 0 || ctx->global.concurrency > 0) {
@@ -275,6 +307,7 @@ bd_ratelimit_access(bd_request_t *r)
                 if (ctx->fleet != nullptr && ctx->fleet_limits.rpm > 0) {
                     bd_ddb_leases_give(ctx->fleet, ctx->key, BD_DDB_LEASE_RPM, 1, bd_wall_ms());
                 }
+                bd_ratelimit_fleet_release(ctx);
             }
             return bd_ratelimit_refuse(r, &gst, bd_ratelimit_limit_of(&ctx->global, gst.verdict),
                                        true);
@@ -343,6 +376,7 @@ bd_ratelimit_log(bd_request_t *r)
                            ctx->tokens_charged - bd_ratelimit_used_tokens(r), ctx->fleet_tokens_ms);
         ctx->fleet_tokens_ms = 0;
     }
+    bd_ratelimit_fleet_release(ctx);
     if (ctx->global_slot) {
         bd_ratelimit_table_settle(t, BD_RATELIMIT_GLOBAL, &ctx->global, 0, 0, true, now);
     }

@@ -8,7 +8,9 @@
  * push waits for DynamoDB's answer, and a kill -9 after DynamoDB wrote but before
  * the task heard; the daily aggregates count each request once and `bedrockctl
  * usage` reads them; a seed-layout table of plaintext keys is imported; wrong
- * table names stop the start with a clear error.
+ * table names stop the start with a clear error; rpm and concurrency limits
+ * hold across three tasks within their documented bounds, and a killed task's
+ * concurrency slots are taken back by the others.
  * Run from tests/: BD_BEDROCKD=... BD_EMULATOR=... BD_BEDROCKCTL=... node --test
  * integration/fleet.test.mjs
  */
@@ -25,6 +27,7 @@ import {
     awsTestEnv,
     binaryFromEnv,
     httpRequest,
+    httpStream,
     makeTempDir,
     runBinary,
     startBedrockd,
@@ -39,6 +42,7 @@ const MASTER = 'sk-bd-fleet-master-key-0123456789';
 const PREFIX = 'fleet-';
 const KEYS = `${PREFIX}api-keys`;
 const USAGE = `${PREFIX}usage`;
+const LIMITS = `${PREFIX}limits`;
 const WAIT = { timeoutMs: 20000, intervalMs: 100 };
 
 let emu;
@@ -427,6 +431,118 @@ test('an rpm limit holds across three tasks; DynamoDB away: a per-task share', a
     }
     await ts[1].waitForLog(/rate limits are fleet-wide again/, { timeoutMs: 20000 });
     assert.equal((await readyJson(ts[1])).dynamodb.limits, 'fleet');
+});
+
+/* Opens streams with <key> on <task> from <loops> loops, each retrying a 429
+ * until it holds a 200 stream or <until> passes; resolves the held streams. */
+async function holdStreams(task, key, until, loops) {
+    const held = [];
+    const words = Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ');
+    await Promise.all(Array.from({ length: loops }, async () => {
+        while (Date.now() < until) {
+            const s = await httpStream(`${task.url}/v1/messages`, {
+                headers: { 'content-type': 'application/json', 'x-api-key': key },
+                body: JSON.stringify({ model: MODEL, max_tokens: 256, stream: true, messages: [
+                    { role: 'user', content: `[[emu:slow delay_ms=400]]${words}` }] }),
+            });
+            if (s.status === 200) {
+                let ended = false;
+                s.done.then(() => { ended = true; });
+                held.push({ ...s, ended: () => ended });
+                return;
+            }
+            assert.equal(s.status, 429, `${s.status}`);
+            assert.equal(JSON.parse((await s.done).text).error.type, 'rate_limit_error');
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+    }));
+    return held;
+}
+
+/* A key's "#conc" item read back by the SDK: total and the tasks' counts. */
+async function concItem(keyId) {
+    const [item] = await ddb.scanAll(LIMITS, {
+        FilterExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': { S: `${keyId}#conc` } },
+    });
+    const tasks = Object.fromEntries(Object.entries(item ?? {}).filter(([n]) => n.startsWith('t_'))
+                                         .map(([n, v]) => [n.slice(2), Number(v.N)]));
+    return { total: Number(item?.total?.N ?? 0), tasks };
+}
+
+test('a concurrency limit holds across three tasks; a dead task\'s slots come back', async (t) => {
+    const CONC = 6;
+    const TASKS = 3;
+    const SLICE = Math.max(1, Math.floor(CONC * 5 / 100)); /* limits_lease_percent 5 (default) */
+    const BOUND = CONC + TASKS * SLICE; /* man bedrockd.conf(5), "Fleet-wide limits" */
+    /* expected_tasks 1, though three run: a per-task share would let 3 x 6 through. */
+    const extra = '    expected_tasks 1;\n    limits_concurrency_ttl 3s;\n';
+    const ts = [];
+    for (let i = 0; i < TASKS; i++) {
+        ts.push(await startTask(newStore(), t, extra));
+    }
+    const key = JSON.parse((await ctl(['key', 'create', '--name', 'conc fleet', '--concurrency',
+                                       String(CONC), '--format', 'json'])).stdout);
+    for (const task of ts) {
+        await waitUntil(async () => (await statusOn(task, key.secret)) === 200,
+                        { ...WAIT, what: 'the concurrency key on every task' });
+    }
+    /* Four times the limit in streams that last 24 s, retried for up to 10 s: at
+     * the end every admitted stream is still open, so they were in flight at once. */
+    const held = (await Promise.all(ts.map((task) => holdStreams(task, key.secret, Date.now() + 10000,
+                                                                 (CONC * 4) / TASKS)))).flat();
+    try {
+        t.diagnostic(`${held.length} streams in flight at once (limit ${CONC}, bound ${BOUND})`);
+        assert.ok(held.every((s) => !s.ended()), 'a stream ended before the count: inconclusive');
+        assert.ok(held.length <= BOUND, `${held.length} in flight, bound ${BOUND}`);
+        assert.ok(held.length >= CONC / 2, `only ${held.length} in flight of ${CONC}`);
+        const item = await concItem(key.id);
+        const sum = Object.values(item.tasks).reduce((a, b) => a + b, 0);
+        assert.equal(item.total, sum, JSON.stringify(item));
+        assert.ok(item.total <= BOUND, JSON.stringify(item));
+        const heldSlots = await Promise.all(ts.map((task) =>
+            metric(task, 'bedrockd_dynamodb_concurrency_slots_held')));
+        assert.ok(heldSlots.reduce((a, b) => a + b, 0) > 0, `${heldSlots}`);
+    } finally {
+        for (const s of held) {
+            s.abort();
+        }
+    }
+    /* A task killed while it holds slots: the others take them back once its
+     * expiry passes, and total still is the sum of the live tasks' counts. */
+    const dead = ts[0];
+    const deadId = dead.stderr.match(/\(task (\S+), tables/)[1];
+    const mine = await holdStreams(dead, key.secret, Date.now() + 10000, 2);
+    assert.ok(mine.length > 0, 'the task to be killed got no stream');
+    await waitUntil(async () => (await concItem(key.id)).tasks[deadId] > 0,
+                    { ...WAIT, what: 'the task to hold slots' });
+    dead.signal('SIGKILL');
+    await dead.exited;
+    await waitUntil(async () => {
+        const counts = await Promise.all(ts.slice(1).map((task) =>
+            metric(task, 'bedrockd_dynamodb_concurrency_slots_reclaimed_total')));
+        if (counts.reduce((a, b) => a + b, 0) > 0) {
+            return true;
+        }
+        await statusOn(ts[1], key.secret); /* the key stays in use on the live tasks */
+        await statusOn(ts[2], key.secret);
+        return false;
+    }, { timeoutMs: 30000, intervalMs: 200, what: 'the dead task\'s slots taken back' });
+    const after = await concItem(key.id);
+    assert.equal(after.tasks[deadId], undefined, JSON.stringify(after));
+    assert.equal(after.total, Object.values(after.tasks).reduce((a, b) => a + b, 0),
+                 JSON.stringify(after));
+    await waitUntil(() => /took back \d+ concurrency slots of key \S+ from task/
+                    .test(ts[1].stderr + ts[2].stderr), { ...WAIT, what: 'the log line' });
+    for (const s of mine) {
+        s.abort();
+    }
+    /* A task that stops gives its slots back at once. */
+    for (const task of ts.slice(1)) {
+        assert.equal(await task.stop('SIGTERM', { timeoutMs: 30000 }), 0);
+    }
+    const end = await concItem(key.id);
+    assert.deepEqual(end, { total: 0, tasks: {} });
 });
 
 test('monthly budgets in tokens and USD hold across two tasks', async (t) => {

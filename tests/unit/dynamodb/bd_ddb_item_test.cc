@@ -101,6 +101,18 @@ TEST(DdbItem, ModelRoundTripAndRoutes)
     json_decref(item);
 }
 
+/* The usage item as the push writes it (text), parsed back; it must be valid JSON. */
+static json_t *
+UsageItem(const bd_ddb_usage_row_t *row, const std::string &task, int64_t ttl_ms)
+{
+    std::string text;
+    bd_ddb_usage_item_append(&text, row, task, ttl_ms);
+    json_error_t e;
+    json_t *item = json_loads(text.c_str(), 0, &e);
+    EXPECT_NE(item, nullptr) << e.text << ": " << text;
+    return item;
+}
+
 TEST(DdbItem, UsageItemKeyAndTtl)
 {
     bd_ddb_usage_row_t row;
@@ -117,7 +129,7 @@ TEST(DdbItem, UsageItemKeyAndTtl)
     row.rec.ttft_ms = -1;
     row.rec.streamed = false;
     row.rec.client_gone = false;
-    json_t *item = bd_ddb_usage_item(&row, "00000000000000ab", 0);
+    json_t *item = UsageItem(&row, "00000000000000ab", 0);
     std::string pk, sk, day;
     EXPECT_EQ(bd_ddb_get_s(item, "pk", &pk), 1);
     EXPECT_EQ(bd_ddb_get_s(item, "sk", &sk), 1);
@@ -127,8 +139,24 @@ TEST(DdbItem, UsageItemKeyAndTtl)
     EXPECT_EQ(day, "1970-01-04");
     EXPECT_EQ(json_object_get(item, "expires_at"), nullptr);
     EXPECT_EQ(json_object_get(item, "user_id"), nullptr); /* empty strings are left out */
+    int64_t n = 0;
+    EXPECT_EQ(bd_ddb_get_n(item, "ttft_ms", &n), 1);
+    EXPECT_EQ(n, -1);
+    EXPECT_EQ(bd_ddb_get_n(item, "output_tokens", &n), 1);
+    EXPECT_EQ(n, 20);
+    bool b = true;
+    EXPECT_EQ(bd_ddb_get_bool(item, "streamed", &b), 1);
+    EXPECT_FALSE(b);
     json_decref(item);
-    item = bd_ddb_usage_item(&row, "t", 1000000);
+    /* strings are escaped: quotes, control characters, bytes that are not UTF-8 */
+    row.rec.user_id = "a\"b\\c\n\x01\xff";
+    item = UsageItem(&row, "t", 0);
+    std::string user;
+    EXPECT_EQ(bd_ddb_get_s(item, "user_id", &user), 1);
+    EXPECT_EQ(user, "a\"b\\c\n\x01\xef\xbf\xbd");
+    json_decref(item);
+    row.rec.user_id.clear();
+    item = UsageItem(&row, "t", 1000000);
     int64_t exp = 0;
     EXPECT_EQ(bd_ddb_get_n(item, "expires_at", &exp), 1);
     EXPECT_EQ(exp, (row.rec.time_ms + 1000000) / 1000);

@@ -138,6 +138,9 @@ struct bd_admin_totals_t {
 /* Fills <t>; -1 before the metrics module started. Any time on the admin thread. */
 int bd_admin_totals(bd_process_t *p, bd_admin_totals_t *t);
 
+/* Key id -> name of the keys the store published (none without a store). */
+std::map<std::string, std::string> bd_admin_key_names(bd_process_t *p);
+
 /* Takes one sample into the ring (the sampler timer). */
 void bd_admin_sample(bd_admin_t *a);
 

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { emulatorBedrock, metricSum } from './lib/admin.mjs';
 import {
     binaryFromEnv,
     freePort,
@@ -54,14 +55,7 @@ admin_listen 127.0.0.1:${adminPort};
 admin_token ops env:BD_TEST_ADMIN_TOKEN read-write;
 admin_token viewer sha256:${sha256(RO)} read-only;
 admin_token secrets file:${tokenFile} read-write;
-bedrock {
-    region us-east-1;
-    endpoint ${emu.url};
-    credentials static;
-    access_key_id AKIDEXAMPLE;
-    secret_access_key wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY;
-    retries 0;
-}
+${emulatorBedrock(emu.url)}
 include ${MODELS_CONF};
 ${extra}`;
 }
@@ -106,23 +100,6 @@ function assertError(res, status, field) {
         assert.equal(res.json.error.field, field, res.body);
         assert.match(res.json.error.message, new RegExp(field));
     }
-}
-
-/* The sum of a family's samples matching <labels> in /metrics text. */
-function metricSum(text, name, labels = {}) {
-    let sum = 0;
-    for (const line of text.split('\n')) {
-        const m = line.match(/^([a-z_]+)(?:\{(.*)\})? (\S+)$/);
-        if (!m || m[1] !== name) {
-            continue;
-        }
-        const ls = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)]
-            .map((x) => [x[1], x[2]]));
-        if (Object.entries(labels).every(([k, v]) => (typeof v === 'function' ? v(ls[k]) : ls[k] === v))) {
-            sum += Number(m[3]);
-        }
-    }
-    return sum;
 }
 
 before(async () => {
@@ -432,6 +409,7 @@ describe('status numbers', () => {
         assert.deepEqual([stats.totals.requests, stats.totals.errors, stats.totals.tokens],
                          [requests, errors, tokens]);
         const keyRow = stats.keys.find((r) => r.key === k.id);
+        assert.equal(keyRow.name, 'stats');
         assert.equal(keyRow.requests, metricSum(metrics, 'bedrockd_key_requests_total', { key: k.id }));
         assert.equal(keyRow.requests, 2);
         assert.equal(keyRow.errors, 1);
@@ -441,7 +419,7 @@ describe('status numbers', () => {
         for (const [id, v] of [['t-requests', requests], ['t-errors', errors], ['t-tokens', tokens]]) {
             assert.match(page, new RegExp(`id="${id}">${v}<`));
         }
-        assert.match(page, new RegExp(`<tr data-key="${k.id}"><th scope="row">${k.id}</th><td class="req">2</td><td class="err">1</td>`));
+        assert.match(page, new RegExp(`<tr data-key="${k.id}"><th scope="row">${k.id} <small>stats</small></th><td class="req">2</td><td class="err">1</td>`));
         assert.doesNotMatch(page, /<script[^>]+src=|<link[^>]+href=/);
     });
 });

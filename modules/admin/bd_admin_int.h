@@ -57,6 +57,7 @@ struct bd_admin_t {
     struct event *sample_ev;
 
     sqlite3 *db;        /* the store file, opened at the first need; null = none */
+    bd_ctl_ddb_t *ddb;  /* the fleet's tables when the dynamodb block is on */
     std::string db_path;
     std::vector<bd_admin_sample_t> ring; /* oldest first, at most BD_ADMIN_SAMPLES */
 };
@@ -97,7 +98,9 @@ void bd_admin_error(bd_admin_req_t *ar, int status, const char *field, const cha
  * (null-terminated); null with a 400 answered otherwise. New reference. */
 json_t *bd_admin_body(bd_admin_req_t *ar, const char *const *allowed);
 
-/* Opens the store connection if needed: 0, or -1 with 503 answered. */
+/* Sets ar->backend: the fleet's DynamoDB tables when the dynamodb block is on
+ * (as bedrockctl -c does), else the store file; opens what is needed. 0, or -1
+ * with 503 answered. */
 int bd_admin_store(bd_admin_req_t *ar);
 
 /* Query parameter <name> as a date (epoch ms), or <dflt> when absent: 0, or -1

@@ -144,9 +144,10 @@ bd_ctl_run_ddb(bd_ddb_conf_t *ddb, const std::string &command, const std::vector
             return bd_ctl_fail(BD_CTL_FAILED, "%s", m);
         }
     }
-    bd_ctl_ddb_t *d = bd_ctl_ddb_open(ddb);
+    std::string err;
+    bd_ctl_ddb_t *d = bd_ctl_ddb_open(ddb, &err);
     if (d == nullptr) {
-        return BD_CTL_FAILED;
+        return bd_ctl_fail(BD_CTL_FAILED, "%s", err.c_str());
     }
     bd_ctl_backend_t b = {nullptr, d};
     int rc = command == "dynamodb" ? bd_ctl_dynamodb(d, args) : bd_ctl_command(&b, command, args);

@@ -424,6 +424,53 @@ describe('status numbers', () => {
     });
 });
 
+describe('bedrockctl --url: the same commands through the API', () => {
+    async function remote(args, token = RW) {
+        const dir = makeTempDir('bd-admin-remote-');
+        const file = path.join(dir, 'token');
+        fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+        return runBinary(binaryFromEnv('BD_BEDROCKCTL', 'bedrockctl'),
+                         ['--url', `${admin}/`, '--token-file', file, ...args]);
+    }
+
+    test('keys, models, usage and audit print what the file gives; errors as on the file', async () => {
+        const made = await remote(['key', 'create', '--name', 'remote', '--rpm', '9', '--models', 'claude-*',
+            '--metadata', '{"team":"ops"}', '--format', 'json']);
+        assert.equal(made.code, 0, made.stderr);
+        const k = JSON.parse(made.stdout);
+        assert.match(k.secret, /^sk-bd-/);
+        assert.equal((await message(k.secret)).status, 200);
+        for (const args of [['key', 'list', '--format', 'json'], ['key', 'list'], ['key', 'show', k.id],
+            ['model', 'list', '--format', 'csv'], ['usage', '--by', 'model', '--format', 'json'],
+            ['usage', '--by', 'day', '--since', '2020-01-01']]) {
+            const r = await remote(args);
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stdout, await ctl(args), args.join(' '));
+        }
+        const bad = await remote(['key', 'update', k.id, '--rpm', '2000000000']);
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /--rpm wants a number from 0 \(no limit\) to 1000000000/);
+        const missing = await remote(['key', 'revoke', 'key_nothere']);
+        assert.equal(missing.code, 1);
+        assert.match(missing.stderr, /no key "key_nothere"/);
+        const revoked = await remote(['key', 'revoke', k.id]);
+        assert.equal(revoked.code, 0, revoked.stderr);
+        assert.equal((await message(k.secret)).status, 401, 'refused as soon as bedrockctl returned');
+        const audit = await remote(['audit', '--format', 'json', '--limit', '3']);
+        assert.equal(audit.code, 0, audit.stderr);
+        const rows = JSON.parse(audit.stdout);
+        assert.deepEqual(rows.map((r) => [r.token, r.action, r.target]).slice(-1), [['ops', 'key.revoke', k.id]]);
+        assert.equal(audit.stdout.includes(k.secret), false);
+        const ro = await remote(['key', 'create', '--name', 'nope'], RO);
+        assert.equal(ro.code, 1);
+        assert.match(ro.stderr, /admin token "viewer" is read-only/);
+        assert.equal(ro.stderr.includes(RO), false);
+        const wrong = await remote(['key', 'list'], 'not-the-token-at-all');
+        assert.equal(wrong.code, 1);
+        assert.match(wrong.stderr, /a valid admin token is required/);
+    });
+});
+
 describe('conf checks', () => {
     async function check(extra, env = {}) {
         const dir = makeTempDir('bd-admin-conf-');

@@ -97,6 +97,10 @@ bd_admin_audit_list(bd_admin_req_t *ar)
     if (bd_admin_store(ar) != 0) {
         return;
     }
+    if (ar->a->db == nullptr) {
+        bd_admin_error(ar, 503, nullptr, "the audit trail is kept in the store (\"store off\")");
+        return;
+    }
     std::vector<bd_audit_row_t> rows;
     std::string err;
     if (bd_store_audit_list(ar->a->db, from, to, limit, &rows, &err) != 0) {

@@ -18,6 +18,8 @@
 #include <openssl/rand.h>
 
 #include "core/bd_log.h"
+#include "modules/dynamodb/bd_ddb_module.h"
+#include "modules/dynamodb/ctl/bd_ctl_ddb.h"
 #include "modules/store/bd_store.h"
 
 static const char *
@@ -130,19 +132,29 @@ int
 bd_admin_store(bd_admin_req_t *ar)
 {
     bd_admin_t *a = ar->a;
+    std::string err;
     if (a->db == nullptr && !a->db_path.empty()) {
-        std::string err;
         a->db = bd_store_open(a->db_path.c_str(), 5000, &err);
         if (a->db == nullptr) {
             bd_log_error(BD_LOG_ERR, ar->request_id.c_str(), "admin: store \"%s\": %s",
                          a->db_path.c_str(), err.c_str());
         }
     }
-    if (a->db == nullptr) {
+    const bd_ddb_conf_t *dc = (const bd_ddb_conf_t *)bd_snapshot_conf(ar->snap, &bd_dynamodb_module);
+    if (a->ddb == nullptr && bd_ddb_conf_on(dc)) {
+        a->ddb = bd_ctl_ddb_open(dc, &err);
+        if (a->ddb == nullptr) {
+            bd_log_error(BD_LOG_ERR, ar->request_id.c_str(), "admin: %s", err.c_str());
+            bd_admin_error(ar, 503, nullptr, "the fleet's DynamoDB tables cannot be reached");
+            return -1;
+        }
+    }
+    if (a->db == nullptr && a->ddb == nullptr) {
         bd_admin_error(ar, 503, nullptr, "no store: the daemon runs with \"store off\"");
         return -1;
     }
     ar->backend.db = a->db;
+    ar->backend.ddb = bd_ddb_conf_on(dc) ? a->ddb : nullptr;
     return 0;
 }
 

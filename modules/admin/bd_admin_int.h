@@ -57,6 +57,7 @@ struct bd_admin_t {
     struct event *sample_ev;
 
     sqlite3 *db;        /* the store file, opened at the first need; null = none */
+    bd_ctl_ddb_t *ddb;  /* the fleet's tables when the dynamodb block is on */
     std::string db_path;
     std::vector<bd_admin_sample_t> ring; /* oldest first, at most BD_ADMIN_SAMPLES */
 };
@@ -97,7 +98,9 @@ void bd_admin_error(bd_admin_req_t *ar, int status, const char *field, const cha
  * (null-terminated); null with a 400 answered otherwise. New reference. */
 json_t *bd_admin_body(bd_admin_req_t *ar, const char *const *allowed);
 
-/* Opens the store connection if needed: 0, or -1 with 503 answered. */
+/* Sets ar->backend: the fleet's DynamoDB tables when the dynamodb block is on
+ * (as bedrockctl -c does), else the store file; opens what is needed. 0, or -1
+ * with 503 answered. */
 int bd_admin_store(bd_admin_req_t *ar);
 
 /* Query parameter <name> as a date (epoch ms), or <dflt> when absent: 0, or -1
@@ -137,6 +140,9 @@ struct bd_admin_totals_t {
 
 /* Fills <t>; -1 before the metrics module started. Any time on the admin thread. */
 int bd_admin_totals(bd_process_t *p, bd_admin_totals_t *t);
+
+/* Key id -> name of the keys the store published (none without a store). */
+std::map<std::string, std::string> bd_admin_key_names(bd_process_t *p);
 
 /* Takes one sample into the ring (the sampler timer). */
 void bd_admin_sample(bd_admin_t *a);

@@ -125,17 +125,37 @@ bd_admin_sample(bd_admin_t *a)
     a->ring.push_back({bd_wall_ms(), t.requests, t.errors, t.tokens, t.streams});
 }
 
+std::map<std::string, std::string>
+bd_admin_key_names(bd_process_t *p)
+{
+    std::map<std::string, std::string> names;
+    bd_key_table_t *kt = bd_store_keys_acquire(bd_store_get(p));
+    if (kt != nullptr) {
+        for (const auto &it : kt->by_hash) {
+            names[it.second.id] = it.second.name;
+        }
+    }
+    bd_store_keys_release(kt);
+    return names;
+}
+
+/* Rows of the per-model or per-key table; <names> adds each key's name. */
 static json_t *
-bd_admin_rows_json(const std::map<std::string, std::vector<uint64_t>> &rows, const char *name)
+bd_admin_rows_json(const std::map<std::string, std::vector<uint64_t>> &rows, const char *kind,
+                   const std::map<std::string, std::string> *names)
 {
     json_t *arr = json_array();
     for (const auto &r : rows) {
         std::vector<uint64_t> v = r.second;
         v.resize(4);
-        json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:I}", name, r.first.c_str(),
-                                             "requests", (json_int_t)v[0], "errors",
-                                             (json_int_t)v[1], "input_tokens", (json_int_t)v[2],
-                                             "output_tokens", (json_int_t)v[3]));
+        json_t *row = json_pack("{s:s, s:I, s:I, s:I, s:I}", kind, r.first.c_str(), "requests",
+                                (json_int_t)v[0], "errors", (json_int_t)v[1], "input_tokens",
+                                (json_int_t)v[2], "output_tokens", (json_int_t)v[3]);
+        if (names != nullptr) {
+            auto it = names->find(r.first);
+            json_object_set_new(row, "name", json_string(it != names->end() ? it->second.c_str() : ""));
+        }
+        json_array_append_new(arr, row);
     }
     return arr;
 }
@@ -148,6 +168,7 @@ bd_admin_stats(bd_admin_req_t *ar)
         bd_admin_error(ar, 503, nullptr, "the metrics module has not started");
         return;
     }
+    std::map<std::string, std::string> names = bd_admin_key_names(ar->a->p);
     json_t *history = json_array();
     for (const bd_admin_sample_t &s : ar->a->ring) {
         json_array_append_new(history, json_pack("[I, I, I, I, I]", (json_int_t)s.time_ms,
@@ -159,8 +180,8 @@ bd_admin_stats(bd_admin_req_t *ar)
         (json_int_t)bd_wall_ms(), "totals", "requests", (json_int_t)t.requests, "errors",
         (json_int_t)t.errors, "tokens", (json_int_t)t.tokens, "active", (json_int_t)t.active,
         "streams", (json_int_t)t.streams, "latency_seconds", "p50", t.p50_s, "p90", t.p90_s,
-        "p99", t.p99_s, "models", bd_admin_rows_json(t.by_model, "model"), "keys",
-        bd_admin_rows_json(t.by_key, "key"), "sample_seconds", BD_ADMIN_SAMPLE_MS / 1000,
+        "p99", t.p99_s, "models", bd_admin_rows_json(t.by_model, "model", nullptr), "keys",
+        bd_admin_rows_json(t.by_key, "key", &names), "sample_seconds", BD_ADMIN_SAMPLE_MS / 1000,
         "history", history);
     bd_admin_reply_json(ar, 200, body);
 }

@@ -17,6 +17,7 @@
 
 #include "core/bd_core_module.h"
 #include "core/bd_log.h"
+#include "modules/dynamodb/ctl/bd_ctl_ddb.h"
 #include "modules/store/bd_store_module.h"
 
 /* `admin_listen ADDR:PORT;`, or a port alone for the loopback address. */
@@ -215,6 +216,7 @@ bd_admin_exit_process(bd_process_t *p)
         event_base_free(a->base);
     }
     bd_store_close(a->db);
+    bd_ctl_ddb_close(a->ddb);
     delete a;
     p->module_ctx[bd_admin_module.index] = nullptr;
 }

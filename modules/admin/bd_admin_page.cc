@@ -41,10 +41,11 @@ bd_admin_seconds(double s)
     return buf;
 }
 
-/* One <tbody> of per-model or per-key rows. */
+/* One <tbody> of per-model or per-key rows; <names> adds each key's name. */
 static void
 bd_admin_page_rows(std::string *out, const char *kind,
-                   const std::map<std::string, std::vector<uint64_t>> &rows)
+                   const std::map<std::string, std::vector<uint64_t>> &rows,
+                   const std::map<std::string, std::string> *names)
 {
     for (const auto &r : rows) {
         std::vector<uint64_t> v = r.second;
@@ -53,10 +54,16 @@ bd_admin_page_rows(std::string *out, const char *kind,
         bd_admin_html_escape(out, r.first);
         out->append("\"><th scope=\"row\">");
         bd_admin_html_escape(out, r.first.empty() ? "(none)" : r.first);
+        if (names != nullptr && names->count(r.first) != 0) {
+            out->append(" <small>");
+            bd_admin_html_escape(out, names->at(r.first));
+            out->append("</small>");
+        }
         out->append("</th>");
         static const char *const cls[] = {"req", "err", "in", "out"};
         for (int i = 0; i < 4; i++) {
-            out->append("<td class=\"").append(cls[i]).append("\">");
+            out->append("<td class=\"").append(cls[i]).append(i == 1 && v[1] == 0 ? " z" : "");
+            out->append("\">");
             out->append(bd_admin_num(v[(size_t)i])).append("</td>");
         }
         out->append("</tr>\n");
@@ -85,7 +92,8 @@ h2{font-size:1em;margin:1.4em 0 .4em}
 table{border-collapse:collapse;width:100%;background:#fff;border-radius:8px;box-shadow:0 1px 2px #0002}
 th,td{padding:.35em .6em;text-align:right;border-bottom:1px solid #eceef2;font-variant-numeric:tabular-nums;white-space:nowrap}
 th[scope=row],thead th:first-child{text-align:left}
-.err{color:#b42318}
+td.err:not(.z){color:#b42318}
+small{color:#5a6275;font-weight:normal}
 footer{color:#5a6275;font-size:.8em;padding:1em;text-align:center}
 </style></head><body>
 <header><h1>bedrockd status</h1><span id="updated">)HTML";
@@ -100,8 +108,9 @@ function rows(tbody,kind,list){
   list.forEach(function(r){
     var name=r[kind];
     var esc=function(s){return String(s).replace(/[&<>"']/g,function(c){return '&#'+c.charCodeAt(0)+';';});};
-    html+='<tr data-'+kind+'="'+esc(name)+'"><th scope="row">'+esc(name===''?'(none)':name)+'</th>'+
-      '<td class="req">'+r.requests+'</td><td class="err">'+r.errors+'</td>'+
+    html+='<tr data-'+kind+'="'+esc(name)+'"><th scope="row">'+esc(name===''?'(none)':name)+
+      (r.name?' <small>'+esc(r.name)+'</small>':'')+'</th>'+
+      '<td class="req">'+r.requests+'</td><td class="err'+(r.errors?'':' z')+'">'+r.errors+'</td>'+
       '<td class="in">'+r.input_tokens+'</td><td class="out">'+r.output_tokens+'</td></tr>';
   });
   document.querySelector('#'+tbody+' tbody').innerHTML=html;
@@ -160,6 +169,7 @@ bd_admin_page(bd_admin_req_t *ar)
         bd_admin_error(ar, 503, nullptr, "the metrics module has not started");
         return;
     }
+    std::map<std::string, std::string> names = bd_admin_key_names(ar->a->p);
     std::string out;
     out.reserve(16384);
     out.append(bd_admin_page_head);
@@ -198,7 +208,8 @@ bd_admin_page(bd_admin_req_t *ar)
         out.append(tb[0]).append("\"><thead><tr><th>").append(tb[1]);
         out.append("</th><th>requests</th><th>errors</th><th>input tokens</th>"
                    "<th>output tokens</th></tr></thead><tbody>\n");
-        bd_admin_page_rows(&out, tb[1], tb[0][0] == 'm' ? t.by_model : t.by_key);
+        bool keys = tb[0][0] == 'k';
+        bd_admin_page_rows(&out, tb[1], keys ? t.by_key : t.by_model, keys ? &names : nullptr);
         out.append("</tbody></table></div>\n");
     }
     out.append("</main>\n<footer>The same counters as /metrics; refreshed every 5 s. "

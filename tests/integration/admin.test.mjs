@@ -17,6 +17,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { emulatorBedrock, metricSum } from './lib/admin.mjs';
 import {
     binaryFromEnv,
     freePort,
@@ -54,14 +55,7 @@ admin_listen 127.0.0.1:${adminPort};
 admin_token ops env:BD_TEST_ADMIN_TOKEN read-write;
 admin_token viewer sha256:${sha256(RO)} read-only;
 admin_token secrets file:${tokenFile} read-write;
-bedrock {
-    region us-east-1;
-    endpoint ${emu.url};
-    credentials static;
-    access_key_id AKIDEXAMPLE;
-    secret_access_key wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY;
-    retries 0;
-}
+${emulatorBedrock(emu.url)}
 include ${MODELS_CONF};
 ${extra}`;
 }
@@ -106,23 +100,6 @@ function assertError(res, status, field) {
         assert.equal(res.json.error.field, field, res.body);
         assert.match(res.json.error.message, new RegExp(field));
     }
-}
-
-/* The sum of a family's samples matching <labels> in /metrics text. */
-function metricSum(text, name, labels = {}) {
-    let sum = 0;
-    for (const line of text.split('\n')) {
-        const m = line.match(/^([a-z_]+)(?:\{(.*)\})? (\S+)$/);
-        if (!m || m[1] !== name) {
-            continue;
-        }
-        const ls = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)]
-            .map((x) => [x[1], x[2]]));
-        if (Object.entries(labels).every(([k, v]) => (typeof v === 'function' ? v(ls[k]) : ls[k] === v))) {
-            sum += Number(m[3]);
-        }
-    }
-    return sum;
 }
 
 before(async () => {
@@ -432,6 +409,7 @@ describe('status numbers', () => {
         assert.deepEqual([stats.totals.requests, stats.totals.errors, stats.totals.tokens],
                          [requests, errors, tokens]);
         const keyRow = stats.keys.find((r) => r.key === k.id);
+        assert.equal(keyRow.name, 'stats');
         assert.equal(keyRow.requests, metricSum(metrics, 'bedrockd_key_requests_total', { key: k.id }));
         assert.equal(keyRow.requests, 2);
         assert.equal(keyRow.errors, 1);
@@ -441,8 +419,55 @@ describe('status numbers', () => {
         for (const [id, v] of [['t-requests', requests], ['t-errors', errors], ['t-tokens', tokens]]) {
             assert.match(page, new RegExp(`id="${id}">${v}<`));
         }
-        assert.match(page, new RegExp(`<tr data-key="${k.id}"><th scope="row">${k.id}</th><td class="req">2</td><td class="err">1</td>`));
+        assert.match(page, new RegExp(`<tr data-key="${k.id}"><th scope="row">${k.id} <small>stats</small></th><td class="req">2</td><td class="err">1</td>`));
         assert.doesNotMatch(page, /<script[^>]+src=|<link[^>]+href=/);
+    });
+});
+
+describe('bedrockctl --url: the same commands through the API', () => {
+    async function remote(args, token = RW) {
+        const dir = makeTempDir('bd-admin-remote-');
+        const file = path.join(dir, 'token');
+        fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+        return runBinary(binaryFromEnv('BD_BEDROCKCTL', 'bedrockctl'),
+                         ['--url', `${admin}/`, '--token-file', file, ...args]);
+    }
+
+    test('keys, models, usage and audit print what the file gives; errors as on the file', async () => {
+        const made = await remote(['key', 'create', '--name', 'remote', '--rpm', '9', '--models', 'claude-*',
+            '--metadata', '{"team":"ops"}', '--format', 'json']);
+        assert.equal(made.code, 0, made.stderr);
+        const k = JSON.parse(made.stdout);
+        assert.match(k.secret, /^sk-bd-/);
+        assert.equal((await message(k.secret)).status, 200);
+        for (const args of [['key', 'list', '--format', 'json'], ['key', 'list'], ['key', 'show', k.id],
+            ['model', 'list', '--format', 'csv'], ['usage', '--by', 'model', '--format', 'json'],
+            ['usage', '--by', 'day', '--since', '2020-01-01']]) {
+            const r = await remote(args);
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stdout, await ctl(args), args.join(' '));
+        }
+        const bad = await remote(['key', 'update', k.id, '--rpm', '2000000000']);
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /--rpm wants a number from 0 \(no limit\) to 1000000000/);
+        const missing = await remote(['key', 'revoke', 'key_nothere']);
+        assert.equal(missing.code, 1);
+        assert.match(missing.stderr, /no key "key_nothere"/);
+        const revoked = await remote(['key', 'revoke', k.id]);
+        assert.equal(revoked.code, 0, revoked.stderr);
+        assert.equal((await message(k.secret)).status, 401, 'refused as soon as bedrockctl returned');
+        const audit = await remote(['audit', '--format', 'json', '--limit', '3']);
+        assert.equal(audit.code, 0, audit.stderr);
+        const rows = JSON.parse(audit.stdout);
+        assert.deepEqual(rows.map((r) => [r.token, r.action, r.target]).slice(-1), [['ops', 'key.revoke', k.id]]);
+        assert.equal(audit.stdout.includes(k.secret), false);
+        const ro = await remote(['key', 'create', '--name', 'nope'], RO);
+        assert.equal(ro.code, 1);
+        assert.match(ro.stderr, /admin token "viewer" is read-only/);
+        assert.equal(ro.stderr.includes(RO), false);
+        const wrong = await remote(['key', 'list'], 'not-the-token-at-all');
+        assert.equal(wrong.code, 1);
+        assert.match(wrong.stderr, /a valid admin token is required/);
     });
 });
 

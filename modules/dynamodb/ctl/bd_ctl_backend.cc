@@ -13,6 +13,42 @@
 #include "modules/dynamodb/bd_ddb_pull.h"
 #include "modules/dynamodb/bd_ddb_usage.h"
 #include "modules/dynamodb/ctl/bd_ctl_ddb.h"
+#include "modules/store/ctl/bd_ctl_remote.h"
+
+bd_ctl_ddb_t *
+bd_ctl_ddb_open(const bd_ddb_conf_t *conf, std::string *err)
+{
+    bd_ctl_ddb_t *d = new bd_ctl_ddb_t();
+    d->conf = *conf;
+    d->client = nullptr;
+    d->creds = bd_ddb_credentials_create(conf->region.c_str(), 5000, err);
+    if (d->creds != nullptr) {
+        bd_ddb_client_options_t o;
+        o.endpoint = conf->resolved;
+        o.creds = d->creds;
+        o.connect_timeout_ms = conf->connect_timeout_ms;
+        o.request_timeout_ms = conf->request_timeout_ms;
+        d->client = bd_ddb_client_create(&o, err);
+    }
+    if (d->client == nullptr) {
+        *err = "dynamodb: " + *err;
+        bd_ctl_ddb_close(d);
+        return nullptr;
+    }
+    return d;
+}
+
+void
+bd_ctl_ddb_close(bd_ctl_ddb_t *d)
+{
+    if (d != nullptr) {
+        bd_ddb_client_destroy(d->client);
+        if (d->creds != nullptr) {
+            bd_credentials_destroy(d->creds);
+        }
+        delete d;
+    }
+}
 
 static int
 bd_ctl_ddb_fail(const bd_ddb_op_t *op, const char *what, std::string *err)
@@ -24,6 +60,9 @@ bd_ctl_ddb_fail(const bd_ddb_op_t *op, const char *what, std::string *err)
 int
 bd_ctl_keys_load(const bd_ctl_backend_t *b, std::vector<bd_key_t> *out, std::string *err)
 {
+    if (b->remote != nullptr) {
+        return bd_ctl_remote_keys_load(b->remote, out, err);
+    }
     if (b->ddb == nullptr) {
         return bd_store_keys_load(b->db, out, err);
     }
@@ -65,6 +104,9 @@ bd_ctl_ddb_key_read(bd_ctl_ddb_t *d, const std::string &id, bd_key_t *out, int64
 int
 bd_ctl_key_get(const bd_ctl_backend_t *b, const std::string &id, bd_key_t *out, std::string *err)
 {
+    if (b->remote != nullptr) {
+        return bd_ctl_remote_key_get(b->remote, id, out, err);
+    }
     if (b->ddb == nullptr) {
         return bd_store_key_get(b->db, id, out, err);
     }
@@ -126,6 +168,9 @@ bd_ctl_key_update(const bd_ctl_backend_t *b, const bd_key_t *key, std::string *e
 int
 bd_ctl_models_load(const bd_ctl_backend_t *b, std::vector<bd_store_model_t> *out, std::string *err)
 {
+    if (b->remote != nullptr) {
+        return bd_ctl_remote_models_load(b->remote, out, err);
+    }
     if (b->ddb == nullptr) {
         return bd_store_models_load(b->db, out, err);
     }
@@ -144,6 +189,9 @@ bd_ctl_models_load(const bd_ctl_backend_t *b, std::vector<bd_store_model_t> *out
 int
 bd_ctl_model_set(const bd_ctl_backend_t *b, const bd_store_model_t *m, std::string *err)
 {
+    if (b->remote != nullptr) {
+        return bd_ctl_remote_model_set(b->remote, m, err);
+    }
     if (b->ddb == nullptr) {
         return bd_store_model_set(b->db, m, err);
     }
@@ -164,6 +212,9 @@ bd_ctl_model_set(const bd_ctl_backend_t *b, const bd_store_model_t *m, std::stri
 int
 bd_ctl_model_unset(const bd_ctl_backend_t *b, const std::string &name, std::string *err)
 {
+    if (b->remote != nullptr) {
+        return bd_ctl_remote_model_unset(b->remote, name, err);
+    }
     if (b->ddb == nullptr) {
         return bd_store_model_unset(b->db, name, err);
     }
@@ -188,6 +239,9 @@ int
 bd_ctl_usage_report(const bd_ctl_backend_t *b, int by, int64_t since_ms, int64_t until_ms,
                     std::vector<bd_usage_row_t> *out, std::string *err)
 {
+    if (b->remote != nullptr) {
+        return bd_ctl_remote_usage_report(b->remote, by, since_ms, until_ms, out, err);
+    }
     if (b->ddb == nullptr) {
         return bd_store_usage_report(b->db, by, since_ms, until_ms, out, err);
     }

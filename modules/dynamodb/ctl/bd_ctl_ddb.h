@@ -18,8 +18,8 @@ struct bd_ctl_ddb_t {
     bd_ddb_client_t *client;
 };
 
-/* Opens a client for <conf> (copied). Returns null with a message printed. */
-bd_ctl_ddb_t *bd_ctl_ddb_open(const bd_ddb_conf_t *conf);
+/* Opens a client for <conf> (copied). Returns null with <err> set. */
+bd_ctl_ddb_t *bd_ctl_ddb_open(const bd_ddb_conf_t *conf, std::string *err);
 void bd_ctl_ddb_close(bd_ctl_ddb_t *d);
 
 /* `bedrockctl dynamodb create-tables | check | import-keys ...`. */

@@ -11,42 +11,6 @@
 #include "modules/dynamodb/bd_ddb_tables.h"
 #include "modules/dynamodb/ctl/bd_ctl_ddb.h"
 
-bd_ctl_ddb_t *
-bd_ctl_ddb_open(const bd_ddb_conf_t *conf)
-{
-    std::string err;
-    bd_ctl_ddb_t *d = new bd_ctl_ddb_t();
-    d->conf = *conf;
-    d->client = nullptr;
-    d->creds = bd_ddb_credentials_create(conf->region.c_str(), 5000, &err);
-    if (d->creds != nullptr) {
-        bd_ddb_client_options_t o;
-        o.endpoint = conf->resolved;
-        o.creds = d->creds;
-        o.connect_timeout_ms = conf->connect_timeout_ms;
-        o.request_timeout_ms = conf->request_timeout_ms;
-        d->client = bd_ddb_client_create(&o, &err);
-    }
-    if (d->client == nullptr) {
-        bd_ctl_fail(BD_CTL_FAILED, "dynamodb: %s", err.c_str());
-        bd_ctl_ddb_close(d);
-        return nullptr;
-    }
-    return d;
-}
-
-void
-bd_ctl_ddb_close(bd_ctl_ddb_t *d)
-{
-    if (d != nullptr) {
-        bd_ddb_client_destroy(d->client);
-        if (d->creds != nullptr) {
-            bd_credentials_destroy(d->creds);
-        }
-        delete d;
-    }
-}
-
 static int
 bd_ctl_ddb_create(bd_ctl_ddb_t *d)
 {

@@ -59,9 +59,11 @@ void bd_ctl_print_rows(const std::vector<std::string> &header,
 /* Where a command's keys, models and usage live: the store file, or (with a
  * `dynamodb` block in the conf) the fleet's DynamoDB tables. */
 struct bd_ctl_ddb_t;
+struct bd_ctl_remote_t;
 struct bd_ctl_backend_t {
     sqlite3 *db;       /* the store; null in DynamoDB mode */
     bd_ctl_ddb_t *ddb; /* non-null: DynamoDB mode */
+    bd_ctl_remote_t *remote = nullptr; /* non-null: a daemon's admin API (--url) */
 };
 
 /* The backend's operations (bd_ctl_backend.cc); the same contracts as the
@@ -81,7 +83,7 @@ int bd_ctl_usage_report(const bd_ctl_backend_t *b, int by, int64_t since_ms, int
 int bd_ctl_key(const bd_ctl_backend_t *b, const std::vector<std::string> &args);
 int bd_ctl_usage(const bd_ctl_backend_t *b, const std::vector<std::string> &args);
 int bd_ctl_model(const bd_ctl_backend_t *b, const std::vector<std::string> &args);
-/* `audit`: the admin API's audit trail, always from the store file. */
-int bd_ctl_audit(sqlite3 *db, const std::vector<std::string> &args);
+/* `audit`: the admin API's audit trail, from the store file or the API. */
+int bd_ctl_audit(const bd_ctl_backend_t *b, const std::vector<std::string> &args);
 
 #endif

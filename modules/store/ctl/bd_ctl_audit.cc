@@ -1,12 +1,14 @@
 /*
  * bd_ctl_audit.cc: `bedrockctl audit`: the admin API's audit trail from the
- * store file, oldest first, as a table, JSON or CSV. Rows never hold a secret.
+ * store file (or the admin API with --url), oldest first, as a table, JSON or
+ * CSV. Rows never hold a secret.
  */
 #include <jansson.h>
 #include <stdio.h>
 
 #include "modules/store/bd_store.h"
 #include "modules/store/ctl/bd_ctl.h"
+#include "modules/store/ctl/bd_ctl_remote.h"
 
 static const char *const bd_ctl_audit_flags[] = {"--since", "--until", "--limit", "--format",
                                                  nullptr};
@@ -33,7 +35,7 @@ bd_ctl_audit_json(const std::vector<bd_audit_row_t> &rows)
 }
 
 int
-bd_ctl_audit(sqlite3 *db, const std::vector<std::string> &args)
+bd_ctl_audit(const bd_ctl_backend_t *b, const std::vector<std::string> &args)
 {
     bd_ctl_opts_t o;
     int rc = bd_ctl_parse_opts(args, bd_ctl_audit_flags, &o);
@@ -61,7 +63,10 @@ bd_ctl_audit(sqlite3 *db, const std::vector<std::string> &args)
     }
     std::vector<bd_audit_row_t> rows;
     std::string err;
-    if (bd_store_audit_list(db, since, until, limit, &rows, &err) != 0) {
+    int got = b->remote != nullptr
+                  ? bd_ctl_remote_audit(b->remote, since, until, limit, &rows, &err)
+                  : bd_store_audit_list(b->db, since, until, limit, &rows, &err);
+    if (got != 0) {
         return bd_ctl_fail(BD_CTL_FAILED, "%s", err.c_str());
     }
     if (format == BD_CTL_JSON) {

@@ -3,6 +3,7 @@
  * bd_keyops.h.
  */
 #include "modules/store/ctl/bd_keyops.h"
+#include "modules/store/ctl/bd_ctl_remote.h"
 
 #include <jansson.h>
 #include <sys/time.h>
@@ -163,6 +164,9 @@ int
 bd_keyops_create(const bd_ctl_backend_t *b, const bd_keyops_fields_t &fields, int64_t now_ms,
                  bd_keyops_result_t *res)
 {
+    if (b->remote != nullptr) { /* the daemon checks, makes the secret and writes */
+        return bd_ctl_remote_key_op(b->remote, "create", "", fields, res);
+    }
     bd_key_t &k = res->after;
     k = bd_key_t{};
     k.active = true;
@@ -195,6 +199,13 @@ int
 bd_keyops_change(const bd_ctl_backend_t *b, const std::string &verb, const std::string &id,
                  const bd_keyops_fields_t &fields, bd_keyops_result_t *res)
 {
+    if (b->remote != nullptr) {
+        int rc = bd_ctl_remote_key_op(b->remote, verb, id, fields, res);
+        if (rc == BD_KEYOPS_NOT_FOUND) {
+            res->err = "no key \"" + id + "\"";
+        }
+        return rc;
+    }
     int found = bd_ctl_key_get(b, id, &res->before, &res->err);
     if (found <= 0) {
         if (found == 0) {

@@ -4,6 +4,7 @@
  * daemon's own parser), and dispatch to the key, usage and model commands.
  * Single-threaded; one SQLite connection in WAL mode beside the running daemon.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,11 +13,12 @@
 #include "modules/dynamodb/ctl/bd_ctl_ddb.h"
 #include "modules/store/bd_store.h"
 #include "modules/store/ctl/bd_ctl.h"
+#include "modules/store/ctl/bd_ctl_remote.h"
 
 #define BD_CTL_DEFAULT_CONF "/etc/bedrockd/bedrockd.conf"
 
 static const char bd_ctl_usage_text[] =
-    "usage: bedrockctl [-c CONF | --store FILE] COMMAND ...\n"
+    "usage: bedrockctl [-c CONF | --store FILE | --url URL --token-file FILE] COMMAND ...\n"
     "\n"
     "  key create --name NAME [--owner O] [--rpm N] [--tpm N] [--concurrency N]\n"
     "             [--models PATTERN,...] [--expires DATE] [--metadata JSON] [--format json]\n"
@@ -39,7 +41,8 @@ static const char bd_ctl_usage_text[] =
     "\n"
     "With a conf whose dynamodb block is on, key, model and usage work on the fleet's\n"
     "DynamoDB tables instead of the store file; audit always reads the store file\n"
-    "(the admin API's trail).\n"
+    "(the admin API's trail). With --url (a daemon's admin_listen) and --token-file\n"
+    "(an admin token), key, usage, model and audit go through its admin API.\n"
     "DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC). Without -c or --store the\n"
     "store named by " BD_CTL_DEFAULT_CONF " is used, else " BD_STORE_DEFAULT_PATH ".\n";
 
@@ -74,10 +77,32 @@ bd_ctl_store_from_conf(const char *conf, std::string *path, bd_ddb_conf_t *ddb)
 }
 
 /* Reads the global options; <*next> is the index of the command word. */
+/* The admin token of --token-file, without trailing white space: 0 or -1. */
 static int
-bd_ctl_globals(int argc, char **argv, std::string *path, bd_ddb_conf_t *ddb, int *next)
+bd_ctl_read_token(const char *file, std::string *token)
 {
-    const char *conf = nullptr;
+    FILE *f = fopen(file, "re");
+    if (f == nullptr) {
+        return bd_ctl_fail(-1, "--token-file \"%s\": %s", file, strerror(errno));
+    }
+    char buf[4097];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    token->assign(buf, n < sizeof(buf) ? n : 0);
+    while (!token->empty() && strchr(" \t\r\n", token->back()) != nullptr) {
+        token->pop_back();
+    }
+    if (token->empty()) {
+        return bd_ctl_fail(-1, "--token-file \"%s\" holds no token", file);
+    }
+    return 0;
+}
+
+static int
+bd_ctl_globals(int argc, char **argv, std::string *path, bd_ddb_conf_t *ddb,
+               bd_ctl_remote_t *remote, int *next)
+{
+    const char *conf = nullptr, *token_file = nullptr;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -95,6 +120,10 @@ bd_ctl_globals(int argc, char **argv, std::string *path, bd_ddb_conf_t *ddb, int
             conf = argv[++i];
         } else if (strcmp(argv[i], "--store") == 0) {
             *path = argv[++i];
+        } else if (strcmp(argv[i], "--url") == 0) {
+            remote->url = argv[++i];
+        } else if (strcmp(argv[i], "--token-file") == 0) {
+            token_file = argv[++i];
         } else {
             return bd_ctl_fail(BD_CTL_USAGE, "unknown option \"%s\"", argv[i]);
         }
@@ -102,6 +131,16 @@ bd_ctl_globals(int argc, char **argv, std::string *path, bd_ddb_conf_t *ddb, int
     *next = i;
     if (!path->empty() && conf != nullptr) {
         return bd_ctl_fail(BD_CTL_USAGE, "-c and --store exclude each other");
+    }
+    if (!remote->url.empty() || token_file != nullptr) {
+        if (remote->url.empty() || token_file == nullptr || !path->empty() || conf != nullptr) {
+            return bd_ctl_fail(BD_CTL_USAGE, "--url and --token-file go together, without -c "
+                                             "or --store");
+        }
+        while (!remote->url.empty() && remote->url.back() == '/') {
+            remote->url.pop_back();
+        }
+        return bd_ctl_read_token(token_file, &remote->token) == 0 ? BD_CTL_OK : BD_CTL_FAILED;
     }
     if (path->empty()) {
         if (conf == nullptr && access(BD_CTL_DEFAULT_CONF, R_OK) != 0) {
@@ -117,13 +156,14 @@ static int
 bd_ctl_command(const bd_ctl_backend_t *b, const std::string &command,
                const std::vector<std::string> &args)
 {
-    if (command != "key" && command != "usage" && command != "model") {
+    if (command != "key" && command != "usage" && command != "model" && command != "audit") {
         bd_ctl_fail(BD_CTL_USAGE, "unknown command \"%s\"", command.c_str());
         fputs(bd_ctl_usage_text, stderr);
         return BD_CTL_USAGE;
     }
     return command == "key"     ? bd_ctl_key(b, args)
            : command == "usage" ? bd_ctl_usage(b, args)
+           : command == "audit" ? bd_ctl_audit(b, args)
                                 : bd_ctl_model(b, args);
 }
 
@@ -144,9 +184,10 @@ bd_ctl_run_ddb(bd_ddb_conf_t *ddb, const std::string &command, const std::vector
             return bd_ctl_fail(BD_CTL_FAILED, "%s", m);
         }
     }
-    bd_ctl_ddb_t *d = bd_ctl_ddb_open(ddb);
+    std::string err;
+    bd_ctl_ddb_t *d = bd_ctl_ddb_open(ddb, &err);
     if (d == nullptr) {
-        return BD_CTL_FAILED;
+        return bd_ctl_fail(BD_CTL_FAILED, "%s", err.c_str());
     }
     bd_ctl_backend_t b = {nullptr, d};
     int rc = command == "dynamodb" ? bd_ctl_dynamodb(d, args) : bd_ctl_command(&b, command, args);
@@ -159,8 +200,9 @@ main(int argc, char **argv)
 {
     std::string path;
     bd_ddb_conf_t ddb;
+    bd_ctl_remote_t remote;
     int next = 0;
-    int rc = bd_ctl_globals(argc, argv, &path, &ddb, &next);
+    int rc = bd_ctl_globals(argc, argv, &path, &ddb, &remote, &next);
     if (rc != BD_CTL_OK) {
         return rc;
     }
@@ -170,6 +212,13 @@ main(int argc, char **argv)
     }
     std::string command = argv[next];
     std::vector<std::string> args(argv + next + 1, argv + argc);
+    if (!remote.url.empty()) {
+        if (command == "dynamodb") {
+            return bd_ctl_fail(BD_CTL_USAGE, "dynamodb commands need a conf (-c), not --url");
+        }
+        bd_ctl_backend_t b = {nullptr, nullptr, &remote};
+        return bd_ctl_command(&b, command, args);
+    }
     if (command == "dynamodb" || (bd_ddb_conf_on(&ddb) && command != "audit")) {
         return bd_ctl_run_ddb(&ddb, command, args);
     }
@@ -184,7 +233,7 @@ main(int argc, char **argv)
         return bd_ctl_fail(BD_CTL_FAILED, "store \"%s\": %s", path.c_str(), err.c_str());
     }
     bd_ctl_backend_t b = {db, nullptr};
-    rc = command == "audit" ? bd_ctl_audit(db, args) : bd_ctl_command(&b, command, args);
+    rc = bd_ctl_command(&b, command, args);
     bd_store_close(db);
     return rc;
 }

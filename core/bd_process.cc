@@ -21,6 +21,7 @@
 
 #include "core/bd_core_module.h"
 #include "core/bd_log.h"
+#include "core/bd_restart.h"
 
 static const int BD_LISTEN_BACKLOG = 4096;
 
@@ -257,11 +258,6 @@ bd_process_reload(bd_process_t *p)
         return;
     }
     const bd_core_conf_t *ccf = bd_core_conf(snap);
-    if (bd_core_worker_count(ccf) != (int)p->workers.size()) {
-        bd_log_error(BD_LOG_WARN, nullptr,
-                     "worker_threads changes take effect at the next restart (running %zu)",
-                     p->workers.size());
-    }
     if (bd_log_configure(ccf->error_log.c_str(), ccf->error_log_level, ccf->access_log.c_str(),
                          &err) != 0 ||
         bd_process_publish(p, snap, &err) != 0) {
@@ -274,6 +270,7 @@ bd_process_reload(bd_process_t *p)
     bd_snapshot_t *old = p->snap;
     p->snap = snap;
     bd_snapshot_unref(old);
+    bd_restart_check(snap);
     bd_log_error(BD_LOG_NOTICE, nullptr, "configuration reloaded (generation %lu)",
                  snap->generation);
     bd_process_notify("READY=1");
@@ -459,6 +456,7 @@ bd_process_run(const char *conf_path, bd_snapshot_t *snap)
     bd_process_t *p = new bd_process_t();
     p->conf_path = conf_path;
     p->snap = snap;
+    bd_restart_remember(snap);
     p->draining.store(false);
     p->listeners_closed = false;
     p->drain_timer = nullptr;

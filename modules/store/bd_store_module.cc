@@ -11,7 +11,6 @@
 
 #include "core/bd_log.h"
 #include "core/bd_process.h"
-#include "modules/models/bd_models.h"
 #include "modules/store/bd_store_check.h"
 #include "modules/store/bd_store_thread.h"
 

@@ -3,7 +3,8 @@
  * daemon. Reactors append usage records to a queue under a mutex; the thread
  * writes them in batches (by count, or once the oldest has waited the flush
  * interval), polls PRAGMA data_version to see other processes' commits, and then
- * rebuilds and publishes the key table (bd_keys.h) and the model map additions. Stopping writes everything queued first.
+ * rebuilds and publishes the key table (bd_keys.h) and the model map additions.
+ * Stopping writes everything queued first.
  */
 #include "modules/store/bd_store_thread.h"
 

@@ -70,6 +70,8 @@ enum {
     BD_ARGS_2_OR_MORE = 1u << 9,
     BD_ARGS_BLOCK = 1u << 10, /* takes a { } block (args counted as above; none: 0 args) */
     BD_ARGS_MULTI = 1u << 11, /* may appear more than once in one context */
+    BD_ARGS_RESTART = 1u << 12, /* takes effect at the next restart only: a reload that
+                                   changes it logs so (core/bd_restart.h) */
 };
 
 struct bd_directive_t {

@@ -41,7 +41,7 @@ static const bd_conf_bounds_t bd_core_per_address_bounds = {0, 1000000};
 #define BD_CORE_OFF(field) offsetof(bd_core_conf_t, field)
 
 static const bd_directive_t bd_core_directives[] = {
-    {"worker_threads", "main", BD_ARGS_1, bd_core_set_workers, BD_CORE_OFF(worker_threads), nullptr},
+    {"worker_threads", "main", BD_ARGS_1 | BD_ARGS_RESTART, bd_core_set_workers, BD_CORE_OFF(worker_threads), nullptr},
     {"listen", "main", BD_ARGS_1 | BD_ARGS_2 | BD_ARGS_MULTI, bd_core_set_listen, 0, nullptr},
     {"ssl_certificate", "main", BD_ARGS_1, bd_conf_set_str, BD_CORE_OFF(ssl_certificate), nullptr},
     {"ssl_certificate_key", "main", BD_ARGS_1, bd_conf_set_str, BD_CORE_OFF(ssl_certificate_key),

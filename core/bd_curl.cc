@@ -926,6 +926,23 @@ bd_curl_on_kick(evutil_socket_t, short, void *arg) noexcept
 
 /* ---- the client ---- */
 
+/* The connection limits of <o> on <m>; unset (0) ones are left as they are. */
+static bool
+bd_curl_multi_limits(CURLM *m, const bd_curl_options_t *o)
+{
+    bool bad = false;
+    if (o->max_connections > 0) {
+        bad |= curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, o->max_connections) != 0;
+    }
+    if (o->max_host_connections > 0) {
+        bad |= curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, o->max_host_connections) != 0;
+    }
+    if (o->max_total_connections > 0) {
+        bad |= curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, o->max_total_connections) != 0;
+    }
+    return !bad;
+}
+
 static bool
 bd_curl_multi_setup(bd_curl_t *c, const bd_curl_options_t *o)
 {
@@ -938,16 +955,13 @@ bd_curl_multi_setup(bd_curl_t *c, const bd_curl_options_t *o)
     bad |= curl_multi_setopt(m, CURLMOPT_TIMERDATA, (void *)c) != 0;
     /* HTTP/1.1 keep-alive only: one transfer per connection at a time */
     bad |= curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING) != 0;
-    if (o->max_connections > 0) {
-        bad |= curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, o->max_connections) != 0;
-    }
-    if (o->max_host_connections > 0) {
-        bad |= curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, o->max_host_connections) != 0;
-    }
-    if (o->max_total_connections > 0) {
-        bad |= curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, o->max_total_connections) != 0;
-    }
-    return !bad;
+    return !bad && bd_curl_multi_limits(m, o);
+}
+
+int
+bd_curl_set_limits(bd_curl_t *c, const bd_curl_options_t *opts)
+{
+    return bd_curl_multi_limits(c->multi, opts) ? 0 : -1;
 }
 
 bd_curl_t *

@@ -124,6 +124,11 @@ typedef struct {
  */
 bd_curl_t *bd_curl_create(struct event_base *base, const bd_curl_options_t *opts);
 
+/* Applies the connection limits of <opts> (the fields that are not 0) to <c>, e.g.
+ * after a reload; transfers in flight keep going. Returns 0, or -1 when curl refused
+ * one. On <c>'s thread. */
+int bd_curl_set_limits(bd_curl_t *c, const bd_curl_options_t *opts);
+
 /*
  * Cancels every transfer still running (no callbacks), closes the cached connections and
  * frees <c>. Worker thread, from the event loop but never from a bd_curl callback.

@@ -62,6 +62,11 @@ struct bd_module_t {
      * appended to /metrics. Null: nothing to add. */
     void (*ready_json)(bd_process_t *p, const bd_snapshot_t *snap, std::string *out);
     void (*metrics)(bd_process_t *p, std::string *out);
+
+    /* Reload, on the worker's thread: the worker adopted a new snapshot (w->snap;
+     * <old> is still held). Per-worker state built from the conf (clients, pools)
+     * follows it here; what cannot is a BD_ARGS_RESTART directive. Null: nothing. */
+    void (*adopt_worker)(bd_worker_t *w, const bd_snapshot_t *old);
 };
 
 /* The ordered module list, null-terminated (bd_modules.cc). */

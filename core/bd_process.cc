@@ -22,6 +22,7 @@
 
 #include "core/bd_core_module.h"
 #include "core/bd_log.h"
+#include "core/bd_restart.h"
 
 static const int BD_LISTEN_BACKLOG = 4096;
 
@@ -271,11 +272,6 @@ bd_process_reload(bd_process_t *p)
         return;
     }
     const bd_core_conf_t *ccf = bd_core_conf(snap);
-    if (bd_core_worker_count(ccf) != (int)p->workers.size()) {
-        bd_log_error(BD_LOG_WARN, nullptr,
-                     "worker_threads changes take effect at the next restart (running %zu)",
-                     p->workers.size());
-    }
     if (bd_log_configure(ccf->error_log.c_str(), ccf->error_log_level,
                          ccf->error_log_format == BD_LOG_FORMAT_JSON, ccf->access_log.c_str(),
                          &err) != 0 ||
@@ -291,6 +287,7 @@ bd_process_reload(bd_process_t *p)
     p->snap = snap;
     pthread_mutex_unlock(&bd_process_snap_lock);
     bd_snapshot_unref(old);
+    bd_restart_check(snap);
     bd_log_error(BD_LOG_NOTICE, nullptr, "configuration reloaded (generation %lu)",
                  snap->generation);
     bd_process_notify("READY=1");
@@ -476,6 +473,7 @@ bd_process_run(const char *conf_path, bd_snapshot_t *snap)
     bd_process_t *p = new bd_process_t();
     p->conf_path = conf_path;
     p->snap = snap;
+    bd_restart_remember(snap);
     p->draining.store(false);
     p->listeners_closed = false;
     p->drain_timer = nullptr;

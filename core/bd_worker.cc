@@ -78,6 +78,11 @@ bd_worker_adopt(bd_worker_t *w, bd_msg_t *msg)
     if (!w->draining) {
         bd_worker_reconcile(w, msg->listeners);
     }
+    for (int i = 0; old != nullptr && bd_modules[i] != nullptr; i++) {
+        if (bd_modules[i]->adopt_worker != nullptr) {
+            bd_modules[i]->adopt_worker(w, old);
+        }
+    }
     if (old != nullptr) {
         bd_snapshot_unref(old);
     }

@@ -33,7 +33,7 @@ bd_admin_set_listen(bd_conf_ctx_t *cf, const bd_conf_node_t *node, const bd_dire
 }
 
 static const bd_directive_t bd_admin_directives[] = {
-    {"admin_listen", "main", BD_ARGS_1, bd_admin_set_listen, 0, nullptr},
+    {"admin_listen", "main", BD_ARGS_1 | BD_ARGS_RESTART, bd_admin_set_listen, 0, nullptr},
     {"admin_token", "main", BD_ARGS_3 | BD_ARGS_MULTI, bd_admin_set_token, 0, nullptr},
     {nullptr, nullptr, 0, nullptr, 0, nullptr},
 };
@@ -59,11 +59,6 @@ bd_admin_port(const struct sockaddr_storage *a)
                                     : ntohs(((const struct sockaddr_in *)a)->sin_port);
 }
 
-/* The admin_listen the process started with (main thread); changes wait for a
- * restart. */
-static std::string bd_admin_running_listen;
-static bool bd_admin_running;
-
 /* The admin API never shares a port with the client listeners: a load balancer's
  * target group then cannot reach it by a listener's address. */
 static const char *
@@ -71,11 +66,7 @@ bd_admin_postconfig(bd_snapshot_t *snap, void *conf)
 {
     bd_admin_conf_t *c = (bd_admin_conf_t *)conf;
     static std::string msg;
-    if (bd_admin_running && c->listen.text != bd_admin_running_listen) {
-        bd_log_error(BD_LOG_WARN, nullptr,
-                     "admin_listen changes take effect at the next restart (running \"%s\")",
-                     bd_admin_running_listen.c_str());
-    }
+    /* A changed admin_listen (BD_ARGS_RESTART) is logged by the reload. */
     if (c->listen.text.empty()) {
         return nullptr;
     }
@@ -157,8 +148,6 @@ static int
 bd_admin_init_process(bd_process_t *p)
 {
     const bd_admin_conf_t *c = (const bd_admin_conf_t *)bd_snapshot_conf(p->snap, &bd_admin_module);
-    bd_admin_running_listen = c->listen.text;
-    bd_admin_running = true;
     if (c->listen.text.empty()) {
         return BD_OK;
     }

@@ -54,17 +54,17 @@ static const bd_directive_t bd_bedrock_directives[] = {
     {"bedrock", "main", BD_ARGS_0 | BD_ARGS_BLOCK, bd_bedrock_block, 0, nullptr},
     {"region", "bedrock", BD_ARGS_1, bd_conf_set_str, BD_BR_OFF(region), nullptr},
     {"endpoint", "bedrock", BD_ARGS_1, bd_conf_set_str, BD_BR_OFF(endpoint), nullptr},
-    {"control_endpoint", "bedrock", BD_ARGS_1, bd_conf_set_str, BD_BR_OFF(control_endpoint),
+    {"control_endpoint", "bedrock", BD_ARGS_1 | BD_ARGS_RESTART, bd_conf_set_str, BD_BR_OFF(control_endpoint),
      nullptr},
-    {"credentials", "bedrock", BD_ARGS_1, bd_conf_set_enum, BD_BR_OFF(credentials),
+    {"credentials", "bedrock", BD_ARGS_1 | BD_ARGS_RESTART, bd_conf_set_enum, BD_BR_OFF(credentials),
      bd_bedrock_credential_sources},
-    {"profile", "bedrock", BD_ARGS_1, bd_conf_set_str, BD_BR_OFF(profile), nullptr},
-    {"access_key_id", "bedrock", BD_ARGS_1, bd_conf_set_str, BD_BR_OFF(access_key_id), nullptr},
-    {"secret_access_key", "bedrock", BD_ARGS_1, bd_conf_set_secret, BD_BR_OFF(secret_access_key),
+    {"profile", "bedrock", BD_ARGS_1 | BD_ARGS_RESTART, bd_conf_set_str, BD_BR_OFF(profile), nullptr},
+    {"access_key_id", "bedrock", BD_ARGS_1 | BD_ARGS_RESTART, bd_conf_set_str, BD_BR_OFF(access_key_id), nullptr},
+    {"secret_access_key", "bedrock", BD_ARGS_1 | BD_ARGS_RESTART, bd_conf_set_secret, BD_BR_OFF(secret_access_key),
      nullptr},
-    {"session_token", "bedrock", BD_ARGS_1, bd_conf_set_secret, BD_BR_OFF(session_token), nullptr},
-    {"bearer_token", "bedrock", BD_ARGS_1, bd_conf_set_secret, BD_BR_OFF(bearer_token), nullptr},
-    {"ca_file", "bedrock", BD_ARGS_1, bd_conf_set_str, BD_BR_OFF(ca_file), nullptr},
+    {"session_token", "bedrock", BD_ARGS_1 | BD_ARGS_RESTART, bd_conf_set_secret, BD_BR_OFF(session_token), nullptr},
+    {"bearer_token", "bedrock", BD_ARGS_1 | BD_ARGS_RESTART, bd_conf_set_secret, BD_BR_OFF(bearer_token), nullptr},
+    {"ca_file", "bedrock", BD_ARGS_1 | BD_ARGS_RESTART, bd_conf_set_str, BD_BR_OFF(ca_file), nullptr},
     {"connect_timeout", "bedrock", BD_ARGS_1, bd_conf_set_duration, BD_BR_OFF(connect_timeout_ms),
      nullptr},
     {"first_byte_timeout", "bedrock", BD_ARGS_1, bd_conf_set_duration,
@@ -81,8 +81,8 @@ static const bd_directive_t bd_bedrock_directives[] = {
     {"retry_base", "bedrock", BD_ARGS_1, bd_conf_set_duration, BD_BR_OFF(retry_base_ms), nullptr},
     {"max_connections", "bedrock", BD_ARGS_1, bd_conf_set_int, BD_BR_OFF(max_connections),
      &bd_bedrock_conn_bounds},
-    {"catalog", "bedrock", BD_ARGS_1, bd_conf_set_flag, BD_BR_OFF(catalog), nullptr},
-    {"catalog_refresh", "bedrock", BD_ARGS_1, bd_conf_set_duration,
+    {"catalog", "bedrock", BD_ARGS_1 | BD_ARGS_RESTART, bd_conf_set_flag, BD_BR_OFF(catalog), nullptr},
+    {"catalog_refresh", "bedrock", BD_ARGS_1 | BD_ARGS_RESTART, bd_conf_set_duration,
      BD_BR_OFF(catalog_refresh_ms), nullptr},
     {"circuit_failures", "bedrock", BD_ARGS_1, bd_conf_set_int, BD_BR_OFF(circuit_failures),
      &bd_bedrock_circuit_bounds},
@@ -303,6 +303,27 @@ bd_bedrock_init_worker(bd_worker_t *w)
     return BD_OK;
 }
 
+/* A reload: the worker's client takes the new connection cache size. */
+static void
+bd_bedrock_adopt_worker(bd_worker_t *w, const bd_snapshot_t *old)
+{
+    bd_bedrock_worker_t *bw = bd_bedrock_worker(w);
+    const bd_bedrock_conf_t *c = bd_bedrock_conf(w->snap);
+    if (bw == nullptr || c->max_connections == bd_bedrock_conf(old)->max_connections) {
+        return;
+    }
+    bd_curl_options_t opts;
+    memset(&opts, 0, sizeof(opts));
+    opts.max_connections = (long)c->max_connections;
+    if (bd_curl_set_limits(bw->curl, &opts) != 0) {
+        bd_log_error(BD_LOG_ERR, nullptr, "worker %d: bedrock max_connections %lld not applied",
+                     w->id, (long long)c->max_connections);
+        return;
+    }
+    bd_log_error(BD_LOG_INFO, nullptr, "worker %d: bedrock max_connections %lld", w->id,
+                 (long long)c->max_connections);
+}
+
 static void
 bd_bedrock_exit_worker(bd_worker_t *w)
 {
@@ -375,4 +396,6 @@ bd_module_t bd_bedrock_module = {
     .log = nullptr,
     .ready = bd_bedrock_ready,
     .ready_json = bd_bedrock_ready_json,
+    .metrics = nullptr,
+    .adopt_worker = bd_bedrock_adopt_worker,
 };

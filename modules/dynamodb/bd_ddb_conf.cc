@@ -61,7 +61,7 @@ static const bd_conf_bounds_t bd_ddb_percent_bounds = {1, 100};
 #define BD_DDB_OFF(field) offsetof(bd_ddb_conf_t, field)
 
 const bd_directive_t bd_ddb_directives[] = {
-    {"dynamodb", "main", BD_ARGS_0 | BD_ARGS_BLOCK, bd_ddb_block, 0, nullptr},
+    {"dynamodb", "main", BD_ARGS_0 | BD_ARGS_BLOCK | BD_ARGS_RESTART, bd_ddb_block, 0, nullptr},
     {"enabled", "dynamodb", BD_ARGS_1, bd_ddb_set_enabled, 0, nullptr},
     {"region", "dynamodb", BD_ARGS_1, bd_conf_set_str, BD_DDB_OFF(region), nullptr},
     {"endpoint", "dynamodb", BD_ARGS_1, bd_conf_set_str, BD_DDB_OFF(endpoint), nullptr},

@@ -44,11 +44,7 @@ bd_metrics_listen_owns_metrics(const bd_metrics_conf_t *c)
     if (bd_metrics_running_listen == nullptr) {
         return !c->listen.text.empty();
     }
-    if (c->listen.text != *bd_metrics_running_listen) {
-        bd_log_error(BD_LOG_WARN, nullptr,
-                     "metrics_listen changes take effect at the next restart (running \"%s\")",
-                     bd_metrics_running_listen->c_str());
-    }
+    /* A changed metrics_listen (BD_ARGS_RESTART) is logged by the reload. */
     return !bd_metrics_running_listen->empty();
 }
 

@@ -50,7 +50,7 @@ static const bd_directive_t bd_metrics_directives[] = {
     {"metrics", "main", BD_ARGS_1, bd_conf_set_flag, offsetof(bd_metrics_conf_t, enabled),
      nullptr},
     {"metrics_allow", "main", BD_ARGS_1_OR_MORE | BD_ARGS_MULTI, bd_metrics_set_allow, 0, nullptr},
-    {"metrics_listen", "main", BD_ARGS_1, bd_metrics_set_listen, 0, nullptr},
+    {"metrics_listen", "main", BD_ARGS_1 | BD_ARGS_RESTART, bd_metrics_set_listen, 0, nullptr},
     {nullptr, nullptr, 0, nullptr, 0, nullptr},
 };
 

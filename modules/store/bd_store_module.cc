@@ -11,7 +11,6 @@
 
 #include "core/bd_log.h"
 #include "core/bd_process.h"
-#include "modules/models/bd_models.h"
 #include "modules/store/bd_store_check.h"
 #include "modules/store/bd_store_thread.h"
 
@@ -38,8 +37,8 @@ bd_store_set_path(bd_conf_ctx_t *, const bd_conf_node_t *node, const bd_directiv
 }
 
 static const bd_directive_t bd_store_directives[] = {
-    {"store", "main", BD_ARGS_1, bd_store_set_path, 0, nullptr},
-    {"store_flush_interval", "main", BD_ARGS_1, bd_conf_set_duration,
+    {"store", "main", BD_ARGS_1 | BD_ARGS_RESTART, bd_store_set_path, 0, nullptr},
+    {"store_flush_interval", "main", BD_ARGS_1 | BD_ARGS_RESTART, bd_conf_set_duration,
      offsetof(bd_store_conf_t, flush_interval_ms), nullptr},
     {nullptr, nullptr, 0, nullptr, 0, nullptr},
 };
@@ -76,11 +75,6 @@ bd_store_init_conf(bd_snapshot_t *, void *conf)
     static thread_local std::string msg;
     if (c->path_set && !c->path.empty() && bd_store_check_path(c->path, &msg) != nullptr) {
         return msg.c_str();
-    }
-    if (bd_store_running_path != nullptr && c->path != bd_store_running_path) {
-        bd_log_error(BD_LOG_WARN, nullptr,
-                     "store changes take effect at the next restart (running \"%s\")",
-                     bd_store_running_path);
     }
     return nullptr;
 }

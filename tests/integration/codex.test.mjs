@@ -7,7 +7,8 @@
  * Bedrock (the emulator's --record file).
  *
  * Codex runs with CODEX_HOME and HOME in a fresh temporary directory, no sandbox (the
- * command is the test's own echo), and only the environment this file gives it.
+ * command is the test's own echo), no analytics, no update check, and only the
+ * environment this file gives it.
  *
  * Run from tests/ (after `npm ci` there):
  *   BD_BEDROCKD=.../bedrockd BD_EMULATOR=.../bedrock-emulator \
@@ -84,6 +85,10 @@ async function codex(prompt) {
 model_provider = "bedrockd"
 approval_policy = "never"
 sandbox_mode = "danger-full-access"
+check_for_update_on_startup = false
+
+[analytics]
+enabled = false
 
 [model_providers.bedrockd]
 name = "bedrockd"

@@ -479,10 +479,21 @@ describe('errors', () => {
                              });
     });
 
-    test('a bad key is a 401', async () => {
-        await assert.rejects(makeClient('sk-wrong').responses.create({ model: MODEL, input: 'x' }),
-                             OpenAI.AuthenticationError);
-    });
+    test('a bad key is a 401 in OpenAI\'s envelope (the prefix is shared with Anthropic\'s)',
+         async () => {
+             await assert.rejects(makeClient('sk-wrong').responses.create({ model: MODEL,
+                                                                             input: 'x' }),
+                                  OpenAI.AuthenticationError);
+             for (const [method, p] of [['POST', '/v1/responses'], ['GET', '/v1/responses/resp_x'],
+                                        ['DELETE', '/v1/responses/resp_x']]) {
+                 const res = await fetch(`${bd.url}${p}`, { method });
+                 assert.equal(res.status, 401);
+                 const body = await res.json();
+                 assert.equal(body.type, undefined, JSON.stringify(body));
+                 assert.equal(body.error.type, 'authentication_error');
+                 assert.ok('param' in body.error && 'code' in body.error, JSON.stringify(body));
+             }
+         });
 
     test('Bedrock throttling is a 429', async () => {
         await assert.rejects(client.responses.create({ model: MODEL,

@@ -380,6 +380,26 @@ describe('stored responses', () => {
         await assert.rejects(a.responses.delete(res.id), OpenAI.NotFoundError);
     });
 
+    test('input items: the conversation so far, newest first, paged by the SDK', async () => {
+        const a = makeClient(keyA.secret);
+        const first = await a.responses.create({ model: MODEL, input: 'one' });
+        const second = await a.responses.create({
+            model: MODEL, previous_response_id: first.id,
+            input: [{ role: 'user', content: 'two' }, { role: 'user', content: 'three' }],
+        });
+        const page = await a.responses.inputItems.list(second.id);
+        assert.deepEqual(page.data.map((i) => i.type), ['message', 'message', 'message', 'message']);
+        assert.equal(page.data[0].content, 'three');
+        assert.equal(page.data[2].id, first.output[0].id); /* the first answer */
+        const all = [];
+        for await (const item of a.responses.inputItems.list(second.id, { order: 'asc', limit: 1 })) {
+            all.push(item.id);
+        }
+        assert.deepEqual(all, page.data.map((i) => i.id).reverse());
+        await assert.rejects(makeClient(keyB.secret).responses.inputItems.list(second.id),
+                             OpenAI.NotFoundError);
+    });
+
     test('a streamed response is stored too', async () => {
         const a = makeClient(keyA.secret);
         const stream = a.responses.stream({ model: MODEL, input: 'streamed and kept' });

@@ -321,7 +321,18 @@ bd_cvr_input(json_t *req, json_t *previous, bd_convert_responses_req_t *out,
     if (!json_is_array(input)) {
         return bd_cv_bad(err, "input", "must be a string or an array of input items");
     }
-    json_array_extend(out->input, input);
+    size_t i;
+    json_t *item;
+    json_array_foreach(input, i, item) {
+        /* a message sent without its type is kept with it, as OpenAI lists it */
+        if (json_is_object(item) && !json_object_get(item, "type") && bd_cv_str(item, "role")) {
+            json_t *typed = json_pack("{s:s}", "type", "message");
+            json_object_update(typed, item);
+            json_array_append_new(out->input, typed);
+        } else {
+            json_array_append(out->input, item);
+        }
+    }
     return 0;
 }
 

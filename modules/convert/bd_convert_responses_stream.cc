@@ -34,11 +34,13 @@ bd_convert_responses_stream_free(bd_cvr_stream_t *s)
 static void
 bd_cvr_emit(bd_cvr_stream_t *s, const char *type, json_t *ev, std::string *out)
 {
-    json_object_set_new(ev, "type", json_string(type));
-    json_object_set_new(ev, "sequence_number", json_integer(s->seq++));
-    std::string js;
-    bd_convert_json_dump(ev, &js);
+    /* type first, as OpenAI writes it */
+    json_t *o = json_pack("{s:s,s:I}", "type", type, "sequence_number", (json_int_t)s->seq++);
+    json_object_update(o, ev);
     json_decref(ev);
+    std::string js;
+    bd_convert_json_dump(o, &js);
+    json_decref(o);
     out->append("event: ").append(type).append("\ndata: ").append(js).append("\n\n");
 }
 

@@ -38,6 +38,11 @@ void bd_openai_send_error(bd_request_t *r, int status, const char *type, const c
 /* Sends <j> (taken over) as a 200 JSON answer and finalizes. */
 void bd_openai_send_json(bd_request_t *r, json_t *j);
 
+/* The error format of the OpenAI paths (bd_error_render_pt): core error types in
+ * OpenAI's envelope. */
+void bd_openai_render_error(std::string *out, int status, const char *type,
+                            const char *message, const char *request_id);
+
 /* Parses the body as a JSON object, or answers 400 and returns null. */
 json_t *bd_openai_parse_body(bd_request_t *r);
 

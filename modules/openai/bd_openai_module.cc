@@ -87,9 +87,6 @@ bd_openai_client_looks_openai(bd_request_t *r)
            bd_request_header(r, "x-api-key") == nullptr;
 }
 
-static void bd_openai_render_error(std::string *out, int status, const char *type,
-                                   const char *message, const char *request_id);
-
 /* GET PREFIX/models[/{id}] on a prefix the Anthropic API shares. */
 static int
 bd_openai_models_shared(bd_request_t *r)
@@ -142,7 +139,7 @@ bd_openai_error_code(const char *type)
     return nullptr;
 }
 
-static void
+void
 bd_openai_render_error(std::string *out, int, const char *type, const char *message,
                        const char *)
 {

@@ -58,6 +58,9 @@ static const char *
 bd_responses_postconfig(bd_snapshot_t *snap, void *)
 {
     for (const std::string &p : bd_openai_conf(snap)->prefixes) {
+        /* errors the core answers (keys, limits, bodies) in OpenAI's envelope too, when
+         * the prefix is shared with the Anthropic API */
+        bd_snapshot_add_error_format(snap, p + "/responses", bd_openai_render_error);
         bd_route_t create = {p + "/responses",  false, BD_METHOD_POST, BD_API_OPENAI, false,
                              &bd_responses_module, bd_responses_create, nullptr};
         bd_route_t by_id = {p + "/responses/",

@@ -1,8 +1,9 @@
 /*
  * bd_responses_module.h: the OpenAI Responses API on the OpenAI module's prefixes:
  * POST <prefix>/responses (JSON and SSE) through Converse / ConverseStream, and
- * GET / DELETE <prefix>/responses/{id} for stored responses (kept in the store for
- * responses_retention, visible only to the key that made them).
+ * GET / DELETE <prefix>/responses/{id} and GET <prefix>/responses/{id}/input_items for
+ * stored responses (kept in the store for responses_retention, visible only to the key
+ * that made them).
  */
 #ifndef BD_RESPONSES_MODULE_H
 #define BD_RESPONSES_MODULE_H

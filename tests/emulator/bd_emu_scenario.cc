@@ -366,7 +366,11 @@ bd_emu_add_text(bd_emu_reply_t *r, const std::string &base, long tokens)
     r->blocks.push_back(b);
 }
 
-/* tool: a short lead-in text, then a tool call for the first (or name=) tool. */
+static void bd_emu_plan_reasoning(const bd_emu_scenario_t *sc, const bd_emu_input_t *in,
+                                  const std::string &base, bd_emu_reply_t *r);
+
+/* tool: a short lead-in text, then a tool call for the first (or name=) tool; with
+ * thinking=1, a reasoning block first (as Claude with extended thinking answers). */
 static int
 bd_emu_plan_tool(const bd_emu_scenario_t *sc, const bd_emu_input_t *in, bd_emu_reply_t *r)
 {
@@ -381,6 +385,9 @@ bd_emu_plan_tool(const bd_emu_scenario_t *sc, const bd_emu_input_t *in, bd_emu_r
     if (tool == nullptr) {
         r->error_message = "bedrock-emulator: the tool scenario needs a tool in the request";
         return -1;
+    }
+    if (bd_emu_scenario_long(sc, "thinking", 0) != 0) {
+        bd_emu_plan_reasoning(sc, in, in->user_text, r);
     }
     const char *lead = bd_emu_scenario_get(sc, "text");
     std::string lead_text = lead ? lead : "Let me call " + tool->name + ".";

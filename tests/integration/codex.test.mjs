@@ -3,11 +3,14 @@
  * against bedrockd's Responses API and bedrock-emulator, through a custom model provider
  * with wire_api "responses": a prompt answered, and a shell-tool round trip (the emulator
  * scripts an exec_command call, Codex runs the command, and its output goes back to the
- * model as a function_call_output). Each case checks what Codex printed AND what reached
+ * model as a function_call_output), and the same with reasoning on, where Claude's signed
+ * thinking must come back to Bedrock in the tool call's turn through the reasoning item's
+ * encrypted_content (Codex keeps no server-side state: store is false). Each case checks what Codex printed AND what reached
  * Bedrock (the emulator's --record file).
  *
  * Codex runs with CODEX_HOME and HOME in a fresh temporary directory, no sandbox (the
- * command is the test's own echo), and only the environment this file gives it.
+ * command is the test's own echo), no analytics, no update check, and only the
+ * environment this file gives it.
  *
  * Run from tests/ (after `npm ci` there):
  *   BD_BEDROCKD=.../bedrockd BD_EMULATOR=.../bedrock-emulator \
@@ -75,15 +78,21 @@ function records() {
     return fs.readFileSync(recordPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
-/* Runs `codex exec <prompt>` in a fresh home; resolves { code, stdout, stderr, requests }. */
-async function codex(prompt) {
+/* Runs `codex exec <prompt>` in a fresh home, with <extra> config.toml lines; resolves
+ * { code, stdout, stderr, requests }. */
+async function codex(prompt, extra = '') {
     const home = makeTempDir('bd-codex-');
     const work = path.join(home, 'work');
     fs.mkdirSync(work);
     fs.writeFileSync(path.join(home, 'config.toml'), `model = "${MODEL}"
 model_provider = "bedrockd"
+${extra}
 approval_policy = "never"
 sandbox_mode = "danger-full-access"
+check_for_update_on_startup = false
+
+[analytics]
+enabled = false
 
 [model_providers.bedrockd]
 name = "bedrockd"
@@ -146,4 +155,27 @@ test('codex exec: a shell-tool round trip', async () => {
     assert.match(JSON.stringify(result.content), /codex-roundtrip-42/);
     /* the model's last answer (the emulator echoes the tool result) is what Codex printed */
     assert.match(r.stdout, /codex-roundtrip-42/);
+});
+
+test('codex exec: reasoning carried across a shell-tool round trip', async () => {
+    const input = encodeURIComponent(JSON.stringify({ cmd: 'echo thought-through' }));
+    const r = await codex(`Run it. ${marker(`tool thinking=1 name=exec_command input=${input}`)}`,
+                          'model_reasoning_effort = "low"');
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.equal(r.requests.length, 2, JSON.stringify(r.requests.map((q) => q.operation)));
+    for (const q of r.requests) {
+        assert.deepEqual(q.body.additionalModelRequestFields.thinking,
+                         { type: 'enabled', budget_tokens: 1024 });
+    }
+    /* the tool call's turn goes back with its signed thinking first, toolUse last */
+    const msgs = r.requests[1].body.messages;
+    const turn = msgs[msgs.length - 2];
+    assert.equal(turn.role, 'assistant');
+    const kinds = turn.content.map((b) => Object.keys(b)[0]);
+    assert.equal(kinds[0], 'reasoningContent', JSON.stringify(turn));
+    assert.equal(kinds[kinds.length - 1], 'toolUse');
+    const rt = turn.content[0].reasoningContent.reasoningText;
+    assert.match(rt.text, /The user wrote/);
+    assert.match(Buffer.from(rt.signature, 'base64').toString(), /^bedrock-emulator-signature:/);
+    assert.match(r.stdout, /thought-through/);
 });

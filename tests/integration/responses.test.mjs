@@ -380,6 +380,26 @@ describe('stored responses', () => {
         await assert.rejects(a.responses.delete(res.id), OpenAI.NotFoundError);
     });
 
+    test('input items: the conversation so far, newest first, paged by the SDK', async () => {
+        const a = makeClient(keyA.secret);
+        const first = await a.responses.create({ model: MODEL, input: 'one' });
+        const second = await a.responses.create({
+            model: MODEL, previous_response_id: first.id,
+            input: [{ role: 'user', content: 'two' }, { role: 'user', content: 'three' }],
+        });
+        const page = await a.responses.inputItems.list(second.id);
+        assert.deepEqual(page.data.map((i) => i.type), ['message', 'message', 'message', 'message']);
+        assert.equal(page.data[0].content, 'three');
+        assert.equal(page.data[2].id, first.output[0].id); /* the first answer */
+        const all = [];
+        for await (const item of a.responses.inputItems.list(second.id, { order: 'asc', limit: 1 })) {
+            all.push(item.id);
+        }
+        assert.deepEqual(all, page.data.map((i) => i.id).reverse());
+        await assert.rejects(makeClient(keyB.secret).responses.inputItems.list(second.id),
+                             OpenAI.NotFoundError);
+    });
+
     test('a streamed response is stored too', async () => {
         const a = makeClient(keyA.secret);
         const stream = a.responses.stream({ model: MODEL, input: 'streamed and kept' });
@@ -479,10 +499,21 @@ describe('errors', () => {
                              });
     });
 
-    test('a bad key is a 401', async () => {
-        await assert.rejects(makeClient('sk-wrong').responses.create({ model: MODEL, input: 'x' }),
-                             OpenAI.AuthenticationError);
-    });
+    test('a bad key is a 401 in OpenAI\'s envelope (the prefix is shared with Anthropic\'s)',
+         async () => {
+             await assert.rejects(makeClient('sk-wrong').responses.create({ model: MODEL,
+                                                                             input: 'x' }),
+                                  OpenAI.AuthenticationError);
+             for (const [method, p] of [['POST', '/v1/responses'], ['GET', '/v1/responses/resp_x'],
+                                        ['DELETE', '/v1/responses/resp_x']]) {
+                 const res = await fetch(`${bd.url}${p}`, { method });
+                 assert.equal(res.status, 401);
+                 const body = await res.json();
+                 assert.equal(body.type, undefined, JSON.stringify(body));
+                 assert.equal(body.error.type, 'authentication_error');
+                 assert.ok('param' in body.error && 'code' in body.error, JSON.stringify(body));
+             }
+         });
 
     test('Bedrock throttling is a 429', async () => {
         await assert.rejects(client.responses.create({ model: MODEL,

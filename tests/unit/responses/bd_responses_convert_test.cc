@@ -197,6 +197,17 @@ TEST(ResponsesRequest, PreviousItemsComeFirst)
     json_decref(prev);
 }
 
+TEST(ResponsesRequest, KeptInputItemsAreTyped)
+{
+    bd_convert_responses_req_t r;
+    chat_of(R"({"model":"m","input":[{"role":"user","content":"a"},
+        {"type":"function_call_output","call_id":"c","output":"o"}]})",
+            &r);
+    EXPECT_EQ(dump(r.input), R"([{"content":"a","role":"user","type":"message"},)"
+                             R"({"call_id":"c","output":"o","type":"function_call_output"}])");
+    bd_convert_responses_req_free(&r);
+}
+
 TEST(ResponsesRequest, BadInputs)
 {
     EXPECT_EQ(error_of(R"([1])"), "the request body must be a JSON object");

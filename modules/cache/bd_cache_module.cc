@@ -235,20 +235,18 @@ bd_cache_access(bd_request_t *r)
     if (key_on == 0 || (key_on < 0 && c->models.empty())) {
         return BD_DECLINED; /* off for this key, or on for no model: no parse */
     }
-    json_t *body = json_loadb(r->body, r->body_len, 0, nullptr);
+    const json_t *body = r->json; /* the MODEL phase's parse */
     const char *model = json_string_value(json_object_get(body, "model"));
     const char *opt_in = bd_request_header(r, BD_CACHE_HEADER);
     bool on = model != nullptr && (key_on == 1 || bd_cache_model_listed(c, model));
     bool deterministic = body != nullptr && (bd_cache_deterministic(body) ||
                                              (opt_in != nullptr && strcasecmp(opt_in, "on") == 0));
     if (!on || !deterministic) {
-        json_decref(body);
         return BD_DECLINED;
     }
     std::string key = bd_cache_key(bd_cache_scope(r, c, key_scope), r->route->path,
                                    bd_cache_canonical(body));
     std::string model_name(model);
-    json_decref(body);
 
     if (bd_cache_control_bypass(bd_request_header(r, "cache-control"))) {
         bd_cache_ctx(r, &key);

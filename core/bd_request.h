@@ -99,7 +99,8 @@ struct bd_request_t {
     int64_t upstream_end_us;        /* when the call completed; 0 when it never did */
     /* Why the ACCESS phase refused the request (bd_reject_e), for metrics labels. */
     int reject_reason;
-    int betas_dropped; /* anthropic-beta values the model does not accept (not sent) */
+    int betas_dropped; /* beta values the client asked for that the model does not accept
+                          (not sent) */
 
     /* The response cache's verdict (modules/cache, bd_cache_result_e); and what it
      * keeps of a response it may store. */

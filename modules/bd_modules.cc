@@ -51,6 +51,7 @@ bd_module_t *const bd_modules[] = {
 const bd_api_t *const bd_apis[] = {
     &bd_anthropic_api,
     &bd_openai_api,
+    &bd_responses_api,
     &bd_bedrockapi_api,
     nullptr,
 };

@@ -25,6 +25,13 @@ struct bd_openai_conf_t {
 
 bd_openai_conf_t *bd_openai_conf(const bd_snapshot_t *snap);
 
+/* The OpenAI error envelope (bd_api_t.render_error) and the MODEL phase's failures in it
+ * (bd_api_t.fail), shared with the Responses API on the same prefixes. */
+void bd_openai_render_error(std::string *out, int status, int err, const char *message,
+                            const char *request_id);
+void bd_openai_fail(bd_request_t *r, int kind, int status, const std::string &name,
+                    const char *msg);
+
 /* Maps a failed Bedrock call result's name and message to an OpenAI error. */
 void bd_openai_upstream_error(const bd_bedrock_result_t *res, bd_convert_error_t *err);
 

@@ -123,7 +123,7 @@ bd_openai_error_code(int err)
     }
 }
 
-static void
+void
 bd_openai_render_error(std::string *out, int, int err, const char *message, const char *)
 {
     bd_convert_openai_error_body(bd_openai_error_type(err), message, bd_openai_error_code(err),
@@ -160,7 +160,7 @@ bd_openai_model(bd_request_t *r, bd_api_model_ask_t *ask, int *status, std::stri
     return 0;
 }
 
-static void
+void
 bd_openai_fail(bd_request_t *r, int kind, int status, const std::string &name, const char *msg)
 {
     if (kind == BD_API_FAIL_UNKNOWN_MODEL) {

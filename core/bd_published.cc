@@ -2,8 +2,9 @@
  * bd_published.cc: publication with hazard slots. A reader announces the pointer
  * it read in a free slot, checks that it is still current, counts a reference and
  * leaves the slot; the writer swaps the pointer, then waits until no slot announces
- * the old one before dropping the slot's reference. Every step is seq_cst, so either
- * the writer sees the announcement or the reader sees the new pointer (and retries).
+ * the old one before dropping the slot's reference. The announcement, the check and
+ * the swap are seq_cst, so either the writer sees the announcement or the reader sees
+ * the new pointer (and retries).
  */
 #include "core/bd_published.h"
 
@@ -68,7 +69,8 @@ bd_published_acquire(bd_published_t *slot)
         if (still) {
             p->refs.fetch_add(1, std::memory_order_relaxed);
         }
-        slot->hazard[i].store(nullptr);
+        /* Release: a writer that sees the slot empty sees the count too. */
+        slot->hazard[i].store(nullptr, std::memory_order_release);
         if (still) {
             return p;
         }

@@ -126,16 +126,16 @@ bd_admin_sample(bd_admin_t *a)
 }
 
 std::map<std::string, std::string>
-bd_admin_key_names(bd_process_t *p)
+bd_admin_key_names(bd_process_t *)
 {
     std::map<std::string, std::string> names;
-    bd_key_table_t *kt = bd_store_keys_acquire(bd_store_get(p));
+    bd_keys_t *kt = bd_keys_acquire();
     if (kt != nullptr) {
         for (const auto &it : kt->by_hash) {
             names[it.second.id] = it.second.name;
         }
     }
-    bd_store_keys_release(kt);
+    bd_keys_release(kt);
     return names;
 }
 

@@ -15,6 +15,7 @@
  * integration/fleet.test.mjs
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -87,6 +88,10 @@ async function ctl(args, { ok = true } = {}) {
         assert.equal(r.code, 0, `bedrockctl ${args.join(' ')}: ${r.stderr}`);
     }
     return r;
+}
+
+function sqlite(db, query) {
+    return execFileSync('sqlite3', [db, query], { encoding: 'utf8' }).trim();
 }
 
 function newStore() {
@@ -288,6 +293,11 @@ test('usage: one item per request across an outage, a SIGTERM and a kill -9', as
     proxy.mode('hold');
     const killed = await serve([a], key.secret, 7, 'kill');
     all.push(...killed);
+    /* kill -9 loses what the store thread has not written yet (up to
+     * store_flush_interval after a response): kill once the outbox holds them all. */
+    const inList = killed.map((id) => `'${id}'`).join(',');
+    await waitUntil(() => sqlite(storeA, `SELECT count(*) FROM usage WHERE request_id IN (${inList})`)
+                    === String(killed.length), { ...WAIT, what: 'the rows in the outbox' });
     await waitUntil(() => proxy.held() > 0, { ...WAIT, what: 'a push in flight' });
     a.signal('SIGKILL');
     await a.exited;

@@ -2,7 +2,7 @@
  * bd_http.cc: the glue between evhttp and bd_request_t, and the only file that
  * touches evhttp_request. Worker thread only. It also replaces libevent's HTML
  * error page (evhttp_send_error, which evhttp calls itself for malformed or
- * oversized requests) with a JSON error in the Anthropic format.
+ * oversized requests) with a JSON error in the format of the path's API.
  */
 #include "core/bd_http.h"
 
@@ -30,36 +30,6 @@
 static thread_local bd_worker_t *bd_http_worker;
 
 static const size_t BD_HTTP_HIGH_WATER = 256 * 1024;
-
-const char *
-bd_http_error_type(int status)
-{
-    switch (status) {
-    case 400:
-    case 405:
-    case 411:
-    case 413:
-    case 415:
-    case 431:
-        return "invalid_request_error";
-    case 401:
-        return "authentication_error";
-    case 403:
-        return "permission_error";
-    case 404:
-        return "not_found_error";
-    case 408:
-    case 504:
-        return "timeout_error";
-    case 429:
-        return "rate_limit_error";
-    case 529:
-    case 503:
-        return "overloaded_error";
-    default:
-        return "api_error";
-    }
-}
 
 static const char *
 bd_http_reason(int status)
@@ -103,13 +73,14 @@ bd_http_reason(int status)
 /* The error body for <path> (or <render> when the request knows its format): the
  * format a module registered, else a neutral {"error":{"type","message"}}. */
 static void
-bd_http_error_body(std::string *out, bd_error_render_pt render, int status, const char *type,
+bd_http_error_body(std::string *out, bd_error_render_pt render, int status, int err,
                    const char *message, const char *request_id)
 {
     if (render != nullptr) {
-        render(out, status, type, message, request_id);
+        render(out, status, err, message, request_id);
         return;
     }
+    const char *type = bd_err_name(err);
     out->append("{\"error\":{\"type\":");
     bd_json_append_string(out, type, strlen(type));
     out->append(",\"message\":");
@@ -192,7 +163,7 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
     }
     std::string body;
     bd_error_render_pt render = snap ? bd_snapshot_error_format(snap, path.c_str()) : nullptr;
-    bd_http_error_body(&body, render, status, bd_http_error_type(status), message, id);
+    bd_http_error_body(&body, render, status, bd_err_of_status(status), message, id);
     if (id[0] != '\0') {
         evhttp_add_header(out, "request-id", id);
     }
@@ -335,8 +306,8 @@ bd_http_common_headers(bd_request_t *r)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
     evhttp_add_header(out, "request-id", r->id);
-    if (r->api == BD_API_OPENAI) {
-        evhttp_add_header(out, "x-request-id", r->id); /* where the OpenAI SDKs look */
+    if (r->id_header != nullptr) {
+        evhttp_add_header(out, r->id_header, r->id); /* where the API's SDKs look */
     }
     if (r->w->draining) {
         evhttp_add_header(out, "Connection", "close");
@@ -376,12 +347,12 @@ bd_http_send(bd_request_t *r, int status, const char *content_type, const char *
 }
 
 void
-bd_http_send_error(bd_request_t *r, int status, const char *type, const char *message)
+bd_http_send_error(bd_request_t *r, int status, int err, const char *message)
 {
     std::string body;
-    bd_http_error_body(&body, r->render_error, status, type, message, r->id);
+    bd_http_error_body(&body, r->render_error, status, err, message, r->id);
     if (r->error_type.empty()) {
-        r->error_type = type;
+        r->error_type = bd_err_name(err);
     }
     bd_http_send(r, status, "application/json", body.data(), body.size());
 }
@@ -536,6 +507,7 @@ static bd_request_t *
 bd_http_request_create(bd_worker_t *w, struct evhttp_request *req)
 {
     bd_request_t *r = new bd_request_t();
+    bd_arena_init(&r->arena);
     r->w = w;
     r->req = req;
     r->snap = w->snap;
@@ -588,26 +560,27 @@ bd_http_on_request(struct evhttp_request *req, void *arg) noexcept
 
     bool method_ok = false;
     r->route = bd_snapshot_find_route(r->snap, r->path.c_str(), r->method, &method_ok);
-    r->api = r->route ? r->route->api : 0;
+    r->api = r->route ? r->route->api : nullptr;
+    r->id_header = r->route ? r->route->id_header : nullptr;
     r->render_error = bd_snapshot_error_format(r->snap, r->path.c_str());
     if (refused) {
         /* refused on its head: its body was never read; the connection closes */
         r->reject_reason = refusal.reason;
         bd_http_header_out(r, "Connection", "close");
-        bd_http_send_error(r, refusal.status, refusal.type, refusal.message);
+        bd_http_send_error(r, refusal.status, refusal.err, refusal.message);
         return;
     }
     if (r->route == nullptr) {
-        bd_http_send_error(r, 404, "not_found_error", "Not Found");
+        bd_http_send_error(r, 404, BD_ERR_NOT_FOUND, "Not Found");
         return;
     }
     if (!method_ok) {
         bd_http_header_out(r, "Allow", bd_http_allow(r->route));
-        bd_http_send_error(r, 405, "invalid_request_error", "Method Not Allowed");
+        bd_http_send_error(r, 405, BD_ERR_INVALID_REQUEST, "Method Not Allowed");
         return;
     }
     if (w->active.load(std::memory_order_relaxed) > ccf->worker_connections) {
-        bd_http_send_error(r, 503, "overloaded_error", "too many requests in progress");
+        bd_http_send_error(r, 503, BD_ERR_OVERLOADED, "too many requests in progress");
         return;
     }
     bd_request_run(r);

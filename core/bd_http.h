@@ -28,17 +28,10 @@ std::string bd_http_query_arg(bd_request_t *r, const char *name);
 void bd_http_send(bd_request_t *r, int status, const char *content_type, const char *body,
                   size_t len);
 
-/* Sends an error in the format registered for the request's path (see
- * bd_snapshot_add_error_format) and finalizes. <type> is the Anthropic error type
- * (invalid_request_error, authentication_error, ...); other formats map it. */
-void bd_http_send_error(bd_request_t *r, int status, const char *type, const char *message);
-
-/* The error type of an exhausted quota (a key's budget): OpenAI's
- * "insufficient_quota" (type and code); Anthropic's body says rate_limit_error. */
-#define BD_HTTP_QUOTA_ERROR "insufficient_quota"
-
-/* The Anthropic error type for an HTTP status (400 invalid_request_error, ...). */
-const char *bd_http_error_type(int status);
+/* Sends an error of type <err> (bd_err_e) in the format registered for the request's
+ * path (see bd_snapshot_add_error_format) and finalizes; r->error_type is set to the
+ * type's name unless already set. */
+void bd_http_send_error(bd_request_t *r, int status, int err, const char *message);
 
 /* Streaming: start (headers go out, chunked), write pieces, end (finalizes).
  * bd_http_stream_write returns the bytes now queued for the client; above

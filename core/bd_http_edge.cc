@@ -527,7 +527,7 @@ bd_edge_check_caps(bd_edge_conn_t *c, struct evhttp_request *req, bd_http_refusa
 {
     const bd_core_conf_t *ccf = bd_edge_conf(c->ew);
     if (c->over_cap) {
-        *why = {503, "overloaded_error", "too many connections", "connections"};
+        *why = {503, BD_ERR_OVERLOADED, "too many connections", BD_REJECT_CONNECTIONS};
         return false;
     }
     if (!c->counted_addr) {
@@ -539,8 +539,8 @@ bd_edge_check_caps(bd_edge_conn_t *c, struct evhttp_request *req, bd_http_refusa
         int64_t n = ++c->ew->per_addr[c->addr];
         if (ccf->client_connections_per_address > 0 && n > ccf->client_connections_per_address) {
             c->over_cap = true;
-            *why = {503, "overloaded_error", "too many connections from this address",
-                    "connections_per_address"};
+            *why = {503, BD_ERR_OVERLOADED, "too many connections from this address",
+                    BD_REJECT_CONNECTIONS_PER_ADDRESS};
             return false;
         }
     }
@@ -567,8 +567,8 @@ bd_edge_on_head(struct evhttp_request *req, void *arg) noexcept
     bd_http_refusal_t why = {};
     bd_http_head_t head;
     if (c->head_len == 0 || !bd_http_head_check(c->head.data(), c->head_len, &head)) {
-        why = {400, "invalid_request_error", head.error ? head.error : "a malformed request head",
-               "malformed"};
+        why = {400, BD_ERR_INVALID_REQUEST, head.error ? head.error : "a malformed request head",
+               BD_REJECT_MALFORMED};
         bd_edge_refuse(c, req, why);
         return 0;
     }
@@ -577,7 +577,7 @@ bd_edge_on_head(struct evhttp_request *req, void *arg) noexcept
         return 0;
     }
     if (head.has_length && head.content_length > ccf->client_max_body_size) {
-        why = {413, "invalid_request_error", "request body is too large", "body_too_large"};
+        why = {413, BD_ERR_INVALID_REQUEST, "request body is too large", BD_REJECT_BODY_TOO_LARGE};
         bd_edge_refuse(c, req, why);
         return 0;
     }
@@ -599,8 +599,8 @@ bd_edge_on_head(struct evhttp_request *req, void *arg) noexcept
         return 0;
     }
     if (ew->body_reserved + body > ccf->worker_body_memory) {
-        why = {503, "overloaded_error", "the server is short of memory for request bodies",
-               "body_memory"};
+        why = {503, BD_ERR_OVERLOADED, "the server is short of memory for request bodies",
+               BD_REJECT_BODY_MEMORY};
         bd_edge_refuse(c, req, why);
         return 0;
     }

@@ -18,6 +18,7 @@
 
 #include <string>
 
+#include "core/bd_err.h"
 #include "core/bd_snapshot.h"
 
 struct evhttp;
@@ -40,9 +41,9 @@ const char *bd_http_head_header(const bd_http_head_view_t *v, const char *name);
 /* Why a request is refused before its body is read. */
 struct bd_http_refusal_t {
     int status;
-    const char *type;    /* the error type (authentication_error, ...) */
+    int err;             /* the error type (bd_err_e) */
     const char *message; /* for the client; a string that outlives the request */
-    const char *reason;  /* the short token for metrics (r->reject_reason) */
+    int reason;          /* why, for metrics (bd_reject_e, r->reject_reason) */
 };
 
 /* A head access hook: returns false with <out> filled to refuse. Called for every

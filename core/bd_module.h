@@ -2,7 +2,7 @@
  * bd_module.h: what a module is. A module owns its directives (a table), its conf
  * structs (created per snapshot), its per-process and per-worker state, and the
  * phase handlers it contributes. The order of modules is the one list in
- * bd_modules.cc; the core knows no module's directives.
+ * modules/bd_modules.cc; the core knows no module's directives.
  */
 #ifndef BD_MODULE_H
 #define BD_MODULE_H
@@ -67,9 +67,14 @@ struct bd_module_t {
      * <old> is still held). Per-worker state built from the conf (clients, pools)
      * follows it here; what cannot is a BD_ARGS_RESTART directive. Null: nothing. */
     void (*adopt_worker)(bd_worker_t *w, const bd_snapshot_t *old);
+
+    /* MODEL phase (routes that are not public), before ACCESS: what the request is
+     * (its body parsed, the model it names resolved), for admission to judge. It
+     * must not suspend; a status >= 400 or BD_DONE ends the request. */
+    bd_phase_handler_pt model;
 };
 
-/* The ordered module list, null-terminated (bd_modules.cc). */
+/* The ordered module list, null-terminated (modules/bd_modules.cc). */
 extern bd_module_t *const bd_modules[];
 
 /* Numbers the modules; call once in main before anything else. */

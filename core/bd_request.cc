@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <jansson.h>
 
 #include "core/bd_http.h"
 #include "core/bd_json.h"
@@ -35,17 +36,42 @@ bd_request_conclude(bd_request_t *r, int rc)
         return;
     }
     if (rc >= 400 && rc <= 599) {
-        bd_http_send_error(r, rc, bd_http_error_type(rc), "request failed");
+        bd_http_send_error(r, rc, bd_err_of_status(rc), "request failed");
         return;
     }
     bd_log_error(BD_LOG_ERR, r->id, "handler returned %d without a response", rc);
-    bd_http_send_error(r, 500, "api_error", "internal error");
+    bd_http_send_error(r, 500, BD_ERR_API, "internal error");
+}
+
+/* The MODEL phase: every module's model handler, in module order, once. Returns
+ * BD_OK, or what ended the request. */
+static int
+bd_request_model(bd_request_t *r)
+{
+    r->modeled = true;
+    for (int i = 0; bd_modules[i] != nullptr; i++) {
+        if (bd_modules[i]->model == nullptr) {
+            continue;
+        }
+        int rc = bd_modules[i]->model(r);
+        if (rc != BD_OK && rc != BD_DECLINED) {
+            return rc == BD_AGAIN ? BD_ERROR : rc; /* it may not suspend */
+        }
+    }
+    return BD_OK;
 }
 
 void
 bd_request_run(bd_request_t *r)
 {
     int nmodules = bd_request_module_count();
+    if (!r->route->is_public && !r->modeled) {
+        int rc = bd_request_model(r);
+        if (rc != BD_OK) {
+            bd_request_conclude(r, rc);
+            return;
+        }
+    }
     if (!r->route->is_public) {
         for (; r->phase < nmodules; r->phase++) {
             bd_module_t *m = bd_modules[r->phase];
@@ -88,7 +114,9 @@ bd_request_resume(bd_request_t *r, int rc)
 void
 bd_request_add_cleanup(bd_request_t *r, bd_request_cleanup_pt fn, void *data)
 {
-    r->cleanups.push_back({fn, data});
+    bd_request_cleanup_t *c = (bd_request_cleanup_t *)bd_arena_alloc(&r->arena, sizeof(*c));
+    *c = {fn, data, r->cleanups};
+    r->cleanups = c;
 }
 
 void
@@ -209,9 +237,11 @@ bd_request_finalize(bd_request_t *r)
     if (bd_log_access_enabled()) {
         bd_request_access_log(r);
     }
-    for (size_t i = r->cleanups.size(); i > 0; i--) {
-        r->cleanups[i - 1].fn(r->cleanups[i - 1].data);
+    for (bd_request_cleanup_t *c = r->cleanups; c != nullptr; c = c->next) {
+        c->fn(c->data);
     }
+    json_decref(r->json);
+    bd_arena_reset(&r->arena);
     bd_worker_t *w = r->w;
     bool streamed = r->streamed;
     bd_snapshot_unref(r->snap);

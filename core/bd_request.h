@@ -12,10 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "core/bd_arena.h"
+#include "core/bd_err.h"
 #include "core/bd_module.h"
 #include "core/bd_snapshot.h"
 
 struct evhttp_request;
+typedef struct json_t json_t;
 struct event;
 
 typedef void (*bd_request_cleanup_pt)(void *data);
@@ -37,6 +40,7 @@ struct bd_request_capture_t {
 struct bd_request_cleanup_t {
     bd_request_cleanup_pt fn;
     void *data;
+    bd_request_cleanup_t *next; /* the one registered before; in the arena */
 };
 
 enum bd_request_state_e {
@@ -51,11 +55,13 @@ struct bd_request_t {
     struct event *close_ev;     /* early-close detection on the client socket (owned) */
     bd_snapshot_t *snap;        /* one reference, dropped at finalize */
     const bd_route_t *route;
-    int api;                    /* bd_api_e, for usage records */
+    const bd_api_t *api;        /* the client API of the route; null for the gateway's own */
     bd_error_render_pt render_error; /* the error format of the path (null: the core's) */
+    const char *id_header;      /* a second request-id header (the API's); null: none */
     uint64_t body_reserved;     /* body memory held for this request (bd_http_edge) */
     int state;                  /* bd_request_state_e */
     int phase;                  /* index into the access handlers, then content */
+    bool modeled;               /* the MODEL phase ran */
 
     char id[80];        /* request id: generated, or the client's x-request-id */
     unsigned method;    /* BD_METHOD_* */
@@ -64,6 +70,15 @@ struct bd_request_t {
 
     const char *body;   /* the request body, contiguous; owned by evhttp */
     size_t body_len;
+
+    /* Short-lived allocations that die with the request (core/bd_arena.h). */
+    bd_arena_t arena;
+
+    /* Set by the MODEL phase: the body parsed once (a JSON object; owned, released at
+     * finalize; null when the route takes none or it did not parse) and who the
+     * request is for (metadata.user_id or user; for usage records). */
+    json_t *json;
+    std::string user_id;
 
     /* Set by modules along the way, read by LOG handlers. */
     std::string key_id;         /* the principal (never the key itself) */
@@ -82,14 +97,14 @@ struct bd_request_t {
                                        a model without a chain */
     int upstream_attempts;          /* attempts started; the retries are attempts - 1 */
     int64_t upstream_end_us;        /* when the call completed; 0 when it never did */
-    /* Why the ACCESS phase refused the request, a short token for metrics labels
-     * (auth: missing_key, invalid_key, ...; ratelimit: the limit's name). */
-    std::string reject_reason;
-    int betas_dropped; /* anthropic-beta values the model does not accept (not sent) */
+    /* Why the ACCESS phase refused the request (bd_reject_e), for metrics labels. */
+    int reject_reason;
+    int betas_dropped; /* beta values the client asked for that the model does not accept
+                          (not sent) */
 
-    /* The response cache's verdict (modules/cache): "hit", "miss", "bypass", or "" when
-     * the request was not cacheable; and what it keeps of a response it may store. */
-    std::string cache_result;
+    /* The response cache's verdict (modules/cache, bd_cache_result_e); and what it
+     * keeps of a response it may store. */
+    int cache_result;
     bd_request_capture_t *capture; /* owned by the cache module; null when not capturing */
 
     int status;
@@ -101,12 +116,13 @@ struct bd_request_t {
     bd_request_drain_pt on_drain;
     size_t out_high_water; /* bytes queued to the client that pause producers */
 
-    std::vector<bd_request_cleanup_t> cleanups; /* run in reverse at finalize */
+    bd_request_cleanup_t *cleanups; /* the last registered first: run in reverse */
     void *ctx[BD_MAX_MODULES];                  /* per-module request state */
 };
 
-/* Runs the phases from r->phase on: ACCESS handlers of every module (unless the
- * route is public), then the route's content handler. Worker thread. */
+/* Runs the phases from r->phase on: unless the route is public, the MODEL handlers
+ * (once) and the ACCESS handlers of every module; then the route's content handler.
+ * Worker thread. */
 void bd_request_run(bd_request_t *r);
 
 /* Continues a request suspended with BD_AGAIN at the next handler. */
@@ -114,6 +130,23 @@ void bd_request_resume(bd_request_t *r, int rc);
 
 /* Registers <fn>(<data>) to run when the request is finalized. */
 void bd_request_add_cleanup(bd_request_t *r, bd_request_cleanup_pt fn, void *data);
+
+template <typename T>
+static void
+bd_request_arena_destroy(void *p)
+{
+    ((T *)p)->~T();
+}
+
+/* Builds a T (value-initialized) in <r>'s arena; its destructor runs at finalize. */
+template <typename T>
+static inline T *
+bd_request_arena_new(bd_request_t *r)
+{
+    T *p = bd_arena_new<T>(&r->arena);
+    bd_request_add_cleanup(r, bd_request_arena_destroy<T>, p);
+    return p;
+}
 
 /* Runs the LOG phase and the cleanups, writes the access log line, drops the
  * snapshot and frees <r>. Called by the response functions; never twice. */

@@ -129,8 +129,8 @@ bd_snapshot_find_route(const bd_snapshot_t *snap, const char *path, unsigned met
             }
             continue;
         }
-        /* A prefix route needs at least one more byte: "/v1/models/" serves
-         * "/v1/models/x", not "/v1/models/". */
+        /* A prefix route needs at least one more byte: "/a/b/" serves "/a/b/x",
+         * not "/a/b/". */
         if (plen > r.path.size() && memcmp(r.path.data(), path, r.path.size()) == 0 &&
             (best == nullptr || r.path.size() > best->path.size())) {
             best = &r;

@@ -14,10 +14,9 @@
 #include "core/bd_conf.h"
 #include "core/bd_module.h"
 
-enum bd_api_e {
-    BD_API_ANTHROPIC = 0, /* errors as {"type":"error","error":{...}} */
-    BD_API_OPENAI = 1,    /* errors as {"error":{"message",...}} */
-};
+/* A client API (modules/api): opaque to the core, which carries it from the route to
+ * the request and names no API. */
+struct bd_api_t;
 
 enum {
     BD_METHOD_GET = 1u << 0,
@@ -26,10 +25,10 @@ enum {
     BD_METHOD_DELETE = 1u << 3,
 };
 
-/* Renders an error body in one client API's format; registered by that API's
- * module for the paths it serves, so the core names no client API. */
-typedef void (*bd_error_render_pt)(std::string *out, int status, const char *type,
-                                   const char *message, const char *request_id);
+/* Renders an error body of type <err> (bd_err_e) in one client API's format;
+ * registered for the paths the API serves, so the core names no client API. */
+typedef void (*bd_error_render_pt)(std::string *out, int status, int err, const char *message,
+                                   const char *request_id);
 
 struct bd_error_format_t {
     std::string prefix; /* paths starting with it; "" = any path */
@@ -42,11 +41,14 @@ struct bd_route_t {
     std::string path;
     bool prefix;
     unsigned methods; /* BD_METHOD_* */
-    int api;          /* bd_api_e: the error format */
+    const bd_api_t *api; /* the client API that serves it; null for the gateway's own */
     bool is_public;
     const bd_module_t *module;
     bd_phase_handler_pt handler;
     void *data; /* handler's data, owned by the module's conf */
+    /* A second response header naming the request id, besides request-id (the one
+     * an API's SDKs read); null when none. */
+    const char *id_header;
 };
 
 struct bd_snapshot_t {

@@ -9,6 +9,7 @@
 
 #include "core/bd_request.h"
 #include "modules/anthropic/bd_anthropic_module.h"
+#include "modules/api/bd_api.h"
 #include "modules/convert/bd_convert.h"
 
 struct bd_anthropic_conf_t {
@@ -18,15 +19,10 @@ struct bd_anthropic_conf_t {
 
 bd_anthropic_conf_t *bd_anthropic_conf(const bd_snapshot_t *snap);
 
-/* Parses the request body as a JSON object, or answers 400 and returns null. */
-json_t *bd_anthropic_parse_body(bd_request_t *r);
-
-/* Resolves body.model through the model map into <out> and records it on <r>, or
- * answers 400/404 and returns BD_DONE. */
-int bd_anthropic_resolve_model(bd_request_t *r, json_t *req, bd_convert_model_t *out);
+/* POST /v1/messages: the model call's part (bd_anthropic_messages.cc). */
+extern const bd_api_call_ops_t bd_anthropic_messages_call;
 
 /* The content handlers. */
-int bd_anthropic_messages(bd_request_t *r);
 int bd_anthropic_count_tokens(bd_request_t *r);
 int bd_anthropic_models_list(bd_request_t *r);
 int bd_anthropic_models_get(bd_request_t *r);

@@ -1,6 +1,6 @@
 /*
  * bd_anthropic_models.cc: POST /v1/messages/count_tokens through Bedrock
- * CountTokens, and GET /v1/models[/{id}] in Anthropic's list format from the
+ * CountTokens (the body and model come from the MODEL phase, modules/api), and GET /v1/models[/{id}] in Anthropic's list format from the
  * model map and the Bedrock catalog (bd_models_list). Worker thread.
  */
 #include <stdlib.h>
@@ -34,22 +34,19 @@ bd_anthropic_count_on_complete(bd_bedrock_call_t *c, const bd_bedrock_result_t *
     bd_convert_error_t err;
     if (res->kind != BD_BEDROCK_OK) {
         if (res->kind == BD_BEDROCK_NO_CREDENTIALS) {
-            bd_http_send_error(r, 503, "api_error", res->message.c_str());
+            bd_http_send_error(r, 503, BD_ERR_API, res->message.c_str());
             return;
         }
         bd_convert_bedrock_exception(res->error_name.c_str(), res->message.c_str(), &err);
         r->error_type = res->error_name;
-        if (err.status == 429 || err.status == 503 || err.status == 529) {
-            bd_http_header_out(r, "retry-after", "1");
-        }
-        bd_http_send_error(r, err.status, err.type, err.message.c_str());
+        bd_api_send_error(r, &err);
         return;
     }
     json_t *resp = json_loadb(res->body->data(), res->body->size(), 0, nullptr);
     json_t *out = resp ? bd_convert_count_tokens_response(resp, &err) : nullptr;
     json_decref(resp);
     if (out == nullptr) {
-        bd_http_send_error(r, 502, "api_error", "the upstream token count could not be read");
+        bd_http_send_error(r, 502, BD_ERR_API, "the upstream token count could not be read");
         return;
     }
     std::string body;
@@ -66,29 +63,19 @@ static const bd_bedrock_handlers_t bd_anthropic_count_handlers = {
 int
 bd_anthropic_count_tokens(bd_request_t *r)
 {
-    json_t *req = bd_anthropic_parse_body(r);
-    if (req == nullptr) {
-        return BD_DONE;
-    }
-    bd_convert_model_t model;
-    if (bd_anthropic_resolve_model(r, req, &model) != BD_OK) {
-        json_decref(req);
-        return BD_DONE;
-    }
+    const bd_convert_model_t *model = bd_api_req(r)->model;
     std::string model_id;
-    if (!bd_anthropic_count_model_id(model.bedrock_id, &model_id)) {
-        json_decref(req);
-        bd_http_send_error(r, 400, "invalid_request_error",
+    if (!bd_anthropic_count_model_id(model->bedrock_id, &model_id)) {
+        bd_http_send_error(r, 400, BD_ERR_INVALID_REQUEST,
                            "count_tokens is not supported for application inference profiles; "
                            "configure the model with a foundation model or cross-region id");
         return BD_DONE;
     }
     bd_convert_error_t err;
-    json_t *body = bd_convert_count_tokens_request(req, &model, bd_request_header(r, "anthropic-beta"),
-                                                   &err);
-    json_decref(req);
+    json_t *body = bd_convert_count_tokens_request(r->json, model,
+                                                   bd_request_header(r, "anthropic-beta"), &err);
     if (body == nullptr) {
-        bd_http_send_error(r, err.status, err.type, err.message.c_str());
+        bd_http_send_error(r, err.status, bd_err_parse(err.type), err.message.c_str());
         return BD_DONE;
     }
     std::string text;
@@ -118,15 +105,6 @@ bd_anthropic_model_object(const bd_models_listing_t &m)
                      m.created_at.empty() ? "1970-01-01T00:00:00Z" : m.created_at.c_str());
 }
 
-static void
-bd_anthropic_send_json(bd_request_t *r, json_t *j)
-{
-    std::string body;
-    bd_convert_json_dump(j, &body);
-    json_decref(j);
-    bd_http_send(r, 200, "application/json", body.data(), body.size());
-}
-
 int
 bd_anthropic_models_list(bd_request_t *r)
 {
@@ -135,7 +113,7 @@ bd_anthropic_models_list(bd_request_t *r)
     std::string limit_s = bd_http_query_arg(r, "limit");
     long limit = limit_s.empty() ? 20 : strtol(limit_s.c_str(), nullptr, 10);
     if (limit < 1 || limit > 1000) {
-        bd_http_send_error(r, 400, "invalid_request_error", "limit: must be between 1 and 1000");
+        bd_http_send_error(r, 400, BD_ERR_INVALID_REQUEST, "limit: must be between 1 and 1000");
         return BD_DONE;
     }
     std::string after = bd_anthropic_uridecode(bd_http_query_arg(r, "after_id"), 1);
@@ -177,7 +155,7 @@ bd_anthropic_models_list(bd_request_t *r)
                         begin < end ? json_string(listed[begin].id.c_str()) : json_null());
     json_object_set_new(out, "last_id",
                         begin < end ? json_string(listed[end - 1].id.c_str()) : json_null());
-    bd_anthropic_send_json(r, out);
+    bd_api_send_json(r, out);
     return BD_DONE;
 }
 
@@ -188,10 +166,10 @@ bd_anthropic_models_get(bd_request_t *r)
     std::string id = bd_anthropic_uridecode(r->path.substr(prefix.size() + strlen("/models/")), 0);
     bd_models_listing_t m;
     if (bd_models_find(r->snap, 0, id, &m) == 0) {
-        bd_anthropic_send_json(r, bd_anthropic_model_object(m));
+        bd_api_send_json(r, bd_anthropic_model_object(m));
         return BD_DONE;
     }
     std::string msg = "model: " + id;
-    bd_http_send_error(r, 404, "not_found_error", msg.c_str());
+    bd_http_send_error(r, 404, BD_ERR_NOT_FOUND, msg.c_str());
     return BD_DONE;
 }

@@ -1,7 +1,6 @@
 /*
- * bd_anthropic_module.cc: the module's directives and routes, and the request
- * plumbing its handlers share (body parsing and model resolution, answered in the
- * Anthropic error shape; the mechanism is modules/models/bd_models_request).
+ * bd_anthropic_module.cc: the module's directives, and the API (modules/api): its
+ * routes, its errors, and where its requests name their model.
  *
  *   anthropic_prefix /v1;          # where the Anthropic API is served
  *   sse_ping_interval 10s;         # ping on a silent stream (0 = never)
@@ -12,7 +11,6 @@
 
 #include "core/bd_http.h"
 #include "core/bd_json.h"
-#include "modules/models/bd_models_request.h"
 
 static const bd_directive_t bd_anthropic_directives[] = {
     {"anthropic_prefix", "main", BD_ARGS_1, bd_conf_set_str, offsetof(bd_anthropic_conf_t, prefix),
@@ -61,14 +59,26 @@ bd_anthropic_conf(const bd_snapshot_t *snap)
     return (bd_anthropic_conf_t *)bd_snapshot_conf(snap, &bd_anthropic_module);
 }
 
+/* The Anthropic API's name for an error type. */
+static const char *
+bd_anthropic_error_type(int err)
+{
+    switch (err) {
+    case BD_ERR_QUOTA:
+        return "rate_limit_error"; /* Anthropic has no quota type: a 429 of its own kind */
+    case BD_ERR_MODEL_NOT_FOUND:
+        return "not_found_error";
+    default:
+        return bd_err_name(err);
+    }
+}
+
 /* {"type":"error","error":{"type","message"},"request_id"}: the Anthropic API's errors. */
 static void
-bd_anthropic_render_error(std::string *out, int, const char *type, const char *message,
+bd_anthropic_render_error(std::string *out, int, int err, const char *message,
                           const char *request_id)
 {
-    if (strcmp(type, BD_HTTP_QUOTA_ERROR) == 0) {
-        type = "rate_limit_error"; /* Anthropic has no quota type: a 429 of its own kind */
-    }
+    const char *type = bd_anthropic_error_type(err);
     out->append("{\"type\":\"error\",\"error\":{\"type\":");
     bd_json_append_string(out, type, strlen(type));
     out->append(",\"message\":");
@@ -81,70 +91,60 @@ bd_anthropic_render_error(std::string *out, int, const char *type, const char *m
     out->append("}");
 }
 
-static const char *
-bd_anthropic_postconfig(bd_snapshot_t *snap, void *conf)
+static void
+bd_anthropic_prefixes(const bd_snapshot_t *snap, std::vector<std::string> *out)
 {
-    const bd_anthropic_conf_t *c = (const bd_anthropic_conf_t *)conf;
-    const struct {
-        const char *path;
-        bool prefix;
-        unsigned methods;
-        bd_phase_handler_pt handler;
-    } routes[] = {
-        {"/messages", false, BD_METHOD_POST, bd_anthropic_messages},
-        {"/messages/count_tokens", false, BD_METHOD_POST, bd_anthropic_count_tokens},
-        {"/models", false, BD_METHOD_GET | BD_METHOD_HEAD, bd_anthropic_models_list},
-        {"/models/", true, BD_METHOD_GET | BD_METHOD_HEAD, bd_anthropic_models_get},
-    };
-    /* The gateway speaks Anthropic's errors wherever no other API claims the path. */
-    bd_snapshot_add_error_format(snap, "", bd_anthropic_render_error);
-    bd_snapshot_add_error_format(snap, c->prefix + "/", bd_anthropic_render_error);
-    for (const auto &rt : routes) {
-        bd_route_t route = {c->prefix + rt.path, rt.prefix, rt.methods, BD_API_ANTHROPIC, false,
-                            &bd_anthropic_module, rt.handler, nullptr};
-        const char *rv = bd_snapshot_add_route(snap, route);
-        if (rv != nullptr) {
-            return rv;
-        }
-    }
-    return nullptr;
+    out->push_back(bd_anthropic_conf(snap)->prefix);
 }
 
-json_t *
-bd_anthropic_parse_body(bd_request_t *r)
+/* body.model, and the output the client allows (it counts against tokens per minute). */
+static int
+bd_anthropic_model(bd_request_t *r, bd_api_model_ask_t *ask, int *status, std::string *msg)
 {
-    std::string msg;
-    json_t *req = bd_models_request_body(r, "request body", &msg);
-    if (req == nullptr) {
-        bd_http_send_error(r, 400, "invalid_request_error", msg.c_str());
-    }
-    return req;
-}
-
-int
-bd_anthropic_resolve_model(bd_request_t *r, json_t *req, bd_convert_model_t *out)
-{
-    json_t *model = json_object_get(req, "model");
-    if (model == nullptr) {
-        bd_http_send_error(r, 400, "invalid_request_error", "model: Field required");
-        return BD_DONE;
-    }
+    json_t *model = json_object_get(r->json, "model");
     const char *name = json_string_value(model);
+    *status = 400;
+    if (model == nullptr) {
+        *msg = "model: Field required";
+        return -1;
+    }
     if (name == nullptr || name[0] == '\0') {
-        bd_http_send_error(r, 400, "invalid_request_error",
-                           "model: Input should be a valid string");
-        return BD_DONE;
+        *msg = "model: Input should be a valid string";
+        return -1;
     }
-    /* The output the client allows counts against its tokens per minute. */
-    int64_t output_max = json_integer_value(json_object_get(req, "max_tokens"));
-    int rc = bd_models_request_admit(r, name, output_max, out);
-    if (rc == BD_DECLINED) {
-        std::string msg = std::string("model: ") + name;
-        bd_http_send_error(r, 404, "not_found_error", msg.c_str());
-        return BD_DONE;
-    }
-    return rc;
+    ask->name = name;
+    ask->output_max = json_integer_value(json_object_get(r->json, "max_tokens"));
+    return 0;
 }
+
+static void
+bd_anthropic_fail(bd_request_t *r, int kind, int status, const std::string &name, const char *msg)
+{
+    if (kind == BD_API_FAIL_UNKNOWN_MODEL) {
+        bd_http_send_error(r, 404, BD_ERR_NOT_FOUND, ("model: " + name).c_str());
+        return;
+    }
+    bd_http_send_error(r, status, bd_err_of_status(status), msg);
+}
+
+static const bd_api_route_t bd_anthropic_routes[] = {
+    {"/messages", false, BD_METHOD_POST, true, nullptr, &bd_anthropic_messages_call, nullptr,
+     true},
+    {"/messages/count_tokens", false, BD_METHOD_POST, true, bd_anthropic_count_tokens, nullptr,
+     nullptr},
+    {"/models", false, BD_METHOD_GET | BD_METHOD_HEAD, false, bd_anthropic_models_list, nullptr,
+     nullptr},
+    {"/models/", true, BD_METHOD_GET | BD_METHOD_HEAD, false, bd_anthropic_models_get, nullptr,
+     nullptr},
+    {nullptr, false, 0, false, nullptr, nullptr, nullptr},
+};
+
+/* The gateway speaks Anthropic's errors wherever no other API claims the path. */
+const bd_api_t bd_anthropic_api = {
+    "anthropic",       bd_anthropic_routes, bd_anthropic_prefixes, bd_anthropic_render_error,
+    true,              nullptr,             "request body",        false,
+    bd_anthropic_model, bd_anthropic_fail,  true,
+};
 
 bd_module_t bd_anthropic_module = {
     .name = "anthropic",
@@ -152,7 +152,7 @@ bd_module_t bd_anthropic_module = {
     .directives = bd_anthropic_directives,
     .create_conf = bd_anthropic_create_conf,
     .init_conf = bd_anthropic_init_conf,
-    .postconfig = bd_anthropic_postconfig,
+    .postconfig = nullptr,
     .destroy_conf = bd_anthropic_destroy_conf,
     .init_process = nullptr,
     .exit_process = nullptr,

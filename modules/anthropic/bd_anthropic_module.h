@@ -8,6 +8,9 @@
 
 #include "core/bd_module.h"
 
+struct bd_api_t;
+
 extern bd_module_t bd_anthropic_module;
+extern const bd_api_t bd_anthropic_api;
 
 #endif

@@ -272,8 +272,8 @@ bd_auth_access(bd_request_t *r)
         r->key_id = key->id;
         return BD_OK;
     }
-    r->reject_reason = verdict == BD_AUTH_MISSING ? "missing_key" : "invalid_key";
-    bd_http_send_error(r, 401, "authentication_error", bd_auth_refusal(verdict));
+    r->reject_reason = verdict == BD_AUTH_MISSING ? BD_REJECT_MISSING_KEY : BD_REJECT_INVALID_KEY;
+    bd_http_send_error(r, 401, BD_ERR_AUTHENTICATION, bd_auth_refusal(verdict));
     return BD_DONE;
 }
 
@@ -298,8 +298,8 @@ bd_auth_head_access(const bd_http_head_view_t *v, bd_http_refusal_t *out)
     if (verdict == BD_AUTH_MASTER || verdict == BD_AUTH_KEY) {
         return true;
     }
-    *out = {401, "authentication_error", bd_auth_refusal(verdict),
-            verdict == BD_AUTH_MISSING ? "missing_key" : "invalid_key"};
+    *out = {401, BD_ERR_AUTHENTICATION, bd_auth_refusal(verdict),
+            verdict == BD_AUTH_MISSING ? BD_REJECT_MISSING_KEY : BD_REJECT_INVALID_KEY};
     return false;
 }
 
@@ -325,8 +325,8 @@ bd_auth_check_model(bd_request_t *r, const char *model)
         return BD_OK;
     }
     std::string msg = std::string("this API key may not use the model \"") + model + "\"";
-    r->reject_reason = "model_not_allowed";
-    bd_http_send_error(r, 403, "permission_error", msg.c_str());
+    r->reject_reason = BD_REJECT_MODEL_NOT_ALLOWED;
+    bd_http_send_error(r, 403, BD_ERR_PERMISSION, msg.c_str());
     return BD_DONE;
 }
 

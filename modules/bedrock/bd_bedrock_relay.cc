@@ -81,7 +81,7 @@ bd_bedrock_relay_on_ping(evutil_socket_t, short, void *arg) noexcept
 {
     bd_bedrock_relay_t *relay = (bd_bedrock_relay_t *)arg;
     std::string out;
-    relay->ops->ping(&out);
+    relay->ops->ping(relay->data, &out);
     bd_http_stream_write(relay->r, out.data(), out.size());
     bd_bedrock_relay_arm_ping(relay);
 }

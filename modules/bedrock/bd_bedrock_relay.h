@@ -21,7 +21,7 @@
  * and runs on the request's worker. */
 struct bd_bedrock_relay_ops_t {
     /* Appends the API's keep-alive for a silent stream to <out>. */
-    void (*ping)(std::string *out);
+    void (*ping)(void *data, std::string *out);
     /* Renders the exception frame <name> (<payload> null when not JSON) into <out>. The
      * relay then sets r->error_type to <name>. */
     void (*exception)(void *data, const char *name, json_t *payload, std::string *out);

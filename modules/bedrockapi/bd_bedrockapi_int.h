@@ -7,16 +7,18 @@
 #include <string>
 
 #include "core/bd_request.h"
+#include "modules/api/bd_api.h"
 #include "modules/bedrock/bd_bedrock.h"
 #include "modules/convert/bd_convert.h"
 
 extern bd_module_t bd_bedrockapi_module;
+extern const bd_api_t bd_bedrockapi_api;
 
 /* One front-door request: the operation, the model it resolved to, the stream's usage. */
 struct bd_bedrockapi_ctx_t {
     bd_request_t *r;
     int op; /* bd_bedrock_op_e */
-    bd_convert_model_t model;
+    const bd_convert_model_t *model; /* the MODEL phase's */
     bd_bedrock_call_t *call;
     bool started;                   /* the event stream's headers went out */
     bd_convert_stream_t converse;   /* usage of a ConverseStream (its SSE is discarded) */

@@ -9,7 +9,8 @@
  *
  * The key comes as `Authorization: Bearer` or `x-api-key` (the auth module); {modelId}
  * goes through the model map (a configured name, an alias or a Bedrock id) and must be
- * allowed for the key; the body is sent as it is, signed with bedrockd's credentials.
+ * allowed for the key (the MODEL phase and admission, modules/api); the body is sent as
+ * it is, signed with bedrockd's credentials.
  * Errors have Bedrock's shape (x-amzn-ErrorType, {"message"}). Worker thread.
  */
 #include <ctype.h>
@@ -22,7 +23,6 @@
 #include "core/bd_json.h"
 #include "core/bd_snapshot.h"
 #include "modules/bedrockapi/bd_bedrockapi_int.h"
-#include "modules/models/bd_models_request.h"
 
 static const struct {
     const char *segment;
@@ -73,8 +73,7 @@ bd_bedrockapi_exception_name(int status)
  * limit, a body over the limit): Bedrock's shape, with the name in `__type`, which
  * the AWS SDKs read when the x-amzn-ErrorType header is absent. */
 static void
-bd_bedrockapi_render_error(std::string *out, int status, const char *, const char *message,
-                           const char *)
+bd_bedrockapi_render_error(std::string *out, int status, int, const char *message, const char *)
 {
     const char *name = bd_bedrockapi_exception_name(status);
     out->append("{\"__type\":");
@@ -115,66 +114,82 @@ bd_bedrockapi_output_max(int op, json_t *body)
     return json_integer_value(json_object_get(body, "max_tokens"));
 }
 
-static void
-bd_bedrockapi_ctx_free(void *data)
+/* The operation and the model id of /model/{modelId}/{operation}: 0, or -1. */
+static int
+bd_bedrockapi_target(const std::string &path, int *op, std::string *id)
 {
-    delete (bd_bedrockapi_ctx_t *)data;
+    size_t slash = path.rfind('/');
+    *op = -1;
+    for (const auto &o : bd_bedrockapi_ops) {
+        if (path.compare(slash + 1, std::string::npos, o.segment) == 0) {
+            *op = o.op;
+        }
+    }
+    if (*op < 0 || slash <= 7 || !bd_bedrockapi_decode(path.substr(7, slash - 7), id)) {
+        return -1;
+    }
+    return 0;
 }
 
-/* POST /model/{modelId}/{operation}. */
+/* The model is in the path; the output the body allows. */
+static int
+bd_bedrockapi_model(bd_request_t *r, bd_api_model_ask_t *ask, int *status, std::string *msg)
+{
+    int op;
+    if (bd_bedrockapi_target(r->path, &op, &ask->name) != 0) {
+        *status = 404;
+        *msg = "Unknown operation";
+        return -1;
+    }
+    ask->output_max = r->json != nullptr ? bd_bedrockapi_output_max(op, r->json) : 0;
+    return 0;
+}
+
+static void
+bd_bedrockapi_fail(bd_request_t *r, int kind, int status, const std::string &, const char *msg)
+{
+    if (kind == BD_API_FAIL_UNKNOWN_MODEL) {
+        bd_bedrockapi_error(r, 400, "ValidationException",
+                            "The provided model identifier is invalid.");
+        return;
+    }
+    bd_bedrockapi_error(r, status,
+                        status == 404 ? "UnknownOperationException" : "ValidationException", msg);
+}
+
+/* POST /model/{modelId}/{operation}, admitted. */
 static int
 bd_bedrockapi_handler(bd_request_t *r)
 {
-    const std::string &path = r->path;
-    size_t slash = path.rfind('/');
-    int op = -1;
-    for (const auto &o : bd_bedrockapi_ops) {
-        if (path.compare(slash + 1, std::string::npos, o.segment) == 0) {
-            op = o.op;
-        }
-    }
+    bd_bedrockapi_ctx_t *ctx = bd_request_arena_new<bd_bedrockapi_ctx_t>(r);
     std::string id;
-    if (op < 0 || slash <= 7 || !bd_bedrockapi_decode(path.substr(7, slash - 7), &id)) {
-        bd_bedrockapi_error(r, 404, "UnknownOperationException", "Unknown operation");
-        return BD_DONE;
-    }
-    std::string msg;
-    json_t *body = bd_models_request_body(r, "The request body", &msg);
-    if (body == nullptr) {
-        bd_bedrockapi_error(r, 400, "ValidationException", msg.c_str());
-        return BD_DONE;
-    }
-    bd_bedrockapi_ctx_t *ctx = new bd_bedrockapi_ctx_t();
+    bd_bedrockapi_target(r->path, &ctx->op, &id);
     ctx->r = r;
-    ctx->op = op;
+    ctx->model = bd_api_req(r)->model;
     ctx->call = nullptr;
     ctx->started = false;
     r->ctx[bd_bedrockapi_module.index] = ctx;
-    bd_request_add_cleanup(r, bd_bedrockapi_ctx_free, ctx);
-    int rc = bd_models_request_admit(r, id.c_str(), bd_bedrockapi_output_max(op, body),
-                                     &ctx->model);
-    json_decref(body);
-    if (rc == BD_DECLINED) {
-        bd_bedrockapi_error(r, 400, "ValidationException",
-                            "The provided model identifier is invalid.");
-        return BD_DONE;
-    }
-    if (rc != BD_OK) {
-        return BD_DONE; /* auth or the rate limit answered */
-    }
     std::string upstream(r->body, r->body_len); /* sent as the client wrote it */
     bd_bedrockapi_relay(ctx, &upstream);
     return BD_AGAIN;
 }
 
-static const char *
-bd_bedrockapi_postconfig(bd_snapshot_t *snap, void *)
+static void
+bd_bedrockapi_prefixes(const bd_snapshot_t *, std::vector<std::string> *out)
 {
-    bd_route_t route = {"/model/", true, BD_METHOD_POST, BD_API_ANTHROPIC, false,
-                        &bd_bedrockapi_module, bd_bedrockapi_handler, nullptr};
-    bd_snapshot_add_error_format(snap, "/model/", bd_bedrockapi_render_error);
-    return bd_snapshot_add_route(snap, route);
+    out->push_back("");
 }
+
+static const bd_api_route_t bd_bedrockapi_routes[] = {
+    {"/model/", true, BD_METHOD_POST, true, bd_bedrockapi_handler, nullptr, nullptr},
+    {nullptr, false, 0, false, nullptr, nullptr, nullptr},
+};
+
+const bd_api_t bd_bedrockapi_api = {
+    "bedrock",           bd_bedrockapi_routes, bd_bedrockapi_prefixes, bd_bedrockapi_render_error,
+    false,               nullptr,              "The request body",     true,
+    bd_bedrockapi_model, bd_bedrockapi_fail,   false,
+};
 
 bd_module_t bd_bedrockapi_module = {
     .name = "bedrockapi",
@@ -182,7 +197,7 @@ bd_module_t bd_bedrockapi_module = {
     .directives = nullptr,
     .create_conf = nullptr,
     .init_conf = nullptr,
-    .postconfig = bd_bedrockapi_postconfig,
+    .postconfig = nullptr,
     .destroy_conf = nullptr,
     .init_process = nullptr,
     .exit_process = nullptr,

@@ -26,6 +26,7 @@
 #include "modules/cache/bd_cache_ddb.h"
 #include "modules/cache/bd_cache_lru.h"
 #include "modules/dynamodb/bd_ddb_conf.h"
+#include "modules/api/bd_api.h"
 #include "modules/dynamodb/bd_ddb_module.h"
 
 /* The process's cache: the LRU, and the cache table's thread (null without DynamoDB). */
@@ -69,23 +70,12 @@ bd_cache_conf(const bd_request_t *r)
     return (const bd_cache_conf_t *)bd_snapshot_conf(r->snap, &bd_cache_module);
 }
 
-static bool
-bd_cache_path_ends(const std::string &path, const char *suffix)
-{
-    size_t n = strlen(suffix);
-    return path.size() >= n && path.compare(path.size() - n, n, suffix) == 0;
-}
-
-/* Model calls only: Anthropic messages and OpenAI chat completions. */
+/* Model calls whose API route is cacheable (Anthropic messages, OpenAI chat). */
 static bool
 bd_cache_route_cacheable(const bd_request_t *r)
 {
-    if (r->route == nullptr || r->route->module == nullptr || r->method != BD_METHOD_POST) {
-        return false;
-    }
-    const char *m = r->route->module->name;
-    return (strcmp(m, "anthropic") == 0 && bd_cache_path_ends(r->route->path, "/messages")) ||
-           (strcmp(m, "openai") == 0 && bd_cache_path_ends(r->route->path, "/chat/completions"));
+    const bd_api_req_t *q = bd_api_req(r);
+    return q != nullptr && q->route->cacheable && r->method == BD_METHOD_POST;
 }
 
 static bool
@@ -127,7 +117,7 @@ bd_cache_ctx_free(void *data)
 static int
 bd_cache_reply(bd_request_t *r, const bd_cache_entry_t *e)
 {
-    r->cache_result = "hit";
+    r->cache_result = BD_CACHE_HIT;
     r->model_resolved = e->model_resolved;
     bd_http_header_out(r, BD_CACHE_HEADER, "hit");
     if (!e->stream) {
@@ -155,13 +145,13 @@ bd_cache_ctx(bd_request_t *r, std::string *key)
 
 /* A miss or a bypass: the content handler runs; the core keeps the response's bytes. */
 static int
-bd_cache_capture(bd_request_t *r, const char *result)
+bd_cache_capture(bd_request_t *r, int result)
 {
     bd_cache_ctx_t *ctx = (bd_cache_ctx_t *)r->ctx[bd_cache_module.index];
     ctx->capture.max = bd_cache_conf(r)->max_entry;
     r->capture = &ctx->capture;
     r->cache_result = result;
-    bd_http_header_out(r, BD_CACHE_HEADER, result);
+    bd_http_header_out(r, BD_CACHE_HEADER, bd_cache_result_name(result));
     return BD_DECLINED;
 }
 
@@ -188,7 +178,7 @@ bd_cache_lookup_end(bd_cache_lookup_t *lk, bd_cache_entry_ref e)
     bd_cache_ctx_t *ctx = (bd_cache_ctx_t *)r->ctx[bd_cache_module.index];
     ctx->lookup = nullptr;
     if (e == nullptr) {
-        bd_request_resume(r, bd_cache_capture(r, "miss"));
+        bd_request_resume(r, bd_cache_capture(r, BD_CACHE_MISS));
         return;
     }
     /* The next identical request on this task stays local. */
@@ -245,24 +235,22 @@ bd_cache_access(bd_request_t *r)
     if (key_on == 0 || (key_on < 0 && c->models.empty())) {
         return BD_DECLINED; /* off for this key, or on for no model: no parse */
     }
-    json_t *body = json_loadb(r->body, r->body_len, 0, nullptr);
+    const json_t *body = r->json; /* the MODEL phase's parse */
     const char *model = json_string_value(json_object_get(body, "model"));
     const char *opt_in = bd_request_header(r, BD_CACHE_HEADER);
     bool on = model != nullptr && (key_on == 1 || bd_cache_model_listed(c, model));
     bool deterministic = body != nullptr && (bd_cache_deterministic(body) ||
                                              (opt_in != nullptr && strcasecmp(opt_in, "on") == 0));
     if (!on || !deterministic) {
-        json_decref(body);
         return BD_DECLINED;
     }
     std::string key = bd_cache_key(bd_cache_scope(r, c, key_scope), r->route->path,
                                    bd_cache_canonical(body));
     std::string model_name(model);
-    json_decref(body);
 
     if (bd_cache_control_bypass(bd_request_header(r, "cache-control"))) {
         bd_cache_ctx(r, &key);
-        return bd_cache_capture(r, "bypass");
+        return bd_cache_capture(r, BD_CACHE_BYPASS);
     }
     bd_cache_entry_ref e = bd_cache_lru(r)->get(key, bd_wall_ms());
     if (e != nullptr) {
@@ -273,7 +261,7 @@ bd_cache_access(bd_request_t *r)
     if (ddb != nullptr && c->dynamodb) {
         return bd_cache_lookup(r, ddb, model_name);
     }
-    return bd_cache_capture(r, "miss");
+    return bd_cache_capture(r, BD_CACHE_MISS);
 }
 
 /* Keeps a miss's answer when it is whole: a 200 without an error, and for a stream

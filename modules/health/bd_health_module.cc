@@ -40,9 +40,9 @@ bd_health_on_ready(bd_request_t *r)
 static const char *
 bd_health_postconfig(bd_snapshot_t *snap, void *)
 {
-    bd_route_t health = {"/health", false, BD_METHOD_GET | BD_METHOD_HEAD, BD_API_ANTHROPIC, true,
+    bd_route_t health = {"/health", false, BD_METHOD_GET | BD_METHOD_HEAD, nullptr, true,
                          &bd_health_module, bd_health_on_health, nullptr};
-    bd_route_t ready = {"/ready", false, BD_METHOD_GET | BD_METHOD_HEAD, BD_API_ANTHROPIC, true,
+    bd_route_t ready = {"/ready", false, BD_METHOD_GET | BD_METHOD_HEAD, nullptr, true,
                         &bd_health_module, bd_health_on_ready, nullptr};
     const char *rv = bd_snapshot_add_route(snap, health);
     return rv ? rv : bd_snapshot_add_route(snap, ready);

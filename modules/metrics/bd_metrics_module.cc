@@ -133,7 +133,7 @@ bd_metrics_on_scrape(bd_request_t *r)
     std::string out;
     if (!bd_cidr_match(c->allow, r->client_addr.c_str()) ||
         bd_metrics_scrape(r->w->process, r->snap, &out) != 0) {
-        bd_http_send_error(r, 404, "not_found_error", "Not Found");
+        bd_http_send_error(r, 404, BD_ERR_NOT_FOUND, "Not Found");
         return BD_DONE;
     }
     bd_http_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", out.data(), out.size());
@@ -147,7 +147,7 @@ bd_metrics_postconfig(bd_snapshot_t *snap, void *conf)
     if (!c->enabled || bd_metrics_listen_owns_metrics(c)) {
         return nullptr; /* no route: /metrics is a 404 like any unknown path */
     }
-    bd_route_t route = {"/metrics", false, BD_METHOD_GET | BD_METHOD_HEAD, BD_API_ANTHROPIC, true,
+    bd_route_t route = {"/metrics", false, BD_METHOD_GET | BD_METHOD_HEAD, nullptr, true,
                         &bd_metrics_module, bd_metrics_on_scrape, nullptr};
     return bd_snapshot_add_route(snap, route);
 }
@@ -283,15 +283,15 @@ bd_metrics_count_upstream(bd_metrics_slot_t *s, const bd_request_t *r)
 static void
 bd_metrics_count_refusals(bd_metrics_slot_t *s, const bd_request_t *r)
 {
-    const std::string &why = r->reject_reason;
+    const char *why = bd_reject_name(r->reject_reason);
     const std::string &type = r->error_type;
     if (r->status == 429 && (type == "rate_limited" || type == "rate_limit_error")) {
-        bd_metrics_label_t limit = bd_metrics_label(why.empty() ? "unknown" : why.c_str());
+        bd_metrics_label_t limit = bd_metrics_label(why[0] == '\0' ? "unknown" : why);
         bd_metrics_count(s, BD_MF_RATELIMIT_REJECTIONS, &limit, 1);
     } else if ((r->status == 401 && type == "authentication_error") ||
                (r->status == 403 && type == "permission_error")) {
         const char *fallback = r->status == 401 ? "unauthenticated" : "forbidden";
-        bd_metrics_label_t reason = bd_metrics_label(why.empty() ? fallback : why.c_str());
+        bd_metrics_label_t reason = bd_metrics_label(why[0] == '\0' ? fallback : why);
         bd_metrics_count(s, BD_MF_AUTH_FAILURES, &reason, 1);
     }
 }
@@ -324,8 +324,8 @@ bd_metrics_log(bd_request_t *r)
     }
     bd_metrics_count_upstream(s, r);
     bd_metrics_count_refusals(s, r);
-    if (!r->cache_result.empty()) {
-        bd_metrics_label_t result = bd_metrics_label(r->cache_result.c_str());
+    if (r->cache_result != BD_CACHE_NONE) {
+        bd_metrics_label_t result = bd_metrics_label(bd_cache_result_name(r->cache_result));
         bd_metrics_count(s, BD_MF_CACHE, &result, 1);
     }
     return BD_OK;

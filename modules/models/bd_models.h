@@ -87,6 +87,14 @@ const char *bd_models_fallback_resolve(bd_model_entry_t *e,
  * model stays <name>. Returns 0, or -1 when the model is unknown. Any worker thread. */
 int bd_models_resolve(const bd_snapshot_t *snap, const char *name, bd_convert_model_t *out);
 
+/* Resolves <name> as bd_models_resolve does, without a copy where it can: a conf entry
+ * asked for by its own name is returned as the snapshot holds it (its client_name is
+ * <name>); anything else is filled into <scratch>, which is returned. Null when the
+ * model is unknown. Any worker thread; the result lives as long as the snapshot and
+ * <scratch>. */
+const bd_convert_model_t *bd_models_resolve_ref(const bd_snapshot_t *snap, const char *name,
+                                                bd_convert_model_t *scratch);
+
 /* The conf entries in conf order (for /v1/models). */
 const std::vector<bd_model_entry_t> &bd_models_entries(const bd_snapshot_t *snap);
 

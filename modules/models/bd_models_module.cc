@@ -622,6 +622,18 @@ bd_models_resolve(const bd_snapshot_t *snap, const char *name, bd_convert_model_
     return 0;
 }
 
+const bd_convert_model_t *
+bd_models_resolve_ref(const bd_snapshot_t *snap, const char *name, bd_convert_model_t *scratch)
+{
+    const bd_models_conf_t *mcf =
+        (const bd_models_conf_t *) bd_snapshot_conf(snap, &bd_models_module);
+    auto it = mcf->by_name.find(std::string_view(name));
+    if (it != mcf->by_name.end() && mcf->entries[it->second].data.client_name == name) {
+        return &mcf->entries[it->second].data;
+    }
+    return bd_models_resolve(snap, name, scratch) == 0 ? scratch : nullptr;
+}
+
 int
 bd_models_entry_index(const bd_snapshot_t *snap, const char *name)
 {

@@ -25,7 +25,7 @@ struct bd_openai_embed_slot_t {
 
 struct bd_openai_embed_ctx_t {
     bd_request_t *r;
-    bd_convert_model_t model;
+    const bd_convert_model_t *model; /* the MODEL phase's */
     bd_convert_embed_t embed;
     std::vector<bd_openai_embed_slot_t> slots; /* one per call, never resized after start */
     std::vector<std::vector<double>> vectors;
@@ -33,12 +33,6 @@ struct bd_openai_embed_ctx_t {
     size_t next;  /* the next call to start */
     size_t done;  /* calls answered */
 };
-
-static void
-bd_openai_embed_free(void *data)
-{
-    delete (bd_openai_embed_ctx_t *)data;
-}
 
 static void
 bd_openai_embed_abort(bd_request_t *r)
@@ -60,9 +54,8 @@ bd_openai_embed_finish(bd_openai_embed_ctx_t *ctx)
     bd_request_t *r = ctx->r;
     r->input_tokens = ctx->tokens;
     r->output_tokens = 0;
-    bd_openai_send_json(r, bd_convert_openai_embed_response(&ctx->embed, ctx->vectors,
-                                                            ctx->model.client_name.c_str(),
-                                                            ctx->tokens));
+    bd_api_send_json(r, bd_convert_openai_embed_response(&ctx->embed, ctx->vectors,
+                                                         r->model.c_str(), ctx->tokens));
 }
 
 static void
@@ -76,7 +69,7 @@ bd_openai_embed_on_complete(bd_bedrock_call_t *c, const bd_bedrock_result_t *res
     if (res->kind != BD_BEDROCK_OK) {
         bd_openai_upstream_error(res, &err);
         r->error_type = res->error_name.empty() ? "upstream_error" : res->error_name;
-        bd_openai_send_error(r, err.status, err.type, nullptr, err.message.c_str());
+        bd_api_send_error(r, &err);
         return;
     }
     json_t *resp = json_loadb(res->body->data(), res->body->size(), 0, nullptr);
@@ -87,8 +80,7 @@ bd_openai_embed_on_complete(bd_bedrock_call_t *c, const bd_bedrock_result_t *res
     if (rc != 0) {
         bd_log_error(BD_LOG_ERR, r->id, "cannot read the Bedrock embedding: %s",
                      resp ? err.message.c_str() : "not JSON");
-        bd_openai_send_error(r, 502, "server_error", nullptr,
-                             "the upstream embedding could not be read");
+        bd_http_send_error(r, 502, BD_ERR_API, "the upstream embedding could not be read");
         return;
     }
     if (++ctx->done == ctx->slots.size()) {
@@ -112,7 +104,7 @@ bd_openai_embed_start(bd_openai_embed_ctx_t *ctx)
         std::string body;
         body.swap(ctx->embed.bodies[ctx->next]); /* the call takes it over */
         ctx->next++;
-        slot->bcall = bd_bedrock_call(ctx->r, BD_OP_INVOKE, ctx->model.bedrock_id, &body,
+        slot->bcall = bd_bedrock_call(ctx->r, BD_OP_INVOKE, ctx->model->bedrock_id, &body,
                                       &bd_openai_embed_handlers, slot);
     }
 }
@@ -120,25 +112,15 @@ bd_openai_embed_start(bd_openai_embed_ctx_t *ctx)
 int
 bd_openai_embeddings(bd_request_t *r)
 {
-    json_t *req = bd_openai_parse_body(r);
-    if (req == nullptr) {
-        return BD_DONE;
-    }
-    bd_openai_embed_ctx_t *ctx = new bd_openai_embed_ctx_t();
+    bd_openai_embed_ctx_t *ctx = bd_request_arena_new<bd_openai_embed_ctx_t>(r);
     ctx->r = r;
+    ctx->model = bd_api_req(r)->model;
     ctx->tokens = 0;
     ctx->next = ctx->done = 0;
     r->ctx[bd_openai_module.index] = ctx;
-    bd_request_add_cleanup(r, bd_openai_embed_free, ctx);
-    if (bd_openai_resolve_model(r, req, &ctx->model, false) != BD_OK) {
-        json_decref(req);
-        return BD_DONE;
-    }
     bd_convert_error_t err;
-    int rc = bd_convert_openai_embed_request(req, &ctx->model, &ctx->embed, &err);
-    json_decref(req);
-    if (rc != 0) {
-        bd_openai_send_error(r, err.status, err.type, nullptr, err.message.c_str());
+    if (bd_convert_openai_embed_request(r->json, ctx->model, &ctx->embed, &err) != 0) {
+        bd_http_send_error(r, err.status, bd_err_parse(err.type), err.message.c_str());
         return BD_DONE;
     }
     ctx->vectors.resize(ctx->embed.inputs.size());

@@ -11,6 +11,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "core/bd_http.h"
 #include "modules/models/bd_models.h"
 #include "modules/openai/bd_openai_int.h"
 
@@ -42,7 +43,7 @@ bd_openai_models_list(bd_request_t *r)
     for (const bd_models_listing_t &m : listed) {
         json_array_append_new(data, bd_openai_model_object(m, m.id));
     }
-    bd_openai_send_json(r, json_pack("{s:s,s:o}", "object", "list", "data", data));
+    bd_api_send_json(r, json_pack("{s:s,s:o}", "object", "list", "data", data));
     return BD_DONE;
 }
 
@@ -58,11 +59,11 @@ bd_openai_models_get(bd_request_t *r)
     free(decoded);
     bd_models_listing_t m;
     if (bd_models_find(r->snap, BD_MODELS_LIST_EMBEDDINGS, id, &m) == 0) {
-        bd_openai_send_json(r, bd_openai_model_object(m, id));
+        bd_api_send_json(r, bd_openai_model_object(m, id));
         return BD_DONE;
     }
     std::string msg = "The model `" + id + "` does not exist or you do not have access to it.";
     r->error_type = "not_found_error";
-    bd_openai_send_error(r, 404, "invalid_request_error", "model_not_found", msg.c_str());
+    bd_http_send_error(r, 404, BD_ERR_MODEL_NOT_FOUND, msg.c_str());
     return BD_DONE;
 }

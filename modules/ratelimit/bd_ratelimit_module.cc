@@ -158,11 +158,12 @@ bd_ratelimit_refuse(bd_request_t *r, const bd_ratelimit_state_t *st, int64_t lim
     snprintf(msg, sizeof(msg), "This request would exceed the rate limit of %lld %s %s.",
              (long long)limit, what, global ? "for this gateway" : "for this API key");
     r->error_type = "rate_limited";
-    r->reject_reason = std::string(global ? "global_" : "") +
-                       (st->verdict == BD_RATELIMIT_TOKENS     ? "tpm"
-                        : st->verdict == BD_RATELIMIT_REQUESTS ? "rpm"
-                                                               : "concurrency");
-    bd_http_send_error(r, 429, "rate_limit_error", msg);
+    r->reject_reason = st->verdict == BD_RATELIMIT_TOKENS
+                           ? (global ? BD_REJECT_GLOBAL_TPM : BD_REJECT_TPM)
+                       : st->verdict == BD_RATELIMIT_REQUESTS
+                           ? (global ? BD_REJECT_GLOBAL_RPM : BD_REJECT_RPM)
+                           : (global ? BD_REJECT_GLOBAL_CONCURRENCY : BD_REJECT_CONCURRENCY);
+    bd_http_send_error(r, 429, BD_ERR_RATE_LIMIT, msg);
     return BD_DONE;
 }
 
@@ -233,8 +234,8 @@ bd_ratelimit_budget(bd_request_t *r, const bd_key_t *key)
         return BD_OK;
     }
     r->error_type = "rate_limited";
-    r->reject_reason = "budget";
-    bd_http_send_error(r, 429, BD_HTTP_QUOTA_ERROR, msg);
+    r->reject_reason = BD_REJECT_BUDGET;
+    bd_http_send_error(r, 429, BD_ERR_QUOTA, msg);
     return BD_DONE;
 }
 

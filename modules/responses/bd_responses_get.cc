@@ -85,12 +85,12 @@ bd_responses_on_found(bd_request_t *r, int found, bd_responses_row_t *row)
     } else if (found == 0) {
         bd_responses_not_found(r, id);
     } else if (items) {
-        bd_openai_send_json(r, bd_responses_items_page(r, id, row->input));
+        bd_api_send_json(r, bd_responses_items_page(r, id, row->input));
     } else if (r->method == BD_METHOD_DELETE) {
-        bd_openai_send_json(r, json_pack("{s:s,s:s,s:b}", "id", id.c_str(), "object", "response",
+        bd_api_send_json(r, json_pack("{s:s,s:s,s:b}", "id", id.c_str(), "object", "response",
                                          "deleted", 1));
     } else {
-        bd_openai_send_json(r, json_incref(row->response));
+        bd_api_send_json(r, json_incref(row->response));
     }
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/bd_request.h"
+#include "modules/api/bd_api.h"
 #include "modules/responses/bd_responses_module.h"
 
 struct bd_responses_conf_t {
@@ -54,7 +55,10 @@ void bd_responses_store_worker_remove(struct bd_worker_t *w);
 void bd_responses_send_error(bd_request_t *r, int status, const char *type, const char *code,
                              const char *message);
 
-/* The handlers. */
+/* POST <prefix>/responses: the model call's part (bd_responses_create.cc), and its
+ * handler, which reads the stored conversation a previous_response_id names before the
+ * shared driver runs the call. */
+extern const bd_api_call_ops_t bd_responses_call;
 int bd_responses_create(bd_request_t *r);
 int bd_responses_by_id(bd_request_t *r); /* GET and DELETE <prefix>/responses/{id} */
 

@@ -1,7 +1,7 @@
 /*
- * bd_responses_module.cc: the module's directive and routes. The Responses API is served
- * on every openai_prefix, so its errors take the OpenAI envelope the OpenAI module
- * registers for those prefixes. Conf on the main thread, handlers on workers.
+ * bd_responses_module.cc: the module's directive, and the API (modules/api): its routes
+ * on every openai_prefix, in the OpenAI error envelope, and where its requests name their
+ * model. Conf on the main thread, handlers on workers.
  *
  *   responses_retention 30d;   # how long a stored response is kept (GET, previous_response_id)
  */
@@ -53,38 +53,61 @@ bd_responses_conf(const bd_request_t *r)
     return (const bd_responses_conf_t *)bd_snapshot_conf(r->snap, &bd_responses_module);
 }
 
-/* The OpenAI module's prefixes (its conf is initialised before any postconfig runs). */
-static const char *
-bd_responses_postconfig(bd_snapshot_t *snap, void *)
+/* Served on the OpenAI API's prefixes, in its error envelope. */
+static void
+bd_responses_prefixes(const bd_snapshot_t *snap, std::vector<std::string> *out)
 {
-    for (const std::string &p : bd_openai_conf(snap)->prefixes) {
-        /* errors the core answers (keys, limits, bodies) in OpenAI's envelope too, when
-         * the prefix is shared with the Anthropic API */
-        bd_snapshot_add_error_format(snap, p + "/responses", bd_openai_render_error);
-        bd_route_t create = {p + "/responses",  false, BD_METHOD_POST, BD_API_OPENAI, false,
-                             &bd_responses_module, bd_responses_create, nullptr};
-        bd_route_t by_id = {p + "/responses/",
-                            true,
-                            BD_METHOD_GET | BD_METHOD_HEAD | BD_METHOD_DELETE,
-                            BD_API_OPENAI,
-                            false,
-                            &bd_responses_module,
-                            bd_responses_by_id,
-                            nullptr};
-        if (bd_snapshot_add_route(snap, create) != nullptr ||
-            bd_snapshot_add_route(snap, by_id) != nullptr) {
-            return "an \"openai_prefix\" path for the Responses API is already served by "
-                   "another module";
-        }
-    }
-    return nullptr;
+    *out = bd_openai_conf(snap)->prefixes;
 }
+
+/* body.model, and the output a response may produce (it counts against the key's
+ * tokens per minute). */
+static int
+bd_responses_model(bd_request_t *r, bd_api_model_ask_t *ask, int *status, std::string *msg)
+{
+    if (bd_api_req(r)->route->call == nullptr) {
+        return 0; /* GET and DELETE by id name no model */
+    }
+    const char *name = json_string_value(json_object_get(r->json, "model"));
+    if (name == nullptr || name[0] == '\0') {
+        *status = 400;
+        *msg = "model: a model name is required";
+        return -1;
+    }
+    ask->name = name;
+    json_t *mt = json_object_get(r->json, "max_output_tokens");
+    ask->output_max = json_is_integer(mt) ? json_integer_value(mt)
+                                          : bd_openai_conf(r->snap)->default_max_tokens;
+    return 0;
+}
+
+static const bd_api_route_t bd_responses_routes[] = {
+    {"/responses", false, BD_METHOD_POST, true, bd_responses_create, &bd_responses_call,
+     nullptr, false},
+    {"/responses/", true, BD_METHOD_GET | BD_METHOD_HEAD | BD_METHOD_DELETE, false,
+     bd_responses_by_id, nullptr, nullptr, false},
+    {nullptr, false, 0, false, nullptr, nullptr, nullptr, false},
+};
+
+const bd_api_t bd_responses_api = {
+    "openai",           bd_responses_routes, bd_responses_prefixes, bd_openai_render_error,
+    false,              "x-request-id",      "the request body",    false,
+    bd_responses_model, bd_openai_fail,      false,
+};
 
 void
 bd_responses_send_error(bd_request_t *r, int status, const char *type, const char *code,
                         const char *message)
 {
-    bd_openai_send_error(r, status, type, code, message);
+    std::string body;
+    bd_convert_openai_error_body(type, message, code, nullptr, &body);
+    if (r->error_type.empty()) {
+        r->error_type = type;
+    }
+    if (status == 429 || status == 503) {
+        bd_http_header_out(r, "retry-after", "1"); /* the SDKs back off on this one */
+    }
+    bd_http_send(r, status, "application/json", body.data(), body.size());
 }
 
 static int
@@ -106,7 +129,7 @@ bd_module_t bd_responses_module = {
     .directives = bd_responses_directives,
     .create_conf = bd_responses_create_conf,
     .init_conf = bd_responses_init_conf,
-    .postconfig = bd_responses_postconfig,
+    .postconfig = nullptr,
     .destroy_conf = bd_responses_destroy_conf,
     .init_process = nullptr,
     .exit_process = nullptr,

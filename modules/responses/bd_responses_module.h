@@ -9,7 +9,9 @@
 #define BD_RESPONSES_MODULE_H
 
 #include "core/bd_module.h"
+#include "modules/api/bd_api.h"
 
 extern bd_module_t bd_responses_module;
+extern const bd_api_t bd_responses_api;
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * bd_usage_module.cc: usage records. ACCESS notes who the request is for (user
- * id from the body, session id from a header) while the body and headers are
- * still there; LOG, which runs for every request including client aborts, builds
+ * bd_usage_module.cc: usage records. ACCESS notes who the request is for (the user
+ * id the MODEL phase took from the body, the session id from a header) while the
+ * headers are still there; LOG, which runs for every request including client aborts, builds
  * the record from the request's final counts and queues it to the store thread.
  * Worker threads; nothing here touches the disk.
  */
@@ -12,8 +12,8 @@
 #include "core/bd_process.h"
 #include "core/bd_request.h"
 #include "core/bd_worker.h"
+#include "modules/api/bd_api.h"
 #include "modules/store/bd_store_module.h"
-#include "modules/usage/bd_usage_scan.h"
 
 struct bd_usage_conf_t {
     bool on;
@@ -21,7 +21,6 @@ struct bd_usage_conf_t {
 
 /* Per request, only when there is something to remember. */
 struct bd_usage_ctx_t {
-    std::string user_id;
     std::string session_id;
 };
 
@@ -49,36 +48,22 @@ bd_usage_enabled(const bd_request_t *r)
     return c->on && bd_store_get(r->w->process) != nullptr;
 }
 
-static void
-bd_usage_ctx_free(void *data)
-{
-    delete (bd_usage_ctx_t *)data;
-}
-
 static int
 bd_usage_access(bd_request_t *r)
 {
     if (!bd_usage_enabled(r)) {
         return BD_DECLINED;
     }
-    std::string user;
-    if (r->body_len > 0) {
-        bd_usage_scan_user(r->body, r->body_len, &user);
-    }
     const char *session = bd_request_header(r, "x-claude-code-session-id");
     if (session == nullptr) {
         session = bd_request_header(r, "x-session-id");
     }
-    if (user.empty() && session == nullptr) {
+    if (session == nullptr) {
         return BD_DECLINED;
     }
-    bd_usage_ctx_t *ctx = new bd_usage_ctx_t();
-    ctx->user_id.swap(user);
-    if (session != nullptr) {
-        ctx->session_id.assign(session, strnlen(session, BD_USAGE_USER_MAX));
-    }
+    bd_usage_ctx_t *ctx = bd_request_arena_new<bd_usage_ctx_t>(r);
+    ctx->session_id.assign(session, strnlen(session, BD_API_USER_MAX));
     r->ctx[bd_usage_module.index] = ctx;
-    bd_request_add_cleanup(r, bd_usage_ctx_free, ctx);
     return BD_DECLINED;
 }
 
@@ -91,7 +76,7 @@ bd_usage_fill(const bd_request_t *r, bd_usage_record_t *u)
     u->model = r->model;
     u->model_resolved = r->model_resolved;
     u->served_by = r->upstream_target;
-    u->api = r->api == BD_API_OPENAI ? "openai" : "anthropic";
+    u->api = r->api != nullptr ? r->api->name : "";
     u->route = r->path;
     u->status = r->status;
     u->input_tokens = r->input_tokens;
@@ -102,10 +87,10 @@ bd_usage_fill(const bd_request_t *r, bd_usage_record_t *u)
     u->ttft_ms = r->first_byte_us != 0 ? (r->first_byte_us - r->start_us) / 1000 : -1;
     u->streamed = r->streamed;
     u->client_gone = r->client_gone;
-    u->cached = r->cache_result == "hit";
+    u->cached = r->cache_result == BD_CACHE_HIT;
+    u->user_id = r->user_id;
     const bd_usage_ctx_t *ctx = (const bd_usage_ctx_t *)r->ctx[bd_usage_module.index];
     if (ctx != nullptr) {
-        u->user_id = ctx->user_id;
         u->session_id = ctx->session_id;
     }
 }

@@ -1,39 +1,44 @@
 /*
- * bd_usage_scan_test.cc: the user id skimmer finds metadata.user_id and `user`
- * at the top level only, skips look-alikes inside strings and nested values, and
- * gives up quietly on malformed input.
+ * bd_api_user_test.cc: the user a parsed body names (the MODEL phase keeps it for
+ * usage records): metadata.user_id, else `user`, at the top level only, never
+ * look-alikes inside strings or nested values. A body that does not parse is
+ * answered 400 before anyone asks.
  */
 #include <gtest/gtest.h>
+#include <jansson.h>
 #include <string.h>
 
-#include "modules/usage/bd_usage_scan.h"
+#include "modules/api/bd_api.h"
 
 static std::string
 scan(const char *body)
 {
     std::string user = "unchanged";
-    bd_usage_scan_user(body, strlen(body), &user);
+    json_t *j = json_loads(body, 0, nullptr);
+    EXPECT_NE(j, nullptr) << body;
+    bd_api_user_id(j, &user);
+    json_decref(j);
     return user;
 }
 
-TEST(UsageScan, AnthropicMetadataUserId)
+TEST(ApiUser, AnthropicMetadataUserId)
 {
     EXPECT_EQ(scan(R"({"model":"m","messages":[{"role":"user","content":"hi"}],)"
                    R"("metadata":{"user_id":"user_42"},"max_tokens":5})"),
               "user_42");
 }
 
-TEST(UsageScan, OpenAIUser)
+TEST(ApiUser, OpenAIUser)
 {
     EXPECT_EQ(scan(R"({"model":"m","user":"alice","messages":[]})"), "alice");
 }
 
-TEST(UsageScan, MetadataWinsOverUser)
+TEST(ApiUser, MetadataWinsOverUser)
 {
     EXPECT_EQ(scan(R"({"user":"a","metadata":{"x":[1,{"user_id":"no"}],"user_id":"b"}})"), "b");
 }
 
-TEST(UsageScan, LookAlikesAreSkipped)
+TEST(ApiUser, LookAlikesAreSkipped)
 {
     EXPECT_EQ(scan(R"({"messages":[{"content":"\"metadata\":{\"user_id\":\"x\"}"}],)"
                    R"("tools":[{"user":"nested"}],"system":"user"})"),
@@ -41,19 +46,15 @@ TEST(UsageScan, LookAlikesAreSkipped)
     EXPECT_EQ(scan(R"({"metadata":{"user_id":7},"user":null})"), "");
 }
 
-TEST(UsageScan, EscapesAndLimits)
+TEST(ApiUser, EscapesAndLimits)
 {
     EXPECT_EQ(scan(R"({"metadata":{"user_id":"a\"b\\c\nd"}})"), "a\"b\\c\nd");
     std::string big = "{\"user\":\"" + std::string(1000, 'x') + "\"}";
-    std::string user;
-    bd_usage_scan_user(big.data(), big.size(), &user);
-    EXPECT_EQ(user.size(), (size_t)BD_USAGE_USER_MAX);
+    EXPECT_EQ(scan(big.c_str()).size(), (size_t)BD_API_USER_MAX);
 }
 
-TEST(UsageScan, MalformedBodies)
+TEST(ApiUser, NotAnObject)
 {
-    EXPECT_EQ(scan(""), "");
     EXPECT_EQ(scan("[1,2]"), "");
-    EXPECT_EQ(scan(R"({"metadata":{"user_id":"unterminated)"), "");
-    EXPECT_EQ(scan(R"({"user":"u", "x": )"), "u");
+    EXPECT_EQ(scan(R"({"metadata":"user_id"})"), "");
 }

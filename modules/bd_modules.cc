@@ -1,11 +1,13 @@
 /*
- * bd_modules.cc: the one ordered list of modules. The order is the order of the
- * ACCESS and LOG handlers: authentication before rate limiting, usage before
- * metrics. Built into the bedrockd executable (it names every module).
+ * bd_modules.cc: the one ordered list of modules, and the list of client APIs. The
+ * module order is the order of the MODEL, ACCESS and LOG handlers: authentication
+ * before rate limiting, the model's admission after both, usage before metrics. Built
+ * into the bedrockd executable (it names every module); the core names none.
  */
 #include "core/bd_core_module.h"
 #include "modules/admin/bd_admin.h"
 #include "modules/anthropic/bd_anthropic_module.h"
+#include "modules/api/bd_api.h"
 #include "modules/auth/bd_auth.h"
 #include "modules/bedrock/bd_bedrock.h"
 #include "modules/bedrockapi/bd_bedrockapi_int.h"
@@ -38,7 +40,19 @@ bd_module_t *const bd_modules[] = {
     &bd_responses_module, /* after openai: it serves on the openai prefixes */
     &bd_bedrockapi_module,
     &bd_usage_module,
+    &bd_api_module,     /* ACCESS: the model's admission, after the key, its limits, the
+                           cache and the usage module's notes */
     &bd_metrics_module, /* LOG: after every module that sets what it counts */
+    nullptr,
+};
+
+/* The client APIs (modules/api). The first to serve a path keeps it for clients that
+ * no other API's claims() picks out. */
+const bd_api_t *const bd_apis[] = {
+    &bd_anthropic_api,
+    &bd_openai_api,
+    &bd_responses_api,
+    &bd_bedrockapi_api,
     nullptr,
 };
 

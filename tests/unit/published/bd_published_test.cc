@@ -6,6 +6,7 @@
  */
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
 #include <vector>
@@ -96,6 +97,7 @@ TEST(Published, HoldCountsAnotherReference)
 struct Race {
     bd_published_t *slot;
     std::atomic<bool> *stop;
+    std::atomic<int> *reading; /* readers that have read once */
     long reads;
     long bad;
     int last_seen;
@@ -116,7 +118,9 @@ reader(void *arg)
         }
         r->bad += ok ? 0 : 1;
         r->last_seen = t->version; /* one writer: versions never go back */
-        r->reads++;
+        if (r->reads++ == 0) {
+            r->reading->fetch_add(1);
+        }
         bd_published_release(&t->pub);
     }
     return nullptr;
@@ -128,11 +132,17 @@ TEST(Published, ReadersRacingAWriterSeeWholeObjectsAndAllAreFreed)
     static bd_published_t slot; /* static: zero-initialised, as modules use it */
     std::atomic<bool> stop{false};
     enum { READERS = 6, VERSIONS = 3000 };
-    std::vector<Race> races(READERS, Race{&slot, &stop, 0, 0, 0});
+    std::atomic<int> reading{0};
+    std::vector<Race> races(READERS, Race{&slot, &stop, &reading, 0, 0, 0});
     std::vector<pthread_t> th(READERS);
     bd_published_publish(&slot, &table_new(0)->pub);
     for (int i = 0; i < READERS; i++) {
         ASSERT_EQ(pthread_create(&th[i], nullptr, reader, &races[i]), 0);
+    }
+    /* the writer starts once every reader reads: a loaded machine may start threads
+     * late, and a race no reader joined proves nothing */
+    while (reading.load() < READERS) {
+        sched_yield();
     }
     for (int v = 1; v <= VERSIONS; v++) {
         bd_published_publish(&slot, &table_new(v)->pub);

@@ -1,11 +1,15 @@
 /*
  * bd_admin_audit.cc: the audit trail: every admin action that reached a
  * handler (and every write a read-only token tried) becomes one row of the
- * store's audit table and one log line: who (the token's name), what, on
+ * store's audit table, one item of the fleet's DynamoDB audit table (when the
+ * dynamodb block is on) and one log line: who (the token's name), what, on
  * which target, the object before and after (as the API shows it: no secret,
  * no hash), when, the request id and the client's address.
  *
- *   GET /v1/audit?from=DATE&to=DATE&limit=N
+ * A row DynamoDB did not take stays pending in the store and is sent again
+ * every sampler period, so an outage loses no row.
+ *
+ *   GET /v1/audit?from=DATE&to=DATE&limit=N   (the fleet's trail when on)
  */
 #include "modules/admin/bd_admin_int.h"
 
@@ -13,7 +17,46 @@
 
 #include "core/bd_core.h"
 #include "core/bd_log.h"
+#include "modules/dynamodb/bd_ddb_module.h"
+#include "modules/dynamodb/ctl/bd_ctl_ddb.h"
 #include "modules/store/bd_store.h"
+
+/* The fleet's audit table when the dynamodb block is on, opened at the first
+ * need; null otherwise or when it cannot be opened (logged). */
+static bd_ctl_ddb_t *
+bd_admin_audit_fleet(bd_admin_req_t *ar)
+{
+    const bd_ddb_conf_t *dc = (const bd_ddb_conf_t *)bd_snapshot_conf(ar->snap, &bd_dynamodb_module);
+    if (!bd_ddb_conf_on(dc)) {
+        return nullptr;
+    }
+    if (ar->a->ddb == nullptr) {
+        std::string err;
+        ar->a->ddb = bd_ctl_ddb_open(dc, &err);
+        if (ar->a->ddb == nullptr) {
+            bd_log_error(BD_LOG_ERR, ar->request_id.c_str(), "admin audit: %s", err.c_str());
+        }
+    }
+    return ar->a->ddb;
+}
+
+/* Puts <row> into the fleet's table; on success clears its pending flag in the
+ * store. 0 or -1 (logged). */
+static int
+bd_admin_audit_push(bd_admin_t *a, bd_audit_row_t *row, const char *request_id)
+{
+    bd_ctl_backend_t fleet = {nullptr, a->ddb};
+    std::string err;
+    if (bd_ctl_audit_insert(&fleet, row, &err) != 0) {
+        bd_log_error(BD_LOG_ERR, request_id, "admin audit: %s%s", err.c_str(),
+                     row->id > 0 ? " (kept in the store; sent again later)" : "");
+        return -1;
+    }
+    if (row->id > 0 && a->db != nullptr && bd_store_audit_pushed(a->db, row->id, &err) != 0) {
+        bd_log_error(BD_LOG_ERR, request_id, "admin audit: %s", err.c_str());
+    }
+    return 0;
+}
 
 void
 bd_admin_audit(bd_admin_req_t *ar, const char *action, const std::string &target,
@@ -34,6 +77,8 @@ bd_admin_audit(bd_admin_req_t *ar, const char *action, const std::string &target
                  "admin audit: token=%s action=%s target=%s status=%d client=%s",
                  row.token_id.c_str(), action, target.empty() ? "-" : target.c_str(), status,
                  ar->client.c_str());
+    bd_ctl_ddb_t *fleet = bd_admin_audit_fleet(ar);
+    row.fleet_pending = fleet != nullptr;
     std::string err;
     if (ar->a->db == nullptr && !ar->a->db_path.empty()) {
         ar->a->db = bd_store_open(ar->a->db_path.c_str(), 5000, &err);
@@ -41,6 +86,29 @@ bd_admin_audit(bd_admin_req_t *ar, const char *action, const std::string &target
     if (ar->a->db != nullptr && bd_store_audit_insert(ar->a->db, &row, &err) != 0) {
         bd_log_error(BD_LOG_ERR, ar->request_id.c_str(), "admin audit: cannot append: %s",
                      err.c_str());
+        row.id = 0;
+    }
+    if (fleet != nullptr) {
+        bd_admin_audit_push(ar->a, &row, ar->request_id.c_str());
+    }
+}
+
+void
+bd_admin_audit_retry(bd_admin_t *a)
+{
+    if (a->db == nullptr || a->ddb == nullptr) {
+        return;
+    }
+    std::vector<bd_audit_row_t> rows;
+    std::string err;
+    if (bd_store_audit_pending(a->db, 100, &rows, &err) != 0) {
+        bd_log_error(BD_LOG_ERR, nullptr, "admin audit: %s", err.c_str());
+        return;
+    }
+    for (bd_audit_row_t &r : rows) {
+        if (bd_admin_audit_push(a, &r, r.request_id.c_str()) != 0) {
+            return; /* still away: the next period tries again */
+        }
     }
 }
 
@@ -97,13 +165,9 @@ bd_admin_audit_list(bd_admin_req_t *ar)
     if (bd_admin_store(ar) != 0) {
         return;
     }
-    if (ar->a->db == nullptr) {
-        bd_admin_error(ar, 503, nullptr, "the audit trail is kept in the store (\"store off\")");
-        return;
-    }
     std::vector<bd_audit_row_t> rows;
     std::string err;
-    if (bd_store_audit_list(ar->a->db, from, to, limit, &rows, &err) != 0) {
+    if (bd_ctl_audit_list(&ar->backend, from, to, limit, &rows, &err) != 0) {
         bd_admin_error(ar, 500, nullptr, "%s", err.c_str());
         return;
     }

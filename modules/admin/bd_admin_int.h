@@ -109,10 +109,14 @@ int bd_admin_query_date(bd_admin_req_t *ar, const char *name, int64_t dflt, int6
 
 /* --- audit (bd_admin_audit.cc) --- */
 
-/* Appends one action to the audit table (when there is a store) and the log.
- * <before> and <after> are JSON texts without secrets ("" = none). */
+/* Appends one action to the store's audit table (when there is a store), the
+ * fleet's (when the dynamodb block is on) and the log. <before> and <after> are
+ * JSON texts without secrets ("" = none). */
 void bd_admin_audit(bd_admin_req_t *ar, const char *action, const std::string &target,
                     const std::string &before, const std::string &after, int status);
+
+/* Sends the store's rows DynamoDB has not taken yet (the sampler timer). */
+void bd_admin_audit_retry(bd_admin_t *a);
 
 /* GET /v1/audit */
 void bd_admin_audit_list(bd_admin_req_t *ar);

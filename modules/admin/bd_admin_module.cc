@@ -104,6 +104,7 @@ static void
 bd_admin_on_sample(evutil_socket_t, short, void *arg)
 {
     bd_admin_sample((bd_admin_t *)arg);
+    bd_admin_audit_retry((bd_admin_t *)arg);
 }
 
 static void *

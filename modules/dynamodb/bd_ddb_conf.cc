@@ -72,6 +72,7 @@ const bd_directive_t bd_ddb_directives[] = {
     {"model_map_table", "dynamodb", BD_ARGS_1, bd_conf_set_str, BD_DDB_OFF(model_map_table),
      nullptr},
     {"limits_table", "dynamodb", BD_ARGS_1, bd_conf_set_str, BD_DDB_OFF(limits_table), nullptr},
+    {"audit_table", "dynamodb", BD_ARGS_1, bd_conf_set_str, BD_DDB_OFF(audit_table), nullptr},
     {"sync_interval", "dynamodb", BD_ARGS_1, bd_conf_set_duration, BD_DDB_OFF(sync_interval_ms),
      nullptr},
     {"full_sync_interval", "dynamodb", BD_ARGS_1, bd_conf_set_duration,
@@ -129,7 +130,8 @@ bd_ddb_conf_tables(const bd_ddb_conf_t *c)
             {"usage", &c->usage_table},
             {"cache", &c->cache_table},
             {"model_map", &c->model_map_table},
-            {"limits", &c->limits_table}};
+            {"limits", &c->limits_table},
+            {"audit", &c->audit_table}};
 }
 
 /* DynamoDB's rule: 3 to 255 of [a-zA-Z0-9_.-]. */
@@ -181,7 +183,8 @@ bd_ddb_conf_resolve(bd_ddb_conf_t *c, const char *fallback_region, std::string *
                   {&c->usage_table, "usage"},
                   {&c->cache_table, "cache"},
                   {&c->model_map_table, "model-mapping"},
-                  {&c->limits_table, "limits"}};
+                  {&c->limits_table, "limits"},
+                  {&c->audit_table, "audit"}};
     for (auto &t : tables) {
         if (t.name->empty()) {
             *t.name = c->table_prefix + t.suffix;

@@ -7,9 +7,9 @@
  *       enabled on;                 # default on when the block is present
  *       region us-east-1;           # default: the bedrock region, AWS_REGION, ...
  *       endpoint URL;               # default: AWS_ENDPOINT_URL_DYNAMODB, else regional
- *       table_prefix bedrockd-;     # <prefix>api-keys, usage, cache, model-mapping, limits
+ *       table_prefix bedrockd-;     # <prefix>api-keys, usage, cache, model-mapping, limits, audit
  *       api_keys_table NAME; usage_table NAME; cache_table NAME;
- *       model_map_table NAME; limits_table NAME;
+ *       model_map_table NAME; limits_table NAME; audit_table NAME;
  *       sync_interval 2s;  full_sync_interval 5m;
  *       usage_push_interval 1s;  usage_push_batch 2000;  usage_push_concurrency 8;
  *       usage_retention 7d;  usage_item_ttl 0;
@@ -44,6 +44,7 @@ struct bd_ddb_conf_t {
     std::string table_prefix;
     bool prefix_set = false;
     std::string api_keys_table, usage_table, cache_table, model_map_table, limits_table;
+    std::string audit_table; /* the admin API's audit trail */
     int64_t sync_interval_ms = -1;
     int64_t full_sync_interval_ms = -1;
     int64_t usage_push_interval_ms = -1;

@@ -17,6 +17,7 @@ bd_ddb_table_defs(const bd_ddb_conf_t *c)
         {"cache", c->cache_table, "cache_key", nullptr, "expires_at"},
         {"model_map", c->model_map_table, "model", nullptr, nullptr},
         {"limits", c->limits_table, "pk", nullptr, "expires_at"},
+        {"audit", c->audit_table, "pk", "sk", nullptr},
     };
 }
 

@@ -19,7 +19,7 @@ struct sqlite3;
 #define BD_STORE_DEFAULT_PATH "/var/lib/bedrockd/bedrockd.db"
 
 /* The schema version the code writes (PRAGMA user_version). */
-enum { BD_STORE_SCHEMA_VERSION = 8 };
+enum { BD_STORE_SCHEMA_VERSION = 9 };
 
 /* Opens (creating the file, never its directory) <path>, sets WAL and a busy
  * timeout of <busy_ms>, and migrates the schema to the latest version. Returns the
@@ -120,10 +120,18 @@ struct bd_audit_row_t {
     std::string request_id;
     std::string client; /* the peer address */
     int status;         /* the HTTP status answered */
+    bool fleet_pending = false; /* not yet in the fleet's DynamoDB audit table */
 };
 
-/* Appends <row>. Returns 0 or -1. */
-int bd_store_audit_insert(sqlite3 *db, const bd_audit_row_t *row, std::string *err);
+/* Appends <row> and sets row->id. Returns 0 or -1. */
+int bd_store_audit_insert(sqlite3 *db, bd_audit_row_t *row, std::string *err);
+
+/* The oldest <limit> rows still pending for the fleet's table. Returns 0 or -1. */
+int bd_store_audit_pending(sqlite3 *db, int64_t limit, std::vector<bd_audit_row_t> *out,
+                           std::string *err);
+
+/* Row <id> is in the fleet's table now. Returns 0 or -1. */
+int bd_store_audit_pushed(sqlite3 *db, int64_t id, std::string *err);
 
 /* Rows with time in [since_ms, until_ms), oldest first, at most <limit> (the
  * newest ones). Returns 0 or -1. */

@@ -107,6 +107,10 @@ static const char *const bd_store_migrations[] = {
     " response TEXT NOT NULL,"
     " input TEXT NOT NULL);"
     "CREATE INDEX responses_expires ON responses(expires_ms);",
+
+    /* 9: audit rows the fleet's DynamoDB audit table has not taken yet (it was away) */
+    "ALTER TABLE audit ADD COLUMN fleet_pending INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX audit_fleet_pending ON audit(fleet_pending) WHERE fleet_pending = 1;",
 };
 
 static_assert(sizeof(bd_store_migrations) / sizeof(bd_store_migrations[0]) ==

@@ -4,7 +4,9 @@
  * revoked through the API land in the fleet's DynamoDB tables, as with
  * `bedrockctl -c`, and reach the other task by its sync; a key revoked through
  * the API is refused on both tasks as a key revoked with bedrockctl is; usage
- * comes from the fleet's aggregates; the audit rows stay in the task's store.
+ * comes from the fleet's aggregates; the audit trail is the fleet's audit table,
+ * read the same through the API and bedrockctl, and a row DynamoDB did not
+ * take is sent again.
  * Run from tests/: BD_BEDROCKD=... BD_EMULATOR=... BD_BEDROCKCTL=... node --test
  * integration/admin_fleet.test.mjs.
  */
@@ -13,6 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+
+import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 
 import { emulatorBedrock } from './lib/admin.mjs';
 import { startDynalite } from './lib/dynamo.mjs';
@@ -39,6 +43,7 @@ let ctlDir;
 let a;
 let b;
 let admin;
+const secrets = []; /* every key secret the API answered: none may reach the audit table */
 
 function conf(store, extra = '') {
     return `listen 127.0.0.1:0;
@@ -66,12 +71,16 @@ async function ctl(args) {
     return r.stdout;
 }
 
-function api(method, p, body) {
-    return httpRequest(`${admin}${p}`, {
+async function api(method, p, body) {
+    const r = await httpRequest(`${admin}${p}`, {
         method,
         headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
     });
+    if (r.json?.secret) {
+        secrets.push(r.json.secret);
+    }
+    return r;
 }
 
 async function status(task, key, model = 'claude-haiku-4-5') {
@@ -158,9 +167,45 @@ test('model map additions and usage come from the fleet\'s tables', async () => 
     assert.equal(JSON.parse(await ctl(['model', 'list', '--format', 'json'])).some((m) => m.name === 'fleet-haiku'), false);
 });
 
-test('the audit rows are in the task\'s store', async () => {
+test('the audit trail is the fleet\'s table, read the same through the API and bedrockctl', async () => {
     const rows = (await api('GET', '/v1/audit')).json.audit;
     assert.deepEqual(rows.map((r) => r.action).filter((x) => x !== 'reload').slice(0, 4),
                      ['key.create', 'key.create', 'key.create', 'key.revoke']);
     assert.ok(rows.some((r) => r.action === 'model.set' && r.target === 'fleet-haiku'));
+    const items = await ddb.scanAll(`${PREFIX}audit`);
+    assert.equal(items.length, rows.length);
+    for (const item of items) {
+        assert.equal(item.pk.S, 'audit');
+        assert.match(item.sk.S, /^\d{13}#adm_[0-9A-Za-z]{24}#[a-z.]+$/);
+        assert.ok(rows.some((r) => r.request_id === item.request_id.S && r.action === item.action.S &&
+                                   r.id === Number(item.id.N)), item.sk.S);
+    }
+    assert.ok(secrets.length >= 4);
+    for (const secret of secrets) {
+        assert.equal(JSON.stringify(items).includes(secret), false, 'no key secret in the audit table');
+    }
+    assert.deepEqual(JSON.parse(await ctl(['audit', '--format', 'json'])), rows);
+    assert.deepEqual(JSON.parse(await ctl(['audit', '--format', 'json', '--limit', '2'])), rows.slice(-2));
+    assert.deepEqual(JSON.parse(await ctl(['audit', '--format', 'json', '--until', '2000-01-01'])), []);
+});
+
+test('an audit row DynamoDB did not take is kept and sent again', async () => {
+    const table = `${PREFIX}audit`;
+    await ddb.client.send(new DeleteTableCommand({ TableName: table }));
+    const set = await api('PUT', '/v1/models/fleet-outage', { bedrock_id: 'anthropic.claude-haiku-4-5-20251001-v1:0' });
+    assert.equal(set.status, 200, 'the action itself does not wait for the audit table');
+    assert.equal((await api('GET', '/v1/audit')).status, 500, 'the trail cannot be read meanwhile');
+    await ddb.client.send(new CreateTableCommand({
+        TableName: table,
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' },
+                               { AttributeName: 'sk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+        BillingMode: 'PAY_PER_REQUEST',
+    }));
+    await waitUntil(async () => (await ddb.scanAll(table)).some(
+        (i) => i.action?.S === 'model.set' && i.target?.S === 'fleet-outage'),
+    { timeoutMs: 30000, intervalMs: 250, what: 'the kept row sent again' });
+    const rows = (await api('GET', '/v1/audit')).json.audit;
+    assert.deepEqual(rows.map((r) => `${r.action} ${r.target}`), ['model.set fleet-outage']);
+    assert.equal((await api('DELETE', '/v1/models/fleet-outage')).status, 200);
 });

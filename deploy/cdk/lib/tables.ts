@@ -1,5 +1,5 @@
 /*
- * The five DynamoDB tables of bedrockd's `dynamodb` block, named
+ * The six DynamoDB tables of bedrockd's `dynamodb` block, named
  * <prefix><suffix> as the block expects (table_prefix), with the key schemas
  * the sync module reads and writes. On demand, point-in-time recovery,
  * encrypted with the AWS managed key, TTL where items expire.
@@ -22,6 +22,7 @@ export const TABLE_SPECS: TableSpec[] = [
     { suffix: 'cache', partitionKey: 'cache_key', ttl: 'expires_at' },
     { suffix: 'model-mapping', partitionKey: 'model' },
     { suffix: 'limits', partitionKey: 'pk', ttl: 'expires_at' },
+    { suffix: 'audit', partitionKey: 'pk', sortKey: 'sk' },
 ];
 
 /* What the sync thread does: item reads and writes, no table management. */

@@ -79,11 +79,19 @@ int bd_ctl_model_unset(const bd_ctl_backend_t *b, const std::string &name, std::
 int bd_ctl_usage_report(const bd_ctl_backend_t *b, int by, int64_t since_ms, int64_t until_ms,
                         std::vector<bd_usage_row_t> *out, std::string *err);
 
+/* The admin API's audit trail: rows go to the fleet's audit table in DynamoDB
+ * mode, else the store; a list is oldest first, at most <limit> (the newest) of
+ * [since, until) (bd_ctl_audit_ddb.cc). */
+int bd_ctl_audit_insert(const bd_ctl_backend_t *b, bd_audit_row_t *row, std::string *err);
+int bd_ctl_audit_list(const bd_ctl_backend_t *b, int64_t since_ms, int64_t until_ms, int64_t limit,
+                      std::vector<bd_audit_row_t> *out, std::string *err);
+
 /* The commands: <args> are the words after "key", "usage" or "model". */
 int bd_ctl_key(const bd_ctl_backend_t *b, const std::vector<std::string> &args);
 int bd_ctl_usage(const bd_ctl_backend_t *b, const std::vector<std::string> &args);
 int bd_ctl_model(const bd_ctl_backend_t *b, const std::vector<std::string> &args);
-/* `audit`: the admin API's audit trail, from the store file or the API. */
+/* `audit`: the admin API's audit trail, from the store file, the fleet's
+ * DynamoDB audit table or the API. */
 int bd_ctl_audit(const bd_ctl_backend_t *b, const std::vector<std::string> &args);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * bd_ctl_audit.cc: `bedrockctl audit`: the admin API's audit trail from the
- * store file (or the admin API with --url), oldest first, as a table, JSON or
+ * store file, the fleet's DynamoDB audit table (a conf with a dynamodb block)
+ * or the admin API (--url), oldest first, as a table, JSON or
  * CSV. Rows never hold a secret.
  */
 #include <jansson.h>
@@ -8,7 +9,6 @@
 
 #include "modules/store/bd_store.h"
 #include "modules/store/ctl/bd_ctl.h"
-#include "modules/store/ctl/bd_ctl_remote.h"
 
 static const char *const bd_ctl_audit_flags[] = {"--since", "--until", "--limit", "--format",
                                                  nullptr};
@@ -63,10 +63,7 @@ bd_ctl_audit(const bd_ctl_backend_t *b, const std::vector<std::string> &args)
     }
     std::vector<bd_audit_row_t> rows;
     std::string err;
-    int got = b->remote != nullptr
-                  ? bd_ctl_remote_audit(b->remote, since, until, limit, &rows, &err)
-                  : bd_store_audit_list(b->db, since, until, limit, &rows, &err);
-    if (got != 0) {
+    if (bd_ctl_audit_list(b, since, until, limit, &rows, &err) != 0) {
         return bd_ctl_fail(BD_CTL_FAILED, "%s", err.c_str());
     }
     if (format == BD_CTL_JSON) {

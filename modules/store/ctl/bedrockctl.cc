@@ -39,10 +39,10 @@ static const char bd_ctl_usage_text[] =
     "  dynamodb import-keys --from TABLE [--key-attr A] [--name-attr A] [--user-attr A]\n"
     "             [--rpm-attr A] [--active-attr A]\n"
     "\n"
-    "With a conf whose dynamodb block is on, key, model and usage work on the fleet's\n"
-    "DynamoDB tables instead of the store file; audit always reads the store file\n"
-    "(the admin API's trail). With --url (a daemon's admin_listen) and --token-file\n"
-    "(an admin token), key, usage, model and audit go through its admin API.\n"
+    "With a conf whose dynamodb block is on, key, model, usage and audit work on the\n"
+    "fleet's DynamoDB tables instead of the store file. With --url (a daemon's\n"
+    "admin_listen) and --token-file (an admin token), key, usage, model and audit go\n"
+    "through its admin API.\n"
     "DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z (UTC). Without -c or --store the\n"
     "store named by " BD_CTL_DEFAULT_CONF " is used, else " BD_STORE_DEFAULT_PATH ".\n";
 
@@ -219,7 +219,7 @@ main(int argc, char **argv)
         bd_ctl_backend_t b = {nullptr, nullptr, &remote};
         return bd_ctl_command(&b, command, args);
     }
-    if (command == "dynamodb" || (bd_ddb_conf_on(&ddb) && command != "audit")) {
+    if (command == "dynamodb" || bd_ddb_conf_on(&ddb)) {
         return bd_ctl_run_ddb(&ddb, command, args);
     }
     if (command != "key" && command != "usage" && command != "model" && command != "audit") {

@@ -94,12 +94,18 @@ function lastRecord() {
     return JSON.parse(lines[lines.length - 1]);
 }
 
-/* The usage row of the latest request through the front door, once it is written. */
-async function lastUsage() {
+/* The id of the newest usage row now, so a later lastUsage(mark) cannot read an
+ * older request's row that the store wrote late. */
+function usageMark() {
+    return Number(sql('SELECT coalesce(max(id), 0) FROM usage'));
+}
+
+/* The newest usage row written after `mark`, once it is written. */
+async function lastUsage(mark) {
     let row = '';
     await waitUntil(() => {
         row = sql("SELECT key_id, model, model_resolved, status, input_tokens, output_tokens " +
-                  "FROM usage ORDER BY id DESC LIMIT 1");
+                  `FROM usage WHERE id > ${mark} ORDER BY id DESC LIMIT 1`);
         return row !== '';
     }, { what: 'a usage row' });
     const [keyId, model, resolved, status, input, output] = row.split('|');
@@ -115,6 +121,7 @@ const native = (text) => JSON.stringify({
 describe('AWS SDK BedrockRuntimeClient with a bedrockd key as bearer token', () => {
     test('Converse: mapped model, re-signed, usage recorded for the key', async () => {
         const c = client(key.secret);
+        const mark = usageMark();
         const out = await c.send(new ConverseCommand({
             modelId: SONNET,
             messages: [{ role: 'user', content: [{ text: 'front door converse' }] }],
@@ -123,7 +130,7 @@ describe('AWS SDK BedrockRuntimeClient with a bedrockd key as bearer token', () 
         assert.equal(out.output.message.content[0].text, 'front door converse');
         assert.equal(lastRecord().model, SONNET_ID);
         assert.equal(lastRecord().operation, 'converse');
-        const u = await lastUsage();
+        const u = await lastUsage(mark);
         assert.equal(u.keyId, key.id);
         assert.equal(u.model, SONNET);
         assert.equal(u.resolved, SONNET_ID);
@@ -133,6 +140,7 @@ describe('AWS SDK BedrockRuntimeClient with a bedrockd key as bearer token', () 
 
     test('ConverseStream: the event stream relayed, usage from its metadata', async () => {
         const c = client(key.secret);
+        const mark = usageMark();
         const out = await c.send(new ConverseStreamCommand({
             modelId: SONNET_ID,
             messages: [{ role: 'user', content: [{ text: 'streamed through the door' }] }],
@@ -144,22 +152,24 @@ describe('AWS SDK BedrockRuntimeClient with a bedrockd key as bearer token', () 
             if (ev.metadata) usage = ev.metadata.usage;
         }
         assert.equal(text, 'streamed through the door');
-        const u = await lastUsage();
+        const u = await lastUsage(mark);
         assert.equal(u.input, usage.inputTokens);
         assert.equal(u.output, usage.outputTokens);
     });
 
     test('InvokeModel and InvokeModelWithResponseStream with the native body', async () => {
         const c = client(key.secret);
+        let mark = usageMark();
         const res = await c.send(new InvokeModelCommand({
             modelId: 'claude-sonnet-4-5-20250929', contentType: 'application/json',
             body: native('invoked natively'),
         }));
         const msg = JSON.parse(Buffer.from(res.body).toString('utf8'));
         assert.equal(msg.content[0].text, 'invoked natively');
-        let u = await lastUsage();
+        let u = await lastUsage(mark);
         assert.equal(u.output, msg.usage.output_tokens);
 
+        mark = usageMark();
         const s = await c.send(new InvokeModelWithResponseStreamCommand({
             modelId: SONNET, contentType: 'application/json', body: native('natively streamed'),
         }));
@@ -169,7 +179,7 @@ describe('AWS SDK BedrockRuntimeClient with a bedrockd key as bearer token', () 
             if (e.type === 'content_block_delta') text += e.delta.text;
         }
         assert.equal(text, 'natively streamed');
-        u = await lastUsage();
+        u = await lastUsage(mark);
         assert.ok(u.output > 0 && u.input > 0, JSON.stringify(u));
         assert.equal(lastRecord().operation, 'invoke-with-response-stream');
     });
@@ -256,6 +266,7 @@ describe('Claude Code in Bedrock mode', () => {
             DISABLE_TELEMETRY: '1', DISABLE_AUTOUPDATER: '1', DISABLE_ERROR_REPORTING: '1',
             CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
         };
+        const mark = usageMark();
         const proc = spawn(CLAUDE, ['-p', 'Say it. [[emu:echo text=BEDROCK-MODE]]', '--model',
                                     SONNET_ID], { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
@@ -268,7 +279,7 @@ describe('Claude Code in Bedrock mode', () => {
         const rec = lastRecord();
         assert.equal(rec.model, SONNET_ID);
         assert.equal(rec.operation, 'invoke-with-response-stream');
-        const u = await lastUsage();
+        const u = await lastUsage(mark);
         assert.equal(u.keyId, key.id);
     });
 });

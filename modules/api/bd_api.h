@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bd_published.h"
 #include "core/bd_request.h"
 #include "modules/bedrock/bd_bedrock.h"
 #include "modules/convert/bd_convert.h"
@@ -116,13 +117,17 @@ struct bd_api_t {
 struct bd_api_req_t {
     const bd_api_t *api;
     const bd_api_route_t *route;
-    const bd_convert_model_t *model; /* resolved: in the snapshot, or <resolved>; null
-                                        when the route names no model or it is unknown */
-    bd_convert_model_t resolved;     /* a model that has no entry of its own */
+    const bd_convert_model_t *model; /* resolved: in the published model table (held in
+                                        <model_table>), or <resolved>; null when the route
+                                        names no model or it is unknown */
+    bd_published_obj_t *model_table = nullptr; /* the table <model> points into */
+    bd_convert_model_t resolved;     /* a model the table does not hold (a passthrough id) */
     bd_api_model_ask_t ask;
     int fail_status;                 /* 0, or the MODEL phase's failure for admission */
     int fail_kind;                   /* bd_api_fail_e */
     std::string fail_msg;
+
+    ~bd_api_req_t() { bd_published_release(model_table); }
 };
 
 /* A model call run by the shared driver (bd_api_relay.cc). */

@@ -198,7 +198,8 @@ bd_api_model(bd_request_t *r)
                 return BD_OK;
             }
         } else if (body_status == 0) {
-            q->model = bd_models_resolve_ref(r->snap, q->ask.name.c_str(), &q->resolved);
+            q->model = bd_models_lookup(r->snap, q->ask.name.c_str(), &q->model_table,
+                                        &q->resolved);
             if (q->model == nullptr) {
                 q->fail_status = 404;
                 q->fail_kind = BD_API_FAIL_UNKNOWN_MODEL;

@@ -87,13 +87,35 @@ const char *bd_models_fallback_resolve(bd_model_entry_t *e,
  * model stays <name>. Returns 0, or -1 when the model is unknown. Any worker thread. */
 int bd_models_resolve(const bd_snapshot_t *snap, const char *name, bd_convert_model_t *out);
 
-/* Resolves <name> as bd_models_resolve does, without a copy where it can: a conf entry
- * asked for by its own name is returned as the snapshot holds it (its client_name is
- * <name>); anything else is filled into <scratch>, which is returned. Null when the
- * model is unknown. Any worker thread; the result lives as long as the snapshot and
- * <scratch>. */
-const bd_convert_model_t *bd_models_resolve_ref(const bd_snapshot_t *snap, const char *name,
-                                                bd_convert_model_t *scratch);
+/* --- the merged model table (bd_models_table.cc) ---
+ *
+ * Every name a client may ask for, resolved once (bd_models_resolve) into an
+ * immutable entry and published to the workers; rebuilt when the snapshot, the
+ * additions or the model source change. */
+
+/* Resolves <name> for a request on <snap>: a pointer into the published table,
+ * whose reference the caller then holds in *<held> (release it with
+ * bd_published_release when the request ends), or, for a name the table does not
+ * hold (a passthrough id) or while <snap> is being replaced, <scratch> filled by
+ * bd_models_resolve. Null when the model is unknown. No lock; any worker thread. */
+const bd_convert_model_t *bd_models_lookup(const bd_snapshot_t *snap, const char *name,
+                                           bd_published_obj_t **held,
+                                           bd_convert_model_t *scratch);
+
+/* The table follows <snap> when it is newer than the one it follows (a worker
+ * adopted it). Any thread. */
+void bd_models_table_follow(bd_snapshot_t *snap);
+
+/* Rebuilds the table from its snapshot and the current additions and model
+ * source (their writers call this after publishing). Any thread. */
+void bd_models_table_refresh(void);
+
+/* Drops the table (the process ends); later refreshes do nothing. */
+void bd_models_table_close(void);
+
+/* Appends the names of the published additions / the model source's names. */
+void bd_models_addition_names(std::vector<std::string> *out);
+void bd_models_source_names(std::vector<std::string> *out);
 
 /* The conf entries in conf order (for /v1/models). */
 const std::vector<bd_model_entry_t> &bd_models_entries(const bd_snapshot_t *snap);

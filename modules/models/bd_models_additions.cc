@@ -32,6 +32,7 @@ bd_models_publish_additions(std::vector<bd_models_addition_t> *rows)
 {
     if (rows == nullptr) {
         bd_published_clear(&bd_models_additions);
+        bd_models_table_refresh();
         return;
     }
     bd_models_additions_t *t = new bd_models_additions_t();
@@ -41,6 +42,19 @@ bd_models_publish_additions(std::vector<bd_models_addition_t> *rows)
         t->by_name.emplace(t->rows[i].name, i);
     }
     bd_published_publish(&bd_models_additions, &t->pub);
+    bd_models_table_refresh();
+}
+
+void
+bd_models_addition_names(std::vector<std::string> *out)
+{
+    auto *t = (bd_models_additions_t *)bd_published_acquire(&bd_models_additions);
+    if (t != nullptr) {
+        for (const bd_models_addition_t &a : t->rows) {
+            out->push_back(a.name);
+        }
+        bd_published_release(&t->pub);
+    }
 }
 
 int

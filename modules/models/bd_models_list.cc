@@ -17,6 +17,19 @@ void
 bd_models_publish_catalog(bd_models_catalog_t *c)
 {
     bd_published_publish(&bd_models_catalog, c != nullptr ? &c->pub : nullptr);
+    bd_models_table_refresh();
+}
+
+void
+bd_models_source_names(std::vector<std::string> *out)
+{
+    auto *c = (bd_models_catalog_t *)bd_published_acquire(&bd_models_catalog);
+    if (c != nullptr) {
+        for (const auto &n : c->names) {
+            out->push_back(n.first);
+        }
+        bd_published_release(&c->pub);
+    }
 }
 
 int

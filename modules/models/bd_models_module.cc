@@ -39,6 +39,8 @@
  *                                                                Bedrock catalog) resolve too
  */
 #include "modules/models/bd_models.h"
+
+#include "core/bd_worker.h"
 #include "modules/models/bd_models_family.h"
 #include "modules/models/bd_models_known.h"
 
@@ -622,18 +624,6 @@ bd_models_resolve(const bd_snapshot_t *snap, const char *name, bd_convert_model_
     return 0;
 }
 
-const bd_convert_model_t *
-bd_models_resolve_ref(const bd_snapshot_t *snap, const char *name, bd_convert_model_t *scratch)
-{
-    const bd_models_conf_t *mcf =
-        (const bd_models_conf_t *) bd_snapshot_conf(snap, &bd_models_module);
-    auto it = mcf->by_name.find(std::string_view(name));
-    if (it != mcf->by_name.end() && mcf->entries[it->second].data.client_name == name) {
-        return &mcf->entries[it->second].data;
-    }
-    return bd_models_resolve(snap, name, scratch) == 0 ? scratch : nullptr;
-}
-
 int
 bd_models_entry_index(const bd_snapshot_t *snap, const char *name)
 {
@@ -657,6 +647,26 @@ bd_models_passthrough(const bd_snapshot_t *snap)
     return ((const bd_models_conf_t *) bd_snapshot_conf(snap, &bd_models_module))->passthrough;
 }
 
+/* The merged model table follows the snapshot the workers run on. */
+static int
+bd_models_init_worker(bd_worker_t *w)
+{
+    bd_models_table_follow(w->snap);
+    return BD_OK;
+}
+
+static void
+bd_models_adopt_worker(bd_worker_t *w, const bd_snapshot_t *)
+{
+    bd_models_table_follow(w->snap);
+}
+
+static void
+bd_models_exit_process(bd_process_t *)
+{
+    bd_models_table_close();
+}
+
 bd_module_t bd_models_module = {
     .name = "models",
     .index = 0,
@@ -666,10 +676,13 @@ bd_module_t bd_models_module = {
     .postconfig = nullptr,
     .destroy_conf = bd_models_destroy_conf,
     .init_process = nullptr,
-    .exit_process = nullptr,
-    .init_worker = nullptr,
+    .exit_process = bd_models_exit_process,
+    .init_worker = bd_models_init_worker,
     .exit_worker = nullptr,
     .access = nullptr,
     .log = nullptr,
     .ready = nullptr,
+    .ready_json = nullptr,
+    .metrics = nullptr,
+    .adopt_worker = bd_models_adopt_worker,
 };

@@ -1,18 +1,19 @@
 /*
  * bd_sigv4.cc: AWS Signature Version 4 (canonical request, string to sign, derived key,
  * Authorization header) and the parser of an incoming Authorization value.
- * Pure functions over OpenSSL one-shot digests; callable on any thread. The only state is
- * a per-thread copy of the last derived key, keyed by everything it is derived from, so a
- * signature never depends on which call came before.
+ * Pure functions over the digests of bd_digest.h; callable on any thread. The only
+ * state is per thread: those digests' contexts and a copy of the last derived key, keyed
+ * by everything it is derived from, so a signature never depends on the call before.
  */
 #include "bd_sigv4.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/crypto.h>
 #include <string.h>
 #include <time.h>
 
 #include <algorithm>
+
+#include "bd_digest.h"
 
 static const char bd_sigv4_hex_upper[] = "0123456789ABCDEF";
 static const char bd_sigv4_hex_lower[] = "0123456789abcdef";
@@ -34,9 +35,7 @@ bd_sigv4_hex(const unsigned char *p, size_t len)
 static void
 bd_sigv4_hmac(const void *key, size_t key_len, const std::string &data, unsigned char out[32])
 {
-    unsigned int out_len = 32;
-    HMAC(EVP_sha256(), key, (int) key_len, (const unsigned char *) data.data(), data.size(), out,
-         &out_len);
+    bd_hmac_sha256(key, key_len, data.data(), data.size(), out);
 }
 
 static bool
@@ -106,10 +105,9 @@ bd_sigv4_canonical_uri(const char *wire_path)
 std::string
 bd_sigv4_sha256_hex(const void *data, size_t len)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    EVP_Digest(data ? data : "", len, md, &md_len, EVP_sha256(), NULL);
-    return bd_sigv4_hex(md, md_len);
+    unsigned char md[BD_SHA256_LEN];
+    bd_sha256(data ? data : "", len, md);
+    return bd_sigv4_hex(md, sizeof(md));
 }
 
 void

@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include <openssl/rand.h>
-#include <openssl/sha.h>
+
+#include "core/aws/bd_digest.h"
 
 static const char bd_key_b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -89,8 +90,8 @@ bd_key_secret_valid(const char *s, size_t len)
 void
 bd_key_hash(const char *s, size_t len, std::string *out)
 {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)s, len, md);
+    unsigned char md[BD_SHA256_LEN];
+    bd_sha256(s, len, md);
     out->assign((const char *)md, sizeof(md));
 }
 

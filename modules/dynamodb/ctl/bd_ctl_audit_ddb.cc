@@ -148,6 +148,7 @@ bd_audit_ddb_list(bd_ctl_ddb_t *d, int64_t since_ms, int64_t until_ms, int64_t l
         }
         start = json_incref(last);
     }
+    json_decref(start); /* the limit was reached with more pages left */
     if ((int64_t)out->size() > limit) {
         out->resize(limit);
     }

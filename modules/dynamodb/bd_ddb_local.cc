@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <set>
 #include <unordered_map>
 
@@ -366,11 +367,13 @@ bd_ddb_local_backlog(sqlite3 *db)
     int64_t upto = bd_ddb_local_state(db, "pushed_upto", 0);
     sqlite3_stmt *st = nullptr;
     int64_t n = -1;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM usage WHERE id > ?1", -1, &st, nullptr) ==
+    /* The ids above the mark are contiguous (the store only appends; pruning deletes
+     * only rows at or below it), so their number is a difference of ids: O(log n),
+     * where counting them cost a scan of the whole backlog after every round. */
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM usage", -1, &st, nullptr) ==
         SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, upto);
         if (sqlite3_step(st) == SQLITE_ROW) {
-            n = sqlite3_column_int64(st, 0);
+            n = std::max<int64_t>(sqlite3_column_int64(st, 0) - upto, 0);
         }
     }
     sqlite3_finalize(st);

@@ -452,10 +452,15 @@ bd_edge_linger_start(bd_edge_conn_t *c)
         evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
         return; /* an answer still unsent would be lost anyway */
     }
-    int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    /* dup(), not fcntl(F_DUPFD_CLOEXEC): ThreadSanitizer follows a descriptor made by
+     * dup() but not by fcntl(), and then takes a number another worker used before
+     * for a race. The window without FD_CLOEXEC only matters to a child started in
+     * it (credential_process), which would hold the client's socket until it exits. */
+    int dupfd = dup(fd);
     if (dupfd < 0) {
         return;
     }
+    fcntl(dupfd, F_SETFD, FD_CLOEXEC);
     shutdown(dupfd, SHUT_WR);
     bd_edge_linger_t *l = new bd_edge_linger_t{ew, dupfd, nullptr,
                                                bd_now_us() + BD_EDGE_LINGER_MS * 1000};

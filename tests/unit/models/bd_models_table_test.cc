@@ -185,10 +185,11 @@ TEST_F(TableTest, ReadersOnOtherThreadsWhileWritersPublish)
     bd_models_table_follow(s1);
     std::atomic<bool> stop{false};
     std::atomic<long> hits{0};
+    std::atomic<int> started{0};
     std::vector<std::thread> readers;
     for (int i = 0; i < 3; i++) {
         readers.emplace_back([&] {
-            while (!stop.load()) {
+            for (bool first = true; !stop.load(); first = false) {
                 for (bd_snapshot_t *s : {s1, s2}) {
                     bd_convert_model_t scratch;
                     bd_published_obj_t *held = nullptr;
@@ -196,13 +197,20 @@ TEST_F(TableTest, ReadersOnOtherThreadsWhileWritersPublish)
                     if (m == nullptr || m->client_name != "sonnet-latest" ||
                         m->max_output_tokens != 1000) {
                         ADD_FAILURE() << "a reader saw a wrong entry";
+                        started += first; /* the writers must not wait for it */
                         return;
                     }
                     hits += held != nullptr;
                     bd_published_release(held);
                 }
+                started += first;
             }
         });
+    }
+    /* The writers start once every reader has read (a loaded machine could otherwise
+     * start the readers after the last publish) */
+    while (started.load() < 3) {
+        std::this_thread::yield();
     }
     for (int i = 0; i < 300; i++) {
         std::vector<bd_models_addition_t> adds = {

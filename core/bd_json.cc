@@ -41,16 +41,28 @@ bd_json_utf8_len(const unsigned char *p, size_t left)
 void
 bd_json_append_string(std::string *out, const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
     out->push_back('"');
+    bd_json_append_escaped(out, s, len);
+    out->push_back('"');
+}
+
+void
+bd_json_append_escaped(std::string *out, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
-        unsigned char c = p[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            out->push_back((char)c);
-            i++;
+        /* Plain ASCII goes out a run at a time: one append per run, not per byte. */
+        size_t run = i;
+        while (run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') {
+            run++;
+        }
+        if (run > i) {
+            out->append(s + i, run - i);
+            i = run;
             continue;
         }
+        unsigned char c = p[i];
         switch (c) {
         case '"':
             out->append("\\\"");
@@ -91,5 +103,4 @@ bd_json_append_string(std::string *out, const char *s, size_t len)
         out->append(s + i, n);
         i += n;
     }
-    out->push_back('"');
 }

@@ -14,6 +14,9 @@
  * become U+FFFD so the output is always valid JSON. */
 void bd_json_append_string(std::string *out, const char *s, size_t len);
 
+/* The same without the quotes: for a literal written in parts ("req#" + id). */
+void bd_json_append_escaped(std::string *out, const char *s, size_t len);
+
 static inline void
 bd_json_append_string(std::string *out, const std::string &s)
 {

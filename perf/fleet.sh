@@ -2,16 +2,20 @@
 # fleet.sh: what the DynamoDB sync costs. Starts bedrock-emulator, dynalite (tests/
 # node_modules, in memory) and bedrockd (1 worker, store on, one API key) on
 # loopback, then:
-#   1. cpu: the same bounded wrk run (POST /v1/messages with the key) against
-#      bedrockd without and with a `dynamodb` block; bedrockd's CPU time (utime +
-#      stime from /proc) per 1,000 requests, for each, alternating, BD_PERF_ROUNDS.
-#      With the block, the CPU is read once the run's usage is all pushed (backlog
-#      0), so it includes the push however far behind the requests it ran.
+#   1. cpu: the same fixed-rate run (bd-loadgen, POST /v1/messages with the key,
+#      BD_PERF_RATE requests a second) against bedrockd without and with a
+#      `dynamodb` block; bedrockd's CPU time (utime + stime from /proc) per 1,000
+#      requests, for each, alternating, BD_PERF_ROUNDS. A fixed rate, not wrk's
+#      closed loop: on two shared cores the sync and dynalite slowed a closed loop
+#      down, and CPU per request depends on the rate it is served at. With the
+#      block, the CPU is read once the run's usage is all pushed (backlog 0), so it
+#      includes the push however far behind the requests it ran.
 #   2. push: BD_PERF_ROWS usage rows put in the store's outbox before the start,
 #      then the time until the sync has pushed them all (backlog 0 in /metrics):
 #      rows pushed per second, request items plus aggregates, one task.
 # Every process it starts is stopped on exit. Benchmarks, not tests.
-#   BD_PERF_BUILD=DIR (default <repo>/build)  BD_PERF_DURATION=S (wrk, default 8)
+#   BD_PERF_BUILD=DIR (default <repo>/build)  BD_PERF_DURATION=S (default 8)
+#   BD_PERF_RATE=R (requests a second, default 5000)
 #   BD_PERF_ROUNDS=N (default 3)  BD_PERF_ROWS=N (default 50000)
 #   BD_PERF_PORT_BASE=P (default 18450)
 set -euo pipefail
@@ -20,6 +24,7 @@ BUILD=${BD_PERF_BUILD:-$ROOT/build}
 DUR=${BD_PERF_DURATION:-8}
 ROUNDS=${BD_PERF_ROUNDS:-3}
 ROWS=${BD_PERF_ROWS:-50000}
+RATE=${BD_PERF_RATE:-5000}
 P=${BD_PERF_PORT_BASE:-18450}
 EMU=$P DDB=$((P + 1)) BD=$((P + 2))
 WORK=$(mktemp -d /tmp/bd-perf-fleet.XXXXXX)
@@ -39,7 +44,7 @@ stop_bd() { kill -TERM "$BDP"; wait "$BDP" 2>/dev/null || true; }
 run_bd "$WORK/on.conf"
 stop_bd
 
-echo "cpu: bedrockd CPU ms per 1000 requests (wrk -t1 -c16 -d${DUR}s, ${ROUNDS} rounds)"
+echo "cpu: bedrockd CPU ms per 1000 requests (bd-loadgen -r $RATE -d $DUR, ${ROUNDS} rounds)"
 for r in $(seq 1 "$ROUNDS"); do
     for mode in off on; do
         run_bd "$WORK/$mode.conf"
@@ -53,8 +58,8 @@ for r in $(seq 1 "$ROUNDS"); do
         done
         [ "$s" = 200 ] || die "the key does not work ($mode: $s)"
         t0=$(cpu_ticks "$BDP")
-        out=$(BD_BODY="$WORK/body.json" BD_HEADERS="x-api-key: $SECRET" wrk -t1 -c16 -d"${DUR}s" \
-              -s "$ROOT/perf/post.lua" "http://127.0.0.1:$BD/v1/messages" | grep BDPERF)
+        out=$("$BUILD/perf/loadgen/bd-loadgen" -u "http://127.0.0.1:$BD/v1/messages" -r "$RATE" \
+              -d "$DUR" -c 64 -b "$WORK/body.json" -H "x-api-key: $SECRET")
         # on: the CPU counted includes pushing every row of the run (the push runs
         # behind the requests when DynamoDB is slower than they come)
         drain=0
@@ -69,13 +74,14 @@ for r in $(seq 1 "$ROUNDS"); do
             drain=$(awk -v s="$t_drain" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
         fi
         t1=$(cpu_ticks "$BDP")
-        n=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$out")
-        bad=$(sed -n 's/.*err_status=\([0-9]*\).*/\1/p' <<<"$out")
+        n=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$out")
+        bad=$(($(sed -n 's/.*non2xx=\([0-9]*\) errors=\([0-9]*\) unfinished=\([0-9]*\).*/\1+\2+\3/p' <<<"$out")))
+        p99=$(sed -n 's/.* p99=\([0-9]*\).*/\1/p' <<<"$out")
         hz=$(getconf CLK_TCK)
         awk -v m="$mode" -v r="$r" -v n="$n" -v b="$bad" -v t="$((t1 - t0))" -v hz="$hz" -v d="$DUR" \
-            -v w="$drain" \
-            'BEGIN { printf "  round %d %-3s %6d req (%d non-2xx) %7.0f req/s  %.2f CPU ms/1000 req%s\n",
-                     r, m, n, b, n / d, t * 1000 / hz / n * 1000,
+            -v w="$drain" -v p="$p99" \
+            'BEGIN { printf "  round %d %-3s %6d req (%d failed) %7.0f req/s p99 %6d us  %.2f CPU ms/1000 req%s\n",
+                     r, m, n, b, n / d, p, t * 1000 / hz / n * 1000,
                      m == "on" ? sprintf(" (usage pushed in full %.1f s after the run)", w) : "" }'
         stop_bd
     done

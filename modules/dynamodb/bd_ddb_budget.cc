@@ -15,12 +15,6 @@
 #include "modules/dynamodb/bd_ddb_local.h"
 #include "modules/dynamodb/bd_ddb_usage.h"
 
-std::string
-bd_ddb_month(int64_t ms)
-{
-    return bd_ddb_utc(ms, "%Y-%m");
-}
-
 int64_t
 bd_ddb_cost_micros(const bd_ddb_conf_t *conf, const std::string &model, const std::string &resolved,
                    int64_t input, int64_t output, int64_t cache_read, int64_t cache_write)

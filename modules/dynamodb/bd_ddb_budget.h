@@ -20,9 +20,6 @@
 #include "modules/dynamodb/bd_ddb_conf.h"
 #include "modules/store/bd_store.h"
 
-/* "YYYY-MM" (UTC) of <ms>. */
-std::string bd_ddb_month(int64_t ms);
-
 /* The cost of tokens at <model>'s price (then <resolved>'s), in micro-USD; 0 when
  * the conf has no price for either. */
 int64_t bd_ddb_cost_micros(const bd_ddb_conf_t *conf, const std::string &model,

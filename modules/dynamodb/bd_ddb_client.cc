@@ -17,12 +17,17 @@
 #include "core/aws/bd_sigv4.h"
 
 static const size_t BD_DDB_MAX_BODY = 32u * 1024 * 1024;
+/* Idle connections (and easy handles) kept between runs. curl's default cache is
+ * 4 per easy handle in the multi, which shrinks as a run's handles are removed and
+ * so closed connections a push round was about to reuse. */
+static const long BD_DDB_MAX_IDLE = 32;
 
 struct bd_ddb_client_t {
     bd_ddb_client_options_t opts;
     CURLM *multi;
     uint64_t rng;
     bd_ddb_stats_t stats;
+    std::vector<CURL *> idle; /* easy handles to reuse: their buffers stay allocated */
 };
 
 /* One operation in flight. */
@@ -86,13 +91,41 @@ bd_ddb_client_create(const bd_ddb_client_options_t *opts, std::string *err)
     c->multi = m;
     c->rng = (uint64_t)bd_ddb_mono_us() * 0x9e3779b97f4a7c15ull | 1;
     memset(&c->stats, 0, sizeof(c->stats));
+    curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, BD_DDB_MAX_IDLE);
     return c;
+}
+
+static CURL *
+bd_ddb_easy_take(bd_ddb_client_t *c)
+{
+    if (c->idle.empty()) {
+        return curl_easy_init();
+    }
+    CURL *h = c->idle.back();
+    c->idle.pop_back();
+    return h;
+}
+
+static void
+bd_ddb_easy_give(bd_ddb_client_t *c, CURL *h)
+{
+    if (h == nullptr) {
+        return;
+    }
+    if (c->idle.size() >= (size_t)BD_DDB_MAX_IDLE) {
+        curl_easy_cleanup(h);
+        return;
+    }
+    c->idle.push_back(h);
 }
 
 void
 bd_ddb_client_destroy(bd_ddb_client_t *c)
 {
     if (c != nullptr) {
+        for (CURL *h : c->idle) {
+            curl_easy_cleanup(h);
+        }
         curl_multi_cleanup(c->multi);
         delete c;
     }
@@ -140,7 +173,7 @@ bd_ddb_describe(const bd_ddb_op_t *op)
     case BD_DDB_NO_CREDENTIALS:
         return "no usable AWS credentials: " + op->message;
     case BD_DDB_ABORTED:
-        return "aborted";
+        return op->message.empty() ? "aborted" : op->message;
     default:
         return op->message;
     }
@@ -277,10 +310,19 @@ bd_ddb_judge(bd_ddb_client_t *c, bd_ddb_slot_t *s, CURLcode code)
 void
 bd_ddb_run(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n)
 {
+    bd_ddb_run_window(c, ops, n, n, false);
+}
+
+void
+bd_ddb_run_window(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n, size_t window,
+                  bool stop_on_failure)
+{
+    window = window == 0 ? 1 : window;
     std::vector<bd_ddb_slot_t> slots(n);
+    bool failed = false; /* an op failed for good: with stop_on_failure, start no more */
     for (size_t i = 0; i < n; i++) {
         slots[i].op = &ops[i];
-        slots[i].easy = curl_easy_init();
+        slots[i].easy = nullptr;
         slots[i].headers = nullptr;
         slots[i].start_at_us = 0;
         slots[i].done = false;
@@ -289,6 +331,7 @@ bd_ddb_run(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n)
     }
     size_t pending = n; /* slots not done */
     size_t running = 0; /* slots inside the multi handle */
+    size_t active = 0;  /* slots started and not done (waiting to retry included) */
     std::vector<bool> in_multi(n, false);
     while (pending > 0) {
         int64_t now = bd_ddb_mono_us();
@@ -299,20 +342,30 @@ bd_ddb_run(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n)
             if (s->done || in_multi[i]) {
                 continue;
             }
-            if (aborting) {
+            if (aborting || (failed && stop_on_failure && s->op->attempts == 0)) {
                 s->op->status = BD_DDB_ABORTED;
+                s->op->message = aborting ? "aborted" : "not sent: an earlier operation failed";
                 s->done = true;
                 pending--;
+                continue;
+            }
+            if (s->op->attempts == 0 && active >= window) {
                 continue;
             }
             if (s->start_at_us > now) {
                 next_wake = s->start_at_us < next_wake ? s->start_at_us : next_wake;
                 continue;
             }
+            if (s->easy == nullptr) {
+                s->easy = bd_ddb_easy_take(c);
+            }
+            active += s->op->attempts == 0 ? 1 : 0;
             if (bd_ddb_start(c, s) != 0) {
                 s->done = true;
                 pending--;
+                active--;
                 c->stats.failures++;
+                failed = true;
                 continue;
             }
             in_multi[i] = true;
@@ -350,16 +403,20 @@ bd_ddb_run(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n)
             }
             if (s->op->status != BD_DDB_OK) {
                 c->stats.failures++;
+                failed = true;
             }
             s->done = true;
             pending--;
+            active--;
+            bd_ddb_easy_give(c, s->easy);
+            s->easy = nullptr;
         }
         if (running > 0) {
             curl_multi_poll(c->multi, nullptr, 0, 100, nullptr);
         }
     }
     for (bd_ddb_slot_t &s : slots) {
-        curl_easy_cleanup(s.easy);
+        bd_ddb_easy_give(c, s.easy);
         curl_slist_free_all(s.headers);
     }
 }

@@ -66,6 +66,14 @@ void bd_ddb_client_destroy(bd_ddb_client_t *c);
  * attempts. */
 void bd_ddb_run(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n);
 
+/* The same with at most <window> ops under way (one waiting to retry counts),
+ * started in order as others end. With <stop_on_failure>, once an op failed for
+ * good the ops not yet started are not sent (status BD_DDB_ABORTED, "not sent:
+ * ..."), so a round against a missing table or an unreachable endpoint costs one
+ * window of attempts, not all of them. */
+void bd_ddb_run_window(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n, size_t window,
+                       bool stop_on_failure);
+
 /* One operation with <body> (taken: decref'd here). Returns the status; <op> holds
  * the details. */
 int bd_ddb_call(bd_ddb_client_t *c, const char *target, json_t *body, bd_ddb_op_t *op);

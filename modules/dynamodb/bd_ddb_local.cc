@@ -236,11 +236,16 @@ bd_ddb_local_task_id(sqlite3 *db, std::string *err)
     return buf;
 }
 
-static std::string
-bd_ddb_col(sqlite3_stmt *st, int i)
+/* Column <i> as text into <out>, reusing its buffer. */
+static void
+bd_ddb_col(sqlite3_stmt *st, int i, std::string *out)
 {
     const unsigned char *s = sqlite3_column_text(st, i);
-    return s ? (const char *)s : "";
+    if (s == nullptr) {
+        out->clear();
+        return;
+    }
+    out->assign((const char *)s, (size_t)sqlite3_column_bytes(st, i));
 }
 
 static int
@@ -258,19 +263,24 @@ bd_ddb_round_rows(sqlite3 *db, bd_ddb_round_t *r, std::string *err)
     }
     sqlite3_bind_int64(st, 1, r->lo);
     sqlite3_bind_int64(st, 2, r->hi);
-    r->rows.clear();
+    /* Rows of the round before are overwritten in place: their strings keep their
+     * buffers, so a round of thousands of rows allocates next to nothing. */
+    size_t n = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        bd_ddb_usage_row_t row;
+        if (n == r->rows.size()) {
+            r->rows.emplace_back();
+        }
+        bd_ddb_usage_row_t &row = r->rows[n++];
         bd_usage_record_t &u = row.rec;
         row.id = sqlite3_column_int64(st, 0);
         u.time_ms = sqlite3_column_int64(st, 1);
-        u.request_id = bd_ddb_col(st, 2);
-        u.key_id = bd_ddb_col(st, 3);
-        u.model = bd_ddb_col(st, 4);
-        u.model_resolved = bd_ddb_col(st, 5);
-        u.api = bd_ddb_col(st, 6);
-        u.route = bd_ddb_col(st, 7);
+        bd_ddb_col(st, 2, &u.request_id);
+        bd_ddb_col(st, 3, &u.key_id);
+        bd_ddb_col(st, 4, &u.model);
+        bd_ddb_col(st, 5, &u.model_resolved);
+        bd_ddb_col(st, 6, &u.api);
+        bd_ddb_col(st, 7, &u.route);
         u.status = sqlite3_column_int(st, 8);
         u.input_tokens = sqlite3_column_int64(st, 9);
         u.output_tokens = sqlite3_column_int64(st, 10);
@@ -280,11 +290,11 @@ bd_ddb_round_rows(sqlite3 *db, bd_ddb_round_t *r, std::string *err)
         u.ttft_ms = sqlite3_column_int64(st, 14);
         u.streamed = sqlite3_column_int(st, 15) != 0;
         u.client_gone = sqlite3_column_int(st, 16) != 0;
-        u.user_id = bd_ddb_col(st, 17);
-        u.session_id = bd_ddb_col(st, 18);
+        bd_ddb_col(st, 17, &u.user_id);
+        bd_ddb_col(st, 18, &u.session_id);
         u.cached = sqlite3_column_int(st, 19) != 0;
-        r->rows.push_back(std::move(row));
     }
+    r->rows.resize(n);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         *err = sqlite3_errmsg(db);

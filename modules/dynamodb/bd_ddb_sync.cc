@@ -46,6 +46,7 @@ struct bd_ddb_sync_t {
     /* the thread's own */
     int64_t keys_version, models_version;
     int64_t next_full_us;
+    bd_ddb_round_t round; /* the push's rounds: its rows' buffers are reused */
 };
 
 static void
@@ -148,8 +149,8 @@ bd_ddb_pull(bd_ddb_sync_t *s)
 static int
 bd_ddb_push(bd_ddb_sync_t *s, int64_t until_us)
 {
+    bd_ddb_round_t &r = s->round;
     for (;;) {
-        bd_ddb_round_t r;
         std::string err;
         int got = bd_ddb_local_round(s->db, s->conf.usage_push_batch, &r, &err);
         if (got <= 0) {

@@ -30,18 +30,36 @@ bd_ddb_utc(int64_t ms, const char *format)
     return buf;
 }
 
+/* The day (or month) of <ms> as <format>, formatted again only when the day
+ * changes: a round's rows are mostly of one day. <cache> is the caller's own. */
+struct bd_ddb_utc_cache_t {
+    int64_t day = -1;
+    std::string text;
+};
+
+static const std::string &
+bd_ddb_utc_by_day(bd_ddb_utc_cache_t *cache, int64_t ms, const char *format)
+{
+    int64_t day = ms >= 0 ? ms / 86400000 : -1;
+    if (day < 0 || day != cache->day) {
+        cache->text = bd_ddb_utc(ms, format);
+        cache->day = day;
+    }
+    return cache->text;
+}
+
 std::string
 bd_ddb_day(int64_t ms)
 {
-    /* Rows of a round are mostly of one day: format each day once. */
-    static thread_local int64_t last = -1;
-    static thread_local std::string text;
-    int64_t day = ms >= 0 ? ms / 86400000 : -1;
-    if (day < 0 || day != last) {
-        text = bd_ddb_utc(ms, "%Y-%m-%d");
-        last = day;
-    }
-    return text;
+    static thread_local bd_ddb_utc_cache_t cache;
+    return bd_ddb_utc_by_day(&cache, ms, "%Y-%m-%d");
+}
+
+std::string
+bd_ddb_month(int64_t ms)
+{
+    static thread_local bd_ddb_utc_cache_t cache;
+    return bd_ddb_utc_by_day(&cache, ms, "%Y-%m");
 }
 
 /* The usage item is written as text, not as a jansson tree: at thousands of rows
@@ -81,10 +99,15 @@ bd_ddb_usage_item_append(std::string *out, const bd_ddb_usage_row_t *row,
                          const std::string &task_id, int64_t ttl_ms)
 {
     const bd_usage_record_t &u = row->rec;
-    out->append("{\"pk\":{\"S\":");
-    bd_json_append_string(out, "req#" + u.request_id);
-    out->push_back('}');
-    bd_ddb_text_s(out, "sk", task_id + "#" + std::to_string(row->id));
+    /* pk "req#<request id>", sk "<task>#<row id>": written in place, no temporaries */
+    out->append("{\"pk\":{\"S\":\"req#");
+    bd_json_append_escaped(out, u.request_id.data(), u.request_id.size());
+    out->append("\"},\"sk\":{\"S\":\"");
+    bd_json_append_escaped(out, task_id.data(), task_id.size());
+    char id[24];
+    char *id_end = std::to_chars(id, id + sizeof(id), row->id).ptr;
+    out->push_back('#');
+    out->append(id, (size_t)(id_end - id)).append("\"}");
     bd_ddb_text_s(out, "request_id", u.request_id);
     bd_ddb_text_s(out, "task", task_id);
     bd_ddb_text_n(out, "time_ms", u.time_ms);
@@ -122,49 +145,41 @@ bd_ddb_dump(json_t *j)
     return s;
 }
 
-/* Runs <target> with each of <bodies>, <concurrency> at a time, handing every
- * finished op to <judge>, which returns 0 to go on or -1 to stop. */
-template <typename F>
-static int
-bd_ddb_run_chunks(bd_ddb_client_t *client, const char *target, const std::vector<std::string> &bodies,
-                  size_t concurrency, F judge)
+/* Ops of <target>, one per body (the bodies are moved into them). */
+static std::vector<bd_ddb_op_t>
+bd_ddb_ops(const char *target, std::vector<std::string> *bodies)
 {
-    for (size_t off = 0; off < bodies.size(); off += concurrency) {
-        size_t n = bodies.size() - off < concurrency ? bodies.size() - off : concurrency;
-        std::vector<bd_ddb_op_t> ops(n);
-        for (size_t i = 0; i < n; i++) {
-            ops[i].target = target;
-            ops[i].body = bodies[off + i];
-        }
-        bd_ddb_run(client, ops.data(), n);
-        for (size_t i = 0; i < n; i++) {
-            if (judge(&ops[i]) != 0) {
-                return -1;
-            }
-        }
+    std::vector<bd_ddb_op_t> ops(bodies->size());
+    for (size_t i = 0; i < ops.size(); i++) {
+        ops[i].target = target;
+        ops[i].body = std::move((*bodies)[i]);
     }
-    return 0;
+    bodies->clear();
+    return ops;
 }
 
-/* One wave of BatchWriteItem calls; leftovers go into <again>. */
+/* One wave of BatchWriteItem calls, <concurrency> in flight; leftovers go into
+ * <bodies> for the next wave. */
 static int
-bd_ddb_write_wave(bd_ddb_client_t *client, const std::vector<std::string> &bodies,
-                  size_t concurrency, const std::string &table, std::vector<std::string> *again,
-                  bd_ddb_push_stats_t *stats, std::string *err)
+bd_ddb_write_wave(bd_ddb_client_t *client, std::vector<std::string> *bodies, size_t concurrency,
+                  const std::string &table, bd_ddb_push_stats_t *stats, std::string *err)
 {
-    return bd_ddb_run_chunks(client, "BatchWriteItem", bodies, concurrency, [&](bd_ddb_op_t *op) {
-        if (op->status != BD_DDB_OK) {
-            *err = "BatchWriteItem: " + bd_ddb_describe(op);
+    std::vector<bd_ddb_op_t> ops = bd_ddb_ops("BatchWriteItem", bodies);
+    bd_ddb_run_window(client, ops.data(), ops.size(), concurrency, true);
+    for (bd_ddb_op_t &op : ops) {
+        if (op.status != BD_DDB_OK) {
+            /* the first failure in order is a real one: those after it were not sent */
+            *err = "BatchWriteItem: " + bd_ddb_describe(&op);
             return -1;
         }
-        json_t *left = json_object_get(json_object_get(op->reply, "UnprocessedItems"), table.c_str());
+        json_t *left = json_object_get(json_object_get(op.reply, "UnprocessedItems"), table.c_str());
         size_t nleft = json_array_size(left);
         if (nleft > 0) {
             stats->unprocessed += nleft;
-            again->push_back(bd_ddb_dump(json_pack("{s:{s:O}}", "RequestItems", table.c_str(), left)));
+            bodies->push_back(bd_ddb_dump(json_pack("{s:{s:O}}", "RequestItems", table.c_str(), left)));
         }
-        return 0;
-    });
+    }
+    return 0;
 }
 
 static int
@@ -197,11 +212,9 @@ bd_ddb_push_items(bd_ddb_client_t *client, const bd_ddb_conf_t *conf, const std:
             cap = cap > 2000 ? 2000 : cap;
             usleep((useconds_t)((rand() % (cap + 1)) * 1000));
         }
-        std::vector<std::string> again;
-        if (bd_ddb_write_wave(client, bodies, concurrency, table, &again, stats, err) != 0) {
+        if (bd_ddb_write_wave(client, &bodies, concurrency, table, stats, err) != 0) {
             return -1;
         }
-        bodies.swap(again);
     }
     stats->items += r->rows.size();
     return 0;
@@ -249,33 +262,49 @@ bd_ddb_push_aggregates(bd_ddb_client_t *client, const bd_ddb_conf_t *conf,
                        bd_ddb_push_stats_t *stats, std::string *err)
 {
     std::map<std::pair<std::string, std::string>, bd_ddb_agg_t> groups;
+    /* Rows come in runs of one key, model and day: the groups of the row before
+     * are reused without building their names (map entries do not move). */
+    const bd_usage_record_t *prev = nullptr;
+    int64_t prev_day = -1;
+    bd_ddb_agg_t *by_key = nullptr, *by_model = nullptr, *by_month = nullptr;
     for (const bd_ddb_usage_row_t &row : r->rows) {
-        std::string day = bd_ddb_day(row.rec.time_ms);
-        const std::string &key = row.rec.key_id.empty() ? std::string("-") : row.rec.key_id;
-        const std::string &model = row.rec.model.empty() ? std::string("-") : row.rec.model;
         const bd_usage_record_t &u = row.rec;
+        int64_t day_no = u.time_ms >= 0 ? u.time_ms / 86400000 : -1;
+        if (prev == nullptr || day_no < 0 || day_no != prev_day || u.key_id != prev->key_id ||
+            u.model != prev->model) {
+            std::string day = bd_ddb_day(u.time_ms);
+            const std::string &key = u.key_id.empty() ? std::string("-") : u.key_id;
+            const std::string &model = u.model.empty() ? std::string("-") : u.model;
+            by_key = &groups[{"agg#key#" + key, day}];
+            by_model = &groups[{"agg#model#" + model, day}];
+            by_month = &groups[{"agg#keymonth#" + key, bd_ddb_month(u.time_ms)}];
+        }
+        prev = &u;
+        prev_day = day_no;
         int64_t cost = bd_ddb_cost_micros(conf, u.model, u.model_resolved, u.input_tokens,
                                           u.output_tokens, u.cache_read_tokens, u.cache_write_tokens);
-        bd_ddb_agg_add(&groups[{"agg#key#" + key, day}], u, cost);
-        bd_ddb_agg_add(&groups[{"agg#model#" + model, day}], u, cost);
-        bd_ddb_agg_add(&groups[{"agg#keymonth#" + key, bd_ddb_month(u.time_ms)}], u, cost);
+        bd_ddb_agg_add(by_key, u, cost);
+        bd_ddb_agg_add(by_model, u, cost);
+        bd_ddb_agg_add(by_month, u, cost);
     }
     std::vector<std::string> bodies;
     for (const auto &g : groups) {
         bodies.push_back(bd_ddb_agg_body(conf, g.first.first, g.first.second, g.second, task_id, r->seq));
     }
-    return bd_ddb_run_chunks(client, "UpdateItem", bodies, (size_t)conf->usage_push_concurrency,
-                             [&](bd_ddb_op_t *op) {
-                                 if (op->status == BD_DDB_OK) {
-                                     stats->aggregates++;
-                                 } else if (op->error == "ConditionalCheckFailedException") {
-                                     stats->repeats++; /* this round reached the item before */
-                                 } else {
-                                     *err = "UpdateItem (aggregate): " + bd_ddb_describe(op);
-                                     return -1;
-                                 }
-                                 return 0;
-                             });
+    std::vector<bd_ddb_op_t> ops = bd_ddb_ops("UpdateItem", &bodies);
+    /* every group is sent: a condition failing on one is a repeat, not a failure */
+    bd_ddb_run_window(client, ops.data(), ops.size(), (size_t)conf->usage_push_concurrency, false);
+    for (const bd_ddb_op_t &op : ops) {
+        if (op.status == BD_DDB_OK) {
+            stats->aggregates++;
+        } else if (op.error == "ConditionalCheckFailedException") {
+            stats->repeats++; /* this round reached the item before */
+        } else {
+            *err = "UpdateItem (aggregate): " + bd_ddb_describe(&op);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int

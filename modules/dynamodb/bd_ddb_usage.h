@@ -39,6 +39,9 @@ std::string bd_ddb_utc(int64_t ms, const char *format);
 /* "YYYY-MM-DD" (UTC) of <ms>. */
 std::string bd_ddb_day(int64_t ms);
 
+/* "YYYY-MM" (UTC) of <ms>. */
+std::string bd_ddb_month(int64_t ms);
+
 /* Pushes <r>. Returns 0 when every item and aggregate is in DynamoDB, or -1 with
  * <err> (the round stays recorded and is pushed again later). */
 int bd_ddb_push_round(bd_ddb_client_t *client, const bd_ddb_conf_t *conf,

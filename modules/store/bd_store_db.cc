@@ -210,7 +210,10 @@ bd_store_open(const char *path, int busy_ms, std::string *err)
         return nullptr;
     }
     sqlite3 *db = nullptr;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    /* Each connection belongs to one thread (the store's, the sync's, the admin's,
+     * bedrockctl), so SQLite's own per-call mutex is pure cost. */
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
     if (rc != SQLITE_OK) {
         *err = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
         sqlite3_close(db);

@@ -7,6 +7,7 @@
 
 #include "modules/dynamodb/bd_ddb_budget.h"
 #include "modules/dynamodb/bd_ddb_conf.h"
+#include "modules/dynamodb/bd_ddb_usage.h"
 
 static int
 Load(const char *text, bd_ddb_conf_t *c, std::string *err)
@@ -106,6 +107,20 @@ TEST(DdbBudget, CostAtTheConfPrices)
     EXPECT_EQ(bd_ddb_cost_micros(&c, "fast", "us.anthropic.x-v1:0", 1000, 0, 0, 0), 1000);
     EXPECT_EQ(bd_ddb_cost_micros(&c, "unpriced", "nope", 1000, 1000, 0, 0), 0);
     EXPECT_EQ(bd_ddb_month(1733270400000LL), "2024-12"); /* 2024-12-04 */
+}
+
+TEST(DdbUsage, DaysAndMonthsFollowTheRowsAcrossMidnight)
+{
+    /* formatted once per day: a row of the next day (or an earlier one) is not
+     * given the day before's text */
+    const int64_t dec31 = 1735603200000LL; /* 2024-12-31 00:00 UTC */
+    EXPECT_EQ(bd_ddb_day(dec31 + 1), "2024-12-31");
+    EXPECT_EQ(bd_ddb_day(dec31 + 86399999), "2024-12-31");
+    EXPECT_EQ(bd_ddb_day(dec31 + 86400000), "2025-01-01");
+    EXPECT_EQ(bd_ddb_month(dec31 + 86399999), "2024-12");
+    EXPECT_EQ(bd_ddb_month(dec31 + 86400000), "2025-01");
+    EXPECT_EQ(bd_ddb_day(dec31 - 1), "2024-12-30");
+    EXPECT_EQ(bd_ddb_month(dec31), "2024-12");
 }
 
 TEST(DdbBudget, BadPricesAreRefused)

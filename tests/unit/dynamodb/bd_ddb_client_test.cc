@@ -1,0 +1,109 @@
+/*
+ * bd_ddb_client_test.cc: the client's window against an endpoint where nothing
+ * listens (a real refused connection, no server): every op ends with a transport
+ * error after its attempts; with stop_on_failure, ops not started when the first
+ * failed are not sent at all, and say so.
+ */
+#include "modules/dynamodb/bd_ddb_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+/* A loopback port nothing listens on: bound, then closed. */
+static int
+ClosedPort()
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    EXPECT_EQ(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    EXPECT_EQ(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+class DdbClient : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+        setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 1);
+        std::string err;
+        creds_ = bd_ddb_credentials_create("us-east-1", 3000, &err);
+        ASSERT_NE(creds_, nullptr) << err;
+        bd_ddb_client_options_t o;
+        std::string url = "http://127.0.0.1:" + std::to_string(ClosedPort());
+        char buf[256];
+        ASSERT_EQ(bd_aws_endpoint_parse_url(url.c_str(), &o.endpoint, buf, sizeof(buf)), 0) << buf;
+        o.endpoint.region = "us-east-1";
+        o.creds = creds_;
+        o.max_attempts = 2;
+        o.retry_base_ms = 1;
+        o.retry_max_ms = 2;
+        client_ = bd_ddb_client_create(&o, &err);
+        ASSERT_NE(client_, nullptr) << err;
+    }
+    void TearDown() override
+    {
+        bd_ddb_client_destroy(client_);
+        bd_credentials_destroy(creds_);
+    }
+    std::vector<bd_ddb_op_t> Ops(size_t n)
+    {
+        std::vector<bd_ddb_op_t> ops(n);
+        for (bd_ddb_op_t &op : ops) {
+            op.target = "PutItem";
+            op.body = "{}";
+        }
+        return ops;
+    }
+    bd_credentials_provider_t *creds_ = nullptr;
+    bd_ddb_client_t *client_ = nullptr;
+};
+
+TEST_F(DdbClient, WindowRunsEveryOpToItsLastAttempt)
+{
+    std::vector<bd_ddb_op_t> ops = Ops(7);
+    bd_ddb_run_window(client_, ops.data(), ops.size(), 3, false);
+    for (const bd_ddb_op_t &op : ops) {
+        EXPECT_EQ(op.status, BD_DDB_TRANSPORT);
+        EXPECT_EQ(op.attempts, 2);
+    }
+    bd_ddb_stats_t st;
+    bd_ddb_client_stats(client_, &st);
+    EXPECT_EQ(st.calls, 7u);
+    EXPECT_EQ(st.attempts, 14u);
+    EXPECT_EQ(st.failures, 7u);
+}
+
+TEST_F(DdbClient, StopOnFailureSendsNoMoreAfterAFinalFailure)
+{
+    std::vector<bd_ddb_op_t> ops = Ops(6);
+    bd_ddb_run_window(client_, ops.data(), ops.size(), 1, true);
+    EXPECT_EQ(ops[0].status, BD_DDB_TRANSPORT) << bd_ddb_describe(&ops[0]);
+    EXPECT_EQ(ops[0].attempts, 2);
+    for (size_t i = 1; i < ops.size(); i++) {
+        EXPECT_EQ(ops[i].status, BD_DDB_ABORTED) << i;
+        EXPECT_EQ(ops[i].attempts, 0) << i;
+        EXPECT_EQ(bd_ddb_describe(&ops[i]), "not sent: an earlier operation failed");
+    }
+}
+
+TEST_F(DdbClient, RunIsAWindowOfAll)
+{
+    std::vector<bd_ddb_op_t> ops = Ops(4);
+    bd_ddb_run(client_, ops.data(), ops.size());
+    for (const bd_ddb_op_t &op : ops) {
+        EXPECT_EQ(op.status, BD_DDB_TRANSPORT);
+        EXPECT_EQ(op.attempts, 2);
+    }
+}

@@ -105,6 +105,11 @@ while :; do
 done
 end=$(date +%s.%N)
 pushed=$(metric bedrockd_dynamodb_usage_items_pushed_total)
+# the sync thread alone (start-up, the HTTP listener and /metrics excluded)
+sync_ticks=0
+for t in /proc/"$BDP"/task/*; do
+    [ "$(cat "$t/comm")" = dynamodb ] && sync_ticks=$(awk '{print $14 + $15}' "$t/stat")
+done
 awk -v n="$pushed" -v s="$start" -v e="$end" -v l="${last:-0}" \
     'BEGIN { printf "  %d request items pushed in %.1f s (start included): %.0f rows/s\n", n, e - s, n / (e - s) }'
 cpu=$(cpu_ticks "$BDP")
@@ -112,4 +117,6 @@ d1=$(cpu_ticks "$DDBP")
 awk -v t="$cpu" -v d="$((d1 - d0))" -v hz="$(getconf CLK_TCK)" -v n="$pushed" -v s="$start" -v e="$end" \
     'BEGIN { printf "  bedrockd CPU: %.2f s (%.1f us per row); dynalite CPU: %.2f s of %.1f s (%.0f%% of a core)\n",
              t / hz, t / hz / n * 1e6, d / hz, e - s, d / hz / (e - s) * 100 }'
+awk -v t="$sync_ticks" -v hz="$(getconf CLK_TCK)" -v n="$pushed" \
+    'BEGIN { printf "  the sync thread alone: %.2f s (%.1f us per row)\n", t / hz, t / hz / n * 1e6 }'
 stop_bd

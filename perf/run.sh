@@ -153,6 +153,49 @@ measure() {
     log "$(tail -1 "$RESULTS")"
 }
 
+# measure_rate SCENARIO TARGET ROUND RATE BODY URL PID: one fixed-rate run of
+# bd-loadgen (open loop: request k is due at k / RATE, its latency counted from then).
+# Appends to $RESULTS in measure's format (rps = answered / duration).
+measure_rate() {
+    local sc=$1 tg=$2 rd=$3 rate=$4 body=$5 url=$6 pid=$7 t0=0 t1=0 out line
+    if [ "$pid" != 0 ]; then
+        reset_hwm "$pid"
+        t0=$(cpu_ticks "$pid")
+    fi
+    out="$WORK/load-$sc-$tg-$rd.txt"
+    "$BUILD/perf/loadgen/bd-loadgen" -u "$url" -r "$rate" -d "$DUR" -c 256 -b "$body" >"$out" 2>&1 || true
+    [ "$pid" != 0 ] && t1=$(cpu_ticks "$pid")
+    line=$(grep '^BDLOAD' "$out" || true)
+    [ -n "$line" ] || die "bd-loadgen gave no result for $sc/$tg (see $out)"
+    awk -v sc="$sc" -v tg="$tg" -v rd="$rd" -v dt=$((t1 - t0)) -v hz="$CLK_TCK" \
+        -v hwm="$( [ "$pid" != 0 ] && status_kb "$pid" VmHWM || echo 0)" '{
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        n = v["ok"] + v["non2xx"]
+        cpu = (n > 0 && dt > 0) ? (dt / hz) / n * 1000 : 0
+        printf "%s %s %s %s %.1f %d %d %d %.3f %d %d\n", sc, tg, rd, v["conns"], n / (v["duration_us"] / 1e6),
+            v["p50"], v["p99"], v["p999"], cpu, hwm, v["non2xx"] + v["errors"] + v["unfinished"]
+    }' <<<"$line" >>"$RESULTS"
+    log "$(tail -1 "$RESULTS")"
+}
+
+# open_loop RATE: Converse at a fixed rate, direct and through bedrockd in
+# alternating order, ROUNDS times (the table's "added" column is the latency
+# bedrockd adds at that rate).
+open_loop() {
+    local rate=$1 sc="open-$1" r order tg
+    for r in $(seq "$ROUNDS"); do
+        if [ $((r % 2)) = 1 ]; then order="direct bedrockd"; else order="bedrockd direct"; fi
+        for tg in $order; do
+            case $tg in
+            direct) measure_rate "$sc" direct "$r" "$rate" "$WORK/conv.json" \
+                "http://127.0.0.1:$EMU_PORT/model/$NOVA_ID/converse" 0 ;;
+            bedrockd) measure_rate "$sc" bedrockd "$r" "$rate" "$WORK/msg-nova.json" \
+                "http://127.0.0.1:$BD_PORT/v1/messages" "$BD_PID" ;;
+            esac
+        done
+    done
+}
+
 # compare SCENARIO CONNS BODY_NATIVE NATIVE_PATH BODY_ANTHROPIC: direct, nginx and
 # bedrockd in alternating order, ROUNDS times.
 compare() {
@@ -341,6 +384,7 @@ need_tools() {
 build() {
     if [ "${BD_PERF_NO_BUILD:-0}" = 1 ]; then
         [ -x "$BUILD/bedrockd" ] || die "no $BUILD/bedrockd"
+        [ -x "$BUILD/perf/loadgen/bd-loadgen" ] || die "no $BUILD/perf/loadgen/bd-loadgen"
         return
     fi
     if [ ! -f "$BUILD/CMakeCache.txt" ]; then
@@ -348,7 +392,7 @@ build() {
     fi
     grep -q '^CMAKE_BUILD_TYPE:STRING=Release' "$BUILD/CMakeCache.txt" ||
         die "$BUILD is not a Release build"
-    cmake --build "$BUILD" --target bedrockd bedrock-emulator -j"$(nproc)" >"$WORK/build.log" 2>&1 ||
+    cmake --build "$BUILD" --target bedrockd bedrock-emulator bd-loadgen -j"$(nproc)" >"$WORK/build.log" 2>&1 ||
         die "build failed (see $WORK/build.log; BD_PERF_KEEP=1 keeps it)"
 }
 
@@ -540,6 +584,8 @@ main() {
         compare stream 200 "$WORK/invoke-stream.json" "/model/$CLAUDE_ID/invoke-with-response-stream" \
             "$WORK/msg-stream.json"
     fi
+    if wants open-2000; then open_loop 2000; fi
+    if wants open-5000; then open_loop 5000; fi
     if wants auth+ratelimit; then auth_scenario; fi
     if wants failover; then failover_scenario; fi
     if wants reload; then reload_under_load; fi

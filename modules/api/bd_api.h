@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bd_json_slices.h"
 #include "core/bd_published.h"
 #include "core/bd_request.h"
 #include "modules/bedrock/bd_bedrock.h"
@@ -76,6 +77,10 @@ struct bd_api_route_t {
     bool (*claims)(bd_request_t *r);
     /* Its answers may be kept by the response cache (modules/cache). */
     bool cacheable;
+    /* Large base64 strings of its body bypass jansson (core/bd_json_slices): its
+     * converter copies such strings whole into the Bedrock body, and nothing keeps
+     * the parsed body past the request. */
+    bool slices;
 };
 
 /* What the MODEL phase asks of an API about a request that names a model. */
@@ -126,6 +131,7 @@ struct bd_api_req_t {
     int fail_status;                 /* 0, or the MODEL phase's failure for admission */
     int fail_kind;                   /* bd_api_fail_e */
     std::string fail_msg;
+    bd_json_slices_t slices;         /* the body's large strings (route->slices) */
 
     ~bd_api_req_t() { bd_published_release(model_table); }
 };

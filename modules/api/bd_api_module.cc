@@ -126,10 +126,20 @@ bd_api_postconfig(bd_snapshot_t *snap, void *conf)
 
 /* Parses the body into r->json: 0, or 400 with <msg>. */
 static int
-bd_api_parse_body(bd_request_t *r, const bd_api_t *api, std::string *msg)
+bd_api_parse_body(bd_request_t *r, bd_api_req_t *q, std::string *msg)
 {
+    const bd_api_t *api = q->api;
     json_error_t jerr;
-    json_t *body = json_loadb(r->body, r->body_len, 0, &jerr);
+    json_t *body;
+    if (q->route->slices && bd_json_slices_cut(r->body, r->body_len, &q->slices) > 0) {
+        body = json_loadb(q->slices.text.data(), q->slices.text.size(), 0, &jerr);
+        if (body == nullptr) {
+            /* the error's position is the client's text's, not the cut copy's */
+            body = json_loadb(r->body, r->body_len, 0, &jerr);
+        }
+    } else {
+        body = json_loadb(r->body, r->body_len, 0, &jerr);
+    }
     if (body == nullptr) {
         *msg = r->body_len == 0 ? std::string(api->body_name) + " is empty"
                                 : std::string(api->body_name) + " is not valid JSON: " +
@@ -186,7 +196,7 @@ bd_api_model(bd_request_t *r)
     r->id_header = q->api->id_header;
 
     std::string body_msg;
-    int body_status = r->method == BD_METHOD_POST ? bd_api_parse_body(r, q->api, &body_msg) : 0;
+    int body_status = r->method == BD_METHOD_POST ? bd_api_parse_body(r, q, &body_msg) : 0;
     if (q->route->model) {
         int status = 0;
         std::string msg;

@@ -244,8 +244,10 @@ bd_cache_access(bd_request_t *r)
     if (!on || !deterministic) {
         return BD_DECLINED;
     }
-    std::string key = bd_cache_key(bd_cache_scope(r, c, key_scope), r->route->path,
-                                   bd_cache_canonical(body));
+    std::string canonical = bd_cache_canonical(body);
+    const bd_api_req_t *q = bd_api_req(r);
+    bd_json_slices_paste(q != nullptr ? &q->slices : nullptr, &canonical); /* the images count */
+    std::string key = bd_cache_key(bd_cache_scope(r, c, key_scope), r->route->path, canonical);
     std::string model_name(model);
 
     if (bd_cache_control_bypass(bd_request_header(r, "cache-control"))) {

@@ -123,6 +123,26 @@ test('a deterministic request misses, then the same request hits with the same b
     assert.equal(third.headers[HEADER], 'miss', 'another body is another entry');
 });
 
+test('large images are part of the key: another image misses, the same one hits',
+     async () => {
+    /* images this large bypass the JSON parser (core/bd_json_slices): the key must
+     * still see their bytes */
+    const png = (seed) => Buffer.alloc(6000, seed).toString('base64');
+    const withImage = (data) => ask([
+        { type: 'image', source: { type: 'base64', media_type: 'image/png', data } },
+        { type: 'text', text: 'which image is this' },
+    ]);
+    const first = await post(keys.a, withImage(png(1)));
+    assert.equal(first.status, 200, first.body);
+    assert.equal(first.headers[HEADER], 'miss');
+    const other = await post(keys.a, withImage(png(2)));
+    assert.equal(other.status, 200, other.body);
+    assert.equal(other.headers[HEADER], 'miss', 'another image is another entry');
+    const again = await post(keys.a, withImage(png(1)));
+    assert.equal(again.headers[HEADER], 'hit');
+    assert.equal(again.body, first.body);
+});
+
 test('requests that are not deterministic are not cached', async () => {
     const body = ask('warm', { temperature: 0.7 });
     for (let i = 0; i < 2; i++) {

@@ -1,9 +1,13 @@
 /*
  * bd_json_test.cc: bd_json_append_string writes literals jansson reads back as the
  * same text; control characters, quotes and backslashes are escaped, invalid UTF-8
- * becomes U+FFFD, and runs of plain ASCII around them come out intact.
+ * becomes U+FFFD, and runs of plain ASCII around them come out intact. And
+ * bd_json_slices: large base64 media values cut out before jansson parses a text
+ * and pasted back after it dumps one, giving the client's values; everything
+ * else, and malformed text, left as it is.
  */
 #include "core/bd_json.h"
+#include "core/bd_json_slices.h"
 
 #include <gtest/gtest.h>
 #include <jansson.h>
@@ -81,4 +85,135 @@ TEST(JsonTest, AppendsToWhatIsThere)
     bd_json_append_string(&lit, std::string("v\"1"));
     lit.push_back('}');
     EXPECT_EQ(lit, "{\"k\":\"v\\\"1\"}");
+}
+
+/* --- bd_json_slices ----------------------------------------------------------- */
+
+static std::string
+bd_b64(size_t n, char seed)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string s;
+    for (size_t i = 0; i < n; i++) {
+        s.push_back(alphabet[(i * 7 + (size_t)seed) % 64]);
+    }
+    return s;
+}
+
+/* Cut, parse the cut text with jansson, dump it, paste: the client's values. */
+static std::string
+bd_slices_round_trip(const std::string &json, size_t *cut)
+{
+    bd_json_slices_t s;
+    *cut = bd_json_slices_cut(json.data(), json.size(), &s);
+    const std::string &text = *cut ? s.text : json;
+    json_t *j = json_loadb(text.data(), text.size(), 0, nullptr);
+    EXPECT_NE(j, nullptr) << text.substr(0, 200);
+    char *d = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    std::string out = d ? d : "";
+    free(d);
+    json_decref(j);
+    bd_json_slices_paste(&s, &out);
+    return out;
+}
+
+static std::string
+bd_canonical(const std::string &json)
+{
+    json_t *j = json_loadb(json.data(), json.size(), 0, nullptr);
+    char *d = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    std::string out = d ? d : "";
+    free(d);
+    json_decref(j);
+    return out;
+}
+
+TEST(JsonSlicesTest, MediaMembersAreCutAndPastedBackInPlace)
+{
+    std::string a = bd_b64(5000, 1), b = bd_b64(9000, 2);
+    std::string json = "{\"messages\":[{\"content\":[{\"source\":{\"data\":\"" + a +
+                       "\"}},{\"image\":{\"source\":{\"bytes\" :\n \"" + b +
+                       "\"}}},{\"source\":{\"data\":\"" + a + "\"}}]}]}";
+    size_t cut = 0;
+    EXPECT_EQ(bd_slices_round_trip(json, &cut), bd_canonical(json));
+    EXPECT_EQ(cut, 3u);
+    bd_json_slices_t s;
+    bd_json_slices_cut(json.data(), json.size(), &s);
+    EXPECT_LT(s.text.size(), 400u) << "the cut text is small";
+    EXPECT_EQ(s.text.find(a), std::string::npos);
+}
+
+TEST(JsonSlicesTest, OnlyLongPlainMediaValuesAreCut)
+{
+    size_t cut = 0;
+    std::string big = bd_b64(5000, 3);
+    /* another member's name, a short value, an escape inside, a character outside
+     * the alphabet, a data URL: all parsed as they are */
+    for (const std::string &json : {
+             "{\"text\":\"" + big + "\"}",
+             "{\"data\":\"" + bd_b64(100, 4) + "\"}",
+             "{\"data\":\"" + big + "\\n\"}",
+             "{\"data\":\"" + big + " \"}",
+             "{\"data\":\"data:image/png;base64," + big + "\"}",
+             "{\"metadata\":\"" + big + "\"}",
+             "[\"" + big + "\"]",
+         }) {
+        bd_json_slices_t s;
+        EXPECT_EQ(bd_json_slices_cut(json.data(), json.size(), &s), 0u) << json.substr(0, 40);
+        EXPECT_TRUE(s.text.empty());
+        EXPECT_EQ(bd_slices_round_trip(json, &cut), bd_canonical(json));
+    }
+}
+
+TEST(JsonSlicesTest, StringsBeforeACutAreSkippedOverEscapes)
+{
+    std::string big = bd_b64(6000, 5);
+    std::string json = "{\"a\":\"x\\\"data\\\":\\\"y\",\"b\":\"\\\\\",\"data\":\"" + big + "\"}";
+    size_t cut = 0;
+    EXPECT_EQ(bd_slices_round_trip(json, &cut), bd_canonical(json));
+    EXPECT_EQ(cut, 1u);
+}
+
+TEST(JsonSlicesTest, UrlSafeAlphabetAndPadding)
+{
+    std::string big = bd_b64(4999, 6) + "-_-_==";
+    std::string json = "{\"data\":\"" + big + "\"}";
+    size_t cut = 0;
+    EXPECT_EQ(bd_slices_round_trip(json, &cut), bd_canonical(json));
+    EXPECT_EQ(cut, 1u);
+}
+
+TEST(JsonSlicesTest, MalformedTextIsLeftForTheParser)
+{
+    std::string big = bd_b64(5000, 7);
+    for (const std::string &json : {
+             "{\"data\":\"" + big,                 /* unterminated */
+             "{\"data\":\"" + big + "\"",          /* no closing brace */
+             "{\"data\":\"" + big + "\",]",        /* junk after it */
+             std::string("{\"data\":\"\\"),        /* a lone backslash at the end */
+         }) {
+        bd_json_slices_t s;
+        bd_json_slices_cut(json.data(), json.size(), &s);
+        const std::string &text = s.cut.empty() ? json : s.text;
+        EXPECT_EQ(json_loadb(text.data(), text.size(), 0, nullptr), nullptr) << json.substr(0, 30);
+    }
+}
+
+TEST(JsonSlicesTest, PasteLeavesTextWithoutTokensAlone)
+{
+    bd_json_slices_t none;
+    std::string text = "{\"a\":\"bdslice\"}";
+    bd_json_slices_paste(&none, &text);
+    bd_json_slices_paste(nullptr, &text);
+    EXPECT_EQ(text, "{\"a\":\"bdslice\"}");
+    /* a token of this process with an index the request does not have stays as it is */
+    std::string big = bd_b64(5000, 8);
+    std::string json = "{\"data\":\"" + big + "\"}";
+    bd_json_slices_t s;
+    ASSERT_EQ(bd_json_slices_cut(json.data(), json.size(), &s), 1u);
+    std::string token = s.text.substr(9, 31);
+    std::string other = token.substr(0, 23) + "00000007";
+    std::string out = "[\"" + token + "\",\"" + other + "\"]";
+    bd_json_slices_paste(&s, &out);
+    EXPECT_EQ(out, "[\"" + big + "\",\"" + other + "\"]");
 }

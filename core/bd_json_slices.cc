@@ -1,0 +1,156 @@
+/*
+ * bd_json_slices.cc: cutting large base64 strings out of a JSON text, and pasting
+ * them back into a serialized one.
+ */
+#include "core/bd_json_slices.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+/* "bdslice" + 16 hex digits of nonce + 8 of index: fixed width, so a token ends
+ * where it ends even inside a longer string. */
+static const size_t BD_SLICE_PREFIX = 7 + 16;
+static const size_t BD_SLICE_TOKEN = BD_SLICE_PREFIX + 8;
+
+static const std::string &
+bd_json_slice_prefix(void)
+{
+    static const std::string prefix = [] {
+        unsigned long long nonce = 0;
+        if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
+            struct timespec ts; /* no entropy yet: the nonce only avoids look-alikes */
+            clock_gettime(CLOCK_REALTIME, &ts);
+            nonce = (unsigned long long)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (unsigned long long)ts.tv_sec;
+        }
+        char buf[32];
+        snprintf(buf, sizeof(buf), "bdslice%016llx", nonce);
+        return std::string(buf);
+    }();
+    return prefix;
+}
+
+/* The base64 alphabets (standard and URL-safe) and padding. */
+static bool
+bd_json_slice_byte(unsigned char c)
+{
+    static const struct table_t {
+        bool ok[256];
+        table_t() : ok()
+        {
+            for (int c = 'A'; c <= 'Z'; c++) {
+                ok[c] = ok[c + 'a' - 'A'] = true;
+            }
+            for (int c = '0'; c <= '9'; c++) {
+                ok[c] = true;
+            }
+            ok['+'] = ok['/'] = ok['='] = ok['-'] = ok['_'] = true;
+        }
+    } table;
+    return table.ok[c];
+}
+
+/* Whether the string opening at <quote> is the value of a "data" or "bytes"
+ * member: `"data"` (or `"bytes"`), blanks, ':', blanks before it. */
+static bool
+bd_json_slice_media_member(const char *json, const char *quote)
+{
+    const char *p = quote;
+    while (p > json && (p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n' || p[-1] == '\r')) {
+        p--;
+    }
+    if (p == json || p[-1] != ':') {
+        return false;
+    }
+    p--;
+    while (p > json && (p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n' || p[-1] == '\r')) {
+        p--;
+    }
+    size_t before = (size_t)(p - json);
+    return (before >= 6 && memcmp(p - 6, "\"data\"", 6) == 0) ||
+           (before >= 7 && memcmp(p - 7, "\"bytes\"", 7) == 0);
+}
+
+size_t
+bd_json_slices_cut(const char *json, size_t len, bd_json_slices_t *out)
+{
+    out->text.clear();
+    out->cut.clear();
+    const char *end = json + len;
+    const char *copied = json; /* text before this is in out->text */
+    const char *p = json;
+    while (p < end) {
+        const char *q = (const char *)memchr(p, '"', (size_t)(end - p));
+        if (q == nullptr) {
+            break;
+        }
+        const char *s = q + 1; /* the string's first byte */
+        const char *e = s;
+        while (e < end && bd_json_slice_byte((unsigned char)*e)) {
+            e++;
+        }
+        if (e < end && *e == '"' && (size_t)(e - s) >= BD_JSON_SLICE_MIN &&
+            bd_json_slice_media_member(json, q)) {
+            if (out->text.empty()) {
+                out->text.reserve(len / 8 + 256);
+            }
+            out->text.append(copied, (size_t)(s - copied));
+            char index[12];
+            snprintf(index, sizeof(index), "%08zx", out->cut.size());
+            out->text.append(bd_json_slice_prefix()).append(index, 8);
+            out->cut.push_back({s, (size_t)(e - s)});
+            copied = e;
+            p = e + 1;
+            continue;
+        }
+        /* an ordinary string: to its closing quote, over escapes */
+        while (e < end && *e != '"') {
+            e += *e == '\\' ? 2 : 1;
+        }
+        p = e + 1;
+    }
+    if (out->cut.empty()) {
+        return 0;
+    }
+    out->text.append(copied, (size_t)(end - copied));
+    return out->cut.size();
+}
+
+void
+bd_json_slices_paste(const bd_json_slices_t *s, std::string *text)
+{
+    if (s == nullptr || s->cut.empty()) {
+        return;
+    }
+    const std::string &prefix = bd_json_slice_prefix();
+    size_t at = text->find(prefix);
+    if (at == std::string::npos) {
+        return;
+    }
+    size_t grow = 0;
+    for (const bd_json_slice_t &c : s->cut) {
+        grow += c.len;
+    }
+    std::string out;
+    out.reserve(text->size() + grow);
+    size_t from = 0;
+    while (at != std::string::npos) {
+        size_t index = 0;
+        bool ok = at + BD_SLICE_TOKEN <= text->size();
+        for (size_t i = at + BD_SLICE_PREFIX; ok && i < at + BD_SLICE_TOKEN; i++) {
+            char c = (*text)[i];
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            ok = d >= 0;
+            index = index * 16 + (size_t)(d < 0 ? 0 : d);
+        }
+        if (ok && index < s->cut.size()) {
+            out.append(*text, from, at - from);
+            out.append(s->cut[index].at, s->cut[index].len);
+            from = at + BD_SLICE_TOKEN;
+        }
+        at = text->find(prefix, at + 1);
+    }
+    out.append(*text, from, std::string::npos);
+    text->swap(out);
+}

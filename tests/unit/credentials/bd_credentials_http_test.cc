@@ -71,6 +71,13 @@ struct CredentialsHttpTest : ::testing::Test {
     {
         env.vars.erase("AWS_EC2_METADATA_DISABLED");
         env.vars["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = bd_fake_http_url(&srv, "/");
+        imds_routes(akid, expiration);
+    }
+    /* The routes alone: what a test may change while the provider's thread reads
+     * the environment (the fake server locks its routes; the env map has no lock). */
+    void
+    imds_routes(const std::string &akid, const std::string &expiration)
+    {
         bd_fake_http_route(&srv, "PUT", "/latest/api/token", 200, "imds-session-token");
         bd_fake_http_route(&srv, "GET", BD_IMDS_LIST, 200, "gateway-role\n");
         bd_fake_http_route(&srv, "GET", std::string(BD_IMDS_LIST) + "gateway-role", 200,
@@ -216,7 +223,7 @@ TEST_F(CredentialsHttpTest, ImdsAppearingLaterMakesTheProviderReady)
     opts.retry_max_ms = 1;
     start();
     EXPECT_EQ(nullptr, bd_credentials_acquire(p));
-    imds_serve("ASIALATE", "2099-01-01T00:00:00Z");
+    imds_routes("ASIALATE", "2099-01-01T00:00:00Z");
     uint64_t seen = bd_credentials_wait(p, 0, 0);
     bd_credentials_t *c = nullptr;
     for (int i = 0; i < 1000 && c == nullptr; i++) {

@@ -45,7 +45,9 @@ bd_json_slice_byte(unsigned char c)
             for (int c = '0'; c <= '9'; c++) {
                 ok[c] = true;
             }
-            ok['+'] = ok['/'] = ok['='] = ok['-'] = ok['_'] = true;
+            for (unsigned char c : {'+', '/', '=', '-', '_'}) {
+                ok[c] = true;
+            }
         }
     } table;
     return table.ok[c];

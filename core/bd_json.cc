@@ -5,8 +5,7 @@
 
 #include <stdio.h>
 
-/* Length of the valid UTF-8 sequence at <p> (1-4), or 0 when invalid. */
-static size_t
+size_t
 bd_json_utf8_len(const unsigned char *p, size_t left)
 {
     unsigned char c = p[0];

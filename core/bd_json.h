@@ -10,6 +10,9 @@
 
 #include <string>
 
+/* Length of the valid UTF-8 sequence at <p> (1-4), or 0 when invalid. */
+size_t bd_json_utf8_len(const unsigned char *p, size_t left);
+
 /* Appends <s> as a JSON string literal, quotes included; invalid UTF-8 bytes
  * become U+FFFD so the output is always valid JSON. */
 void bd_json_append_string(std::string *out, const char *s, size_t len);

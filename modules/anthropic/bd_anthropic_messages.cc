@@ -121,16 +121,21 @@ bd_anthropic_stream_usage(bd_api_call_t *c)
     return bd_anthropic_invoke(c) ? &s->isse.usage : &s->sse.usage;
 }
 
-static json_t *
-bd_anthropic_answer(bd_api_call_t *c, json_t *resp, bd_convert_usage_t *usage,
-                    bd_convert_error_t *err)
+/* InvokeModel's answer is already a message: scanned, renamed, passed on. */
+static int
+bd_anthropic_answer(bd_api_call_t *c, const std::string &body, std::string *out,
+                    bd_convert_usage_t *usage, bd_convert_error_t *err)
 {
     const char *model = c->r->model.c_str();
     if (bd_anthropic_invoke(c)) {
-        return bd_convert_invoke_to_anthropic(resp, model, usage, err);
+        return bd_convert_invoke_answer(body.data(), body.size(), model, out, usage, err);
     }
-    return bd_convert_converse_to_anthropic(resp, bd_anthropic_state(c)->msg_id, model, usage,
-                                            err);
+    json_t *resp = bd_api_answer_tree(body, err);
+    int rc = resp ? bd_convert_converse_answer(resp, bd_anthropic_state(c)->msg_id, model, out,
+                                               usage, err)
+                  : -1;
+    json_decref(resp);
+    return rc;
 }
 
 static void

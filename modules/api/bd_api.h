@@ -52,10 +52,10 @@ struct bd_api_call_ops_t {
                          std::string *out);
     /* The usage counted by the stream converters so far. */
     const bd_convert_usage_t *(*stream_usage)(bd_api_call_t *c);
-    /* Bedrock's whole answer <resp> as the API's JSON (new reference) with <usage>, or
-     * null with <err>. */
-    json_t *(*answer)(bd_api_call_t *c, json_t *resp, bd_convert_usage_t *usage,
-                      bd_convert_error_t *err);
+    /* Bedrock's whole answer <body> as the API's JSON text in <out> with <usage>: 0,
+     * or -1 with <err>. Each API reads the body its own way (a tree, or a scan). */
+    int (*answer)(bd_api_call_t *c, const std::string &body, std::string *out,
+                  bd_convert_usage_t *usage, bd_convert_error_t *err);
     /* A failed call as the API's error (status, type, message). */
     void (*failure)(const bd_bedrock_result_t *res, bd_convert_error_t *err);
     /* The SSE ping interval in <snap> (0: never). */
@@ -152,6 +152,12 @@ bd_api_req_t *bd_api_req(const bd_request_t *r);
 
 /* The shared driver: the content handler of every model call route. */
 int bd_api_call_run(bd_request_t *r);
+
+/* Bedrock's JSON answer <body> as a tree (new reference), or null with a 502 <err>. */
+json_t *bd_api_answer_tree(const std::string &body, bd_convert_error_t *err);
+
+/* <j> (taken over) as the answer text <out>: 0, or -1 when <j> is null. */
+int bd_api_answer_text(json_t *j, std::string *out);
 
 /* Sends <j> (taken over) as a 200 JSON answer and finalizes. */
 void bd_api_send_json(bd_request_t *r, json_t *j);

@@ -255,6 +255,29 @@ bd_api_access(bd_request_t *r)
     return BD_OK;
 }
 
+json_t *
+bd_api_answer_tree(const std::string &body, bd_convert_error_t *err)
+{
+    json_t *j = json_loadb(body.data(), body.size(), 0, nullptr);
+    if (j == nullptr) {
+        err->status = 502;
+        err->type = "api_error";
+        err->message = "not JSON";
+    }
+    return j;
+}
+
+int
+bd_api_answer_text(json_t *j, std::string *out)
+{
+    if (j == nullptr) {
+        return -1;
+    }
+    bd_convert_json_dump(j, out);
+    json_decref(j);
+    return 0;
+}
+
 void
 bd_api_send_json(bd_request_t *r, json_t *j)
 {

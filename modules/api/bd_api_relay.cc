@@ -80,17 +80,15 @@ bd_api_relay_finish_json(bd_api_call_t *c, const std::string &body)
     bd_request_t *r = c->r;
     bd_convert_error_t err;
     bd_convert_usage_t usage = {};
-    json_t *resp = json_loadb(body.data(), body.size(), 0, nullptr);
-    json_t *out = resp != nullptr ? c->ops->answer(c, resp, &usage, &err) : nullptr;
-    json_decref(resp);
-    if (out == nullptr) {
+    std::string out;
+    if (c->ops->answer(c, body, &out, &usage, &err) != 0) {
         bd_log_error(BD_LOG_ERR, r->id, "cannot read the Bedrock answer: %s",
-                     resp ? err.message.c_str() : "not JSON");
+                     err.message.c_str());
         bd_http_send_error(r, 502, BD_ERR_API, "the upstream answer could not be read");
         return;
     }
     bd_bedrock_relay_take_usage(r, &usage);
-    bd_api_send_json(r, out);
+    bd_http_send(r, 200, "application/json", out.data(), out.size());
 }
 
 /* Nothing was sent yet: the answer, or the failure as the client's error. */

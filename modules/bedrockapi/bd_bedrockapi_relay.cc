@@ -40,19 +40,19 @@ bd_bedrockapi_status(const std::string &name)
 static void
 bd_bedrockapi_json_usage(bd_bedrockapi_ctx_t *ctx, const std::string &body)
 {
-    json_t *resp = json_loadb(body.data(), body.size(), 0, nullptr);
     bd_convert_usage_t usage = bd_convert_usage_t();
     bd_convert_error_t err;
-    json_t *msg = nullptr;
-    if (ctx->op == BD_OP_CONVERSE) {
-        msg = bd_convert_converse_to_anthropic(resp, "msg", "", &usage, &err);
-    } else if (ctx->op == BD_OP_INVOKE) {
-        msg = bd_convert_invoke_to_anthropic(resp, "", &usage, &err);
+    if (ctx->op == BD_OP_INVOKE) {
+        bd_convert_invoke_answer(body.data(), body.size(), "", nullptr, &usage, &err);
     } else {
-        usage.input_tokens = json_integer_value(json_object_get(resp, "inputTokens"));
+        json_t *resp = json_loadb(body.data(), body.size(), 0, nullptr);
+        if (ctx->op == BD_OP_CONVERSE) {
+            bd_convert_converse_answer(resp, "msg", "", nullptr, &usage, &err);
+        } else {
+            usage.input_tokens = json_integer_value(json_object_get(resp, "inputTokens"));
+        }
+        json_decref(resp);
     }
-    json_decref(msg);
-    json_decref(resp);
     bd_bedrock_relay_take_usage(ctx->r, &usage);
 }
 

@@ -46,8 +46,14 @@ std::string bd_cv_path(const std::string &base, size_t index);
 void bd_cv_set_str(json_t *o, const char *key, const char *s);
 void bd_cv_set_int(json_t *o, const char *key, int64_t v);
 
-/* Anthropic JSON usage objects from <u>. */
-json_t *bd_cv_usage_anthropic(const bd_convert_usage_t *u, bool full);
+/* The usage of a message_delta event (new reference). */
+json_t *bd_cv_usage_delta(const bd_convert_usage_t *u);
+
+/* Appends the usage object of a whole Anthropic message. */
+void bd_cv_usage_write(const bd_convert_usage_t *u, std::string *out);
+
+/* Appends <j> as compact JSON (bd_convert_json_dump without the clear). */
+int bd_cv_json_append(json_t *j, std::string *out);
 
 /* Bedrock citation -> Anthropic citation (new reference), locations per the mapping table. */
 json_t *bd_cv_citation(json_t *c);

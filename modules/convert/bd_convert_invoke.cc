@@ -6,6 +6,8 @@
  */
 #include <string.h>
 
+#include "core/bd_json.h"
+#include "core/bd_json_scan.h"
 #include "modules/convert/bd_convert_int.h"
 
 static bool
@@ -147,30 +149,92 @@ bd_convert_url_source_fill(const bd_convert_url_source_t *u, const char *media_t
     return 0;
 }
 
-json_t *
-bd_convert_invoke_to_anthropic(json_t *resp, const char *client_model, bd_convert_usage_t *usage,
-                               bd_convert_error_t *err)
+/* The token counts of the "usage" object <u> of an Anthropic message. */
+static void
+bd_cv_invoke_usage(const bd_json_member_t *u, bd_convert_usage_t *usage)
 {
-    if (!json_is_object(resp) || !json_is_array(json_object_get(resp, "content"))) {
-        bd_cv_upstream(err, "InvokeModel answer is not a message");
-        return nullptr;
-    }
-    json_t *r = json_deep_copy(resp);
-    bd_cv_set_str(r, "model", client_model);
-    if (usage) {
-        json_t *u = json_object_get(resp, "usage");
-        *usage = bd_convert_usage_t();
-        bd_cv_int(u, "input_tokens", &usage->input_tokens);
-        bd_cv_int(u, "output_tokens", &usage->output_tokens);
-        bd_cv_int(u, "cache_read_input_tokens", &usage->cache_read_tokens);
-        bd_cv_int(u, "cache_creation_input_tokens", &usage->cache_write_tokens);
-        json_t *cc = json_object_get(u, "cache_creation");
-        if (bd_cv_int(cc, "ephemeral_5m_input_tokens", &usage->cache_write_5m_tokens) != 0) {
-            usage->cache_write_5m_tokens = usage->cache_write_tokens;
+    bd_json_members_t it, cit;
+    bd_json_member_t m, cm;
+    bool five = false;
+
+    *usage = bd_convert_usage_t();
+    bd_json_members_init(&it, u->value.p, u->value.n);
+    while (bd_json_members_next(&it, &m)) {
+        if (bd_json_key_is(&m, "input_tokens")) {
+            bd_json_member_int(&m, &usage->input_tokens);
+        } else if (bd_json_key_is(&m, "output_tokens")) {
+            bd_json_member_int(&m, &usage->output_tokens);
+        } else if (bd_json_key_is(&m, "cache_read_input_tokens")) {
+            bd_json_member_int(&m, &usage->cache_read_tokens);
+        } else if (bd_json_key_is(&m, "cache_creation_input_tokens")) {
+            bd_json_member_int(&m, &usage->cache_write_tokens);
+        } else if (bd_json_key_is(&m, "cache_creation") && m.kind == '{') {
+            bd_json_members_init(&cit, m.value.p, m.value.n);
+            while (bd_json_members_next(&cit, &cm)) {
+                if (bd_json_key_is(&cm, "ephemeral_5m_input_tokens")) {
+                    five = bd_json_member_int(&cm, &usage->cache_write_5m_tokens) == 0;
+                } else if (bd_json_key_is(&cm, "ephemeral_1h_input_tokens")) {
+                    bd_json_member_int(&cm, &usage->cache_write_1h_tokens);
+                }
+            }
         }
-        bd_cv_int(cc, "ephemeral_1h_input_tokens", &usage->cache_write_1h_tokens);
     }
-    return r;
+    if (!five) {
+        usage->cache_write_5m_tokens = usage->cache_write_tokens;
+    }
+}
+
+int
+bd_convert_invoke_answer(const char *body, size_t len, const char *client_model,
+                         std::string *out, bd_convert_usage_t *usage, bd_convert_error_t *err)
+{
+    bd_json_members_t it;
+    bd_json_member_t m;
+    bd_json_span_t model = {nullptr, 0};
+    bool content = false;
+
+    if (usage) {
+        *usage = bd_convert_usage_t();
+    }
+    bd_json_members_init(&it, body, len);
+    while (bd_json_members_next(&it, &m)) {
+        if (bd_json_key_is(&m, "content")) {
+            content = m.kind == '[';
+        } else if (bd_json_key_is(&m, "model")) {
+            model = m.value;
+        } else if (bd_json_key_is(&m, "usage") && m.kind == '{' && usage) {
+            bd_cv_invoke_usage(&m, usage);
+        }
+    }
+    if (!it.ok || !content) {
+        bd_cv_upstream(err, "InvokeModel answer is not a message");
+        return -1;
+    }
+    if (out == nullptr) {
+        return 0;
+    }
+    /* The client sees the model it named; the rest is Bedrock's bytes. */
+    out->clear();
+    out->reserve(len + strlen(client_model) + 16);
+    if (model.p != nullptr) {
+        out->append(body, (size_t)(model.p - body));
+        bd_json_append_string(out, client_model, strlen(client_model));
+        out->append(model.p + model.n, (size_t)(body + len - (model.p + model.n)));
+        return 0;
+    }
+    const char *open = (const char *)memchr(body, '{', len);
+    out->append(body, (size_t)(open + 1 - body));
+    out->append("\"model\":");
+    bd_json_append_string(out, client_model, strlen(client_model));
+    const char *rest = open + 1;
+    while (*rest == ' ' || *rest == '\t' || *rest == '\n' || *rest == '\r') {
+        rest++;
+    }
+    if (*rest != '}') {
+        out->push_back(',');
+    }
+    out->append(rest, (size_t)(body + len - rest));
+    return 0;
 }
 
 json_t *

@@ -1,10 +1,12 @@
 /*
- * bd_convert_response.cc: a walked Converse response -> an Anthropic Message. Pure,
- * any thread. Blocks this build does not know are skipped; empty text is dropped, but
- * an end_turn answer keeps one text block so that SDK helpers (finalText) work.
+ * bd_convert_response.cc: a walked Converse response -> an Anthropic Message, written
+ * as text. Pure, any thread. Blocks this build does not know are skipped; empty text
+ * is dropped, but an end_turn answer keeps one text block so that SDK helpers
+ * (finalText) work.
  */
 #include <string.h>
 
+#include "core/bd_json.h"
 #include "modules/convert/bd_convert_int.h"
 
 json_t *
@@ -45,67 +47,115 @@ bd_cv_citation(json_t *c)
     return out;
 }
 
-static json_t *
-bd_cv_block_anthropic(const bd_bedrock_block_t *b)
+static void
+bd_cv_write_str(std::string *out, const char *key, const char *value)
+{
+    out->append(",\"").append(key).append("\":");
+    bd_json_append_string(out, value, strlen(value));
+}
+
+/* One Anthropic content block for <b>: false when it has none (empty text, unknown). */
+static bool
+bd_cv_block_write(const bd_bedrock_block_t *b, std::string *out)
 {
     switch (b->kind) {
     case BD_BLOCK_TEXT:
         if (b->text.empty()) {
-            return nullptr;
+            return false;
         }
-        return json_pack("{s:s,s:s,s:n}", "type", "text", "text", b->text.c_str(), "citations");
+        out->append("{\"type\":\"text\"");
+        bd_cv_write_str(out, "text", b->text.c_str());
+        out->append(",\"citations\":null}");
+        return true;
     case BD_BLOCK_REASONING:
-        return json_pack("{s:s,s:s,s:s}", "type", "thinking", "thinking", b->text.c_str(),
-                         "signature", b->signature ? b->signature : "");
+        out->append("{\"type\":\"thinking\"");
+        bd_cv_write_str(out, "thinking", b->text.c_str());
+        bd_cv_write_str(out, "signature", b->signature ? b->signature : "");
+        out->push_back('}');
+        return true;
     case BD_BLOCK_REDACTED:
-        return json_pack("{s:s,s:s}", "type", "redacted_thinking", "data", b->data);
+        out->append("{\"type\":\"redacted_thinking\"");
+        bd_cv_write_str(out, "data", b->data);
+        out->push_back('}');
+        return true;
     case BD_BLOCK_TOOL_USE:
-        return json_pack("{s:s,s:s,s:s,s:o}", "type", "tool_use", "id", b->id, "name", b->name,
-                         "input", b->input ? json_incref(b->input) : json_object());
+        out->append("{\"type\":\"tool_use\"");
+        bd_cv_write_str(out, "id", b->id);
+        bd_cv_write_str(out, "name", b->name);
+        out->append(",\"input\":");
+        if (b->input) {
+            bd_cv_json_append(b->input, out);
+        } else {
+            out->append("{}");
+        }
+        out->push_back('}');
+        return true;
     case BD_BLOCK_CITATIONS: {
-        json_t *cits = json_array();
+        out->append("{\"type\":\"text\"");
+        bd_cv_write_str(out, "text", b->text.c_str());
+        out->append(",\"citations\":[");
         size_t i;
         json_t *c;
         json_array_foreach(b->citations, i, c) {
-            json_array_append_new(cits, bd_cv_citation(c));
+            json_t *cit = bd_cv_citation(c);
+            out->append(i > 0 ? "," : "");
+            bd_cv_json_append(cit, out);
+            json_decref(cit);
         }
-        return json_pack("{s:s,s:s,s:o}", "type", "text", "text", b->text.c_str(), "citations",
-                         cits);
+        out->append("]}");
+        return true;
     }
     default:
-        return nullptr;
+        return false;
     }
 }
 
-json_t *
-bd_convert_converse_to_anthropic(json_t *resp, const char *msg_id, const char *client_model,
-                                 bd_convert_usage_t *usage, bd_convert_error_t *err)
+/* Written as text, in the order Anthropic's own answers use: a tree plus a dump
+ * was a tenth of a small request's instructions. */
+int
+bd_convert_converse_answer(json_t *resp, const char *msg_id, const char *client_model,
+                           std::string *out, bd_convert_usage_t *usage, bd_convert_error_t *err)
 {
     bd_bedrock_response_t r;
 
     if (bd_convert_converse_walk(resp, &r, err) != 0) {
-        return nullptr;
+        return -1;
     }
-    json_t *content = json_array();
-    for (const bd_bedrock_block_t &b : r.blocks) {
-        json_t *j = bd_cv_block_anthropic(&b);
-        if (j) {
-            json_array_append_new(content, j);
-        }
-    }
-    const char *stop = bd_convert_stop_anthropic(r.stop);
-    if (json_array_size(content) == 0 && strcmp(stop, "end_turn") == 0) {
-        json_array_append_new(content,
-                              json_pack("{s:s,s:s,s:n}", "type", "text", "text", "", "citations"));
-    }
-    json_t *m =
-        json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "id", msg_id, "type", "message", "role", "assistant",
-                  "model", client_model, "content", content, "stop_reason", stop);
-    bool seq = r.stop == BD_STOP_STOP_SEQUENCE && r.stop_sequence;
-    json_object_set_new(m, "stop_sequence", seq ? json_string(r.stop_sequence) : json_null());
-    json_object_set_new(m, "usage", bd_cv_usage_anthropic(&r.usage, true));
     if (usage) {
         *usage = r.usage;
     }
-    return m;
+    if (out == nullptr) {
+        return 0;
+    }
+    const char *stop = bd_convert_stop_anthropic(r.stop);
+    out->clear();
+    out->append("{\"id\":");
+    bd_json_append_string(out, msg_id, strlen(msg_id));
+    out->append(",\"type\":\"message\",\"role\":\"assistant\"");
+    bd_cv_write_str(out, "model", client_model);
+    out->append(",\"content\":[");
+    size_t blocks = 0;
+    for (const bd_bedrock_block_t &b : r.blocks) {
+        size_t mark = out->size();
+        out->append(blocks > 0 ? "," : "");
+        if (bd_cv_block_write(&b, out)) {
+            blocks++;
+        } else {
+            out->resize(mark);
+        }
+    }
+    if (blocks == 0 && strcmp(stop, "end_turn") == 0) {
+        out->append("{\"type\":\"text\",\"text\":\"\",\"citations\":null}");
+    }
+    out->push_back(']');
+    bd_cv_write_str(out, "stop_reason", stop);
+    if (r.stop == BD_STOP_STOP_SEQUENCE && r.stop_sequence) {
+        bd_cv_write_str(out, "stop_sequence", r.stop_sequence);
+    } else {
+        out->append(",\"stop_sequence\":null");
+    }
+    out->append(",\"usage\":");
+    bd_cv_usage_write(&r.usage, out);
+    out->push_back('}');
+    return 0;
 }

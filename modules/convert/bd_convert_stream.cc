@@ -180,7 +180,7 @@ bd_cv_stream_finish(bd_convert_stream_t *s, std::string *out)
                                                  : json_string(s->stop_sequence.c_str()));
     bd_cv_emit(out, "message_delta",
                json_pack("{s:s,s:o,s:o}", "type", "message_delta", "delta", delta, "usage",
-                         bd_cv_usage_anthropic(&s->usage, false)));
+                         bd_cv_usage_delta(&s->usage)));
     bd_cv_emit(out, "message_stop", json_pack("{s:s}", "type", "message_stop"));
     s->finished = true;
 }

@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "modules/convert/bd_convert_int.h"
@@ -105,28 +106,32 @@ bd_cv_set_int(json_t *o, const char *key, int64_t v)
 }
 
 json_t *
-bd_cv_usage_anthropic(const bd_convert_usage_t *u, bool full)
+bd_cv_usage_delta(const bd_convert_usage_t *u)
 {
     json_t *o = json_object();
 
+    /* message_delta order, as Anthropic sends it */
     bd_cv_set_int(o, "input_tokens", u->input_tokens);
-    if (!full) {
-        /* message_delta order, as Anthropic sends it */
-        bd_cv_set_int(o, "output_tokens", u->output_tokens);
-        bd_cv_set_int(o, "cache_creation_input_tokens", u->cache_write_tokens);
-        bd_cv_set_int(o, "cache_read_input_tokens", u->cache_read_tokens);
-        return o;
-    }
     bd_cv_set_int(o, "output_tokens", u->output_tokens);
     bd_cv_set_int(o, "cache_creation_input_tokens", u->cache_write_tokens);
     bd_cv_set_int(o, "cache_read_input_tokens", u->cache_read_tokens);
-    json_t *cc = json_object();
-    bd_cv_set_int(cc, "ephemeral_5m_input_tokens", u->cache_write_5m_tokens);
-    bd_cv_set_int(cc, "ephemeral_1h_input_tokens", u->cache_write_1h_tokens);
-    json_object_set_new(o, "cache_creation", cc);
-    json_object_set_new(o, "server_tool_use", json_null());
-    bd_cv_set_str(o, "service_tier", "standard");
     return o;
+}
+
+void
+bd_cv_usage_write(const bd_convert_usage_t *u, std::string *out)
+{
+    char buf[384];
+    int n = snprintf(buf, sizeof(buf),
+                     "{\"input_tokens\":%lld,\"output_tokens\":%lld,"
+                     "\"cache_creation_input_tokens\":%lld,\"cache_read_input_tokens\":%lld,"
+                     "\"cache_creation\":{\"ephemeral_5m_input_tokens\":%lld,"
+                     "\"ephemeral_1h_input_tokens\":%lld},\"server_tool_use\":null,"
+                     "\"service_tier\":\"standard\"}",
+                     (long long)u->input_tokens, (long long)u->output_tokens,
+                     (long long)u->cache_write_tokens, (long long)u->cache_read_tokens,
+                     (long long)u->cache_write_5m_tokens, (long long)u->cache_write_1h_tokens);
+    out->append(buf, (size_t)n);
 }
 
 /* Splits <header> into its trimmed, non-empty comma-separated items. */
@@ -217,11 +222,17 @@ bd_cv_dump_cb(const char *buffer, size_t size, void *data) noexcept
 }
 
 int
+bd_cv_json_append(json_t *j, std::string *out)
+{
+    return json_dump_callback(j, bd_cv_dump_cb, out,
+                              JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+}
+
+int
 bd_convert_json_dump(json_t *j, std::string *out)
 {
     out->clear();
-    return json_dump_callback(j, bd_cv_dump_cb, out,
-                              JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    return bd_cv_json_append(j, out);
 }
 
 void

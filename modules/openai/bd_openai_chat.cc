@@ -111,13 +111,17 @@ bd_openai_chat_stream_usage(bd_api_call_t *c)
     return &bd_openai_state(c)->sse.usage;
 }
 
-static json_t *
-bd_openai_chat_answer(bd_api_call_t *c, json_t *resp, bd_convert_usage_t *usage,
-                      bd_convert_error_t *err)
+static int
+bd_openai_chat_answer(bd_api_call_t *c, const std::string &body, std::string *out,
+                      bd_convert_usage_t *usage, bd_convert_error_t *err)
 {
     bd_openai_chat_t *s = bd_openai_state(c);
-    return bd_convert_converse_to_openai(resp, s->id, s->created, c->r->model.c_str(), usage,
-                                         err);
+    json_t *resp = bd_api_answer_tree(body, err);
+    json_t *chat = resp ? bd_convert_converse_to_openai(resp, s->id, s->created,
+                                                        c->r->model.c_str(), usage, err)
+                        : nullptr;
+    json_decref(resp);
+    return bd_api_answer_text(chat, out);
 }
 
 static int64_t

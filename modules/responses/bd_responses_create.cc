@@ -162,17 +162,21 @@ bd_responses_call_stream_usage(bd_api_call_t *c)
     return &bd_responses_state(c)->sse.usage;
 }
 
-static json_t *
-bd_responses_call_answer(bd_api_call_t *c, json_t *resp, bd_convert_usage_t *usage,
-                         bd_convert_error_t *err)
+static int
+bd_responses_call_answer(bd_api_call_t *c, const std::string &body, std::string *out,
+                         bd_convert_usage_t *usage, bd_convert_error_t *err)
 {
     bd_responses_state_t *s = bd_responses_state(c);
-    json_t *chat = bd_convert_converse_to_openai(resp, s->meta.id.c_str(), s->meta.created_at,
-                                                 s->meta.model.c_str(), usage, err);
-    json_t *out = chat ? bd_convert_responses_from_chat(chat, &s->meta, usage, err) : nullptr;
+    json_t *resp = bd_api_answer_tree(body, err);
+    json_t *chat = resp ? bd_convert_converse_to_openai(resp, s->meta.id.c_str(),
+                                                        s->meta.created_at, s->meta.model.c_str(),
+                                                        usage, err)
+                        : nullptr;
+    json_decref(resp);
+    json_t *answer = chat ? bd_convert_responses_from_chat(chat, &s->meta, usage, err) : nullptr;
     json_decref(chat);
-    bd_responses_keep(c, out);
-    return out;
+    bd_responses_keep(c, answer);
+    return bd_api_answer_text(answer, out);
 }
 
 static int64_t

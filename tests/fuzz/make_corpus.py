@@ -4,6 +4,8 @@
 conf/         the shipped confs (their include made a glob, so it matches nothing in the
               sandbox), plus a few edge cases written here
 convert/      the "input" of a handful of golden request cases (Anthropic and OpenAI)
+answer/       the "input" of the golden Converse and InvokeModel answer cases, compact and
+              indented
 eventstream/  the worked frames of the AWS protocol notes (section 3.3), behind an option byte
 stream/       golden ConverseStream / InvokeModel stream cases encoded as event-stream frames
 
@@ -68,6 +70,18 @@ def convert_seeds():
     for name in openai:
         write("convert", "openai_" + name + ".json",
               golden_input(os.path.join(OPENAI_GOLDEN, name + ".json")))
+
+
+def answer_seeds():
+    names = ["invoke_response", "invoke_response_malformed", "resp_cache_usage",
+             "resp_citations", "resp_reasoning", "resp_tool_use", "resp_stop_sequence",
+             "resp_text", "resp_malformed"]
+    for name in names:
+        with open(os.path.join(CONVERT_GOLDEN, name + ".json")) as f:
+            value = json.load(f)["input"]
+        write("answer", name + ".json", json.dumps(value, indent=1))
+        write("answer", name + "_compact.json",
+              json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
 
 def es_header(name, value):
@@ -156,5 +170,6 @@ def stream_seeds():
 if __name__ == "__main__":
     conf_seeds()
     convert_seeds()
+    answer_seeds()
     eventstream_seeds()
     stream_seeds()

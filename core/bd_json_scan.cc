@@ -208,48 +208,72 @@ bd_json_members_finish(bd_json_members_t *it, const char *p)
     return false;
 }
 
-bool
-bd_json_members_next(bd_json_members_t *it, bd_json_member_t *m)
+/* The next item of an object (<open> '{', items are keyed) or an array ('['). */
+static bool
+bd_json_walk_next(bd_json_members_t *it, char open, bd_json_member_t *m)
 {
     const char *p = bd_json_ws(it->p, it->end);
     const char *end = it->end;
+    char close = open == '{' ? '}' : ']';
 
     if (it->done) {
         return false;
     }
     if (!it->started) {
         it->started = true;
-        if (p >= end || *p != '{') {
+        if (p >= end || *p != open) {
             return bd_json_members_finish(it, nullptr);
         }
         p = bd_json_ws(p + 1, end);
-        if (p < end && *p == '}') {
+        if (p < end && *p == close) {
             return bd_json_members_finish(it, p + 1);
         }
     } else if (p < end && *p == ',') {
         p = bd_json_ws(p + 1, end);
     } else {
-        return bd_json_members_finish(it, p < end && *p == '}' ? p + 1 : nullptr);
+        return bd_json_members_finish(it, p < end && *p == close ? p + 1 : nullptr);
     }
-    const char *key = p;
-    if ((p = bd_json_scan_key(p, end)) == nullptr) {
-        return bd_json_members_finish(it, nullptr);
-    }
-    const char *close = p - 1; /* the ':'; the key's closing quote is before it */
-    while (*close != '"') {
-        close--;
+    m->key.p = p;
+    m->key.n = 0;
+    if (open == '{') {
+        const char *key = p;
+        if ((p = bd_json_scan_key(p, end)) == nullptr) {
+            return bd_json_members_finish(it, nullptr);
+        }
+        const char *quote = p - 1; /* the ':'; the key's closing quote is before it */
+        while (*quote != '"') {
+            quote--;
+        }
+        m->key.p = key + 1;
+        m->key.n = (size_t)(quote - key - 1);
     }
     const char *value = bd_json_ws(p, end);
     if ((p = bd_json_scan_value(value, end)) == nullptr) {
         return bd_json_members_finish(it, nullptr);
     }
-    m->key.p = key + 1;
-    m->key.n = (size_t)(close - key - 1);
     m->value.p = value;
     m->value.n = (size_t)(p - value);
     m->kind = (*value == '-' || (*value >= '0' && *value <= '9')) ? '0' : *value;
     it->p = p;
     return true;
+}
+
+bool
+bd_json_members_next(bd_json_members_t *it, bd_json_member_t *m)
+{
+    return bd_json_walk_next(it, '{', m);
+}
+
+void
+bd_json_elements_init(bd_json_members_t *it, const char *p, size_t n)
+{
+    bd_json_members_init(it, p, n);
+}
+
+bool
+bd_json_elements_next(bd_json_members_t *it, bd_json_member_t *m)
+{
+    return bd_json_walk_next(it, '[', m);
 }
 
 bool

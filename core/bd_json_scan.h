@@ -29,13 +29,13 @@ struct bd_json_member_t {
     char kind;
 };
 
-/* A walk over the members of one object. */
+/* A walk over the members of one object, or the elements of one array. */
 struct bd_json_members_t {
     const char *p;
     const char *end;
     bool started;
     bool done;
-    bool ok; /* after the last member: the object was well-formed */
+    bool ok; /* after the last item: the container was well-formed */
 };
 
 /* Where the value at <p> (leading whitespace skipped) ends, or null when it is
@@ -49,6 +49,11 @@ void bd_json_members_init(bd_json_members_t *it, const char *p, size_t n);
 /* The next member into <m>: true, or false at the end of the object or at the
  * first malformed byte (it->ok tells which). */
 bool bd_json_members_next(bd_json_members_t *it, bd_json_member_t *m);
+
+/* The same over the elements of the array that is the whole of <p, n>: each comes
+ * as a member with an empty key. */
+void bd_json_elements_init(bd_json_members_t *it, const char *p, size_t n);
+bool bd_json_elements_next(bd_json_members_t *it, bd_json_member_t *m);
 
 /* Whether the member's key is <name>. A key written with escapes never is: the
  * writers this reads (Bedrock, the SDKs) do not escape plain ASCII names. */

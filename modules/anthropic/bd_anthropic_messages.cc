@@ -121,7 +121,8 @@ bd_anthropic_stream_usage(bd_api_call_t *c)
     return bd_anthropic_invoke(c) ? &s->isse.usage : &s->sse.usage;
 }
 
-/* InvokeModel's answer is already a message: scanned, renamed, passed on. */
+/* Both answers are scanned, not parsed: InvokeModel's is already a message (renamed
+ * and passed on), Converse's is written as one. */
 static int
 bd_anthropic_answer(bd_api_call_t *c, const std::string &body, std::string *out,
                     bd_convert_usage_t *usage, bd_convert_error_t *err)
@@ -130,12 +131,8 @@ bd_anthropic_answer(bd_api_call_t *c, const std::string &body, std::string *out,
     if (bd_anthropic_invoke(c)) {
         return bd_convert_invoke_answer(body.data(), body.size(), model, out, usage, err);
     }
-    json_t *resp = bd_api_answer_tree(body, err);
-    int rc = resp ? bd_convert_converse_answer(resp, bd_anthropic_state(c)->msg_id, model, out,
-                                               usage, err)
-                  : -1;
-    json_decref(resp);
-    return rc;
+    return bd_convert_converse_answer(body.data(), body.size(), bd_anthropic_state(c)->msg_id,
+                                      model, out, usage, err);
 }
 
 static void

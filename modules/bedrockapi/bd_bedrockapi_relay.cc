@@ -44,13 +44,11 @@ bd_bedrockapi_json_usage(bd_bedrockapi_ctx_t *ctx, const std::string &body)
     bd_convert_error_t err;
     if (ctx->op == BD_OP_INVOKE) {
         bd_convert_invoke_answer(body.data(), body.size(), "", nullptr, &usage, &err);
+    } else if (ctx->op == BD_OP_CONVERSE) {
+        bd_convert_converse_answer(body.data(), body.size(), "", "", nullptr, &usage, &err);
     } else {
         json_t *resp = json_loadb(body.data(), body.size(), 0, nullptr);
-        if (ctx->op == BD_OP_CONVERSE) {
-            bd_convert_converse_answer(resp, "msg", "", nullptr, &usage, &err);
-        } else {
-            usage.input_tokens = json_integer_value(json_object_get(resp, "inputTokens"));
-        }
+        usage.input_tokens = json_integer_value(json_object_get(resp, "inputTokens"));
         json_decref(resp);
     }
     bd_bedrock_relay_take_usage(ctx->r, &usage);

@@ -96,12 +96,13 @@ json_t *bd_convert_count_tokens_request(json_t *req, const bd_convert_model_t *m
  * the answer is malformed. */
 json_t *bd_convert_count_tokens_response(json_t *resp, bd_convert_error_t *err);
 
-/* Converse response -> Anthropic Message with id <msg_id> and model <client_model>,
- * as JSON text in <out>. Fills <usage> when not null; with <out> null only the usage
+/* Converse response <body> -> Anthropic Message with id <msg_id> and model
+ * <client_model>, as JSON text in <out> (from a scan, not a tree: see
+ * core/bd_json_scan). Fills <usage> when not null; with <out> null only the usage
  * is read. 0, or -1 with a 502 api_error when the response is malformed. */
-int bd_convert_converse_answer(json_t *resp, const char *msg_id, const char *client_model,
-                               std::string *out, bd_convert_usage_t *usage,
-                               bd_convert_error_t *err);
+int bd_convert_converse_answer(const char *body, size_t len, const char *msg_id,
+                               const char *client_model, std::string *out,
+                               bd_convert_usage_t *usage, bd_convert_error_t *err);
 
 /* InvokeModel response <body> (already Anthropic JSON) -> the client's answer in
  * <out>: the same bytes with "model" naming <client_model> (no tree is built: see

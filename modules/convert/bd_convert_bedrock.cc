@@ -105,8 +105,8 @@ bd_convert_stop_openai(int stop)
     }
 }
 
-static void
-bd_cv_walk_block(json_t *c, bd_bedrock_block_t *b)
+void
+bd_convert_converse_block(json_t *c, bd_bedrock_block_t *b)
 {
     json_t *v;
 
@@ -168,7 +168,7 @@ bd_convert_converse_walk(json_t *resp, bd_bedrock_response_t *out, bd_convert_er
     json_t *c;
     json_array_foreach(content, i, c) {
         bd_bedrock_block_t b;
-        bd_cv_walk_block(c, &b);
+        bd_convert_converse_block(c, &b);
         out->blocks.push_back(b);
     }
     return 0;

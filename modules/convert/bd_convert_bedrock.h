@@ -82,6 +82,10 @@ struct bd_bedrock_response_t {
     bd_convert_usage_t usage;
 };
 
+/* One content block <c> of a Converse message (borrowing from <c>); kind
+ * BD_BLOCK_OTHER for what this build does not know. */
+void bd_convert_converse_block(json_t *c, bd_bedrock_block_t *b);
+
 /* Walks a Converse response <resp> into <out> (borrowing from <resp>). Returns 0, or -1
  * with <err> = 502 api_error when required members are missing. */
 int bd_convert_converse_walk(json_t *resp, bd_bedrock_response_t *out, bd_convert_error_t *err);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/bd_json.h"
+#include "core/bd_json_scan.h"
 #include "modules/convert/bd_convert_int.h"
 
 json_t *
@@ -110,35 +111,173 @@ bd_cv_block_write(const bd_bedrock_block_t *b, std::string *out)
     }
 }
 
-/* Written as text, in the order Anthropic's own answers use: a tree plus a dump
- * was a tenth of a small request's instructions. */
-int
-bd_convert_converse_answer(json_t *resp, const char *msg_id, const char *client_model,
-                           std::string *out, bd_convert_usage_t *usage, bd_convert_error_t *err)
+/* A string member's value decoded (stop reasons are plain ASCII: escapes are rare). */
+static std::string
+bd_cv_scan_string(const bd_json_member_t *m)
 {
-    bd_bedrock_response_t r;
+    const char *p = m->value.p + 1;
+    size_t n = m->value.n - 2;
+    if (memchr(p, '\\', n) == nullptr) {
+        return std::string(p, n);
+    }
+    json_t *j = json_loadb(m->value.p, m->value.n, JSON_DECODE_ANY, nullptr);
+    std::string s = json_is_string(j) ? json_string_value(j) : "";
+    json_decref(j);
+    return s;
+}
 
-    if (bd_convert_converse_walk(resp, &r, err) != 0) {
+/* A block as jansson reads it (all but plain text), written by bd_cv_block_write. */
+static bool
+bd_cv_block_write_tree(const bd_json_member_t *e, std::string *out)
+{
+    json_t *c = json_loadb(e->value.p, e->value.n, 0, nullptr);
+    bd_bedrock_block_t b;
+    bd_convert_converse_block(c, &b);
+    bool written = bd_cv_block_write(&b, out);
+    json_decref(c);
+    return written;
+}
+
+/* One content block of output.message.content: a plain text block's string is
+ * copied as Bedrock wrote it (a valid JSON literal); any other kind goes through
+ * a tree of that block alone. */
+static bool
+bd_cv_scan_block(const bd_json_member_t *e, std::string *out)
+{
+    bd_json_members_t it;
+    bd_json_member_t m;
+    bd_json_span_t text = {nullptr, 0};
+
+    if (e->kind != '{') {
+        return false;
+    }
+    bd_json_members_init(&it, e->value.p, e->value.n);
+    while (bd_json_members_next(&it, &m)) {
+        if (bd_json_key_is(&m, "text") && m.kind == '"') {
+            text = m.value;
+        }
+    }
+    if (text.p == nullptr) {
+        return bd_cv_block_write_tree(e, out);
+    }
+    if (text.n == 2) {
+        return false; /* "" */
+    }
+    out->append("{\"type\":\"text\",\"text\":");
+    out->append(text.p, text.n);
+    out->append(",\"citations\":null}");
+    return true;
+}
+
+/* What the answer's top level holds for the message. */
+struct bd_cv_converse_scan_t {
+    bd_json_span_t content; /* output.message.content */
+    std::string stop;       /* stopReason */
+    bool have_stop;
+    bd_json_span_t stop_sequence; /* additionalModelResponseFields.stop_sequence literal */
+    bd_json_span_t usage;
+};
+
+/* The member <key> of the object <v>, when it is one, into <m>. */
+static bool
+bd_cv_scan_member(const bd_json_span_t *v, const char *key, char kind, bd_json_member_t *m)
+{
+    bd_json_members_t it;
+    bool found = false;
+    bd_json_member_t x;
+
+    bd_json_members_init(&it, v->p, v->n);
+    while (bd_json_members_next(&it, &x)) {
+        if (bd_json_key_is(&x, key) && x.kind == kind) {
+            *m = x;
+            found = true;
+        }
+    }
+    return found;
+}
+
+static int
+bd_cv_converse_scan(const char *body, size_t len, bd_cv_converse_scan_t *s,
+                    bd_convert_error_t *err)
+{
+    bd_json_members_t it;
+    bd_json_member_t m, x;
+
+    *s = bd_cv_converse_scan_t();
+    bd_json_members_init(&it, body, len);
+    while (bd_json_members_next(&it, &m)) {
+        if (bd_json_key_is(&m, "output")) {
+            s->content = {nullptr, 0};
+            if (m.kind == '{' && bd_cv_scan_member(&m.value, "message", '{', &x) &&
+                bd_cv_scan_member(&x.value, "content", '[', &x)) {
+                s->content = x.value;
+            }
+        } else if (bd_json_key_is(&m, "stopReason")) {
+            s->have_stop = m.kind == '"';
+            s->stop = s->have_stop ? bd_cv_scan_string(&m) : "";
+        } else if (bd_json_key_is(&m, "usage")) {
+            s->usage = m.value;
+        } else if (bd_json_key_is(&m, "additionalModelResponseFields")) {
+            s->stop_sequence = {nullptr, 0};
+            if (m.kind == '{' && bd_cv_scan_member(&m.value, "stop_sequence", '"', &x)) {
+                s->stop_sequence = x.value;
+            }
+        }
+    }
+    if (s->content.p == nullptr) {
+        return bd_cv_upstream(err, "no output.message.content");
+    }
+    if (!it.ok) {
+        return bd_cv_upstream(err, "the answer is not JSON");
+    }
+    if (!s->have_stop) {
+        return bd_cv_upstream(err, "no stopReason");
+    }
+    return 0;
+}
+
+/* Written as text, in the order Anthropic's own answers use, from a scan of
+ * Bedrock's answer: a jansson parse, tree and dump were a third of a small
+ * request's instructions. */
+int
+bd_convert_converse_answer(const char *body, size_t len, const char *msg_id,
+                           const char *client_model, std::string *out,
+                           bd_convert_usage_t *usage, bd_convert_error_t *err)
+{
+    bd_cv_converse_scan_t s;
+
+    if (bd_cv_converse_scan(body, len, &s, err) != 0) {
         return -1;
     }
+    bd_convert_usage_t u = bd_convert_usage_t();
+    if (s.usage.p != nullptr) {
+        json_t *uj = json_loadb(s.usage.p, s.usage.n, JSON_DECODE_ANY, nullptr);
+        bd_convert_bedrock_usage_parse(uj, &u);
+        json_decref(uj);
+    }
     if (usage) {
-        *usage = r.usage;
+        *usage = u;
     }
     if (out == nullptr) {
         return 0;
     }
-    const char *stop = bd_convert_stop_anthropic(r.stop);
+    int stop_kind = bd_convert_bedrock_stop_parse(s.stop.c_str());
+    const char *stop = bd_convert_stop_anthropic(stop_kind);
     out->clear();
+    out->reserve(len + 256);
     out->append("{\"id\":");
     bd_json_append_string(out, msg_id, strlen(msg_id));
     out->append(",\"type\":\"message\",\"role\":\"assistant\"");
     bd_cv_write_str(out, "model", client_model);
     out->append(",\"content\":[");
     size_t blocks = 0;
-    for (const bd_bedrock_block_t &b : r.blocks) {
+    bd_json_members_t it;
+    bd_json_member_t e;
+    bd_json_elements_init(&it, s.content.p, s.content.n);
+    while (bd_json_elements_next(&it, &e)) {
         size_t mark = out->size();
         out->append(blocks > 0 ? "," : "");
-        if (bd_cv_block_write(&b, out)) {
+        if (bd_cv_scan_block(&e, out)) {
             blocks++;
         } else {
             out->resize(mark);
@@ -149,13 +288,14 @@ bd_convert_converse_answer(json_t *resp, const char *msg_id, const char *client_
     }
     out->push_back(']');
     bd_cv_write_str(out, "stop_reason", stop);
-    if (r.stop == BD_STOP_STOP_SEQUENCE && r.stop_sequence) {
-        bd_cv_write_str(out, "stop_sequence", r.stop_sequence);
+    out->append(",\"stop_sequence\":");
+    if (stop_kind == BD_STOP_STOP_SEQUENCE && s.stop_sequence.p != nullptr) {
+        out->append(s.stop_sequence.p, s.stop_sequence.n);
     } else {
-        out->append(",\"stop_sequence\":null");
+        out->append("null");
     }
     out->append(",\"usage\":");
-    bd_cv_usage_write(&r.usage, out);
+    bd_cv_usage_write(&u, out);
     out->push_back('}');
     return 0;
 }

@@ -212,12 +212,12 @@ run_response(json_t *c, const bd_convert_model_t &m, const char *kind)
     if (strcmp(kind, "converse_response") == 0 || strcmp(kind, "invoke_response") == 0) {
         /* The answers are written as text: what the client reads is that text parsed. */
         std::string text;
+        std::string body = dump(in);
         int rc;
         if (kind[0] == 'c') {
-            rc = bd_convert_converse_answer(in, "msg_bdrk_01", m.client_name.c_str(), &text,
-                                            &usage, &err);
+            rc = bd_convert_converse_answer(body.data(), body.size(), "msg_bdrk_01",
+                                            m.client_name.c_str(), &text, &usage, &err);
         } else {
-            std::string body = dump(in);
             rc = bd_convert_invoke_answer(body.data(), body.size(), m.client_name.c_str(), &text,
                                           &usage, &err);
         }

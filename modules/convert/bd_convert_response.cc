@@ -169,6 +169,41 @@ bd_cv_scan_block(const bd_json_member_t *e, std::string *out)
     return true;
 }
 
+/* The usage object <v> (bd_convert_bedrock_usage_parse's rules). Only the counts
+ * every answer has are read from the scan; cache details, when present, go through
+ * the tree reader (a parse of a small object costs ten thousand instructions). */
+static void
+bd_cv_scan_usage(const bd_json_span_t *v, bd_convert_usage_t *usage)
+{
+    bd_json_members_t it;
+    bd_json_member_t m;
+    bd_convert_usage_t r = {};
+    bool in = false, out = false;
+
+    bd_json_members_init(&it, v->p, v->n);
+    while (bd_json_members_next(&it, &m)) {
+        if (bd_json_key_is(&m, "cacheDetails")) {
+            json_t *j = json_loadb(v->p, v->n, 0, nullptr);
+            bd_convert_bedrock_usage_parse(j, usage);
+            json_decref(j);
+            return;
+        }
+        if (bd_json_key_is(&m, "inputTokens")) {
+            in = bd_json_member_int(&m, &r.input_tokens) == 0;
+        } else if (bd_json_key_is(&m, "outputTokens")) {
+            out = bd_json_member_int(&m, &r.output_tokens) == 0;
+        } else if (bd_json_key_is(&m, "cacheReadInputTokens")) {
+            bd_json_member_int(&m, &r.cache_read_tokens);
+        } else if (bd_json_key_is(&m, "cacheWriteInputTokens")) {
+            bd_json_member_int(&m, &r.cache_write_tokens);
+        }
+    }
+    if (it.ok && in && out) {
+        r.cache_write_5m_tokens = r.cache_write_tokens;
+        *usage = r;
+    }
+}
+
 /* What the answer's top level holds for the message. */
 struct bd_cv_converse_scan_t {
     bd_json_span_t content; /* output.message.content */
@@ -251,9 +286,7 @@ bd_convert_converse_answer(const char *body, size_t len, const char *msg_id,
     }
     bd_convert_usage_t u = bd_convert_usage_t();
     if (s.usage.p != nullptr) {
-        json_t *uj = json_loadb(s.usage.p, s.usage.n, JSON_DECODE_ANY, nullptr);
-        bd_convert_bedrock_usage_parse(uj, &u);
-        json_decref(uj);
+        bd_cv_scan_usage(&s.usage, &u);
     }
     if (usage) {
         *usage = u;

@@ -212,29 +212,6 @@ bd_cv_beta_forwarded(const char *header, const bd_convert_model_t *m, const char
     return false;
 }
 
-static int
-bd_cv_dump_cb(const char *buffer, size_t size, void *data) noexcept
-{
-    std::string *out = (std::string *)data;
-
-    out->append(buffer, size);
-    return 0;
-}
-
-int
-bd_cv_json_append(json_t *j, std::string *out)
-{
-    return json_dump_callback(j, bd_cv_dump_cb, out,
-                              JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-}
-
-int
-bd_convert_json_dump(json_t *j, std::string *out)
-{
-    out->clear();
-    return bd_cv_json_append(j, out);
-}
-
 void
 bd_convert_sse_event(std::string *out, const char *name, json_t *data)
 {

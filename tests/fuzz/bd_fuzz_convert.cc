@@ -2,7 +2,8 @@
  * bd_fuzz_convert.cc: fuzz target for the request converters (modules/convert): the input,
  * parsed as JSON, goes through the Anthropic -> Converse, Anthropic -> InvokeModel,
  * count_tokens and OpenAI -> Converse conversions. Each either fails with a 400 and a
- * message, or gives a JSON object body that serialises; the request is never modified.
+ * message, or gives a JSON object body that serialises (to the value jansson's own dump
+ * gives); the request is never modified.
  * Single-threaded; everything allocated is freed (LeakSanitizer checks it).
  */
 #include <jansson.h>
@@ -55,6 +56,15 @@ bd_fuzz_convert_check_body(json_t *body)
     std::string out;
     BD_FUZZ_CHECK(json_is_object(body), "a converted body that is not an object");
     BD_FUZZ_CHECK(bd_convert_json_dump(body, &out) == 0, "a converted body does not serialise");
+    /* The gateway's writer against jansson's own dump, read back: the same value. */
+    char *theirs = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_t *a = json_loadb(out.data(), out.size(), 0, nullptr);
+    json_t *b = json_loads(theirs, 0, nullptr);
+    BD_FUZZ_CHECK(a != nullptr, "a written body does not parse");
+    BD_FUZZ_CHECK(json_equal(a, b), "a written body differs from jansson's dump");
+    json_decref(a);
+    json_decref(b);
+    free(theirs);
 }
 
 /* A converted request: check it, fill its URL sources as the fetcher would, free it. */

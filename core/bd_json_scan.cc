@@ -17,10 +17,40 @@ bd_json_ws(const char *p, const char *end)
     return p;
 }
 
-static bool
-bd_json_hex(char c)
+/* The code unit of the \\uXXXX escape at <p> (6 bytes known to be there), or -1. */
+static long
+bd_json_escape_unit(const char *p)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    long v = 0;
+    for (int i = 2; i < 6; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0) {
+            return -1;
+        }
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* <p> at a \\u escape: past it (a surrogate pair is one), or null. Like jansson,
+ * NUL and unpaired surrogates are refused: what passes through this scan is what
+ * the gateway's parser would have read. */
+static const char *
+bd_json_scan_escape_u(const char *p, const char *end)
+{
+    long v = end - p >= 6 ? bd_json_escape_unit(p) : -1;
+    if (v <= 0 || (v >= 0xdc00 && v <= 0xdfff)) {
+        return nullptr;
+    }
+    if (v >= 0xd800 && v <= 0xdbff) {
+        long low = end - p >= 12 && p[6] == '\\' && p[7] == 'u' ? bd_json_escape_unit(p + 6) : -1;
+        return low >= 0xdc00 && low <= 0xdfff ? p + 12 : nullptr;
+    }
+    return p + 6;
 }
 
 /* <p> at the opening quote: past the closing one, or null. */
@@ -42,11 +72,9 @@ bd_json_scan_string(const char *p, const char *end)
             }
             char e = p[1];
             if (e == 'u') {
-                if (end - p < 6 || !bd_json_hex(p[2]) || !bd_json_hex(p[3]) ||
-                    !bd_json_hex(p[4]) || !bd_json_hex(p[5])) {
+                if ((p = bd_json_scan_escape_u(p, end)) == nullptr) {
                     return nullptr;
                 }
-                p += 6;
             } else if (strchr("\"\\/bfnrt", e) != nullptr && e != '\0') {
                 p += 2;
             } else {
@@ -187,6 +215,14 @@ bd_json_scan_value(const char *p, const char *end)
             p++;
         }
     }
+}
+
+bool
+bd_json_valid(const char *p, size_t n)
+{
+    const char *end = p + n;
+    const char *q = n > 0 ? bd_json_scan_value(p, end) : nullptr;
+    return q != nullptr && bd_json_ws(q, end) == end;
 }
 
 void

@@ -4,8 +4,9 @@
  * whose "model" is renamed), a jansson parse, deep copy and dump cost about a
  * fifth of a small request; a scan finds the members the gateway reads or edits,
  * and the rest of the bytes are sent as they came. The scan is a full validation
- * (RFC 8259 grammar, UTF-8, nesting up to BD_JSON_SCAN_DEPTH), so what passes
- * through is always well-formed. Pure functions; any thread.
+ * (RFC 8259 grammar, UTF-8, nesting up to BD_JSON_SCAN_DEPTH) with jansson's own
+ * string rules (no \u0000, no unpaired surrogate), so what passes through is what
+ * jansson would have read. Pure functions; any thread.
  */
 #ifndef BD_JSON_SCAN_H
 #define BD_JSON_SCAN_H
@@ -41,6 +42,9 @@ struct bd_json_members_t {
 /* Where the value at <p> (leading whitespace skipped) ends, or null when it is
  * not one well-formed value. */
 const char *bd_json_scan_value(const char *p, const char *end);
+
+/* Whether the whole of <p, n> is one well-formed value (whitespace around it allowed). */
+bool bd_json_valid(const char *p, size_t n);
 
 /* Starts a walk over the object that is the whole of <p, n> (whitespace around
  * it allowed): a value span of an outer walk, or a whole document. */

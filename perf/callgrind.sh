@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # perf/callgrind.sh: instructions per request of bedrockd (callgrind), for the
 # converse-small and invoke-small scenarios of perf/run.sh (POST /v1/messages to a
-# Converse model and to an InvokeModel model, small JSON answers from the emulator).
+# Converse model and to an InvokeModel model, small JSON answers from the emulator),
+# and for streams of 100 pieces on both routes (the last column divides by 100).
 # Instruction counts do not depend on the load of the machine, so two builds can be
 # compared on a shared machine where wall and CPU time cannot.
 #
@@ -72,6 +73,12 @@ printf '{"model":"nova-pro","max_tokens":256,"messages":[{"role":"user","content
     "$text" >"$WORK/converse-small.json"
 printf '{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"%s"}]}' \
     "$text" >"$WORK/invoke-small.json"
+# Streams of 100 pieces, sent at once (tps=0): the per-event cost of perf/run.sh's stream.
+stream="[[emu:echo tokens=100 tps=0]] $text"
+printf '{"model":"claude-sonnet-4-5","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"%s"}]}' \
+    "$stream" >"$WORK/invoke-stream.json"
+printf '{"model":"nova-pro","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"%s"}]}' \
+    "$stream" >"$WORK/converse-stream.json"
 
 send() { # BODY COUNT: COUNT requests on one keep-alive connection; fails on a non-200
     python3 - "$BD_PORT" "$1" "$2" <<'EOF'
@@ -93,15 +100,19 @@ total_ir() { # the last dump's instruction total
     awk '/^(summary|totals):/ {print $2; exit}' "$f"
 }
 
-echo "| scenario | requests | instructions per request |"
-echo "|---|---:|---:|"
-for sc in converse-small invoke-small; do
-    send "$WORK/$sc.json" 200 # warm-up: connections, caches, first-use allocations
+echo "| scenario | requests | instructions per request | per streamed piece |"
+echo "|---|---:|---:|---:|"
+for sc in converse-small invoke-small invoke-stream converse-stream; do
+    n=$N
+    case $sc in *-stream) n=$(((N + 9) / 10)) ;; esac
+    send "$WORK/$sc.json" 20 # warm-up: connections, caches, first-use allocations
     callgrind_control -i on "$BD_PID" >/dev/null 2>&1
     callgrind_control -z "$BD_PID" >/dev/null 2>&1
-    send "$WORK/$sc.json" "$N"
+    send "$WORK/$sc.json" "$n"
     callgrind_control -d "$sc" "$BD_PID" >/dev/null 2>&1
     callgrind_control -i off "$BD_PID" >/dev/null 2>&1
     sleep 1
-    echo "| $sc | $N | $(($(total_ir) / N)) |"
+    per=$(($(total_ir) / n))
+    case $sc in *-stream) piece=$((per / 100)) ;; *) piece=- ;; esac
+    echo "| $sc | $n | $per | $piece |"
 done

@@ -79,15 +79,19 @@ bd_anthropic_exception(bd_api_call_t *c, const char *name, json_t *payload, std:
     }
 }
 
+/* InvokeModel's events are Anthropic's already: scanned, most passed on as they are. */
 static int
-bd_anthropic_event(bd_api_call_t *c, const char *type, json_t *payload, std::string *out,
-                   bd_convert_error_t *err)
+bd_anthropic_event(bd_api_call_t *c, const char *type, const char *payload, size_t len,
+                   std::string *out, bd_convert_error_t *err)
 {
     bd_anthropic_call_t *s = bd_anthropic_state(c);
     if (bd_anthropic_invoke(c)) {
-        return bd_convert_invoke_stream_feed(&s->isse, type, payload, out, err);
+        return bd_convert_invoke_stream_feed(&s->isse, type, payload, len, out, err);
     }
-    return bd_convert_stream_feed(&s->sse, type, payload, out, err);
+    json_t *tree = bd_api_event_tree(payload, len, err);
+    int rc = tree ? bd_convert_stream_feed(&s->sse, type, tree, out, err) : -1;
+    json_decref(tree);
+    return rc;
 }
 
 static int

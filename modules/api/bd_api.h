@@ -40,9 +40,11 @@ struct bd_api_call_ops_t {
     void (*ping)(std::string *out);
     /* Renders the exception frame <name> (<payload> null when not JSON). */
     void (*exception)(bd_api_call_t *c, const char *name, json_t *payload, std::string *out);
-    /* Renders the stream event <type>: 0, or -1 with <err> for one it cannot use. */
-    int (*event)(bd_api_call_t *c, const char *type, json_t *payload, std::string *out,
-                 bd_convert_error_t *err);
+    /* Renders the stream event <type> with the payload text <payload, len>: 0, or -1
+     * with <err> for one it cannot use. An API reads the text as it needs it (a tree:
+     * bd_api_event_tree; a scan). */
+    int (*event)(bd_api_call_t *c, const char *type, const char *payload, size_t len,
+                 std::string *out, bd_convert_error_t *err);
     /* The stream's closing bytes after Bedrock finished it (0), or -1 when it ended
      * early (the closing bytes then say so). */
     int (*end)(bd_api_call_t *c, std::string *out);
@@ -152,6 +154,10 @@ bd_api_req_t *bd_api_req(const bd_request_t *r);
 
 /* The shared driver: the content handler of every model call route. */
 int bd_api_call_run(bd_request_t *r);
+
+/* A stream event's payload text as a tree (new reference), or null with <err>
+ * saying it is not JSON. */
+json_t *bd_api_event_tree(const char *payload, size_t len, bd_convert_error_t *err);
 
 /* Bedrock's JSON answer <body> as a tree (new reference), or null with a 502 <err>. */
 json_t *bd_api_answer_tree(const std::string &body, bd_convert_error_t *err);

@@ -256,6 +256,18 @@ bd_api_access(bd_request_t *r)
 }
 
 json_t *
+bd_api_event_tree(const char *payload, size_t len, bd_convert_error_t *err)
+{
+    json_t *j = json_loadb(payload, len, 0, nullptr);
+    if (j == nullptr) {
+        err->status = 502;
+        err->type = "api_error";
+        err->message = "the payload is not JSON";
+    }
+    return j;
+}
+
+json_t *
 bd_api_answer_tree(const std::string &body, bd_convert_error_t *err)
 {
     json_t *j = json_loadb(body.data(), body.size(), 0, nullptr);

@@ -42,11 +42,11 @@ bd_api_relay_exception(void *data, const char *name, json_t *payload, std::strin
 }
 
 static int
-bd_api_relay_event(void *data, const char *type, json_t *payload, std::string *out,
-                   bd_convert_error_t *err)
+bd_api_relay_event(void *data, const char *type, const char *payload, size_t len,
+                   std::string *out, bd_convert_error_t *err)
 {
     bd_api_call_t *c = (bd_api_call_t *)data;
-    return c->ops->event(c, type, payload, out, err);
+    return c->ops->event(c, type, payload, len, out, err);
 }
 
 static void

@@ -138,27 +138,27 @@ bd_bedrock_relay_on_event(bd_bedrock_call_t *c, const bd_es_message_t *m)
     const std::string *mtype = bd_es_message_header(m, ":message-type");
     const std::string *etype = bd_es_message_header(m, ":event-type");
     const std::string *xtype = bd_es_message_header(m, ":exception-type");
-    json_t *payload = json_loadb((const char *)m->payload, m->payload_len, 0, nullptr);
+    const char *payload = (const char *)m->payload;
     std::string out;
     bd_convert_error_t err;
     if (mtype != nullptr && *mtype != "event") {
         const char *name = xtype ? xtype->c_str() : "InternalServerException";
-        relay->ops->exception(relay->data, name, payload, &out);
+        json_t *tree = json_loadb(payload, m->payload_len, 0, nullptr);
+        relay->ops->exception(relay->data, name, tree, &out);
+        json_decref(tree);
         r->error_type = name;
     } else if (etype != nullptr &&
-               (payload == nullptr ||
-                relay->ops->event(relay->data, etype->c_str(), payload, &out, &err) != 0)) {
+               relay->ops->event(relay->data, etype->c_str(), payload, m->payload_len, &out,
+                                 &err) != 0) {
         /* Skipping it would leave the client a stream that looks whole: the call
          * ends as a bad stream, whose end is an error event. */
         bd_log_error(BD_LOG_ERR, r->id, "bedrock stream event %s: %s", etype->c_str(),
-                     payload == nullptr ? "the payload is not JSON" : err.message.c_str());
-        json_decref(payload);
+                     err.message.c_str());
         if (!out.empty()) {
             bd_http_stream_write(r, out.data(), out.size());
         }
         return -1;
     }
-    json_decref(payload);
     relay->events++;
     size_t queued = bd_http_stream_write(r, out.data(), out.size());
     bd_bedrock_relay_arm_ping(relay);

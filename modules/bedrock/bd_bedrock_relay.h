@@ -25,11 +25,12 @@ struct bd_bedrock_relay_ops_t {
     /* Renders the exception frame <name> (<payload> null when not JSON) into <out>. The
      * relay then sets r->error_type to <name>. */
     void (*exception)(void *data, const char *name, json_t *payload, std::string *out);
-    /* Renders the event <type> into <out>. Returns 0, or -1 with <err> set for an event
-     * it cannot use; the relay logs it and the call ends as a bad stream (stream_end
-     * then renders the error event). */
-    int (*event)(void *data, const char *type, json_t *payload, std::string *out,
-                 bd_convert_error_t *err);
+    /* Renders the event <type> with the payload text <payload, len> (JSON, read as the
+     * API needs it) into <out>. Returns 0, or -1 with <err> set for an event it cannot
+     * use; the relay logs it and the call ends as a bad stream (stream_end then renders
+     * the error event). */
+    int (*event)(void *data, const char *type, const char *payload, size_t len,
+                 std::string *out, bd_convert_error_t *err);
     /* The call completed after the stream started: <res> is BD_BEDROCK_OK or the
      * failure. Renders the stream's last bytes into <out> and takes the usage; the relay
      * writes them and ends the stream. */

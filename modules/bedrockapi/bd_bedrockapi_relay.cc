@@ -74,19 +74,23 @@ bd_bedrockapi_on_event(bd_bedrock_call_t *c, const bd_es_message_t *m)
     bd_es_encode(m->headers, m->payload, m->payload_len, &frame);
     const std::string *etype = bd_es_message_header(m, ":event-type");
     const std::string *xtype = bd_es_message_header(m, ":exception-type");
-    json_t *payload = json_loadb((const char *)m->payload, m->payload_len, 0, nullptr);
     if (xtype != nullptr) {
         r->error_type = *xtype;
-    } else if (etype != nullptr && payload != nullptr) {
+    } else if (etype != nullptr) {
         std::string discard; /* the converters count the usage; their SSE is not needed */
         bd_convert_error_t err;
+        const char *payload = (const char *)m->payload;
         if (ctx->op == BD_OP_INVOKE_STREAM) {
-            bd_convert_invoke_stream_feed(&ctx->invoke, etype->c_str(), payload, &discard, &err);
+            bd_convert_invoke_stream_feed(&ctx->invoke, etype->c_str(), payload, m->payload_len,
+                                          &discard, &err);
         } else {
-            bd_convert_stream_feed(&ctx->converse, etype->c_str(), payload, &discard, &err);
+            json_t *tree = json_loadb(payload, m->payload_len, 0, nullptr);
+            if (tree != nullptr) {
+                bd_convert_stream_feed(&ctx->converse, etype->c_str(), tree, &discard, &err);
+            }
+            json_decref(tree);
         }
     }
-    json_decref(payload);
     size_t queued = bd_http_stream_write(r, frame.data(), frame.size());
     return queued > r->out_high_water ? 1 : 0;
 }

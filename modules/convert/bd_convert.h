@@ -176,12 +176,15 @@ struct bd_convert_invoke_stream_t {
 
 void bd_convert_invoke_stream_init(bd_convert_invoke_stream_t *s, const char *client_model);
 
-/* Feeds one event: "chunk" with payload {"bytes":"<base64 Anthropic event>"}; other
- * types are skipped. Appends the SSE event (name = the event's type) to <out>, with
- * message.model set in message_start and amazon-bedrock-invocationMetrics stripped from
- * message_stop. Returns 0, or -1 with a 502 api_error when the chunk cannot be decoded. */
+/* Feeds one event: "chunk" with the payload text <payload, len> {"bytes":"<base64
+ * Anthropic event>"}; other types are skipped. Appends the SSE event (name = the
+ * event's type) to <out>, with message.model set in message_start and
+ * amazon-bedrock-invocationMetrics stripped from message_stop; the other events go
+ * out as received, found by a scan (core/bd_json_scan) without a tree. Returns 0, or
+ * -1 with a 502 api_error when the chunk cannot be decoded. */
 int bd_convert_invoke_stream_feed(bd_convert_invoke_stream_t *s, const char *event_type,
-                                  json_t *payload, std::string *out, bd_convert_error_t *err);
+                                  const char *payload, size_t len, std::string *out,
+                                  bd_convert_error_t *err);
 
 /* Same as bd_convert_stream_exception() for the invoke stream. */
 void bd_convert_invoke_stream_exception(bd_convert_invoke_stream_t *s, const char *exception_type,

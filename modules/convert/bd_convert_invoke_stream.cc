@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "core/bd_json_scan.h"
 #include "modules/convert/bd_convert_int.h"
 
 void
@@ -56,34 +57,77 @@ bd_cv_invoke_event(bd_convert_invoke_stream_t *s, const char *type, json_t *ev)
     return false;
 }
 
+/* The value of the string member <key> of the object <p, n>, decoded into <out>
+ * (escapes are rare here: base64 and event names). False when there is none or the
+ * text is not a well-formed object. */
+static bool
+bd_cv_scan_string_member(const char *p, size_t n, const char *key, std::string *out)
+{
+    bd_json_members_t it;
+    bd_json_member_t m;
+    bd_json_span_t v = {nullptr, 0};
+
+    bd_json_members_init(&it, p, n);
+    while (bd_json_members_next(&it, &m)) {
+        if (bd_json_key_is(&m, key)) {
+            v = m.kind == '"' ? m.value : bd_json_span_t{nullptr, 0};
+        }
+    }
+    if (!it.ok || v.p == nullptr) {
+        return false;
+    }
+    if (memchr(v.p, '\\', v.n) == nullptr) {
+        out->assign(v.p + 1, v.n - 2);
+        return true;
+    }
+    json_t *j = json_loadb(v.p, v.n, JSON_DECODE_ANY, nullptr);
+    out->assign(json_string_value(j), json_string_length(j));
+    json_decref(j);
+    return true;
+}
+
+/* The events the converter reads or edits; every other one passes as it came. */
+static bool
+bd_cv_invoke_event_read(const std::string &type)
+{
+    return type == "message_start" || type == "message_delta" || type == "message_stop" ||
+           type == "error";
+}
+
 int
 bd_convert_invoke_stream_feed(bd_convert_invoke_stream_t *s, const char *event_type,
-                              json_t *payload, std::string *out, bd_convert_error_t *err)
+                              const char *payload, size_t len, std::string *out,
+                              bd_convert_error_t *err)
 {
-    const char *b64 = bd_cv_str(payload, "bytes");
-    std::string raw;
+    std::string b64, raw, type;
 
     if (!event_type || strcmp(event_type, "chunk") != 0 || s->finished || s->failed) {
-        return 0;
+        /* skipped, but a payload that is not JSON still means a broken stream */
+        return bd_json_valid(payload, len) ? 0 : bd_cv_upstream(err, "the payload is not JSON");
     }
-    if (!b64 || bd_cv_base64_decode(b64, strlen(b64), &raw) != 0) {
+    if (!bd_cv_scan_string_member(payload, len, "bytes", &b64) ||
+        bd_cv_base64_decode(b64.data(), b64.size(), &raw) != 0) {
         return bd_cv_upstream(err, "stream chunk without valid base64 bytes");
     }
-    json_t *ev = json_loadb(raw.data(), raw.size(), 0, nullptr);
-    const char *type = bd_cv_str(ev, "type");
     /* The type becomes the SSE "event:" line: a line break in it would forge lines. */
-    if (!type || strpbrk(type, "\r\n") != nullptr) {
-        json_decref(ev);
+    if (!bd_cv_scan_string_member(raw.data(), raw.size(), "type", &type) || type.empty() ||
+        type.find_first_of("\r\n", 0, 3) != std::string::npos) {
         return bd_cv_upstream(err, "stream chunk is not an Anthropic event");
     }
-    std::string name = type;
-    bool changed = bd_cv_invoke_event(s, name.c_str(), ev);
-    if (changed || raw.find_first_of("\r\n") != std::string::npos) {
-        /* an SSE data line must be one line; unchanged compact events go out as received */
-        bd_convert_json_dump(ev, &raw);
+    bool multiline = raw.find_first_of("\r\n") != std::string::npos;
+    if (bd_cv_invoke_event_read(type) || multiline) {
+        json_t *ev = json_loadb(raw.data(), raw.size(), 0, nullptr);
+        if (ev == nullptr) {
+            return bd_cv_upstream(err, "stream chunk is not an Anthropic event");
+        }
+        bool changed = bd_cv_invoke_event(s, type.c_str(), ev);
+        if (changed || multiline) {
+            /* an SSE data line must be one line; unchanged compact events go out as received */
+            bd_convert_json_dump(ev, &raw);
+        }
+        json_decref(ev);
     }
-    out->append("event: ").append(name).append("\ndata: ").append(raw).append("\n\n");
-    json_decref(ev);
+    out->append("event: ").append(type).append("\ndata: ").append(raw).append("\n\n");
     return 0;
 }
 

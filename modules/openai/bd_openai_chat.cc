@@ -75,11 +75,17 @@ bd_openai_chat_exception(bd_api_call_t *c, const char *name, json_t *payload, st
 /* An event that cannot be converted ends the chunks with an error chunk, never a quiet
  * gap. */
 static int
-bd_openai_chat_event(bd_api_call_t *c, const char *type, json_t *payload, std::string *out,
-                     bd_convert_error_t *err)
+bd_openai_chat_event(bd_api_call_t *c, const char *type, const char *payload, size_t len,
+                     std::string *out, bd_convert_error_t *err)
 {
     bd_openai_chat_t *s = bd_openai_state(c);
-    if (bd_convert_openai_stream_feed(&s->sse, type, payload, out, err) == 0) {
+    json_t *tree = bd_api_event_tree(payload, len, err);
+    if (tree == nullptr) {
+        return -1;
+    }
+    int rc = bd_convert_openai_stream_feed(&s->sse, type, tree, out, err);
+    json_decref(tree);
+    if (rc == 0) {
         return 0;
     }
     if (!s->sse.failed) {

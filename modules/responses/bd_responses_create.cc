@@ -121,11 +121,17 @@ bd_responses_call_exception(bd_api_call_t *c, const char *name, json_t *payload,
 /* An event that cannot be converted ends the stream with an error event, never a quiet
  * gap. */
 static int
-bd_responses_call_event(bd_api_call_t *c, const char *type, json_t *payload, std::string *out,
-                        bd_convert_error_t *err)
+bd_responses_call_event(bd_api_call_t *c, const char *type, const char *payload, size_t len,
+                        std::string *out, bd_convert_error_t *err)
 {
     bd_responses_state_t *s = bd_responses_state(c);
-    if (bd_convert_responses_stream_feed(&s->sse, type, payload, out, err) == 0) {
+    json_t *tree = bd_api_event_tree(payload, len, err);
+    if (tree == nullptr) {
+        return -1;
+    }
+    int rc = bd_convert_responses_stream_feed(&s->sse, type, tree, out, err);
+    json_decref(tree);
+    if (rc == 0) {
         return 0;
     }
     if (!s->sse.failed) {

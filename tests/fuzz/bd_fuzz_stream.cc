@@ -87,7 +87,8 @@ bd_fuzz_stream_check_sse(const std::string &out)
 }
 
 static void
-bd_fuzz_stream_event(bd_fuzz_stream_t *st, const char *etype, json_t *payload)
+bd_fuzz_stream_event(bd_fuzz_stream_t *st, const char *etype, json_t *payload,
+                     const bd_es_message_t *m)
 {
     std::string out;
     bd_convert_error_t err;
@@ -104,7 +105,8 @@ bd_fuzz_stream_event(bd_fuzz_stream_t *st, const char *etype, json_t *payload)
 
     out.clear();
     ended = st->invoke.finished || st->invoke.failed;
-    bd_convert_invoke_stream_feed(&st->invoke, etype, payload, &out, &err);
+    bd_convert_invoke_stream_feed(&st->invoke, etype, (const char *) m->payload, m->payload_len,
+                                  &out, &err);
     BD_FUZZ_CHECK(!ended || out.empty(), "invoke stream output after its end");
     bd_fuzz_stream_check_sse(out);
 }
@@ -140,7 +142,7 @@ bd_fuzz_stream_on_message(void *arg, const bd_es_message_t *m)
         bd_fuzz_stream_exception(st, xtype ? xtype->c_str() : "InternalServerException",
                                  payload);
     } else if (etype != NULL && payload != NULL) {
-        bd_fuzz_stream_event(st, etype->c_str(), payload);
+        bd_fuzz_stream_event(st, etype->c_str(), payload, m);
     }
     json_decref(payload);
     return 0;

@@ -281,10 +281,12 @@ feed_one(json_t *e, const bd_convert_model_t &m, bd_convert_stream_t *s,
     int rc;
     if (invoke && strcmp(type, "chunk_json") == 0) {
         json_t *p = json_pack("{s:s}", "bytes", chunk_b64(payload).c_str());
-        rc = bd_convert_invoke_stream_feed(is, "chunk", p, out, &err);
+        std::string text = dump(p);
+        rc = bd_convert_invoke_stream_feed(is, "chunk", text.data(), text.size(), out, &err);
         json_decref(p);
     } else if (invoke) {
-        rc = bd_convert_invoke_stream_feed(is, type, payload, out, &err);
+        std::string text = dump(payload);
+        rc = bd_convert_invoke_stream_feed(is, type, text.data(), text.size(), out, &err);
     } else {
         rc = bd_convert_stream_feed(s, type, payload, out, &err);
     }

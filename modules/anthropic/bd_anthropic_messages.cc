@@ -79,7 +79,8 @@ bd_anthropic_exception(bd_api_call_t *c, const char *name, json_t *payload, std:
     }
 }
 
-/* InvokeModel's events are Anthropic's already: scanned, most passed on as they are. */
+/* InvokeModel's events are Anthropic's already: scanned, most passed on as they are;
+ * Converse's text deltas are written from a scan, the rest from a tree. */
 static int
 bd_anthropic_event(bd_api_call_t *c, const char *type, const char *payload, size_t len,
                    std::string *out, bd_convert_error_t *err)
@@ -88,10 +89,7 @@ bd_anthropic_event(bd_api_call_t *c, const char *type, const char *payload, size
     if (bd_anthropic_invoke(c)) {
         return bd_convert_invoke_stream_feed(&s->isse, type, payload, len, out, err);
     }
-    json_t *tree = bd_api_event_tree(payload, len, err);
-    int rc = tree ? bd_convert_stream_feed(&s->sse, type, tree, out, err) : -1;
-    json_decref(tree);
-    return rc;
+    return bd_convert_stream_feed_text(&s->sse, type, payload, len, out, err);
 }
 
 static int

@@ -153,6 +153,14 @@ void bd_convert_stream_init(bd_convert_stream_t *s, const char *msg_id, const ch
 int bd_convert_stream_feed(bd_convert_stream_t *s, const char *event_type, json_t *payload,
                            std::string *out, bd_convert_error_t *err);
 
+/* The same from the payload's text: a text delta of an open block (most of a stream)
+ * is written from a scan (core/bd_json_scan), its text copied as Bedrock wrote it;
+ * every other event goes through a tree and bd_convert_stream_feed. A payload that is
+ * not JSON is an error. */
+int bd_convert_stream_feed_text(bd_convert_stream_t *s, const char *event_type,
+                                const char *payload, size_t len, std::string *out,
+                                bd_convert_error_t *err);
+
 /* Maps an exception frame (<exception_type> e.g. "throttlingException", <payload> its
  * JSON or null) to an Anthropic error, appends the SSE error event, marks the stream
  * failed and fills <err> when not null. */

@@ -5,8 +5,10 @@
  * Bedrock never starts), indexes are dense and blocks do not overlap; message_delta is
  * held until both messageStop and the usage in metadata have arrived.
  */
+#include <stdio.h>
 #include <string.h>
 
+#include "core/bd_json_scan.h"
 #include "modules/convert/bd_convert_int.h"
 
 /* Appends an SSE event and releases <data>. */
@@ -238,6 +240,68 @@ bd_convert_stream_feed(bd_convert_stream_t *s, const char *event_type, json_t *p
         break;
     }
     return 0;
+}
+
+/* A contentBlockDelta carrying text for the open block it names, written without a
+ * tree: true when it was (or when it was empty), false for the tree path. */
+static bool
+bd_cv_stream_text_delta(bd_convert_stream_t *s, const char *payload, size_t len,
+                        std::string *out)
+{
+    bd_json_members_t it, dit;
+    bd_json_member_t m, d;
+    bd_json_span_t text = {nullptr, 0};
+    int64_t index = -1;
+    bool have_index = false;
+
+    bd_json_members_init(&it, payload, len);
+    while (bd_json_members_next(&it, &m)) {
+        if (bd_json_key_is(&m, "contentBlockIndex")) {
+            have_index = bd_json_member_int(&m, &index) == 0;
+        } else if (bd_json_key_is(&m, "delta")) {
+            text = {nullptr, 0};
+            bd_json_members_init(&dit, m.value.p, m.value.n);
+            while (bd_json_members_next(&dit, &d)) {
+                if (bd_json_key_is(&d, "text")) {
+                    text = d.kind == '"' ? d.value : bd_json_span_t{nullptr, 0};
+                }
+            }
+        }
+    }
+    if (!it.ok || !have_index || index < 0 || text.p == nullptr) {
+        return false;
+    }
+    bd_convert_stream_block_t *b = bd_cv_stream_find(s, index);
+    if (b == nullptr) {
+        return false; /* the tree path opens it */
+    }
+    if (b->open && text.n > 2) {
+        char head[128];
+        int n = snprintf(head, sizeof(head),
+                         "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+                         "\"index\":%d,\"delta\":{\"type\":\"text_delta\",\"text\":",
+                         b->index);
+        out->append(head, (size_t)n).append(text.p, text.n).append("}}\n\n");
+    }
+    return true;
+}
+
+int
+bd_convert_stream_feed_text(bd_convert_stream_t *s, const char *event_type, const char *payload,
+                            size_t len, std::string *out, bd_convert_error_t *err)
+{
+    if (s->started && !s->finished && !s->failed && event_type != nullptr &&
+        strcmp(event_type, "contentBlockDelta") == 0 &&
+        bd_cv_stream_text_delta(s, payload, len, out)) {
+        return 0;
+    }
+    json_t *tree = json_loadb(payload, len, 0, nullptr);
+    if (tree == nullptr) {
+        return bd_cv_upstream(err, "the payload is not JSON");
+    }
+    int rc = bd_convert_stream_feed(s, event_type, tree, out, err);
+    json_decref(tree);
+    return rc;
 }
 
 void

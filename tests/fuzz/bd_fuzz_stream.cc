@@ -3,7 +3,8 @@
  * (CRCs fixed up); each frame goes, as the Bedrock relay hands it on, to the ConverseStream
  * -> Anthropic SSE, ConverseStream -> OpenAI chunk and InvokeModel stream state machines.
  * Their output must stay well-formed SSE whose data lines are JSON, and nothing may follow
- * the end of a response. Single-threaded.
+ * the end of a response. The Anthropic converter is also fed each payload's text, as the
+ * relay does, and must write the same events as from the tree. Single-threaded.
  */
 #include <jansson.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 struct bd_fuzz_stream_t {
     bd_convert_stream_t anthropic;
+    bd_convert_stream_t anthropic_text; /* fed the payload text, as the relay does */
     bd_convert_openai_stream_t openai;
     bd_convert_invoke_stream_t invoke;
 };
@@ -86,6 +88,37 @@ bd_fuzz_stream_check_sse(const std::string &out)
     }
 }
 
+/* Whether two SSE outputs hold the same events: names equal, data equal as JSON. */
+static bool
+bd_fuzz_stream_same_sse(const std::string &a, const std::string &b)
+{
+    size_t i = 0, j = 0;
+    while (i < a.size() && j < b.size()) {
+        size_t ea = a.find("\n\n", i), eb = b.find("\n\n", j);
+        std::string x = a.substr(i, ea - i), y = b.substr(j, eb - j);
+        size_t dx = x.find("data: "), dy = y.find("data: ");
+        if (x.substr(0, dx) != y.substr(0, dy)) {
+            return false;
+        }
+        if (dx != std::string::npos || dy != std::string::npos) {
+            if (dx == std::string::npos || dy == std::string::npos) {
+                return false;
+            }
+            json_t *jx = json_loads(x.c_str() + dx + 6, 0, NULL);
+            json_t *jy = json_loads(y.c_str() + dy + 6, 0, NULL);
+            bool same = jx != NULL && json_equal(jx, jy);
+            json_decref(jx);
+            json_decref(jy);
+            if (!same) {
+                return false;
+            }
+        }
+        i = ea + 2;
+        j = eb + 2;
+    }
+    return i >= a.size() && j >= b.size();
+}
+
 static void
 bd_fuzz_stream_event(bd_fuzz_stream_t *st, const char *etype, json_t *payload,
                      const bd_es_message_t *m)
@@ -93,9 +126,16 @@ bd_fuzz_stream_event(bd_fuzz_stream_t *st, const char *etype, json_t *payload,
     std::string out;
     bd_convert_error_t err;
     bool ended = st->anthropic.finished || st->anthropic.failed;
-    bd_convert_stream_feed(&st->anthropic, etype, payload, &out, &err);
+    int rc = bd_convert_stream_feed(&st->anthropic, etype, payload, &out, &err);
     BD_FUZZ_CHECK(!ended || out.empty(), "Anthropic stream output after its end");
     bd_fuzz_stream_check_sse(out);
+
+    /* The scan's text deltas against the tree's: the same events, the same values. */
+    std::string text;
+    int trc = bd_convert_stream_feed_text(&st->anthropic_text, etype, (const char *) m->payload,
+                                          m->payload_len, &text, &err);
+    BD_FUZZ_CHECK(rc == trc, "the text feed judged an event unlike the tree feed");
+    BD_FUZZ_CHECK(bd_fuzz_stream_same_sse(out, text), "the text feed wrote other events");
 
     out.clear();
     ended = st->openai.finished || st->openai.failed;
@@ -119,6 +159,8 @@ bd_fuzz_stream_exception(bd_fuzz_stream_t *st, const char *xtype, json_t *payloa
     bd_convert_stream_exception(&st->anthropic, xtype, payload, &out, &err);
     BD_FUZZ_CHECK(st->anthropic.failed, "an exception did not fail the Anthropic stream");
     bd_fuzz_stream_check_sse(out);
+    std::string discard;
+    bd_convert_stream_exception(&st->anthropic_text, xtype, payload, &discard, &err);
     out.clear();
     bd_convert_openai_stream_exception(&st->openai, xtype, payload, &out, &err);
     BD_FUZZ_CHECK(st->openai.failed, "an exception did not fail the OpenAI stream");
@@ -156,6 +198,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     bd_fuzz_stream_t st;
     bd_convert_stream_init(&st.anthropic, "msg_bdrk_fuzz", "claude-sonnet-4-5", size % 2 ? 42 : 0);
+    bd_convert_stream_init(&st.anthropic_text, "msg_bdrk_fuzz", "claude-sonnet-4-5",
+                           size % 2 ? 42 : 0);
     bd_convert_openai_stream_init(&st.openai, "chatcmpl-fuzz", 1700000000, "claude-sonnet-4-5",
                                   size % 2 == 0);
     bd_convert_invoke_stream_init(&st.invoke, "claude-sonnet-4-5");

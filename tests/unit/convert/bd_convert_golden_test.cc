@@ -288,7 +288,9 @@ feed_one(json_t *e, const bd_convert_model_t &m, bd_convert_stream_t *s,
         std::string text = dump(payload);
         rc = bd_convert_invoke_stream_feed(is, type, text.data(), text.size(), out, &err);
     } else {
-        rc = bd_convert_stream_feed(s, type, payload, out, &err);
+        /* the relay's path: the payload's text, text deltas written from a scan */
+        std::string text = dump(payload);
+        rc = bd_convert_stream_feed_text(s, type, text.data(), text.size(), out, &err);
     }
     if (rc != 0) {
         /* the caller's duty on a malformed event: report it in the stream */

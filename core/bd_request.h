@@ -111,6 +111,9 @@ struct bd_request_t {
     uint64_t bytes_sent;
     bool streamed;
     bool client_gone;
+    /* A stream chunk went through evhttp, whose drain callback (on_drain) is then set
+     * for the rest of the reply: later chunks may be written directly (bd_http.cc). */
+    bool drain_cb_set;
 
     bd_request_abort_pt on_abort;
     bd_request_drain_pt on_drain;

@@ -114,7 +114,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *p = (const char *)data;
     json_error_t jerr;
-    if (memchr(p, '\0', size) != nullptr) {
+    if (size > 0 && memchr(p, '\0', size) != nullptr) {
         return 0; /* jansson reads a raw NUL between tokens as whitespace; JSON does not */
     }
     json_t *in = json_loadb(p, size, JSON_DECODE_ANY, &jerr);

@@ -5,7 +5,9 @@
  * emulator stops writing, bedrockd's RSS stays far below the stream's size, and once
  * the client reads again it receives the whole stream intact. A client that goes away
  * mid-stream makes bedrockd drop the upstream transfer: the access log says
- * client_gone and the emulator's connection closes.
+ * client_gone and the emulator's connection closes. A raw socket that reads in bursts
+ * gets a long stream whose chunked framing is whole, though bedrockd writes most chunks
+ * straight to the socket and queues what a full socket did not take.
  *
  * Both processes are observed through /proc (VmRSS, the emulator's written bytes,
  * the loopback TCP table). A stall is the emulator's written byte count standing
@@ -19,6 +21,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { describe, test } from 'node:test';
 
 import { startBedrockd, startEmulator, waitUntil, withTimeout } from './lib/harness.mjs';
@@ -195,6 +198,76 @@ describe('a paused client', () => {
             assert.equal(last.data.delta.stop_reason, 'end_turn');
         });
     }
+});
+
+/* A chunked body decoded by the rules, not leniently: every size line, every CRLF. */
+function dechunk(buf) {
+    const parts = [];
+    let at = 0;
+    for (;;) {
+        const eol = buf.indexOf('\r\n', at);
+        assert.ok(eol > at, `a chunk size line at byte ${at}`);
+        const size = Number.parseInt(buf.subarray(at, eol).toString('latin1'), 16);
+        assert.ok(Number.isInteger(size) && size >= 0, `chunk size at byte ${at}`);
+        const start = eol + 2;
+        if (size === 0) {
+            assert.equal(buf.subarray(start).toString('latin1'), '\r\n', 'the last chunk');
+            return Buffer.concat(parts).toString('utf8');
+        }
+        parts.push(buf.subarray(start, start + size));
+        assert.equal(buf.subarray(start + size, start + size + 2).toString('latin1'), '\r\n',
+                     `the CRLF after the chunk at byte ${at}`);
+        at = start + size + 2;
+    }
+}
+
+describe('a raw socket that reads in bursts', () => {
+    /* Stream chunks are written to the socket directly when nothing is queued, and
+     * what the socket does not take is queued behind: the framing must stay whole
+     * across those partial writes. */
+    test('claude-invoke: the chunked framing of a long stream is whole', async (t) => {
+        const { d } = await startPair(t);
+        const pieces = PIECES; /* more than the loopback socket buffers hold */
+        const body = JSON.stringify({
+            model: 'claude-invoke', max_tokens: pieces + 1000, stream: true,
+            messages: [{ role: 'user', content: `${WORDS.join(' ')} [[emu:echo tokens=${pieces}]]` }],
+        });
+        const { port } = new URL(d.url);
+        const sock = net.connect({ host: '127.0.0.1', port: Number(port) });
+        const got = [];
+        sock.on('data', (c) => got.push(c));
+        let closed = false;
+        const ended = new Promise((resolve) => sock.on('close', () => {
+            closed = true;
+            resolve();
+        }));
+        sock.write(`POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\n` +
+                   'anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\n' +
+                   `connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        /* not read until the buffers are full, then read in short bursts to the end:
+         * bedrockd's writes keep meeting a socket that takes only part */
+        sock.pause();
+        await new Promise((r) => setTimeout(r, 1500));
+        while (!closed) {
+            sock.pause();
+            await new Promise((r) => setTimeout(r, 10));
+            sock.resume();
+            await new Promise((r) => setTimeout(r, 1));
+        }
+        await withTimeout(ended, 120000, 'the end of the stream');
+        const raw = Buffer.concat(got);
+        const split = raw.indexOf('\r\n\r\n');
+        const head = raw.subarray(0, split).toString('latin1');
+        assert.match(head, /^HTTP\/1\.1 200 /);
+        assert.match(head, /transfer-encoding: chunked/i);
+        const events = parseSse(dechunk(raw.subarray(split + 4)));
+        assert.equal(events[0].event, 'message_start');
+        assert.equal(events.at(-1).event, 'message_stop');
+        const deltas = events.filter((e) => e.event === 'content_block_delta');
+        assert.equal(deltas.length, pieces);
+        const expected = Array.from({ length: pieces }, (_, i) => WORDS[i % 3]).join(' ') + ' ';
+        assert.equal(deltas.map((e) => e.data.delta.text).join(''), expected);
+    });
 });
 
 describe('a client that goes away', () => {

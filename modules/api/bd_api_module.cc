@@ -255,28 +255,29 @@ bd_api_access(bd_request_t *r)
     return BD_OK;
 }
 
-json_t *
-bd_api_event_tree(const char *payload, size_t len, bd_convert_error_t *err)
+/* Upstream JSON <text> as a tree, or null with a 502 <err> saying <what>. */
+static json_t *
+bd_api_upstream_tree(const char *text, size_t len, const char *what, bd_convert_error_t *err)
 {
-    json_t *j = json_loadb(payload, len, 0, nullptr);
+    json_t *j = json_loadb(text, len, 0, nullptr);
     if (j == nullptr) {
         err->status = 502;
         err->type = "api_error";
-        err->message = "the payload is not JSON";
+        err->message = what;
     }
     return j;
 }
 
 json_t *
+bd_api_event_tree(const char *payload, size_t len, bd_convert_error_t *err)
+{
+    return bd_api_upstream_tree(payload, len, "the payload is not JSON", err);
+}
+
+json_t *
 bd_api_answer_tree(const std::string &body, bd_convert_error_t *err)
 {
-    json_t *j = json_loadb(body.data(), body.size(), 0, nullptr);
-    if (j == nullptr) {
-        err->status = 502;
-        err->type = "api_error";
-        err->message = "not JSON";
-    }
-    return j;
+    return bd_api_upstream_tree(body.data(), body.size(), "not JSON", err);
 }
 
 int

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bd_json_scan.h"
 #include "modules/convert/bd_convert.h"
 
 /* Borrowed member <key> of <o> when it is a string, else null. */
@@ -51,6 +52,11 @@ json_t *bd_cv_usage_delta(const bd_convert_usage_t *u);
 
 /* Appends the usage object of a whole Anthropic message. */
 void bd_cv_usage_write(const bd_convert_usage_t *u, std::string *out);
+
+/* The string literal <lit> (quotes included, as a scan found it) decoded into <out>;
+ * escapes are rare in what the scans read (stop reasons, base64, event names), so
+ * only then does jansson decode it. */
+void bd_cv_scan_string(const bd_json_span_t *lit, std::string *out);
 
 /* Appends <j> as compact JSON (bd_convert_json_dump without the clear). */
 int bd_cv_json_append(json_t *j, std::string *out);

@@ -57,9 +57,8 @@ bd_cv_invoke_event(bd_convert_invoke_stream_t *s, const char *type, json_t *ev)
     return false;
 }
 
-/* The value of the string member <key> of the object <p, n>, decoded into <out>
- * (escapes are rare here: base64 and event names). False when there is none or the
- * text is not a well-formed object. */
+/* The value of the string member <key> of the object <p, n>, decoded into <out>.
+ * False when there is none or the text is not a well-formed object. */
 static bool
 bd_cv_scan_string_member(const char *p, size_t n, const char *key, std::string *out)
 {
@@ -76,13 +75,7 @@ bd_cv_scan_string_member(const char *p, size_t n, const char *key, std::string *
     if (!it.ok || v.p == nullptr) {
         return false;
     }
-    if (memchr(v.p, '\\', v.n) == nullptr) {
-        out->assign(v.p + 1, v.n - 2);
-        return true;
-    }
-    json_t *j = json_loadb(v.p, v.n, JSON_DECODE_ANY, nullptr);
-    out->assign(json_string_value(j), json_string_length(j));
-    json_decref(j);
+    bd_cv_scan_string(&v, out);
     return true;
 }
 

@@ -111,21 +111,6 @@ bd_cv_block_write(const bd_bedrock_block_t *b, std::string *out)
     }
 }
 
-/* A string member's value decoded (stop reasons are plain ASCII: escapes are rare). */
-static std::string
-bd_cv_scan_string(const bd_json_member_t *m)
-{
-    const char *p = m->value.p + 1;
-    size_t n = m->value.n - 2;
-    if (memchr(p, '\\', n) == nullptr) {
-        return std::string(p, n);
-    }
-    json_t *j = json_loadb(m->value.p, m->value.n, JSON_DECODE_ANY, nullptr);
-    std::string s = json_is_string(j) ? json_string_value(j) : "";
-    json_decref(j);
-    return s;
-}
-
 /* A block as jansson reads it (all but plain text), written by bd_cv_block_write. */
 static bool
 bd_cv_block_write_tree(const bd_json_member_t *e, std::string *out)
@@ -249,7 +234,10 @@ bd_cv_converse_scan(const char *body, size_t len, bd_cv_converse_scan_t *s,
             }
         } else if (bd_json_key_is(&m, "stopReason")) {
             s->have_stop = m.kind == '"';
-            s->stop = s->have_stop ? bd_cv_scan_string(&m) : "";
+            s->stop.clear();
+            if (s->have_stop) {
+                bd_cv_scan_string(&m.value, &s->stop);
+            }
         } else if (bd_json_key_is(&m, "usage")) {
             s->usage = m.value;
         } else if (bd_json_key_is(&m, "additionalModelResponseFields")) {

@@ -213,6 +213,18 @@ bd_cv_beta_forwarded(const char *header, const bd_convert_model_t *m, const char
 }
 
 void
+bd_cv_scan_string(const bd_json_span_t *lit, std::string *out)
+{
+    if (memchr(lit->p, '\\', lit->n) == nullptr) {
+        out->assign(lit->p + 1, lit->n - 2);
+        return;
+    }
+    json_t *j = json_loadb(lit->p, lit->n, JSON_DECODE_ANY, nullptr);
+    out->assign(json_is_string(j) ? json_string_value(j) : "", json_string_length(j));
+    json_decref(j);
+}
+
+void
 bd_convert_sse_event(std::string *out, const char *name, json_t *data)
 {
     std::string js;

@@ -226,13 +226,14 @@ describe('a raw socket that reads in bursts', () => {
      * what the socket does not take is queued behind: the framing must stay whole
      * across those partial writes. */
     test('claude-invoke: the chunked framing of a long stream is whole', async (t) => {
-        const { d } = await startPair(t);
+        const { emu, d } = await startPair(t);
         const pieces = PIECES; /* more than the loopback socket buffers hold */
         const body = JSON.stringify({
             model: 'claude-invoke', max_tokens: pieces + 1000, stream: true,
             messages: [{ role: 'user', content: `${WORDS.join(' ')} [[emu:echo tokens=${pieces}]]` }],
         });
         const { port } = new URL(d.url);
+        const wroteBefore = wchar(emu.pid);
         const sock = net.connect({ host: '127.0.0.1', port: Number(port) });
         const got = [];
         sock.on('data', (c) => got.push(c));
@@ -244,10 +245,12 @@ describe('a raw socket that reads in bursts', () => {
         sock.write(`POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\n` +
                    'anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\n' +
                    `connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-        /* not read until the buffers are full, then read in short bursts to the end:
-         * bedrockd's writes keep meeting a socket that takes only part */
+        /* not read until every buffer on the way is full (the emulator stops writing),
+         * then read in short bursts to the end: bedrockd's writes keep meeting a socket
+         * that takes only part */
+        await waitUntil(() => got.length > 0, { what: 'the first bytes' });
         sock.pause();
-        await new Promise((r) => setTimeout(r, 1500));
+        await waitForStall(emu.pid, d.pid, wroteBefore);
         while (!closed) {
             sock.pause();
             await new Promise((r) => setTimeout(r, 10));

@@ -53,7 +53,13 @@ function removeTempDirs() {
         return;
     }
     for (const dir of tempDirs.splice(0)) {
-        fs.rmSync(dir, { recursive: true, force: true });
+        /* A killed browser's helpers may still be writing its profile for a moment
+         * (ENOTEMPTY): retry, and never let a leftover directory fail the tests. */
+        try {
+            fs.rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+        } catch (e) {
+            process.stderr.write(`harness: ${dir} left behind: ${e.code ?? e.message}\n`);
+        }
     }
 }
 

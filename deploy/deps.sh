@@ -4,7 +4,7 @@
 # missing. Used by deploy/quickstart.sh and tests/run.sh.
 set -euo pipefail
 
-BUILD_PACKAGES="build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev
+BUILD_PACKAGES="build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev libnghttp2-dev
   libjansson-dev libssl-dev libsqlite3-dev ca-certificates"
 TEST_PACKAGES="libgtest-dev googletest mandoc sqlite3 curl chromium"
 # promtool (`promtool check metrics` in the metrics suite) ships only inside the

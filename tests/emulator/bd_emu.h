@@ -11,16 +11,22 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
 
+struct evconnlistener;
+
 /* Command-line options; filled once by main, read-only afterwards (any thread). */
 struct bd_emu_options_t {
     std::string listen_host;  /* "127.0.0.1" */
     int listen_port;          /* 0 = ephemeral */
+    bool h2;                  /* --h2: a second port speaking HTTP/2 over TLS */
+    int h2_port;              /* its port; 0 = ephemeral */
+    struct ssl_ctx_st *tls;   /* its certificate (--tls-cert, --tls-key); null without */
     int threads;              /* event loops sharing the port through SO_REUSEPORT */
     std::string access_key;
     std::string secret_key;
@@ -33,11 +39,12 @@ struct bd_emu_options_t {
     int record_fd;            /* --record FILE, opened O_APPEND; -1 without */
 };
 
-/* One loop: its base and HTTP server. Owned by its thread. */
+/* One loop: its base and HTTP servers. Owned by its thread. */
 struct bd_emu_loop_t {
     const bd_emu_options_t *opts;
     struct event_base *base;
     struct evhttp *http;
+    struct evconnlistener *h2; /* null without --h2 */
     uint64_t next_request; /* feeds request ids */
     uint64_t nonce;        /* random per process; makes ids differ between runs */
     uint32_t id;
@@ -143,27 +150,84 @@ struct bd_emu_stream_t {
     std::string scratch; /* reused JSON payload buffer */
 };
 
+/* ---- bd_emu_xchg.cc: one request and its answer, on HTTP/1.1 or HTTP/2 (loop thread) ---- */
+
+struct bd_emu_xchg_t;
+
+/* What a transport does with an answer. reply, end and cut finish the exchange: the
+ * handler forgets <x> then, and its gone callback is not called any more. */
+struct bd_emu_xchg_ops_t {
+    /* the whole answer at once */
+    void (*reply)(bd_emu_xchg_t *x, int status, const char *body, size_t len);
+    /* the status and headers; the body follows in pieces */
+    void (*start)(bd_emu_xchg_t *x, int status);
+    void (*write)(bd_emu_xchg_t *x, const char *p, size_t len);
+    void (*end)(bd_emu_xchg_t *x);
+    /* writes <p>, then breaks the answer off once it is sent: HTTP/1.1 closes the
+     * connection, HTTP/2 resets the stream */
+    void (*cut)(bd_emu_xchg_t *x, const char *p, size_t len);
+    /* calls <x->gone> if the client goes away before the answer is finished */
+    void (*watch)(bd_emu_xchg_t *x);
+};
+
+/* One request as the handlers see it, whatever carried it. Created and freed by its
+ * transport (bd_emu_xchg.cc for HTTP/1.1, bd_emu_h2.cc for HTTP/2). */
+struct bd_emu_xchg_t {
+    bd_emu_loop_t *lp;
+    const bd_emu_xchg_ops_t *ops;
+    std::string method; /* "GET", "POST"... */
+    std::string uri;    /* the request target as sent, query included */
+    std::vector<std::pair<std::string, std::string>> in_headers; /* as sent; HTTP/2's
+                                                                 * :authority as "host" */
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> out_headers;
+    void (*gone)(void *arg); /* set with bd_emu_xchg_watch */
+    void *gone_arg;
+};
+
+/* The first request header <name> (case-insensitive), or null. */
+const char *bd_emu_header(const bd_emu_xchg_t *x, const char *name);
+
+/* Adds a response header. */
+void bd_emu_header_add(bd_emu_xchg_t *x, const char *name, const char *value);
+
+/* Asks for <gone>(<arg>) if the client leaves before the answer is finished; <x> is
+ * freed right after that call. */
+void bd_emu_xchg_watch(bd_emu_xchg_t *x, void (*gone)(void *), void *arg);
+
+/* The evhttp generic callback: wraps one HTTP/1.1 request and routes it. <arg> is the
+ * bd_emu_loop_t. */
+void bd_emu_h1_on_request(struct evhttp_request *req, void *arg) noexcept;
+
+/* ---- bd_emu_h2.cc: the HTTP/2 server of --h2 (loop thread) ---- */
+
+/* The TLS context of the HTTP/2 port: <cert> and <key> (PEM files), ALPN "h2" only.
+ * Exits with a message when they cannot be loaded. Main thread, before the loops. */
+struct ssl_ctx_st *bd_emu_h2_tls(const std::string &cert, const std::string &key);
+
+/* Accepts HTTP/2-over-TLS connections on <fd> in <lp>'s loop. */
+void bd_emu_h2_listen(bd_emu_loop_t *lp, int fd);
+
 /* ---- bd_emu_http.cc: routing and replies (loop thread) ---- */
 
-/* The evhttp generic callback: routes one request. <arg> is the bd_emu_loop_t. */
-void bd_emu_http_on_request(struct evhttp_request *req, void *arg) noexcept;
+/* Routes one request, whatever its transport. */
+void bd_emu_route(bd_emu_xchg_t *x);
 
 /* Sends an AWS-style JSON error: status, x-amzn-ErrorType and {"message": ...}.
  * <extra> (may be null) is merged into the body; it stays owned by the caller. */
-void bd_emu_send_error(struct evhttp_request *req, int status, const char *type,
+void bd_emu_send_error(bd_emu_xchg_t *x, int status, const char *type,
                        const char *message, json_t *extra);
 
 /* Sends <body> (a JSON document) with status 200; takes ownership of <body>. */
-void bd_emu_send_json(struct evhttp_request *req, json_t *body);
+void bd_emu_send_json(bd_emu_xchg_t *x, json_t *body);
 
 /* Adds x-amzn-RequestId to the response headers; call once per request. */
-void bd_emu_add_request_id(bd_emu_loop_t *lp, struct evhttp_request *req);
+void bd_emu_add_request_id(bd_emu_xchg_t *x);
 
 /* ---- bd_emu_control.cc: the region state set by tests (any loop thread) ---- */
 
 /* Serves /_emulator/state; false when <path> is not a control path. */
-bool bd_emu_control_route(struct evhttp_request *req, const std::string &path,
-                          const std::string &body);
+bool bd_emu_control_route(bd_emu_xchg_t *x, const std::string &path);
 
 /* The state's scenario spec into <spec> for a call on <model_id>; false when none is set
  * or its model= key names a text the id does not contain. */
@@ -175,9 +239,8 @@ void bd_emu_control_count(const char *tier);
 /* ---- bd_emu_auth.cc: SigV4 and bearer verification (loop thread) ---- */
 
 /* Checks the request's Authorization. Returns 0 when accepted; otherwise it has sent
- * the 403 error and returns -1. <raw_uri> is the request line's URI. */
-int bd_emu_auth_check(const bd_emu_options_t *opts, struct evhttp_request *req,
-                      const char *raw_uri, const std::string &body);
+ * the 403 error and returns -1. */
+int bd_emu_auth_check(const bd_emu_options_t *opts, bd_emu_xchg_t *x);
 
 /* ---- bd_emu_scenario.cc: markers, token rule, reply planning (loop thread) ---- */
 
@@ -268,20 +331,18 @@ void bd_emu_stream_corrupt(bd_emu_stream_t *s, const std::string &kind);
 /* Appends a JSON string literal (with quotes) for <len> bytes of <p>. */
 void bd_emu_json_quote(std::string *out, const char *p, size_t len);
 
-/* Starts sending <s> on <req> (takes ownership of <s>); headers <content_type>. */
-void bd_emu_stream_send(bd_emu_loop_t *lp, struct evhttp_request *req, bd_emu_stream_t *s,
-                        const char *content_type);
+/* Starts sending <s> on <x> (takes ownership of <s>); headers <content_type>. */
+void bd_emu_stream_send(bd_emu_xchg_t *x, bd_emu_stream_t *s, const char *content_type);
 
 /* Sends <body> as the 200 answer after <delay_ms> (0: now); takes ownership of <body>. */
-void bd_emu_send_json_later(bd_emu_loop_t *lp, struct evhttp_request *req, json_t *body,
-                            long delay_ms);
+void bd_emu_send_json_later(bd_emu_xchg_t *x, json_t *body, long delay_ms);
 
 /* ---- bd_emu_models.cc: the control plane and CountTokens ---- */
 
-void bd_emu_models_list(bd_emu_loop_t *lp, struct evhttp_request *req, const char *query);
-void bd_emu_models_get(bd_emu_loop_t *lp, struct evhttp_request *req, const char *id);
-void bd_emu_profiles_list(bd_emu_loop_t *lp, struct evhttp_request *req, const char *query);
-void bd_emu_profiles_get(bd_emu_loop_t *lp, struct evhttp_request *req, const char *id);
+void bd_emu_models_list(bd_emu_loop_t *lp, bd_emu_xchg_t *x, const char *query);
+void bd_emu_models_get(bd_emu_loop_t *lp, bd_emu_xchg_t *x, const char *id);
+void bd_emu_profiles_list(bd_emu_loop_t *lp, bd_emu_xchg_t *x, const char *query);
+void bd_emu_profiles_get(bd_emu_loop_t *lp, bd_emu_xchg_t *x, const char *id);
 
 /* The Anthropic model name reported for a Bedrock model id or ARN
  * ("us.anthropic.claude-sonnet-4-5-20250929-v1:0" -> "claude-sonnet-4-5-20250929"). */

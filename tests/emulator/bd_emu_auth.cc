@@ -12,7 +12,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -24,22 +23,21 @@
 static const char bd_emu_bad_token[] = "The security token included in the request is invalid.";
 
 static int
-bd_emu_deny(struct evhttp_request *req, const char *type, const std::string &message)
+bd_emu_deny(bd_emu_xchg_t *x, const char *type, const std::string &message)
 {
-    bd_emu_send_error(req, 403, type, message.c_str(), nullptr);
+    bd_emu_send_error(x, 403, type, message.c_str(), nullptr);
     return -1;
 }
 
 /* All values of header <name> (case-insensitive), joined with ',', each trimmed and with
  * runs of blanks collapsed. Returns false when the request has no such header. */
 static bool
-bd_emu_canonical_value(struct evkeyvalq *headers, const std::string &name, std::string *out)
+bd_emu_canonical_value(const bd_emu_xchg_t *x, const std::string &name, std::string *out)
 {
     bool found = false;
     out->clear();
-    struct evkeyval *kv;
-    for (kv = headers->tqh_first; kv != nullptr; kv = kv->next.tqe_next) {
-        if (strcasecmp(kv->key, name.c_str()) != 0) {
+    for (const auto &kv : x->in_headers) {
+        if (strcasecmp(kv.first.c_str(), name.c_str()) != 0) {
             continue;
         }
         if (found) {
@@ -47,7 +45,7 @@ bd_emu_canonical_value(struct evkeyvalq *headers, const std::string &name, std::
         }
         found = true;
         size_t start = out->size();
-        const char *p = kv->value;
+        const char *p = kv.second.c_str();
         while (*p == ' ' || *p == '\t') {
             p++;
         }
@@ -126,23 +124,23 @@ bd_emu_amz_date(time_t t)
 
 /* Rejects a date outside the skew window, with the service's wording. */
 static int
-bd_emu_check_time(struct evhttp_request *req, const char *amz_date)
+bd_emu_check_time(bd_emu_xchg_t *x, const char *amz_date)
 {
     time_t t;
     if (!bd_emu_parse_amz_date(amz_date, &t)) {
-        return bd_emu_deny(req, "IncompleteSignatureException",
+        return bd_emu_deny(x, "IncompleteSignatureException",
                            std::string("Date must be in ISO-8601 'basic format'. Got '") +
                                amz_date + "'. See http://en.wikipedia.org/wiki/ISO_8601");
     }
     time_t now = time(nullptr);
     if (t < now - BD_EMU_SKEW_S) {
-        return bd_emu_deny(req, "InvalidSignatureException",
+        return bd_emu_deny(x, "InvalidSignatureException",
                            std::string("Signature expired: ") + amz_date +
                                " is now earlier than " + bd_emu_amz_date(now - BD_EMU_SKEW_S) +
                                " (" + bd_emu_amz_date(now) + " - 15 min.)");
     }
     if (t > now + BD_EMU_SKEW_S) {
-        return bd_emu_deny(req, "InvalidSignatureException",
+        return bd_emu_deny(x, "InvalidSignatureException",
                            std::string("Signature not yet current: ") + amz_date +
                                " is still later than " + bd_emu_amz_date(now + BD_EMU_SKEW_S) +
                                " (" + bd_emu_amz_date(now) + " + 15 min.)");
@@ -152,31 +150,26 @@ bd_emu_check_time(struct evhttp_request *req, const char *amz_date)
 
 /* Builds the canonical request; false when a signed header is absent from the request. */
 static bool
-bd_emu_canonical_request(struct evhttp_request *req, const char *raw_uri,
-                         const bd_sigv4_auth_parts_t *auth, const std::string &body,
+bd_emu_canonical_request(const bd_emu_xchg_t *x, const bd_sigv4_auth_parts_t *auth,
                          std::string *out)
 {
+    const char *raw_uri = x->uri.c_str();
     const char *q = strchr(raw_uri, '?');
     std::string path(raw_uri, q ? (size_t)(q - raw_uri) : strlen(raw_uri));
-    static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "HEAD"};
-    int cmd = evhttp_request_get_command(req);
-    const char *method = cmd == EVHTTP_REQ_GET ? methods[0] : cmd == EVHTTP_REQ_POST ? methods[1]
-                         : cmd == EVHTTP_REQ_PUT ? methods[2] : cmd == EVHTTP_REQ_DELETE
-                                                                    ? methods[3] : methods[4];
-    *out = method;
+    *out = x->method;
     *out += "\n" + bd_sigv4_canonical_uri(path.c_str()) + "\n";
     *out += bd_emu_canonical_query(q ? q + 1 : nullptr) + "\n";
     bool complete = true;
     std::string value;
     std::string names;
     for (const std::string &name : auth->signed_headers) {
-        if (!bd_emu_canonical_value(evhttp_request_get_input_headers(req), name, &value)) {
+        if (!bd_emu_canonical_value(x, name, &value)) {
             complete = false;
         }
         *out += name + ":" + value + "\n";
         names += (names.empty() ? "" : ";") + name;
     }
-    *out += "\n" + names + "\n" + bd_sigv4_sha256_hex(body.data(), body.size());
+    *out += "\n" + names + "\n" + bd_sigv4_sha256_hex(x->body.data(), x->body.size());
     return complete;
 }
 
@@ -202,37 +195,37 @@ bd_emu_signature(const bd_emu_options_t *opts, const bd_sigv4_auth_parts_t *auth
 
 /* Scope checks that come before the signature itself, in the service's order. */
 static int
-bd_emu_check_scope(const bd_emu_options_t *opts, struct evhttp_request *req,
+bd_emu_check_scope(const bd_emu_options_t *opts, bd_emu_xchg_t *x,
                    const bd_sigv4_auth_parts_t *auth, const char *amz_date)
 {
     if (auth->access_key_id != opts->access_key) {
-        return bd_emu_deny(req, "UnrecognizedClientException", bd_emu_bad_token);
+        return bd_emu_deny(x, "UnrecognizedClientException", bd_emu_bad_token);
     }
     if (amz_date == nullptr) {
-        return bd_emu_deny(req, "IncompleteSignatureException",
+        return bd_emu_deny(x, "IncompleteSignatureException",
                            "Authorization header requires existence of either a 'X-Amz-Date' "
                            "or a 'Date' header.");
     }
-    if (bd_emu_check_time(req, amz_date) != 0) {
+    if (bd_emu_check_time(x, amz_date) != 0) {
         return -1;
     }
     if (strncmp(amz_date, auth->datestamp.c_str(), 8) != 0) {
-        return bd_emu_deny(req, "InvalidSignatureException",
+        return bd_emu_deny(x, "InvalidSignatureException",
                            "Date in Credential scope does not match YYYYMMDD from ISO-8601 "
                            "version of date from HTTP: '" + auth->datestamp + "' != '" +
                                std::string(amz_date, 8) + "', from '" + amz_date + "'.");
     }
     if (auth->region != opts->region) {
-        return bd_emu_deny(req, "InvalidSignatureException",
+        return bd_emu_deny(x, "InvalidSignatureException",
                            "Credential should be scoped to a valid region. ");
     }
     if (auth->service != "bedrock") {
-        return bd_emu_deny(req, "InvalidSignatureException",
+        return bd_emu_deny(x, "InvalidSignatureException",
                            "Credential should be scoped to correct service: 'bedrock'. ");
     }
     if (std::find(auth->signed_headers.begin(), auth->signed_headers.end(), "host") ==
         auth->signed_headers.end()) {
-        return bd_emu_deny(req, "InvalidSignatureException",
+        return bd_emu_deny(x, "InvalidSignatureException",
                            "'Host' or ':authority' must be a 'SignedHeader' in the AWS "
                            "Authorization.");
     }
@@ -240,44 +233,42 @@ bd_emu_check_scope(const bd_emu_options_t *opts, struct evhttp_request *req,
 }
 
 static int
-bd_emu_check_bearer(const bd_emu_options_t *opts, struct evhttp_request *req, const char *token)
+bd_emu_check_bearer(const bd_emu_options_t *opts, bd_emu_xchg_t *x, const char *token)
 {
     size_t n = opts->bearer_token.size();
     if (n == 0 || strlen(token) != n || CRYPTO_memcmp(token, opts->bearer_token.data(), n) != 0) {
-        return bd_emu_deny(req, "UnrecognizedClientException", bd_emu_bad_token);
+        return bd_emu_deny(x, "UnrecognizedClientException", bd_emu_bad_token);
     }
     return 0;
 }
 
 int
-bd_emu_auth_check(const bd_emu_options_t *opts, struct evhttp_request *req, const char *raw_uri,
-                  const std::string &body)
+bd_emu_auth_check(const bd_emu_options_t *opts, bd_emu_xchg_t *x)
 {
     if (!opts->verify) {
         return 0;
     }
-    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-    const char *authz = evhttp_find_header(in, "Authorization");
+    const char *authz = bd_emu_header(x, "Authorization");
     if (authz == nullptr || *authz == '\0') {
-        return bd_emu_deny(req, "MissingAuthenticationTokenException",
+        return bd_emu_deny(x, "MissingAuthenticationTokenException",
                            "Missing Authentication Token");
     }
     if (strncasecmp(authz, "Bearer ", 7) == 0) {
-        return bd_emu_check_bearer(opts, req, authz + 7);
+        return bd_emu_check_bearer(opts, x, authz + 7);
     }
     bd_sigv4_auth_parts_t auth;
     if (bd_sigv4_parse_authorization(authz, &auth) != 0) {
-        return bd_emu_deny(req, "IncompleteSignatureException",
+        return bd_emu_deny(x, "IncompleteSignatureException",
                            "Authorization header requires 'Credential' parameter. Authorization "
                            "header requires 'Signature' parameter. Authorization header "
                            "requires 'SignedHeaders' parameter.");
     }
-    const char *amz_date = evhttp_find_header(in, "X-Amz-Date");
-    if (bd_emu_check_scope(opts, req, &auth, amz_date) != 0) {
+    const char *amz_date = bd_emu_header(x, "X-Amz-Date");
+    if (bd_emu_check_scope(opts, x, &auth, amz_date) != 0) {
         return -1;
     }
     std::string canonical;
-    bool complete = bd_emu_canonical_request(req, raw_uri, &auth, body, &canonical);
+    bool complete = bd_emu_canonical_request(x, &auth, &canonical);
     std::string string_to_sign = std::string("AWS4-HMAC-SHA256\n") + amz_date + "\n" +
                                  auth.datestamp + "/" + auth.region + "/" + auth.service +
                                  "/aws4_request\n" +
@@ -286,7 +277,7 @@ bd_emu_auth_check(const bd_emu_options_t *opts, struct evhttp_request *req, cons
     if (complete && CRYPTO_memcmp(expected.data(), auth.signature.data(), 64) == 0) {
         return 0;
     }
-    return bd_emu_deny(req, "InvalidSignatureException",
+    return bd_emu_deny(x, "InvalidSignatureException",
                        "The request signature we calculated does not match the signature you "
                        "provided. Check your AWS Secret Access Key and signing method. Consult "
                        "the service documentation for details.\n\nThe Canonical String for this "

@@ -60,7 +60,7 @@ bd_emu_control_count(const char *tier)
 }
 
 static void
-bd_emu_control_get(struct evhttp_request *req)
+bd_emu_control_get(bd_emu_xchg_t *x)
 {
     pthread_mutex_lock(&bd_emu_control_lock);
     json_t *tiers = json_object();
@@ -74,27 +74,27 @@ bd_emu_control_get(struct evhttp_request *req)
                              "model_requests", (json_int_t)bd_emu_control_requests,
                              "service_tiers", tiers);
     pthread_mutex_unlock(&bd_emu_control_lock);
-    bd_emu_send_json(req, body);
+    bd_emu_send_json(x, body);
 }
 
 bool
-bd_emu_control_route(struct evhttp_request *req, const std::string &path, const std::string &body)
+bd_emu_control_route(bd_emu_xchg_t *x, const std::string &path)
 {
     if (path != "/_emulator/state") {
         return false;
     }
-    if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+    if (x->method == "POST") {
         pthread_mutex_lock(&bd_emu_control_lock);
         if (bd_emu_control_state == nullptr) {
             bd_emu_control_state = new std::string();
         }
-        bd_emu_control_state->assign(body);
+        bd_emu_control_state->assign(x->body);
         while (!bd_emu_control_state->empty() &&
                strchr(" \r\n\t", bd_emu_control_state->back()) != nullptr) {
             bd_emu_control_state->pop_back();
         }
         pthread_mutex_unlock(&bd_emu_control_lock);
     }
-    bd_emu_control_get(req);
+    bd_emu_control_get(x);
     return true;
 }

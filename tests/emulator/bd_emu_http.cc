@@ -3,14 +3,13 @@
  * x-amzn-RequestId, passes the credential check, and is routed by method and wire path to
  * the runtime operations (/model/{modelId}/...) or the control plane listings. Runs on the
  * loop thread that accepted the request; a request's reply is sent now or by its sender.
+ * It sees requests as exchanges (bd_emu_xchg.cc), so HTTP/1.1 and HTTP/2 route alike.
  */
 #include "tests/emulator/bd_emu.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
 
 enum bd_emu_op_e {
@@ -35,94 +34,70 @@ static const struct {
 /* One runtime request on its way through. */
 struct bd_emu_call_t {
     bd_emu_loop_t *lp;
-    struct evhttp_request *req;
+    bd_emu_xchg_t *x;
     std::string model_id; /* decoded */
     int op;
     json_t *body; /* owned */
     uint64_t seed;
 };
 
-static const char *
-bd_emu_reason(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 424: return "Failed Dependency";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Error";
-    }
-}
-
 void
-bd_emu_add_request_id(bd_emu_loop_t *lp, struct evhttp_request *req)
+bd_emu_add_request_id(bd_emu_xchg_t *x)
 {
+    bd_emu_loop_t *lp = x->lp;
     uint64_t n = ++lp->next_request;
-    uint64_t x = lp->nonce ^ ((uint64_t)lp->id << 40);
+    uint64_t v = lp->nonce ^ ((uint64_t)lp->id << 40);
     char id[48];
-    snprintf(id, sizeof(id), "%08x-%04x-4%03x-8%03x-%012llx", (unsigned)(x >> 32),
-             (unsigned)(x >> 16) & 0xffff, (unsigned)(x >> 4) & 0xfff, (unsigned)lp->id & 0xfff,
+    snprintf(id, sizeof(id), "%08x-%04x-4%03x-8%03x-%012llx", (unsigned)(v >> 32),
+             (unsigned)(v >> 16) & 0xffff, (unsigned)(v >> 4) & 0xfff, (unsigned)lp->id & 0xfff,
              (unsigned long long)(n & 0xffffffffffffULL));
-    evhttp_add_header(evhttp_request_get_output_headers(req), "x-amzn-RequestId", id);
+    bd_emu_header_add(x, "x-amzn-RequestId", id);
 }
 
 void
-bd_emu_send_error(struct evhttp_request *req, int status, const char *type, const char *message,
+bd_emu_send_error(bd_emu_xchg_t *x, int status, const char *type, const char *message,
                   json_t *extra)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     /* Errors of the AWS front end carry the coral service namespace, model errors Bedrock's. */
     bool front = strstr(type, "Signature") != nullptr || strstr(type, "Token") != nullptr ||
                  strstr(type, "UnrecognizedClient") != nullptr;
     std::string error_type = std::string(type) + ":http://internal.amazon.com/coral/" +
                              (front ? "com.amazon.coral.service/" : "com.amazon.bedrock/");
-    evhttp_add_header(h, "Content-Type", "application/json");
-    evhttp_add_header(h, "x-amzn-ErrorType", error_type.c_str());
+    bd_emu_header_add(x, "Content-Type", "application/json");
+    bd_emu_header_add(x, "x-amzn-ErrorType", error_type.c_str());
     json_t *body = json_pack("{s:s}", "message", message);
     if (extra != nullptr) {
         json_object_update(body, extra);
     }
     char *dump = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    struct evbuffer *buf = evbuffer_new();
-    evbuffer_add(buf, dump, strlen(dump));
+    x->ops->reply(x, status, dump, strlen(dump));
     free(dump);
-    evhttp_send_reply(req, status, bd_emu_reason(status), buf);
-    evbuffer_free(buf);
 }
 
 void
-bd_emu_send_json(struct evhttp_request *req, json_t *body)
+bd_emu_send_json(bd_emu_xchg_t *x, json_t *body)
 {
     char *dump = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    struct evbuffer *buf = evbuffer_new();
-    evbuffer_add(buf, dump, strlen(dump));
+    bd_emu_header_add(x, "Content-Type", "application/json");
+    x->ops->reply(x, 200, dump, strlen(dump));
     free(dump);
-    evhttp_send_reply(req, 200, "OK", buf);
-    evbuffer_free(buf);
 }
 
 static void
-bd_emu_send_validation(struct evhttp_request *req, const std::string &message)
+bd_emu_send_validation(bd_emu_xchg_t *x, const std::string &message)
 {
-    bd_emu_send_error(req, 400, "ValidationException", message.c_str(), nullptr);
+    bd_emu_send_error(x, 400, "ValidationException", message.c_str(), nullptr);
 }
 
 /* The scenario of a request: the x-emulator-scenario header, else the marker; count=N
  * turns it into plain echo once N requests with the same key have used it. */
 static void
-bd_emu_pick_scenario(struct evhttp_request *req, const std::string &marker,
+bd_emu_pick_scenario(bd_emu_xchg_t *x, const std::string &marker,
                      const std::string &model_id, bd_emu_scenario_t *sc)
 {
-    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-    const char *header = evhttp_find_header(h, "x-emulator-scenario");
+    const char *header = bd_emu_header(x, "x-emulator-scenario");
     std::string spec = header != nullptr ? header : marker;
     bd_emu_control_override(model_id, &spec); /* the region's state wins */
     bd_emu_scenario_parse(spec, sc);
@@ -130,7 +105,7 @@ bd_emu_pick_scenario(struct evhttp_request *req, const std::string &marker,
     if (count < 0) {
         return;
     }
-    const char *key = evhttp_find_header(h, "x-emulator-key");
+    const char *key = bd_emu_header(x, "x-emulator-key");
     std::string k = key != nullptr ? std::string("key:") + key + "\n" + sc->name : "spec:" + spec;
     if (!bd_emu_count_take(k, count)) {
         sc->name = "echo";
@@ -149,9 +124,9 @@ bd_emu_send_plan_error(bd_emu_call_t *c, const bd_emu_reply_t *r)
     if (r->retry_after_s > 0) {
         char v[24];
         snprintf(v, sizeof(v), "%ld", r->retry_after_s);
-        evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After", v);
+        bd_emu_header_add(c->x, "Retry-After", v);
     }
-    bd_emu_send_error(c->req, r->error->status, r->error->type, r->error_message.c_str(), extra);
+    bd_emu_send_error(c->x, r->error->status, r->error->type, r->error_message.c_str(), extra);
     json_decref(extra);
 }
 
@@ -180,25 +155,24 @@ bd_emu_disrupt_plain(bd_emu_call_t *c, const bd_emu_reply_t *r, json_t *answer)
     /* corrupt: a complete 200 whose body is not JSON; cut: half a body, then the close */
     s->cut = r->disrupt != BD_EMU_DISRUPT_CORRUPT;
     s->steps.push_back(bd_emu_step_t{(uint32_t)s->out.size(), (uint32_t)r->ttft_ms});
-    bd_emu_stream_send(c->lp, c->req, s, "application/json");
+    bd_emu_stream_send(c->x, s, "application/json");
 }
 
 static void
-bd_emu_add_invoke_headers(struct evhttp_request *req, const bd_emu_reply_t *r)
+bd_emu_add_invoke_headers(bd_emu_xchg_t *x, const bd_emu_reply_t *r)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     char v[32];
     snprintf(v, sizeof(v), "%ld", r->input_tokens);
-    evhttp_add_header(h, "X-Amzn-Bedrock-Input-Token-Count", v);
+    bd_emu_header_add(x, "X-Amzn-Bedrock-Input-Token-Count", v);
     snprintf(v, sizeof(v), "%ld", r->output_tokens);
-    evhttp_add_header(h, "X-Amzn-Bedrock-Output-Token-Count", v);
+    bd_emu_header_add(x, "X-Amzn-Bedrock-Output-Token-Count", v);
     snprintf(v, sizeof(v), "%ld", r->latency_ms);
-    evhttp_add_header(h, "X-Amzn-Bedrock-Invocation-Latency", v);
+    bd_emu_header_add(x, "X-Amzn-Bedrock-Invocation-Latency", v);
     if (r->cache_read_tokens > 0 || r->cache_write_tokens > 0) {
         snprintf(v, sizeof(v), "%ld", r->cache_read_tokens);
-        evhttp_add_header(h, "X-Amzn-Bedrock-Cache-Read-Input-Token-Count", v);
+        bd_emu_header_add(x, "X-Amzn-Bedrock-Cache-Read-Input-Token-Count", v);
         snprintf(v, sizeof(v), "%ld", r->cache_write_tokens);
-        evhttp_add_header(h, "X-Amzn-Bedrock-Cache-Write-Input-Token-Count", v);
+        bd_emu_header_add(x, "X-Amzn-Bedrock-Cache-Write-Input-Token-Count", v);
     }
 }
 
@@ -214,15 +188,14 @@ bd_emu_answer(bd_emu_call_t *c, const bd_emu_input_t *in, const bd_emu_reply_t *
         s = new bd_emu_stream_t();
         s->bytewise = r->bytewise;
         bd_emu_converse_stream(r, in, s);
-        bd_emu_stream_send(c->lp, c->req, s, stream_type);
+        bd_emu_stream_send(c->x, s, stream_type);
         return;
     case BD_EMU_OP_INVOKE_STREAM:
-        evhttp_add_header(evhttp_request_get_output_headers(c->req),
-                          "X-Amzn-Bedrock-Content-Type", "application/json");
+        bd_emu_header_add(c->x, "X-Amzn-Bedrock-Content-Type", "application/json");
         s = new bd_emu_stream_t();
         s->bytewise = r->bytewise;
         bd_emu_anthropic_stream(r, c->model_id.c_str(), msg_id, s);
-        bd_emu_stream_send(c->lp, c->req, s, stream_type);
+        bd_emu_stream_send(c->x, s, stream_type);
         return;
     case BD_EMU_OP_INVOKE: {
         json_t *answer = bd_emu_anthropic_json(r, c->model_id.c_str(), msg_id);
@@ -230,8 +203,8 @@ bd_emu_answer(bd_emu_call_t *c, const bd_emu_input_t *in, const bd_emu_reply_t *
             bd_emu_disrupt_plain(c, r, answer);
             return;
         }
-        bd_emu_add_invoke_headers(c->req, r);
-        bd_emu_send_json_later(c->lp, c->req, answer, delay);
+        bd_emu_add_invoke_headers(c->x, r);
+        bd_emu_send_json_later(c->x, answer, delay);
         return;
     }
     default: {
@@ -240,7 +213,7 @@ bd_emu_answer(bd_emu_call_t *c, const bd_emu_input_t *in, const bd_emu_reply_t *
             bd_emu_disrupt_plain(c, r, answer);
             return;
         }
-        bd_emu_send_json_later(c->lp, c->req, answer, delay);
+        bd_emu_send_json_later(c->x, answer, delay);
         return;
     }
     }
@@ -274,18 +247,18 @@ bd_emu_count_tokens(bd_emu_call_t *c, bd_emu_input_t *in)
               "must be set.";
     }
     if (rc != 0) {
-        bd_emu_send_validation(c->req, err);
+        bd_emu_send_validation(c->x, err);
         return;
     }
     bd_emu_scenario_t sc;
-    bd_emu_pick_scenario(c->req, in->marker, c->model_id, &sc);
+    bd_emu_pick_scenario(c->x, in->marker, c->model_id, &sc);
     const bd_emu_error_t *e = bd_emu_error_find(sc.name.c_str());
     if (e != nullptr) {
         const char *msg = bd_emu_scenario_get(&sc, "message");
-        bd_emu_send_error(c->req, e->status, e->type, msg ? msg : e->message, nullptr);
+        bd_emu_send_error(c->x, e->status, e->type, msg ? msg : e->message, nullptr);
         return;
     }
-    bd_emu_send_json(c->req, json_pack("{s:I}", "inputTokens", (json_int_t)in->input_tokens));
+    bd_emu_send_json(c->x, json_pack("{s:I}", "inputTokens", (json_int_t)in->input_tokens));
 }
 
 static void
@@ -301,11 +274,11 @@ bd_emu_runtime(bd_emu_call_t *c)
     if (c->op == BD_EMU_OP_INVOKE) {
         json_t *embed = bd_emu_embed_json(c->model_id.c_str(), c->body, &err);
         if (embed != nullptr) {
-            bd_emu_send_json(c->req, embed);
+            bd_emu_send_json(c->x, embed);
             return;
         }
         if (!err.empty()) {
-            bd_emu_send_validation(c->req, err);
+            bd_emu_send_validation(c->x, err);
             return;
         }
     }
@@ -313,7 +286,7 @@ bd_emu_runtime(bd_emu_call_t *c)
                  ? bd_emu_input_converse(c->body, &in, &err)
                  : bd_emu_input_anthropic(c->body, &in, &err);
     if (rc != 0) {
-        bd_emu_send_validation(c->req, err);
+        bd_emu_send_validation(c->x, err);
         return;
     }
     in.seed = c->seed;
@@ -321,15 +294,14 @@ bd_emu_runtime(bd_emu_call_t *c)
     const char *tier = json_string_value(json_object_get(json_object_get(c->body, "serviceTier"),
                                                          "type"));
     if (tier == nullptr) {
-        tier = evhttp_find_header(evhttp_request_get_input_headers(c->req),
-                                  "X-Amzn-Bedrock-Service-Tier");
+        tier = bd_emu_header(c->x, "X-Amzn-Bedrock-Service-Tier");
     }
     bd_emu_control_count(tier);
     bd_emu_scenario_t sc;
-    bd_emu_pick_scenario(c->req, in.marker, c->model_id, &sc);
+    bd_emu_pick_scenario(c->x, in.marker, c->model_id, &sc);
     if (sc.name == "tier_unsupported") {
         if (tier != nullptr && strcmp(tier, "default") != 0) {
-            bd_emu_send_validation(c->req, "The provided service tier is not supported for "
+            bd_emu_send_validation(c->x, "The provided service tier is not supported for "
                                            "this model in this Region.");
             return;
         }
@@ -349,9 +321,9 @@ bd_emu_runtime(bd_emu_call_t *c)
 /* POST /model/{modelId}/{operation}: the id is everything between "/model/" and the last
  * '/', percent-decoded (clients encode ':' and '/' inside it). */
 static void
-bd_emu_route_model(bd_emu_loop_t *lp, struct evhttp_request *req, const std::string &path,
-                   const std::string &body)
+bd_emu_route_model(bd_emu_xchg_t *x, const std::string &path)
 {
+    bd_emu_loop_t *lp = x->lp;
     size_t slash = path.rfind('/');
     std::string segment = path.substr(slash + 1);
     int op = -1;
@@ -360,20 +332,20 @@ bd_emu_route_model(bd_emu_loop_t *lp, struct evhttp_request *req, const std::str
             op = o.op;
         }
     }
-    if (op < 0 || slash <= 7 || evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        bd_emu_send_error(req, 404, "UnknownOperationException", "Unknown operation", nullptr);
+    if (op < 0 || slash <= 7 || x->method != "POST") {
+        bd_emu_send_error(x, 404, "UnknownOperationException", "Unknown operation", nullptr);
         return;
     }
     bd_emu_call_t c;
     c.lp = lp;
-    c.req = req;
+    c.x = x;
     c.op = op;
     c.model_id = bd_emu_pct_decode(path.data() + 7, slash - 7);
     c.seed = lp->nonce ^ ((uint64_t)lp->id << 48) ^ lp->next_request;
-    c.body = json_loadb(body.data(), body.size(), 0, nullptr);
+    c.body = json_loadb(x->body.data(), x->body.size(), 0, nullptr);
     if (!json_is_object(c.body)) {
         json_decref(c.body);
-        bd_emu_send_validation(req, "Malformed input request, please reformat your input and "
+        bd_emu_send_validation(x, "Malformed input request, please reformat your input and "
                                     "try again.");
         return;
     }
@@ -384,55 +356,48 @@ bd_emu_route_model(bd_emu_loop_t *lp, struct evhttp_request *req, const std::str
 
 /* The control plane; errors named by the x-emulator-scenario header apply here too. */
 static void
-bd_emu_route_control(bd_emu_loop_t *lp, struct evhttp_request *req, const std::string &path,
-                     const char *query)
+bd_emu_route_control(bd_emu_xchg_t *x, const std::string &path, const char *query)
 {
+    bd_emu_loop_t *lp = x->lp;
     bd_emu_scenario_t sc;
-    bd_emu_pick_scenario(req, "", "", &sc);
+    bd_emu_pick_scenario(x, "", "", &sc);
     const bd_emu_error_t *e = bd_emu_error_find(sc.name.c_str());
     if (e != nullptr) {
         const char *msg = bd_emu_scenario_get(&sc, "message");
-        bd_emu_send_error(req, e->status, e->type, msg ? msg : e->message, nullptr);
+        bd_emu_send_error(x, e->status, e->type, msg ? msg : e->message, nullptr);
         return;
     }
-    bool get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
+    bool get = x->method == "GET";
     if (get && path == "/foundation-models") {
-        bd_emu_models_list(lp, req, query);
+        bd_emu_models_list(lp, x, query);
     } else if (get && path.compare(0, 19, "/foundation-models/") == 0) {
-        bd_emu_models_get(lp, req, bd_emu_pct_decode(path.data() + 19, path.size() - 19).c_str());
+        bd_emu_models_get(lp, x, bd_emu_pct_decode(path.data() + 19, path.size() - 19).c_str());
     } else if (get && path == "/inference-profiles") {
-        bd_emu_profiles_list(lp, req, query);
+        bd_emu_profiles_list(lp, x, query);
     } else if (get && path.compare(0, 20, "/inference-profiles/") == 0) {
-        bd_emu_profiles_get(lp, req,
+        bd_emu_profiles_get(lp, x,
                             bd_emu_pct_decode(path.data() + 20, path.size() - 20).c_str());
     } else {
-        bd_emu_send_error(req, 404, "UnknownOperationException", "Unknown operation", nullptr);
+        bd_emu_send_error(x, 404, "UnknownOperationException", "Unknown operation", nullptr);
     }
 }
 
 void
-bd_emu_http_on_request(struct evhttp_request *req, void *arg) noexcept
+bd_emu_route(bd_emu_xchg_t *x)
 {
-    bd_emu_loop_t *lp = (bd_emu_loop_t *)arg;
-    bd_emu_add_request_id(lp, req);
-    const char *raw_uri = evhttp_request_get_uri(req);
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in);
-    std::string body(len, '\0');
-    if (len > 0) {
-        evbuffer_copyout(in, &body[0], len);
-    }
+    bd_emu_add_request_id(x);
+    const char *raw_uri = x->uri.c_str();
     const char *q = strchr(raw_uri, '?');
     std::string path(raw_uri, q ? (size_t)(q - raw_uri) : strlen(raw_uri));
-    if (bd_emu_control_route(req, path, body)) {
+    if (bd_emu_control_route(x, path)) {
         return;
     }
-    if (bd_emu_auth_check(lp->opts, req, raw_uri, body) != 0) {
+    if (bd_emu_auth_check(x->lp->opts, x) != 0) {
         return;
     }
     if (path.compare(0, 7, "/model/") == 0) {
-        bd_emu_route_model(lp, req, path, body);
+        bd_emu_route_model(x, path);
         return;
     }
-    bd_emu_route_control(lp, req, path, q ? q + 1 : "");
+    bd_emu_route_control(x, path, q ? q + 1 : "");
 }

@@ -1,7 +1,8 @@
 /*
  * bd_emu_main.cc: bedrock-emulator's command line, listeners and loops. The main thread
  * parses options, binds one SO_REUSEPORT socket per loop (so the kernel spreads
- * connections), prints the bound port on the first stdout line, then runs loop 0 itself
+ * connections), prints the bound port on the first stdout line (and, with --h2, the
+ * HTTP/2 port on the second, in the same write), then runs loop 0 itself
  * while loops 1..N-1 run on their own threads. Nothing is shared between loops but the
  * read-only options.
  */
@@ -29,6 +30,10 @@ static const char bd_emu_usage[] =
     "usage: bedrock-emulator [options]\n"
     "  --listen HOST:PORT     address to listen on (default 127.0.0.1:0; port 0 = any free)\n"
     "  --threads N            event loops sharing the port with SO_REUSEPORT (default 1)\n"
+    "  --h2 PORT              also serve HTTP/2 over TLS (ALPN h2) on PORT of the --listen\n"
+    "                         address (0 = any free); needs --tls-cert and --tls-key\n"
+    "  --tls-cert FILE        PEM certificate (chain) of the --h2 port\n"
+    "  --tls-key FILE         PEM private key of the --h2 port\n"
     "  --access-key ID        SigV4 access key id accepted (default AKIDEXAMPLE)\n"
     "  --secret-key KEY       SigV4 secret used to verify signatures\n"
     "                         (default wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY)\n"
@@ -57,6 +62,9 @@ enum {
     BD_EMU_OPT_TPS,
     BD_EMU_OPT_TOKENS,
     BD_EMU_OPT_RECORD,
+    BD_EMU_OPT_H2,
+    BD_EMU_OPT_TLS_CERT,
+    BD_EMU_OPT_TLS_KEY,
 };
 
 static const struct option bd_emu_long_options[] = {
@@ -71,6 +79,9 @@ static const struct option bd_emu_long_options[] = {
     {"tokens-per-sec", required_argument, nullptr, BD_EMU_OPT_TPS},
     {"output-tokens", required_argument, nullptr, BD_EMU_OPT_TOKENS},
     {"record", required_argument, nullptr, BD_EMU_OPT_RECORD},
+    {"h2", required_argument, nullptr, BD_EMU_OPT_H2},
+    {"tls-cert", required_argument, nullptr, BD_EMU_OPT_TLS_CERT},
+    {"tls-key", required_argument, nullptr, BD_EMU_OPT_TLS_KEY},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -111,6 +122,11 @@ bd_emu_parse_options(int argc, char **argv, bd_emu_options_t *o)
 {
     o->listen_host = "127.0.0.1";
     o->listen_port = 0;
+    o->h2 = false;
+    o->h2_port = 0;
+    o->tls = nullptr;
+    std::string tls_cert;
+    std::string tls_key;
     o->threads = 1;
     o->access_key = "AKIDEXAMPLE";
     o->secret_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
@@ -125,6 +141,12 @@ bd_emu_parse_options(int argc, char **argv, bd_emu_options_t *o)
         switch (c) {
         case BD_EMU_OPT_LISTEN: bd_emu_parse_listen(o, optarg); break;
         case BD_EMU_OPT_THREADS: o->threads = (int)bd_emu_number(optarg, BD_EMU_MAX_THREADS); break;
+        case BD_EMU_OPT_H2:
+            o->h2 = true;
+            o->h2_port = (int)bd_emu_number(optarg, 65535);
+            break;
+        case BD_EMU_OPT_TLS_CERT: tls_cert = optarg; break;
+        case BD_EMU_OPT_TLS_KEY: tls_key = optarg; break;
         case BD_EMU_OPT_ACCESS_KEY: o->access_key = optarg; break;
         case BD_EMU_OPT_SECRET_KEY: o->secret_key = optarg; break;
         case BD_EMU_OPT_NO_VERIFY: o->verify = false; break;
@@ -145,6 +167,12 @@ bd_emu_parse_options(int argc, char **argv, bd_emu_options_t *o)
     }
     if (optind < argc) {
         bd_emu_die("unexpected argument: %s", argv[optind]);
+    }
+    if (o->h2 && (tls_cert.empty() || tls_key.empty())) {
+        bd_emu_die("--h2 needs --tls-cert and --tls-key%s", "");
+    }
+    if (o->h2) {
+        o->tls = bd_emu_h2_tls(tls_cert, tls_key);
     }
     if (o->threads < 1) {
         o->threads = 1;
@@ -193,12 +221,13 @@ bd_emu_loop_init(bd_emu_loop_t *lp, const bd_emu_options_t *opts, uint32_t id, i
     lp->id = id;
     lp->nonce = nonce;
     lp->next_request = 0;
+    lp->h2 = nullptr;
     lp->base = event_base_new();
     lp->http = lp->base ? evhttp_new(lp->base) : nullptr;
     if (lp->http == nullptr) {
         bd_emu_die("cannot create the event loop%s", "");
     }
-    evhttp_set_gencb(lp->http, bd_emu_http_on_request, lp);
+    evhttp_set_gencb(lp->http, bd_emu_h1_on_request, lp);
     evhttp_set_max_body_size(lp->http, BD_EMU_MAX_BODY);
     evhttp_set_allowed_methods(lp->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                              EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
@@ -242,9 +271,17 @@ main(int argc, char **argv)
     for (int i = 0; i < opts.threads; i++) {
         fds.push_back(bd_emu_listen_socket(opts.listen_host, &port));
     }
+    int h2_port = opts.h2_port;
+    std::vector<int> h2_fds;
+    for (int i = 0; opts.h2 && i < opts.threads; i++) {
+        h2_fds.push_back(bd_emu_listen_socket(opts.listen_host, &h2_port));
+    }
     std::vector<bd_emu_loop_t> loops(opts.threads);
     for (int i = 0; i < opts.threads; i++) {
         bd_emu_loop_init(&loops[i], &opts, (uint32_t)i, fds[i], nonce);
+        if (opts.h2) {
+            bd_emu_h2_listen(&loops[i], h2_fds[i]);
+        }
     }
     struct event *term = evsignal_new(loops[0].base, SIGTERM, bd_emu_on_signal, nullptr);
     struct event *intr = evsignal_new(loops[0].base, SIGINT, bd_emu_on_signal, nullptr);
@@ -252,6 +289,9 @@ main(int argc, char **argv)
     evsignal_add(intr, nullptr);
 
     printf("bedrock-emulator listening on %s:%d\n", opts.listen_host.c_str(), port);
+    if (opts.h2) {
+        printf("bedrock-emulator h2 on %s:%d\n", opts.listen_host.c_str(), h2_port);
+    }
     fflush(stdout);
 
     for (int i = 1; i < opts.threads; i++) {

@@ -116,7 +116,7 @@ bd_emu_query_get(const char *query, const char *name, std::string *out)
 }
 
 void
-bd_emu_models_list(bd_emu_loop_t *lp, struct evhttp_request *req, const char *query)
+bd_emu_models_list(bd_emu_loop_t *lp, bd_emu_xchg_t *x, const char *query)
 {
     std::string provider, output, inference, customization;
     bool by_provider = bd_emu_query_get(query, "byProvider", &provider);
@@ -132,22 +132,22 @@ bd_emu_models_list(bd_emu_loop_t *lp, struct evhttp_request *req, const char *qu
         }
         json_array_append_new(list, bd_emu_model_json(lp->opts, &m));
     }
-    bd_emu_send_json(req, json_pack("{s:o}", "modelSummaries", list));
+    bd_emu_send_json(x, json_pack("{s:o}", "modelSummaries", list));
 }
 
 void
-bd_emu_models_get(bd_emu_loop_t *lp, struct evhttp_request *req, const char *id)
+bd_emu_models_get(bd_emu_loop_t *lp, bd_emu_xchg_t *x, const char *id)
 {
     const char *slash = strrchr(id, '/');
     const char *bare = slash ? slash + 1 : id;
     for (const bd_emu_model_t &m : bd_emu_models) {
         if (strcmp(m.id, bare) == 0) {
-            bd_emu_send_json(req, json_pack("{s:o}", "modelDetails",
+            bd_emu_send_json(x, json_pack("{s:o}", "modelDetails",
                                             bd_emu_model_json(lp->opts, &m)));
             return;
         }
     }
-    bd_emu_send_error(req, 404, "ResourceNotFoundException",
+    bd_emu_send_error(x, 404, "ResourceNotFoundException",
                       (std::string("Could not find model with identifier ") + id).c_str(),
                       nullptr);
 }
@@ -234,7 +234,7 @@ bd_emu_page_offset(const std::string &token)
 }
 
 void
-bd_emu_profiles_list(bd_emu_loop_t *lp, struct evhttp_request *req, const char *query)
+bd_emu_profiles_list(bd_emu_loop_t *lp, bd_emu_xchg_t *x, const char *query)
 {
     std::string v;
     long max = 1000;
@@ -245,13 +245,13 @@ bd_emu_profiles_list(bd_emu_loop_t *lp, struct evhttp_request *req, const char *
                               "' at 'maxResults' failed to satisfy constraint: Member must have "
                               "value " + (max < 1 ? "greater than or equal to 1"
                                                   : "less than or equal to 1000");
-            bd_emu_send_error(req, 400, "ValidationException", msg.c_str(), nullptr);
+            bd_emu_send_error(x, 400, "ValidationException", msg.c_str(), nullptr);
             return;
         }
     }
     long offset = 0;
     if (bd_emu_query_get(query, "nextToken", &v) && (offset = bd_emu_page_offset(v)) < 0) {
-        bd_emu_send_error(req, 400, "ValidationException", "Invalid pagination token", nullptr);
+        bd_emu_send_error(x, 400, "ValidationException", "Invalid pagination token", nullptr);
         return;
     }
     std::string type;
@@ -278,11 +278,11 @@ bd_emu_profiles_list(bd_emu_loop_t *lp, struct evhttp_request *req, const char *
     }
     json_decref(all);
     json_object_set_new(out, "inferenceProfileSummaries", page);
-    bd_emu_send_json(req, out);
+    bd_emu_send_json(x, out);
 }
 
 void
-bd_emu_profiles_get(bd_emu_loop_t *lp, struct evhttp_request *req, const char *id)
+bd_emu_profiles_get(bd_emu_loop_t *lp, bd_emu_xchg_t *x, const char *id)
 {
     json_t *all = bd_emu_profiles_all(lp->opts);
     size_t i;
@@ -292,12 +292,12 @@ bd_emu_profiles_get(bd_emu_loop_t *lp, struct evhttp_request *req, const char *i
             strcmp(json_string_value(json_object_get(p, "inferenceProfileArn")), id) == 0) {
             json_incref(p);
             json_decref(all);
-            bd_emu_send_json(req, p);
+            bd_emu_send_json(x, p);
             return;
         }
     }
     json_decref(all);
-    bd_emu_send_error(req, 404, "ResourceNotFoundException",
+    bd_emu_send_error(x, 404, "ResourceNotFoundException",
                       "Inference profile not found: the identifier is not valid.", nullptr);
 }
 

@@ -2,33 +2,21 @@
  * bd_emu_stream.cc: builds event-stream bodies (frames appended to one buffer, so a
  * stream costs no allocation per token) and sends them paced by one timer per request.
  * Runs on the loop thread that owns the request. A sender lives until its last step was
- * sent or its connection closed, whichever comes first; the close callback is the only
- * other place that frees it.
+ * handed to the exchange or the client went away, whichever comes first; the exchange's
+ * gone callback is the only other place that frees it.
  */
 #include "tests/emulator/bd_emu.h"
 
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/keyvalq_struct.h>
-
 #include "core/aws/bd_eventstream.h"
 
-enum bd_emu_sender_state_e {
-    BD_EMU_SENDER_WAITING = 0, /* timer armed for the next step */
-    BD_EMU_SENDER_FLUSHING,    /* last bytes of a cut stream on their way out */
-    BD_EMU_SENDER_CUTTING,     /* timer armed to close the connection */
-};
-
 struct bd_emu_sender_t {
-    bd_emu_loop_t *lp;
-    struct evhttp_request *req;
-    struct evhttp_connection *evcon;
+    bd_emu_xchg_t *x;
     bd_emu_stream_t *s; /* owned */
     struct event *timer;
     size_t next_step;
-    size_t sent; /* bytes of s->out already handed to evhttp */
-    int state;
+    size_t sent; /* bytes of s->out already handed to the exchange */
 };
 
 void
@@ -152,56 +140,28 @@ bd_emu_sender_free(bd_emu_sender_t *sd)
     delete sd;
 }
 
-/* The client went away (or we cut it). Which thread: the loop's. State: any. */
+/* The client went away; the exchange is freed after this returns. */
 static void
-bd_emu_sender_on_close(struct evhttp_connection *evcon, void *arg) noexcept
+bd_emu_sender_on_gone(void *arg)
 {
-    bd_emu_sender_t *sd = (bd_emu_sender_t *)arg;
-    (void)evcon;
-    /* A failed connection detaches an unfinished request; it is ours to free then. */
-    if (evhttp_request_get_connection(sd->req) == nullptr) {
-        evhttp_send_reply_end(sd->req);
-    }
-    bd_emu_sender_free(sd);
+    bd_emu_sender_free((bd_emu_sender_t *)arg);
 }
 
+/* The last step: <len> bytes at <p> end the answer, as a whole body, a cut or a last piece. */
 static void
-bd_emu_sender_on_flushed(struct evhttp_connection *evcon, void *arg) noexcept
+bd_emu_sender_finish(bd_emu_sender_t *sd, const char *p, size_t len)
 {
-    bd_emu_sender_t *sd = (bd_emu_sender_t *)arg;
-    (void)evcon;
-    if (sd->state != BD_EMU_SENDER_FLUSHING) {
-        return;
-    }
-    /* Close from a fresh callback: freeing a connection inside its own write
-     * callback would pull the bufferevent out from under libevent. */
-    sd->state = BD_EMU_SENDER_CUTTING;
-    struct timeval tv = {0, 0};
-    evtimer_add(sd->timer, &tv);
-}
-
-static void
-bd_emu_sender_finish(bd_emu_sender_t *sd, struct evbuffer *buf)
-{
+    bd_emu_xchg_t *x = sd->x;
     if (sd->s->whole) {
-        evhttp_connection_set_closecb(sd->evcon, nullptr, nullptr);
-        evhttp_send_reply(sd->req, 200, "OK", buf);
-        evbuffer_free(buf);
-        bd_emu_sender_free(sd);
-        return;
+        x->ops->reply(x, 200, p, len);
+    } else if (sd->s->cut) {
+        x->ops->cut(x, p, len);
+    } else {
+        if (len > 0) {
+            x->ops->write(x, p, len);
+        }
+        x->ops->end(x);
     }
-    if (sd->s->cut) {
-        sd->state = BD_EMU_SENDER_FLUSHING;
-        evhttp_send_reply_chunk_with_cb(sd->req, buf, bd_emu_sender_on_flushed, sd);
-        evbuffer_free(buf);
-        return;
-    }
-    evhttp_connection_set_closecb(sd->evcon, nullptr, nullptr);
-    if (evbuffer_get_length(buf) > 0) {
-        evhttp_send_reply_chunk(sd->req, buf);
-    }
-    evbuffer_free(buf);
-    evhttp_send_reply_end(sd->req);
     bd_emu_sender_free(sd);
 }
 
@@ -212,25 +172,19 @@ bd_emu_sender_on_timer(evutil_socket_t fd, short events, void *arg) noexcept
     bd_emu_sender_t *sd = (bd_emu_sender_t *)arg;
     (void)fd;
     (void)events;
-    if (sd->state == BD_EMU_SENDER_CUTTING) {
-        /* Runs bd_emu_sender_on_close, which frees sd. */
-        evhttp_connection_free(sd->evcon);
-        return;
-    }
     const std::vector<bd_emu_step_t> &steps = sd->s->steps;
     size_t end = steps[sd->next_step++].end;
     while (sd->next_step < steps.size() && steps[sd->next_step].delay_ms == 0) {
         end = steps[sd->next_step++].end;
     }
-    struct evbuffer *buf = evbuffer_new();
-    evbuffer_add(buf, sd->s->out.data() + sd->sent, end - sd->sent);
+    const char *p = sd->s->out.data() + sd->sent;
+    size_t len = end - sd->sent;
     sd->sent = end;
     if (sd->next_step == steps.size()) {
-        bd_emu_sender_finish(sd, buf);
+        bd_emu_sender_finish(sd, p, len);
         return;
     }
-    evhttp_send_reply_chunk(sd->req, buf);
-    evbuffer_free(buf);
+    sd->x->ops->write(sd->x, p, len);
     uint32_t ms = steps[sd->next_step].delay_ms;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
     evtimer_add(sd->timer, &tv);
@@ -251,31 +205,26 @@ bd_emu_stream_immediate(const bd_emu_stream_t *s)
 }
 
 void
-bd_emu_stream_send(bd_emu_loop_t *lp, struct evhttp_request *req, bd_emu_stream_t *s,
-                   const char *content_type)
+bd_emu_stream_send(bd_emu_xchg_t *x, bd_emu_stream_t *s, const char *content_type)
 {
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", content_type);
+    bd_emu_header_add(x, "Content-Type", content_type);
     if (s->bytewise) {
         bd_emu_stream_split_bytes(s);
     }
     if (s->steps.empty() || bd_emu_stream_immediate(s)) {
-        struct evbuffer *buf = evbuffer_new();
-        evbuffer_add(buf, s->out.data(), s->out.size());
-        evhttp_send_reply(req, 200, "OK", buf);
-        evbuffer_free(buf);
+        x->ops->reply(x, 200, s->out.data(), s->out.size());
         delete s;
         return;
     }
     bd_emu_sender_t *sd = new bd_emu_sender_t();
-    sd->lp = lp;
-    sd->req = req;
-    sd->evcon = evhttp_request_get_connection(req);
+    sd->x = x;
     sd->s = s;
-    sd->timer = evtimer_new(lp->base, bd_emu_sender_on_timer, sd);
-    sd->state = BD_EMU_SENDER_WAITING;
-    evhttp_connection_set_closecb(sd->evcon, bd_emu_sender_on_close, sd);
+    sd->next_step = 0;
+    sd->sent = 0;
+    sd->timer = evtimer_new(x->lp->base, bd_emu_sender_on_timer, sd);
+    bd_emu_xchg_watch(x, bd_emu_sender_on_gone, sd);
     if (!s->whole) {
-        evhttp_send_reply_start(req, 200, "OK");
+        x->ops->start(x, 200);
     }
     uint32_t ms = s->steps[0].delay_ms;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
@@ -283,11 +232,10 @@ bd_emu_stream_send(bd_emu_loop_t *lp, struct evhttp_request *req, bd_emu_stream_
 }
 
 void
-bd_emu_send_json_later(bd_emu_loop_t *lp, struct evhttp_request *req, json_t *body,
-                       long delay_ms)
+bd_emu_send_json_later(bd_emu_xchg_t *x, json_t *body, long delay_ms)
 {
     if (delay_ms <= 0) {
-        bd_emu_send_json(req, body);
+        bd_emu_send_json(x, body);
         return;
     }
     bd_emu_stream_t *s = new bd_emu_stream_t();
@@ -297,5 +245,5 @@ bd_emu_send_json_later(bd_emu_loop_t *lp, struct evhttp_request *req, json_t *bo
     free(dump);
     s->whole = true;
     s->steps.push_back(bd_emu_step_t{(uint32_t)s->out.size(), (uint32_t)delay_ms});
-    bd_emu_stream_send(lp, req, s, "application/json");
+    bd_emu_stream_send(x, s, "application/json");
 }

@@ -65,6 +65,8 @@ struct bd_curl_xfer_s {
     bool headers_done;    /* on_headers was called */
     bool paused;          /* the receive side is paused for the caller */
     bool aborted;         /* the caller returned BD_CURL_ABORT */
+    bool h2;              /* asked for HTTP/2 over TLS */
+    bool h2_counted;      /* counted in c->h2_in_flight (from attach to detach) */
     std::string hbuf;
     std::vector<bd_curl_hdr_t> hdrs;
     char errbuf[CURL_ERROR_SIZE];
@@ -96,6 +98,12 @@ struct bd_curl_s {
     std::string ca_file;
     std::string line; /* scratch for "Name: value" */
     bd_curl_stats_t stats;
+    uint64_t h2_in_flight; /* attached transfers that asked for HTTP/2 */
+    long h2_cap;           /* CURLMOPT_MAX_HOST_CONNECTIONS set for them; 0 = none */
+    bool h2_refused;       /* a server answered HTTP/1.1 to one: no cap any more */
+    bool h2_requeue;       /* the kick restarts the transfers the cap held back */
+    bool h2_recap;         /* the kick sets the cap (asked for while curl was on the stack) */
+    long max_host_connections; /* the caller's limit (bd_curl_options_t) */
 };
 
 static void bd_curl_on_socket(evutil_socket_t fd, short events, void *arg) noexcept;
@@ -275,6 +283,36 @@ bd_curl_result_of(const bd_curl_xfer_t *x, CURLcode rc)
     }
 }
 
+/*
+ * The HTTP/2 connection cap. curl opens a new connection for a transfer whenever the
+ * open ones are full or still connecting, so a burst of calls beyond one connection's
+ * streams (100) would open a connection per call. Capping the connections per host at
+ * what the transfers in flight need (100 streams each) plus one keeps the others
+ * waiting for a connection curl already opens. Dropped for good once a server answers
+ * HTTP/1.1, where every call needs its own connection.
+ */
+static void
+bd_curl_h2_cap(bd_curl_t *c)
+{
+    if (c->depth > 0) {
+        /* curl refuses curl_multi_setopt() from its own callbacks: the kick does it */
+        c->h2_recap = true;
+        event_active(&c->kick, EV_TIMEOUT, 0);
+        return;
+    }
+    c->h2_recap = false;
+    if (c->h2_in_flight == 0 && !c->h2_refused) {
+        return; /* idle: nothing waits on the cap, the next attach sets it */
+    }
+    long cap = c->h2_refused ? c->max_host_connections
+                             : (long)((c->h2_in_flight + 99) / 100) + 1;
+    if (cap == c->h2_cap) {
+        return;
+    }
+    c->h2_cap = cap;
+    curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, cap);
+}
+
 /* Takes <x> out of the multi handle and the active list, and counts its connection. */
 static void
 bd_curl_detach(bd_curl_xfer_t *x)
@@ -297,6 +335,11 @@ bd_curl_detach(bd_curl_xfer_t *x)
     bd_curl_link_remove(&x->resume);
     evtimer_del(&x->timer);
     c->stats.in_flight--;
+    if (x->h2_counted) {
+        x->h2_counted = false;
+        c->h2_in_flight--;
+        bd_curl_h2_cap(c);
+    }
 }
 
 static void
@@ -505,6 +548,15 @@ bd_curl_headers_end(bd_curl_xfer_t *x)
     }
     x->headers_done = true;
     bd_curl_idle_start(x);
+    if (x->h2 && !x->c->h2_refused) {
+        long version = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &version);
+        if (version != CURL_HTTP_VERSION_2_0) {
+            x->c->h2_refused = true;
+            x->c->h2_requeue = true;
+            bd_curl_h2_cap(x->c); /* in a curl callback: deferred to the kick */
+        }
+    }
     if (x->h.on_headers != NULL) {
         rc = x->h.on_headers(x, status, x);
     }
@@ -694,7 +746,15 @@ bd_curl_setup(bd_curl_xfer_t *x, const bd_curl_request_t *req)
     bad |= curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, bd_curl_on_prereq) != 0;
     bad |= curl_easy_setopt(e, CURLOPT_PREREQDATA, (void *)x) != 0;
     bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != 0;
-    bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != 0;
+    /* PIPEWAIT only where HTTP/2 can happen: on a plain-HTTP URL curl would wait for a
+     * busy HTTP/1.1 connection instead of opening another */
+    x->h2 = req->http_version == BD_CURL_HTTP_2_TLS && strncmp(req->url, "https://", 8) == 0;
+    if (x->h2) {
+        bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS) != 0;
+        bad |= curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L) != 0;
+    } else {
+        bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != 0;
+    }
     bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != 0;
     bad |= curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L) != 0;
     bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != 0;
@@ -737,6 +797,11 @@ bd_curl_attach(bd_curl_xfer_t *x)
     bd_curl_t *c = x->c;
     CURLMcode mc;
 
+    if (x->h2) {
+        x->h2_counted = true;
+        c->h2_in_flight++;
+        bd_curl_h2_cap(c);
+    }
     bd_curl_enter(c);
     mc = curl_multi_add_handle(c->multi, x->easy);
     bd_curl_leave(c);
@@ -809,6 +874,7 @@ bd_curl_xfer_start(bd_curl_t *c, const bd_curl_request_t *req, const bd_curl_han
     x->total_timeout_ms = req->total_timeout_ms;
     x->allow_peer = req->allow_peer;
     x->attached = x->connected = x->headers_done = x->paused = x->aborted = false;
+    x->h2_counted = false;
     x->errbuf[0] = '\0';
     if (!bd_curl_setup(x, req)) {
         bd_curl_recycle(x);
@@ -896,12 +962,37 @@ bd_curl_xfer_resume(bd_curl_xfer_t *x)
     event_active(&c->kick, EV_TIMEOUT, 0);
 }
 
-/* Runs the queued resumes. <arg> is the bd_curl_t. */
+/* The cap is gone (a server answered HTTP/1.1): curl wakes a transfer it held for a
+ * connection only when another ends, so the ones without a connection yet are added
+ * again, and find one now. Nothing of theirs has been sent. From the loop. */
+static void
+bd_curl_h2_requeue(bd_curl_t *c)
+{
+    c->h2_requeue = false;
+    for (bd_curl_link_t *l = c->active.next; l != &c->active; l = l->next) {
+        bd_curl_xfer_t *x = (bd_curl_xfer_t *)l->owner;
+        if (x->attached && !x->connected && x->state == BD_CURL_XFER_RUNNING) {
+            bd_curl_enter(c);
+            curl_multi_remove_handle(c->multi, x->easy);
+            curl_multi_add_handle(c->multi, x->easy);
+            bd_curl_leave(c);
+        }
+    }
+}
+
+/* Runs the queued resumes, and the cap changes asked for inside curl. <arg> is the
+ * bd_curl_t. */
 static void
 bd_curl_on_kick(evutil_socket_t, short, void *arg) noexcept
 {
     bd_curl_t *c = (bd_curl_t *)arg;
 
+    if (c->h2_recap) {
+        bd_curl_h2_cap(c);
+    }
+    if (c->h2_requeue) {
+        bd_curl_h2_requeue(c);
+    }
     while (!bd_curl_link_empty(&c->resumes)) {
         bd_curl_xfer_t *x = (bd_curl_xfer_t *)c->resumes.next->owner;
 
@@ -953,15 +1044,23 @@ bd_curl_multi_setup(bd_curl_t *c, const bd_curl_options_t *o)
     bad |= curl_multi_setopt(m, CURLMOPT_SOCKETDATA, (void *)c) != 0;
     bad |= curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, bd_curl_on_timer_change) != 0;
     bad |= curl_multi_setopt(m, CURLMOPT_TIMERDATA, (void *)c) != 0;
-    /* HTTP/1.1 keep-alive only: one transfer per connection at a time */
-    bad |= curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING) != 0;
+    /* HTTP/2 transfers share connections; HTTP/1.1 ones never pipeline */
+    bad |= curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != 0;
     return !bad && bd_curl_multi_limits(m, o);
 }
 
 int
 bd_curl_set_limits(bd_curl_t *c, const bd_curl_options_t *opts)
 {
-    return bd_curl_multi_limits(c->multi, opts) ? 0 : -1;
+    if (opts->max_host_connections > 0) {
+        c->max_host_connections = opts->max_host_connections;
+    }
+    if (!bd_curl_multi_limits(c->multi, opts)) {
+        return -1;
+    }
+    c->h2_cap = -1; /* the limits just set replaced the cap: set it again */
+    bd_curl_h2_cap(c);
+    return 0;
 }
 
 bd_curl_t *
@@ -973,6 +1072,12 @@ bd_curl_create(struct event_base *base, const bd_curl_options_t *opts)
 
     c->base = base;
     c->max_idle_handles = o->max_idle_handles > 0 ? o->max_idle_handles : 64;
+    c->max_host_connections = o->max_host_connections;
+    c->h2_in_flight = 0;
+    c->h2_cap = 0;
+    c->h2_refused = false;
+    c->h2_requeue = false;
+    c->h2_recap = false;
     if (o->ca_file != NULL) {
         c->ca_file = o->ca_file;
     }

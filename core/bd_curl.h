@@ -33,6 +33,15 @@ typedef struct {
     const char *value;
 } bd_curl_header_t;
 
+/* The HTTP version of a request. HTTP/2 requests to one host share connections, each
+ * carrying many at once (curl waits for a connection being opened to say whether it
+ * multiplexes rather than opening another). Plain-HTTP URLs always get HTTP/1.1: the
+ * libcurl of Debian 12 cannot reuse an h2c prior-knowledge connection. */
+typedef enum {
+    BD_CURL_HTTP_1_1 = 0, /* HTTP/1.1 only: one request at a time per connection */
+    BD_CURL_HTTP_2_TLS,   /* HTTP/2 where TLS negotiates it (ALPN), else HTTP/1.1 */
+} bd_curl_http_e;
+
 /* What to send. Strings and the header array are copied by bd_curl_xfer_start(); the body is
  * NOT: it is handed to curl as is and must stay valid and unchanged until on_done returns or
  * the transfer is canceled. Timeouts are in ms, 0 = none. */
@@ -41,6 +50,7 @@ typedef struct {
     const char *url;                 /* http:// or https:// */
     const bd_curl_header_t *headers; /* borrowed for the call */
     size_t nheaders;
+    int http_version;           /* bd_curl_http_e; 0 = HTTP/1.1 */
     const char *content_type;   /* NULL = no Content-Type header at all */
     const void *body;           /* borrowed until the transfer ends; NULL = no body */
     size_t body_len;            /* bytes */

@@ -452,6 +452,7 @@ bd_bedrock_attempt(bd_bedrock_call_t *c)
     req.headers = headers.data();
     req.nheaders = headers.size();
     req.content_type = "application/json";
+    req.http_version = c->conf->http2 ? BD_CURL_HTTP_2_TLS : BD_CURL_HTTP_1_1;
     req.body = body.data();
     req.body_len = body.size();
     req.connect_timeout_ms = (long)c->conf->connect_timeout_ms;

@@ -36,6 +36,7 @@ struct bd_bedrock_conf_t {
     int64_t retry_budget_ms;       /* no new attempt starts after this much time */
     int64_t retry_base_ms;         /* first backoff before jitter */
     int64_t max_connections;       /* per worker */
+    bool http2;                    /* HTTP/2 where TLS offers it (ALPN) */
     bool catalog;                  /* fetch the model catalog from the control plane */
     int64_t circuit_failures;      /* consecutive failures that open a target's circuit */
     int64_t circuit_cooldown_ms;   /* how long an open circuit skips its target */

@@ -15,6 +15,7 @@
  *       connect_timeout 5s;  first_byte_timeout 60s;  stream_idle_timeout 120s;
  *       request_timeout 10m;  read_timeout 5m;  retries 2;  retry_budget 20s;  retry_base 200ms;
  *       max_connections 256;              # cached upstream connections per worker
+ *       http2 on;                         # HTTP/2 where TLS offers it (ALPN), else 1.1
  *       catalog on;  catalog_refresh 10m; # ListFoundationModels/ListInferenceProfiles
  *       circuit_failures 5;  circuit_cooldown 30s;  # failover targets (bd_bedrock_failover.cc)
  *   }
@@ -81,6 +82,7 @@ static const bd_directive_t bd_bedrock_directives[] = {
     {"retry_base", "bedrock", BD_ARGS_1, bd_conf_set_duration, BD_BR_OFF(retry_base_ms), nullptr},
     {"max_connections", "bedrock", BD_ARGS_1, bd_conf_set_int, BD_BR_OFF(max_connections),
      &bd_bedrock_conn_bounds},
+    {"http2", "bedrock", BD_ARGS_1, bd_conf_set_flag, BD_BR_OFF(http2), nullptr},
     {"catalog", "bedrock", BD_ARGS_1 | BD_ARGS_RESTART, bd_conf_set_flag, BD_BR_OFF(catalog), nullptr},
     {"catalog_refresh", "bedrock", BD_ARGS_1 | BD_ARGS_RESTART, bd_conf_set_duration,
      BD_BR_OFF(catalog_refresh_ms), nullptr},
@@ -118,6 +120,7 @@ bd_bedrock_create_conf(void)
     c->retry_budget_ms = -1;
     c->retry_base_ms = -1;
     c->max_connections = -1;
+    c->http2 = true;
     c->catalog = true;
     c->catalog_refresh_ms = -1;
     c->circuit_failures = -1;

@@ -19,12 +19,11 @@
  *       node --test integration/backpressure.test.mjs
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { describe, test } from 'node:test';
 
 import { startBedrockd, startEmulator, waitUntil, withTimeout } from './lib/harness.mjs';
+import { establishedOn, openStream, parseSse, rssKb, underAsan, waitForStall, wchar } from './lib/streams.mjs';
 
 const KEY = 'sk-bdtest-backpressure-0123456789';
 const PIECES = 200000;
@@ -56,93 +55,13 @@ model claude-converse { id us.anthropic.claude-sonnet-4-5-20250929-v1:0; route c
 `;
 }
 
-/* AddressSanitizer keeps freed memory in quarantine, so RSS says nothing about
- * what the program holds; under it the stall of the emulator is the evidence. */
-function underAsan(pid) {
-    return fs.readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libasan');
-}
-
-function rssKb(pid) {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return Number(m[1]);
-}
-
-/* Bytes the process has written to its sockets and files so far. */
-function wchar(pid) {
-    return Number(/wchar: (\d+)/.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'))[1]);
-}
-
-/* Established IPv4 connections whose local port is <port> (the emulator's side). */
-function establishedOn(port) {
-    const hex = port.toString(16).toUpperCase().padStart(4, '0');
-    return fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)
-        .map((l) => l.trim().split(/\s+/))
-        .filter((f) => f.length > 3 && f[1].endsWith(`:${hex}`) && f[3] === '01').length;
-}
-
-/*
- * A streaming /v1/messages request whose reading the test controls. Resolves once
- * the headers are in: { res, req, received(), done } where done resolves the body.
- */
-async function openStream(d, model, pieces) {
-    const body = JSON.stringify({
+/* A streaming call of <pieces> echoed words whose reading the test controls. */
+function openEcho(d, model, pieces) {
+    return openStream(d, KEY, {
         model,
         max_tokens: pieces + 1000,
         stream: true,
         messages: [{ role: 'user', content: `${WORDS.join(' ')} [[emu:echo tokens=${pieces}]]` }],
-    });
-    const req = http.request(`${d.url}/v1/messages`, {
-        method: 'POST',
-        agent: false,
-        headers: { 'content-type': 'application/json', 'x-api-key': KEY,
-                   'anthropic-version': '2023-06-01' },
-    });
-    req.on('error', () => {}); /* a destroyed request is the test's own doing */
-    const res = await withTimeout(new Promise((resolve, reject) => {
-        req.once('response', resolve);
-        req.once('error', reject);
-        req.end(body);
-    }), 10000, 'stream response headers');
-    assert.equal(res.statusCode, 200);
-    const chunks = [];
-    let bytes = 0;
-    res.on('data', (c) => {
-        chunks.push(c);
-        bytes += c.length;
-    });
-    res.on('error', () => {});
-    const done = new Promise((resolve) => {
-        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        res.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    });
-    return { req, res, received: () => bytes, done };
-}
-
-/*
- * Polls the emulator's written bytes until they stand still for ten polls in a row
- * (the transfer is blocked), sampling bedrockd's RSS all along. Resolves
- * { written, maxRss } with <written> counted from <from>.
- */
-async function waitForStall(emuPid, bdPid, from) {
-    let last = -1;
-    let still = 0;
-    let maxRss = 0;
-    await waitUntil(() => {
-        maxRss = Math.max(maxRss, rssKb(bdPid));
-        const now = wchar(emuPid);
-        still = now === last ? still + 1 : 0;
-        last = now;
-        return still >= 10;
-    }, { timeoutMs: 60000, intervalMs: 50, what: 'the emulator to stop writing' });
-    return { written: last - from, maxRss };
-}
-
-/* The SSE events of a body, as [{ event, data }]. */
-function parseSse(text) {
-    return text.split('\n\n').filter((b) => b.trim() !== '').map((block) => {
-        const ev = /^event: (.*)$/m.exec(block);
-        const data = /^data: (.*)$/m.exec(block);
-        return { event: ev?.[1], data: data ? JSON.parse(data[1]) : undefined };
     });
 }
 
@@ -157,12 +76,12 @@ describe('a paused client', () => {
         test(`${model}: bounded RSS while paused, the whole stream after`, async (t) => {
             const { emu, d } = await startPair(t);
             /* warm up: the worker's buffers, the upstream connection */
-            const warm = await openStream(d, model, 1000);
+            const warm = await openEcho(d, model, 1000);
             assert.match(await warm.done, /event: message_stop/);
             const baseRss = rssKb(d.pid);
             const wroteBefore = wchar(emu.pid);
 
-            const s = await openStream(d, model, PIECES);
+            const s = await openEcho(d, model, PIECES);
             await waitUntil(() => s.received() > 0, { what: 'the first bytes' });
             s.res.pause();
             const stall = await waitForStall(emu.pid, d.pid, wroteBefore);
@@ -278,7 +197,7 @@ describe('a client that goes away', () => {
         const { emu, d } = await startPair(t);
         const wroteBefore = wchar(emu.pid);
         const from = d.stdout.mark();
-        const s = await openStream(d, 'claude-invoke', PIECES);
+        const s = await openEcho(d, 'claude-invoke', PIECES);
         await waitUntil(() => s.received() > 0, { what: 'the first bytes' });
         s.res.pause();
         const stall = await waitForStall(emu.pid, d.pid, wroteBefore);
@@ -298,7 +217,7 @@ describe('a client that goes away', () => {
         assert.ok(wrote - stall.written < 1024 * 1024, `the emulator wrote ${wrote} bytes`);
 
         /* and the gateway goes on serving */
-        const next = await openStream(d, 'claude-invoke', 10);
+        const next = await openEcho(d, 'claude-invoke', 10);
         assert.match(await next.done, /event: message_stop/);
     });
 });

@@ -24,7 +24,7 @@
  * socket), waitUntil, withTimeout, canConnect, freePort, makeTempDir, OutputLog,
  * binaryFromEnv, DEFAULT_TIMEOUT_MS. Set BD_TEST_VERBOSE to echo child output.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -386,14 +386,26 @@ export async function startBedrockd({ conf, env = {}, args = [], awsEnv = true, 
  * listen address is always 127.0.0.1:0), env, t, timeoutMs, as for startBedrockd.
  * It accepts EMULATOR_CREDENTIALS unless told otherwise. It announces itself on
  * stdout with `bedrock-emulator listening on 127.0.0.1:PORT`.
+ * h2: also serve HTTP/2 over TLS (ALPN h2, as Bedrock Runtime), on a certificate for
+ * 127.0.0.1 made for this run; h2Url and caFile (the PEM to trust) say where.
  *
- * Resolves { port, url, pid, proc, dir, stdout, stderr (OutputLogs), exited,
- * stop(sig='SIGTERM') -> exit code }.
+ * Resolves { port, url, h2Url, caFile, pid, proc, dir, stdout, stderr (OutputLogs),
+ * exited, stop(sig='SIGTERM') -> exit code }.
  */
-export async function startEmulator({ args = [], env = {}, t, timeoutMs = DEFAULT_TIMEOUT_MS }
-                                    = {}) {
+export async function startEmulator({ args = [], env = {}, t, timeoutMs = DEFAULT_TIMEOUT_MS,
+                                      h2 = false } = {}) {
     const bin = binaryFromEnv('BD_EMULATOR', 'bedrock-emulator');
     const dir = makeTempDir('bd-emulator-');
+    const caFile = path.join(dir, 'cert.pem');
+    if (h2) {
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt',
+                                 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+                                 '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+                                 '-keyout', path.join(dir, 'key.pem'), '-out', caFile],
+                     { stdio: 'ignore' });
+        args = ['--h2', '0', '--tls-cert', caFile, '--tls-key', path.join(dir, 'key.pem'),
+                ...args];
+    }
     const child = spawnTracked(bin, ['--listen', '127.0.0.1:0', ...args], env, dir);
     if (t) {
         t.after(() => {
@@ -415,9 +427,13 @@ export async function startEmulator({ args = [], env = {}, t, timeoutMs = DEFAUL
         throw err;
     }
     const port = Number(m[1]);
+    /* the h2 line comes in the same write as the first */
+    const h2m = h2 ? /bedrock-emulator h2 on 127\.0\.0\.1:(\d+)/.exec(child.stdout.text) : null;
     return {
         port,
         url: `http://127.0.0.1:${port}`,
+        h2Url: h2m ? `https://127.0.0.1:${h2m[1]}` : undefined,
+        caFile: h2 ? caFile : undefined,
         pid: child.proc.pid,
         proc: child.proc,
         dir,

@@ -10,6 +10,8 @@
  *   bedrockd holds one descriptor per client, not two.
  * - A stream the emulator resets mid-way ends that client's stream with an error
  *   event; another stream on the same connection finishes whole.
+ * - A 1 MiB body goes up whole (the emulator's signature check covers every byte),
+ *   again on the same connection and handles.
  * - A paused client holds back its own stream (HTTP/2 flow control), while other
  *   calls on the same connection go on; after it reads again it gets all of it.
  * - A client that goes away resets its stream only: the connection stays.
@@ -161,6 +163,19 @@ describe('HTTP/2 to Bedrock', () => {
         assert.equal(events.at(-1).event, 'error', cut.body);
         assert.ok(!events.some((e) => e.event === 'message_stop'), cut.body);
         assert.equal(streamText(await (await good).done), echoed(32));
+        assert.equal(establishedOn(h2Port), 1);
+    });
+
+    test('a 1 MiB body goes up whole, twice on the same connection', async (t) => {
+        const { h2Port, d } = await startH2(t);
+        /* the emulator checks the signature, which covers every byte of the body */
+        const filler = 'lorem ipsum '.repeat(90000);
+        for (const model of ['claude-invoke', 'claude-converse', 'claude-invoke']) {
+            const r = await messages(d, model, `${filler} [[emu:echo tokens=3]]`,
+                                     { stream: true });
+            assert.equal(r.status, 200, r.body.slice(0, 400));
+            assert.equal(streamText(r.body), 'lorem ipsum lorem ');
+        }
         assert.equal(establishedOn(h2Port), 1);
     });
 

@@ -18,7 +18,8 @@
 #   BD_PERF_DURATION=S     seconds per measured wrk run (default 8)
 #   BD_PERF_ROUNDS=N       alternating rounds per scenario; figures are medians (default 2)
 #   BD_PERF_STREAMS=N      streams held open in the many-streams scenario (default 8000)
-#   BD_PERF_PORT_BASE=P    first of the 9 loopback ports used (default 18400)
+#   BD_PERF_STREAMS_H2=N   streams held open in many-streams-h2 (default 10000)
+#   BD_PERF_PORT_BASE=P    first of the 12 loopback ports used (default 18400)
 #   BD_PERF_ONLY=a,b       run only these scenarios (names as in the table)
 #   BD_PERF_KEEP=1         keep the work directory (logs, confs, raw wrk output)
 set -euo pipefail
@@ -29,6 +30,7 @@ BUILD=${BD_PERF_BUILD:-$ROOT/build-perf}
 DUR=${BD_PERF_DURATION:-8}
 ROUNDS=${BD_PERF_ROUNDS:-2}
 STREAMS=${BD_PERF_STREAMS:-8000}
+STREAMS_H2=${BD_PERF_STREAMS_H2:-10000}
 PORT_BASE=${BD_PERF_PORT_BASE:-18400}
 ONLY=${BD_PERF_ONLY:-all}
 CONNS=64
@@ -39,6 +41,9 @@ BD_PORT=$((PORT_BASE + 2))       # bedrockd, the benchmark conf
 BD_AUTH_PORT=$((PORT_BASE + 3))  # bedrockd with auth + rate limit (when the modules exist)
 NGX_PORT=$((PORT_BASE + 4))      # nginx
 BD_CHAIN_PORT=$((PORT_BASE + 8)) # bedrockd whose model has a failover chain
+EMU_H2_PLAIN_PORT=$((PORT_BASE + 9)) # emulator of many-streams-h2: its HTTP/1.1 port,
+EMU_H2_PORT=$((PORT_BASE + 10))      # its HTTP/2-over-TLS port,
+BD_H2_PORT=$((PORT_BASE + 11))       # and the bedrockd calling it with http2 on
 
 CLAUDE_ID="us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 NOVA_ID="us.amazon.nova-pro-v1:0"
@@ -221,15 +226,17 @@ warm_up() { # a short unmeasured run on each target, so first-run effects stay o
 
 # --- scenarios beyond the three-way comparisons ------------------------------------
 
-# hold_streams TARGET PORT URL BODY PID: STREAMS long streams (one piece a second)
-# held open by wrk; RSS is read once the proxy holds them all: STREAMS client
-# connections on PORT and as many of its own connections to the emulator (ss), so
-# pooled upstream connections do not skew the count.
+# hold_streams TARGET PORT URL BODY PID [UPSTREAM NOTE]: STREAMS long streams (one piece
+# a second) held open by wrk; RSS is read once the proxy holds them all: STREAMS client
+# connections on PORT and, upstream, what UPSTREAM says (a function given PID; default
+# upstream_of: as many of its own connections to the emulator, so pooled upstream
+# connections do not skew the count). NOTE, a function given PID, adds a row of its
+# own, taken while the streams are held.
 held_on() { ss -Htn state established "( sport = :$1 )" | wc -l; }
 upstream_of() { ss -Htnp state established "( dport = :$EMU_PORT )" | grep -c "pid=$1," || true; }
 hold_streams() {
-    local tg=$1 port=$2 url=$3 body=$4 pid=$5 hold=$((DUR + 30)) base_rss held=0 prev=-1
-    local rss wpid stable=0 t fds up
+    local tg=$1 port=$2 url=$3 body=$4 pid=$5 upstream=${6:-upstream_of} note=${7:-}
+    local hold=$((DUR + 30)) base_rss held=0 prev=-1 rss wpid stable=0 t fds up notes=""
     base_rss=$(status_kb "$pid" VmRSS)
     BD_BODY="$body" wrk -t2 -c"$STREAMS" -d"${hold}s" --timeout 300s -s "$PERF/post.lua" "$url" \
         >"$WORK/wrk-streams-$tg.txt" 2>&1 &
@@ -238,7 +245,7 @@ hold_streams() {
     for t in $(seq $((hold * 2 - 20))); do
         sleep 0.5
         held=$(held_on "$port")
-        up=$(upstream_of "$pid")
+        up=$("$upstream" "$pid")
         [ "$held" -ge "$STREAMS" ] && [ "$up" -ge "$STREAMS" ] && break
         if [ "$held.$up" = "$prev" ] && [ "$held" -gt 100 ]; then
             stable=$((stable + 1))
@@ -252,6 +259,7 @@ hold_streams() {
     rss=$(status_kb "$pid" VmRSS)
     held=$(held_on "$port")
     fds=$(open_fds "$pid")
+    [ -z "$note" ] || notes=$("$note" "$pid")
     kill -TERM "$wpid" 2>/dev/null || true
     wait "$wpid" 2>/dev/null || true
     awk -v tg="$tg" -v n="$STREAMS" -v held="$held" -v b="$base_rss" -v r="$rss" -v t="$t" -v fds="$fds" 'BEGIN {
@@ -260,6 +268,46 @@ hold_streams() {
             tg, held, n, t / 2, fds, r / 1024, b / 1024, per, (b + per * 10000) / 1024
     }' >>"$EXTRA"
     log "$(tail -1 "$EXTRA")"
+    if [ -n "$notes" ]; then
+        echo "many-streams|$tg|$notes" >>"$EXTRA"
+        log "$(tail -1 "$EXTRA")"
+    fi
+}
+
+# The streams the HTTP/2 emulator was asked for (its model_requests, less the warm-up
+# call), and the connections from PID that carry them.
+h2_streams_of() {
+    local n
+    n=$(curl -s "http://127.0.0.1:$EMU_H2_PLAIN_PORT/_emulator/state" |
+        sed -n 's/.*"model_requests":\([0-9]*\).*/\1/p')
+    echo $((${n:-1} - 1))
+}
+h2_conns_of() {
+    echo "upstream: $(ss -Htnp state established "( dport = :$EMU_H2_PORT )" | grep -c "pid=$1,") HTTP/2 connections to the emulator carried the streams"
+}
+
+# many-streams-h2: STREAMS_H2 held streams through a bedrockd calling an emulator that
+# speaks HTTP/2 over TLS (a certificate made for the run), http2 on. bedrockd holds one
+# descriptor per client and a few upstream connections.
+many_streams_h2() {
+    local dir="$WORK/tls" conf="$WORK/bd-h2.conf" pid STREAMS=$STREAMS_H2
+    mkdir -p "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+    start_emulator "$EMU_H2_PLAIN_PORT" --threads 2 --no-verify --h2 "$EMU_H2_PORT" \
+        --tls-cert "$dir/cert.pem" --tls-key "$dir/key.pem"
+    write_bd_conf "$conf" "$BD_H2_PORT"
+    sed -i -e "s|^    endpoint .*|    endpoint            https://127.0.0.1:$EMU_H2_PORT;\n    ca_file             $dir/cert.pem;\n    http2               on;|" \
+        -e "s|^    control_endpoint .*|    control_endpoint    http://127.0.0.1:$EMU_H2_PLAIN_PORT;|" "$conf"
+    start_bedrockd "$conf" "$BD_H2_PORT"
+    pid=$BD_PID
+    # warm: the first connection and its TLS handshake
+    curl -s -o /dev/null -H 'content-type: application/json' --data-binary "@$WORK/msg-claude.json" \
+        "http://127.0.0.1:$BD_H2_PORT/v1/messages"
+    hold_streams bedrockd-h2 "$BD_H2_PORT" "http://127.0.0.1:$BD_H2_PORT/v1/messages" \
+        "$WORK/msg-long.json" "$pid" h2_streams_of h2_conns_of
+    kill -TERM "$pid" 2>/dev/null || true
 }
 
 reload_under_load() {
@@ -372,6 +420,7 @@ need_tools() {
     command -v nginx >/dev/null || missing+=(nginx-light)
     command -v curl >/dev/null || missing+=(curl)
     command -v ss >/dev/null || missing+=(iproute2)
+    command -v openssl >/dev/null || missing+=(openssl)
     if [ "${#missing[@]}" -gt 0 ]; then
         log "installing ${missing[*]}"
         local sudo=""
@@ -552,8 +601,13 @@ main() {
         STREAMS=$(((fdmax - 200) / 2))
         log "open-file limit $fdmax: many-streams lowered to $STREAMS streams"
     fi
+    if [ $((STREAMS_H2 + 200)) -gt "$fdmax" ]; then
+        STREAMS_H2=$((fdmax - 200))
+        log "open-file limit $fdmax: many-streams-h2 lowered to $STREAMS_H2 streams"
+    fi
     for p in "$EMU_PORT" "$EMU_VERIFY_PORT" "$BD_PORT" "$BD_AUTH_PORT" "$NGX_PORT" \
-        $((PORT_BASE + 5)) $((PORT_BASE + 6)) "$BD_CHAIN_PORT"; do
+        $((PORT_BASE + 5)) $((PORT_BASE + 6)) "$BD_CHAIN_PORT" "$EMU_H2_PLAIN_PORT" "$EMU_H2_PORT" \
+        "$BD_H2_PORT"; do
         port_free "$p" || die "port $p is in use (set BD_PERF_PORT_BASE)"
     done
     : >"$RESULTS"
@@ -596,6 +650,10 @@ main() {
         hold_streams nginx "$NGX_PORT" \
             "http://127.0.0.1:$NGX_PORT/model/$CLAUDE_ID/invoke-with-response-stream" \
             "$WORK/invoke-long.json" "$NGX_WORKER"
+    fi
+    if wants many-streams-h2; then
+        sleep 3
+        many_streams_h2
     fi
     # Last: the 1 MB bodies leave freed heap behind that later RSS readings would count.
     if wants image-1mb; then

@@ -19,7 +19,7 @@
 #   BD_PERF_ROUNDS=N       alternating rounds per scenario; figures are medians (default 2)
 #   BD_PERF_STREAMS=N      streams held open in the many-streams scenario (default 8000)
 #   BD_PERF_STREAMS_H2=N   streams held open in many-streams-h2 (default 10000)
-#   BD_PERF_PORT_BASE=P    first of the 12 loopback ports used (default 18400)
+#   BD_PERF_PORT_BASE=P    first of the 15 loopback ports used (default 18400)
 #   BD_PERF_ONLY=a,b       run only these scenarios (names as in the table)
 #   BD_PERF_KEEP=1         keep the work directory (logs, confs, raw wrk output)
 set -euo pipefail
@@ -44,6 +44,9 @@ BD_CHAIN_PORT=$((PORT_BASE + 8)) # bedrockd whose model has a failover chain
 EMU_H2_PLAIN_PORT=$((PORT_BASE + 9)) # emulator of many-streams-h2: its HTTP/1.1 port,
 EMU_H2_PORT=$((PORT_BASE + 10))      # its HTTP/2-over-TLS port,
 BD_H2_PORT=$((PORT_BASE + 11))       # and the bedrockd calling it with http2 on
+NGX_TLS_PORT=$((PORT_BASE + 12))   # nginx's TLS port (ALPN h2 and http/1.1) to the emulator
+BD_TLS_H2_PORT=$((PORT_BASE + 13)) # bedrockd calling it with http2 on (HTTP/2)
+BD_TLS_H1_PORT=$((PORT_BASE + 14)) # bedrockd calling it with http2 off (HTTP/1.1)
 
 CLAUDE_ID="us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 NOVA_ID="us.amazon.nova-pro-v1:0"
@@ -103,11 +106,28 @@ start_bedrockd() { # CONF PORT; sets BD_PID
     wait_http "http://127.0.0.1:$2/health"
 }
 
+make_cert() { # $WORK/tls/cert.pem and key.pem for 127.0.0.1, once
+    [ -f "$WORK/tls/cert.pem" ] && return 0
+    mkdir -p "$WORK/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" 2>/dev/null
+}
+
+# bd_tls_conf FILE PORT ENDPOINT HTTP2: the benchmark conf calling ENDPOINT (https) with
+# the run's certificate as its CA, http2 HTTP2 (on|off).
+bd_tls_conf() {
+    write_bd_conf "$1" "$2"
+    sed -i "s|^    endpoint .*|    endpoint            $3;\n    ca_file             $WORK/tls/cert.pem;\n    http2               $4;|" "$1"
+}
+
 start_nginx() { # sets NGX_PID (master) and NGX_WORKER
     local d="$WORK/nginx"
     mkdir -p "$d/logs"
+    make_cert
     sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$NGX_PORT|g" -e "s|@EMU@|$EMU_PORT|g" \
-        "$PERF/nginx.conf.in" >"$d/nginx.conf"
+        -e "s|@TLSPORT@|$NGX_TLS_PORT|g" -e "s|@CERT@|$WORK/tls/cert.pem|g" \
+        -e "s|@KEY@|$WORK/tls/key.pem|g" "$PERF/nginx.conf.in" >"$d/nginx.conf"
     nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" &
     NGX_PID=$!
     PIDS+=("$NGX_PID")
@@ -291,15 +311,11 @@ h2_conns_of() {
 # descriptor per client and a few upstream connections.
 many_streams_h2() {
     local dir="$WORK/tls" conf="$WORK/bd-h2.conf" pid STREAMS=$STREAMS_H2
-    mkdir -p "$dir"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
-        -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+    make_cert
     start_emulator "$EMU_H2_PLAIN_PORT" --threads 2 --no-verify --h2 "$EMU_H2_PORT" \
         --tls-cert "$dir/cert.pem" --tls-key "$dir/key.pem"
-    write_bd_conf "$conf" "$BD_H2_PORT"
-    sed -i -e "s|^    endpoint .*|    endpoint            https://127.0.0.1:$EMU_H2_PORT;\n    ca_file             $dir/cert.pem;\n    http2               on;|" \
-        -e "s|^    control_endpoint .*|    control_endpoint    http://127.0.0.1:$EMU_H2_PLAIN_PORT;|" "$conf"
+    bd_tls_conf "$conf" "$BD_H2_PORT" "https://127.0.0.1:$EMU_H2_PORT" on
+    sed -i "s|^    control_endpoint .*|    control_endpoint    http://127.0.0.1:$EMU_H2_PLAIN_PORT;|" "$conf"
     start_bedrockd "$conf" "$BD_H2_PORT"
     pid=$BD_PID
     # warm: the first connection and its TLS handshake
@@ -308,6 +324,69 @@ many_streams_h2() {
     hold_streams bedrockd-h2 "$BD_H2_PORT" "http://127.0.0.1:$BD_H2_PORT/v1/messages" \
         "$WORK/msg-long.json" "$pid" h2_streams_of h2_conns_of
     kill -TERM "$pid" 2>/dev/null || true
+}
+
+# tls-small, tls-stream: bedrockd over TLS to Bedrock as in AWS, through nginx's TLS
+# port (which offers h2 and http/1.1, forwarding to the emulator): one bedrockd with
+# http2 on (HTTP/2, calls multiplexed), one with http2 off (HTTP/1.1, a connection per
+# call in flight), alternating rounds. What differs is bedrockd's own CPU per call.
+start_tls_bedrockds() { # sets BD_TLS_H2_PID and BD_TLS_H1_PID, keeps BD_PID
+    local main=$BD_PID
+    bd_tls_conf "$WORK/bd-tls-h2.conf" "$BD_TLS_H2_PORT" "https://127.0.0.1:$NGX_TLS_PORT" on
+    start_bedrockd "$WORK/bd-tls-h2.conf" "$BD_TLS_H2_PORT"
+    BD_TLS_H2_PID=$BD_PID
+    bd_tls_conf "$WORK/bd-tls-h1.conf" "$BD_TLS_H1_PORT" "https://127.0.0.1:$NGX_TLS_PORT" off
+    start_bedrockd "$WORK/bd-tls-h1.conf" "$BD_TLS_H1_PORT"
+    BD_TLS_H1_PID=$BD_PID
+    BD_PID=$main
+}
+
+tls_scenarios() {
+    local r order tg pid port
+    start_tls_bedrockds
+    for r in $(seq "$ROUNDS"); do
+        if [ $((r % 2)) = 1 ]; then order="h1 h2"; else order="h2 h1"; fi
+        for tg in $order; do
+            if [ "$tg" = h2 ]; then pid=$BD_TLS_H2_PID port=$BD_TLS_H2_PORT; else pid=$BD_TLS_H1_PID port=$BD_TLS_H1_PORT; fi
+            if wants tls-small; then
+                measure tls-small "bedrockd-$tg" "$r" "$CONNS" "$WORK/msg-nova.json" \
+                    "http://127.0.0.1:$port/v1/messages" "$pid"
+            fi
+            if wants tls-stream; then
+                measure tls-stream "bedrockd-$tg" "$r" 200 "$WORK/msg-stream.json" \
+                    "http://127.0.0.1:$port/v1/messages" "$pid"
+            fi
+        done
+    done
+    kill -TERM "$BD_TLS_H2_PID" "$BD_TLS_H1_PID" 2>/dev/null || true
+}
+
+# many-streams-tls: held streams as in AWS, over TLS through nginx's TLS port: STREAMS
+# with http2 off (a TLS connection per stream), then STREAMS_H2 with http2 on (the
+# emulator's request count says when all arrived through nginx).
+tls_conns_of() { ss -Htnp state established "( dport = :$NGX_TLS_PORT )" | grep -c "pid=$1," || true; }
+emu_requests() {
+    curl -s "http://127.0.0.1:$EMU_PORT/_emulator/state" |
+        sed -n 's/.*"model_requests":\([0-9]*\).*/\1/p'
+}
+emu_requests_since_base() { echo $(($(emu_requests) - EMU_BASE_REQUESTS)); }
+tls_h2_note() { echo "upstream: $(tls_conns_of "$1") HTTP/2 connections to nginx's TLS port carried the streams"; }
+many_streams_tls() {
+    start_tls_bedrockds
+    # thousands of TLS handshakes at once take longer than the default 5 s connect
+    # timeout here (HTTP/1.1 needs one per stream): the figure is the memory held
+    sed -i "s|^    ca_file |    connect_timeout     120s;\n    ca_file |" "$WORK/bd-tls-h1.conf"
+    kill -HUP "$BD_TLS_H1_PID"
+    sleep 1
+    hold_streams bedrockd-tls-h1 "$BD_TLS_H1_PORT" "http://127.0.0.1:$BD_TLS_H1_PORT/v1/messages" \
+        "$WORK/msg-long.json" "$BD_TLS_H1_PID" tls_conns_of
+    kill -TERM "$BD_TLS_H1_PID" 2>/dev/null || true
+    sleep 3
+    EMU_BASE_REQUESTS=$(emu_requests)
+    local STREAMS=$STREAMS_H2
+    hold_streams bedrockd-tls-h2 "$BD_TLS_H2_PORT" "http://127.0.0.1:$BD_TLS_H2_PORT/v1/messages" \
+        "$WORK/msg-long.json" "$BD_TLS_H2_PID" emu_requests_since_base tls_h2_note
+    kill -TERM "$BD_TLS_H2_PID" 2>/dev/null || true
 }
 
 reload_under_load() {
@@ -572,6 +651,7 @@ print_table() {
                 if (tg != "direct" && (r = ratio(sc, tg, "direct", "rps")) != "") rat = rat "÷direct " r " "
                 if (tg == "bedrockd" && (r = ratio(sc, tg, "nginx", "rps")) != "") rat = rat "÷nginx " r " "
                 if (tg == "bedrockd+auth" && (r = ratio(sc, tg, "bedrockd", "rps")) != "") rat = rat "÷bedrockd " r " "
+                if (tg == "bedrockd-h2" && (r = ratio(sc, tg, "bedrockd-h1", "rps")) != "") rat = rat "÷bedrockd-h1 " r " "
                 cpu = med(v[k, 9]); hwm = med(v[k, 10])
                 cs = (cpu > 0) ? sprintf("%.3f", cpu) : "-"
                 hs = (hwm > 0) ? sprintf("%.1f", hwm / 1024) : "-"
@@ -607,7 +687,7 @@ main() {
     fi
     for p in "$EMU_PORT" "$EMU_VERIFY_PORT" "$BD_PORT" "$BD_AUTH_PORT" "$NGX_PORT" \
         $((PORT_BASE + 5)) $((PORT_BASE + 6)) "$BD_CHAIN_PORT" "$EMU_H2_PLAIN_PORT" "$EMU_H2_PORT" \
-        "$BD_H2_PORT"; do
+        "$BD_H2_PORT" "$NGX_TLS_PORT" "$BD_TLS_H2_PORT" "$BD_TLS_H1_PORT"; do
         port_free "$p" || die "port $p is in use (set BD_PERF_PORT_BASE)"
     done
     : >"$RESULTS"
@@ -641,6 +721,7 @@ main() {
     if wants open-2000; then open_loop 2000; fi
     if wants open-5000; then open_loop 5000; fi
     if wants auth+ratelimit; then auth_scenario; fi
+    if wants tls-small || wants tls-stream; then tls_scenarios; fi
     if wants failover; then failover_scenario; fi
     if wants reload; then reload_under_load; fi
     if wants many-streams; then
@@ -654,6 +735,10 @@ main() {
     if wants many-streams-h2; then
         sleep 3
         many_streams_h2
+    fi
+    if wants many-streams-tls; then
+        sleep 3
+        many_streams_tls
     fi
     # Last: the 1 MB bodies leave freed heap behind that later RSS readings would count.
     if wants image-1mb; then

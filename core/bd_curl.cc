@@ -99,7 +99,7 @@ struct bd_curl_s {
     std::string line; /* scratch for "Name: value" */
     bd_curl_stats_t stats;
     uint64_t h2_in_flight; /* attached transfers that asked for HTTP/2 */
-    long h2_cap;           /* CURLMOPT_MAX_HOST_CONNECTIONS set for them; 0 = none */
+    long h2_cap;           /* CURLMOPT_MAX_HOST_CONNECTIONS now set; 0 = none */
     bool h2_refused;       /* a server answered HTTP/1.1 to one: no cap any more */
     bool h2_requeue;       /* the kick restarts the transfers the cap held back */
     bool h2_recap;         /* the kick sets the cap (asked for while curl was on the stack) */
@@ -286,10 +286,11 @@ bd_curl_result_of(const bd_curl_xfer_t *x, CURLcode rc)
 /*
  * The HTTP/2 connection cap. curl opens a new connection for a transfer whenever the
  * open ones are full or still connecting, so a burst of calls beyond one connection's
- * streams (100) would open a connection per call. Capping the connections per host at
- * what the transfers in flight need (100 streams each) plus one keeps the others
- * waiting for a connection curl already opens. Dropped for good once a server answers
- * HTTP/1.1, where every call needs its own connection.
+ * streams (100) would open a connection per call. While HTTP/2 calls are in flight, the
+ * connections per host are capped at what they need (100 streams each) plus one, plus
+ * one for each other call in flight (HTTP/1.1 needs a connection per call, and the cap
+ * is per host for every host), never above the caller's own limit. Without HTTP/2
+ * calls, and for good once a server answers HTTP/1.1 to one, the caller's limit is back.
  */
 static void
 bd_curl_h2_cap(bd_curl_t *c)
@@ -301,11 +302,14 @@ bd_curl_h2_cap(bd_curl_t *c)
         return;
     }
     c->h2_recap = false;
-    if (c->h2_in_flight == 0 && !c->h2_refused) {
-        return; /* idle: nothing waits on the cap, the next attach sets it */
+    long cap = c->max_host_connections; /* 0 = none */
+    if (c->h2_in_flight > 0 && !c->h2_refused) {
+        uint64_t others = c->stats.in_flight - c->h2_in_flight;
+        long need = (long)((c->h2_in_flight + 99) / 100 + 1 + others);
+        if (cap == 0 || need < cap) {
+            cap = need;
+        }
     }
-    long cap = c->h2_refused ? c->max_host_connections
-                             : (long)((c->h2_in_flight + 99) / 100) + 1;
     if (cap == c->h2_cap) {
         return;
     }
@@ -338,8 +342,8 @@ bd_curl_detach(bd_curl_xfer_t *x)
     if (x->h2_counted) {
         x->h2_counted = false;
         c->h2_in_flight--;
-        bd_curl_h2_cap(c);
     }
+    bd_curl_h2_cap(c);
 }
 
 static void
@@ -821,8 +825,8 @@ bd_curl_attach(bd_curl_xfer_t *x)
     if (x->h2) {
         x->h2_counted = true;
         c->h2_in_flight++;
-        bd_curl_h2_cap(c);
     }
+    bd_curl_h2_cap(c);
     bd_curl_enter(c);
     mc = curl_multi_add_handle(c->multi, x->easy);
     bd_curl_leave(c);
@@ -1095,7 +1099,7 @@ bd_curl_create(struct event_base *base, const bd_curl_options_t *opts)
     c->max_idle_handles = o->max_idle_handles > 0 ? o->max_idle_handles : 64;
     c->max_host_connections = o->max_host_connections;
     c->h2_in_flight = 0;
-    c->h2_cap = 0;
+    c->h2_cap = o->max_host_connections; /* what bd_curl_multi_setup sets */
     c->h2_refused = false;
     c->h2_requeue = false;
     c->h2_recap = false;

@@ -15,8 +15,10 @@
  * - A paused client holds back its own stream (HTTP/2 flow control), while other
  *   calls on the same connection go on; after it reads again it gets all of it.
  * - A client that goes away resets its stream only: the connection stays.
- * - An endpoint whose TLS offers only HTTP/1.1 gets HTTP/1.1; `http2 off` against
- *   an HTTP/2-only endpoint fails cleanly, in the client's format.
+ * - An endpoint whose TLS offers only HTTP/1.1 gets HTTP/1.1, a connection per call in
+ *   flight, as do plain-HTTP calls after HTTP/2 ones (the cap on connections that
+ *   HTTP/2 calls set while they run is gone with them); `http2 off` against an
+ *   HTTP/2-only endpoint fails cleanly, in the client's format.
  *
  * Run from tests/:
  *   BD_BEDROCKD=.../bedrockd BD_EMULATOR=.../bedrock-emulator \
@@ -272,6 +274,22 @@ describe('HTTP/1.1 where HTTP/2 is not offered', () => {
         }
         const a = await messages(d, 'claude-invoke', 'over http/1.1');
         assert.equal(stable(a.body).content[0].text, 'over http/1.1');
+    });
+
+    test('after HTTP/2 calls, HTTP/1.1 calls get a connection each again', async (t) => {
+        const { emu, d } = await startH2(t);
+        /* the HTTP/2 call caps the connections per host while it runs */
+        assert.equal(stable((await messages(d, 'claude-invoke', 'first')).body).content[0]
+            .text, 'first');
+        const r = await d.reload(conf(emu.url, emu.caFile));
+        assert.ok(r.ok, r.line);
+        const streams = await Promise.all(Array.from({ length: 4 }, () =>
+            openCall(d, 'claude-converse', `${WORDS.join(' ')} [[emu:slow delay_ms=100 tokens=10]]`)));
+        await waitUntil(() => establishedOn(emu.port) === 4,
+                        { what: 'four upstream HTTP/1.1 connections' });
+        for (const s of streams) {
+            assert.equal(streamText(await s.done), echoed(10));
+        }
     });
 
     test('http2 off against an HTTP/2-only endpoint: a clean error', async (t) => {

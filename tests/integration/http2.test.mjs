@@ -259,19 +259,24 @@ async function http11TlsFront(t, emu) {
     return { url: `https://127.0.0.1:${server.address().port}` };
 }
 
+/* Four streams at once through <d> take four HTTP/1.1 connections to <port>, and each
+ * ends whole. */
+async function fourCallsFourConnections(d, port) {
+    const streams = await Promise.all(Array.from({ length: 4 }, () =>
+        openCall(d, 'claude-converse', `${WORDS.join(' ')} [[emu:slow delay_ms=100 tokens=10]]`)));
+    await waitUntil(() => establishedOn(port) === 4, { what: 'four upstream HTTP/1.1 connections' });
+    for (const s of streams) {
+        assert.equal(streamText(await s.done), echoed(10));
+    }
+}
+
 describe('HTTP/1.1 where HTTP/2 is not offered', () => {
     test('TLS without h2: HTTP/1.1, one connection per call in flight', async (t) => {
         const emu = await startEmulator({ t, h2: true });
         const front = await http11TlsFront(t, emu);
         const d = await startBedrockd({ t, conf: conf(front.url, emu.caFile) });
-        const streams = await Promise.all(Array.from({ length: 4 }, () =>
-            openCall(d, 'claude-converse', `${WORDS.join(' ')} [[emu:slow delay_ms=100 tokens=10]]`)));
         /* four calls in flight: four HTTP/1.1 connections behind the front */
-        await waitUntil(() => establishedOn(emu.port) === 4,
-                        { what: 'four upstream HTTP/1.1 connections' });
-        for (const s of streams) {
-            assert.equal(streamText(await s.done), echoed(10));
-        }
+        await fourCallsFourConnections(d, emu.port);
         const a = await messages(d, 'claude-invoke', 'over http/1.1');
         assert.equal(stable(a.body).content[0].text, 'over http/1.1');
     });
@@ -283,13 +288,7 @@ describe('HTTP/1.1 where HTTP/2 is not offered', () => {
             .text, 'first');
         const r = await d.reload(conf(emu.url, emu.caFile));
         assert.ok(r.ok, r.line);
-        const streams = await Promise.all(Array.from({ length: 4 }, () =>
-            openCall(d, 'claude-converse', `${WORDS.join(' ')} [[emu:slow delay_ms=100 tokens=10]]`)));
-        await waitUntil(() => establishedOn(emu.port) === 4,
-                        { what: 'four upstream HTTP/1.1 connections' });
-        for (const s of streams) {
-            assert.equal(streamText(await s.done), echoed(10));
-        }
+        await fourCallsFourConnections(d, emu.port);
     });
 
     test('http2 off against an HTTP/2-only endpoint: a clean error', async (t) => {

@@ -178,7 +178,8 @@ struct bd_emu_xchg_t {
     std::string method; /* "GET", "POST"... */
     std::string uri;    /* the request target as sent, query included */
     std::vector<std::pair<std::string, std::string>> in_headers; /* as sent; HTTP/2's
-                                                                 * :authority as "host" */
+                                                                 * :authority also as
+                                                                 * "host" (SigV4) */
     std::string body;
     std::vector<std::pair<std::string, std::string>> out_headers;
     void (*gone)(void *arg); /* set with bd_emu_xchg_watch */

@@ -223,8 +223,11 @@ bd_emu_check_scope(const bd_emu_options_t *opts, bd_emu_xchg_t *x,
         return bd_emu_deny(x, "InvalidSignatureException",
                            "Credential should be scoped to correct service: 'bedrock'. ");
     }
-    if (std::find(auth->signed_headers.begin(), auth->signed_headers.end(), "host") ==
-        auth->signed_headers.end()) {
+    /* HTTP/2 clients may sign the :authority pseudo-header instead (the AWS SDK for
+     * JavaScript does), and the service accepts either */
+    const std::vector<std::string> &sh = auth->signed_headers;
+    if (std::find(sh.begin(), sh.end(), "host") == sh.end() &&
+        std::find(sh.begin(), sh.end(), ":authority") == sh.end()) {
         return bd_emu_deny(x, "InvalidSignatureException",
                            "'Host' or ':authority' must be a 'SignedHeader' in the AWS "
                            "Authorization.");

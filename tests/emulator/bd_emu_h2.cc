@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <algorithm>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -66,26 +68,45 @@ bd_emu_h2_close_later(bd_emu_h2_conn_t *conn)
     evtimer_add(conn->close_ev, &tv);
 }
 
-/* Frames what nghttp2 has to send into the socket's buffer; false when the session is
- * broken or has nothing left to do in either direction. */
-static bool
+/* Frames what nghttp2 has to send into the socket's buffer. Returns -1 when the
+ * session is broken, 0 when it has nothing left to do in either direction (both sides
+ * are done, or a GOAWAY was exchanged and the last stream ended), 1 otherwise. */
+static int
 bd_emu_h2_send(bd_emu_h2_conn_t *conn)
 {
     if (conn->reading) {
-        return true; /* the read sends when it returns */
+        return 1; /* the read sends when it returns */
     }
     if (nghttp2_session_send(conn->session) != 0) {
-        return false;
+        return -1;
     }
     return nghttp2_session_want_read(conn->session) || nghttp2_session_want_write(conn->session);
 }
 
-/* Sends after an answer changed outside nghttp2's callbacks. */
+/* The session is done: close once what is queued has reached the socket (on_writable
+ * closes when the output is empty). Closing at once would drop the last frames, which
+ * a client that sent GOAWAY early (the AWS SDK's HTTP/2 handler does) still waits for. */
+static void
+bd_emu_h2_finish(bd_emu_h2_conn_t *conn)
+{
+    if (evbuffer_get_length(bufferevent_get_output(conn->bev)) > 0) {
+        bufferevent_disable(conn->bev, EV_READ);
+        return;
+    }
+    bd_emu_h2_close_later(conn);
+}
+
+/* Sends after an answer changed outside nghttp2's callbacks. The send may end <st>
+ * (its last frame out, nghttp2 closes and frees it): only its connection is used after. */
 static void
 bd_emu_h2_kick(bd_emu_h2_stream_t *st)
 {
-    if (!bd_emu_h2_send(st->conn)) {
-        bd_emu_h2_close_later(st->conn);
+    bd_emu_h2_conn_t *conn = st->conn;
+    int rc = bd_emu_h2_send(conn);
+    if (rc < 0) {
+        bd_emu_h2_close_later(conn);
+    } else if (rc == 0) {
+        bd_emu_h2_finish(conn);
     }
 }
 
@@ -294,7 +315,17 @@ bd_emu_h2_on_header(nghttp2_session *session, const nghttp2_frame *frame, const 
     } else if (n == ":path") {
         st->uri = v;
     } else if (n == ":authority") {
-        st->in_headers.emplace_back("host", v); /* what SigV4 signs as host */
+        /* SigV4 signs it as host (curl) or as :authority (the AWS SDK's HTTP/2) */
+        st->in_headers.emplace_back(":authority", v);
+        st->in_headers.emplace_back("host", v);
+    } else if (n == "host") {
+        /* a host header besides :authority (allowed, and then it wins): one value */
+        st->in_headers.erase(std::remove_if(st->in_headers.begin(), st->in_headers.end(),
+                                            [](const std::pair<std::string, std::string> &h) {
+                                                return h.first == "host";
+                                            }),
+                             st->in_headers.end());
+        st->in_headers.emplace_back(n, v);
     } else if (n[0] != ':') {
         st->in_headers.emplace_back(n, v);
     }
@@ -410,8 +441,11 @@ bd_emu_h2_on_readable(struct bufferevent *bev, void *arg) noexcept
         return;
     }
     evbuffer_drain(in, len);
-    if (!bd_emu_h2_send(conn)) {
+    int rc = bd_emu_h2_send(conn);
+    if (rc < 0) {
         bd_emu_h2_close(conn);
+    } else if (rc == 0) {
+        bd_emu_h2_finish(conn);
     }
 }
 
@@ -421,7 +455,8 @@ bd_emu_h2_on_writable(struct bufferevent *bev, void *arg) noexcept
 {
     bd_emu_h2_conn_t *conn = (bd_emu_h2_conn_t *)arg;
     (void)bev;
-    if (!bd_emu_h2_send(conn) && evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+    int rc = bd_emu_h2_send(conn);
+    if (rc < 0 || (rc == 0 && evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)) {
         bd_emu_h2_close(conn);
     }
 }
@@ -476,7 +511,7 @@ bd_emu_h2_on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct 
     bufferevent_setcb(conn->bev, bd_emu_h2_on_readable, bd_emu_h2_on_writable,
                       bd_emu_h2_on_event, conn);
     bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
-    if (!bd_emu_h2_send(conn)) {
+    if (bd_emu_h2_send(conn) <= 0) {
         bd_emu_h2_close(conn);
     }
 }

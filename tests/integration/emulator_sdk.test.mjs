@@ -1,12 +1,13 @@
 // Proves bedrock-emulator against the real AWS SDK for JavaScript: every runtime operation
 // with SigV4 verification on, model ids containing ':' and an application inference-profile
-// ARN, the AWS error shapes, and the control-plane listings with pagination.
+// ARN, the AWS error shapes, and the control-plane listings with pagination. The SDK's
+// default HTTP/2 handler also runs the four runtime operations on the --h2 port.
 // Run: BD_EMULATOR=/path/to/bedrock-emulator node --test integration/emulator_sdk.test.mjs
 // (from tests/, after `npm ci` there). CTest runs it as `emulator_sdk`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 if (!existsSync(new URL('../node_modules/@aws-sdk/client-bedrock-runtime/', import.meta.url))) {
@@ -23,7 +24,8 @@ if (!existsSync(EMULATOR)) {
 
 const rt = await import('@aws-sdk/client-bedrock-runtime');
 const cp = await import('@aws-sdk/client-bedrock');
-const { NodeHttpHandler } = await import('@smithy/node-http-handler');
+const { NodeHttpHandler, NodeHttp2Handler } = await import('@smithy/node-http-handler');
+const { startEmulator: startH2Emulator } = await import('./lib/harness.mjs');
 
 const REGION = 'us-east-1';
 const CREDS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
@@ -68,8 +70,8 @@ function stopEmulator(e) {
 }
 
 function runtime(extra = {}) {
-  // The runtime client defaults to HTTP/2; the emulator (like bedrockd's upstream leg)
-  // speaks HTTP/1.1, which the service also accepts.
+  // The runtime client defaults to HTTP/2; the emulator's --listen port speaks HTTP/1.1,
+  // which the service also accepts (its --h2 port is tested below).
   return new rt.BedrockRuntimeClient({
     region: REGION, endpoint: emu.url, credentials: CREDS, maxAttempts: 1,
     requestHandler: new NodeHttpHandler(), ...extra,
@@ -259,6 +261,47 @@ test('ConverseStream midstream_error and cut surface as errors after some text',
   await assert.rejects(async () => {
     for await (const ev of cut.stream) { void ev; }
   });
+});
+
+test('the SDK\'s own HTTP/2 handler on the --h2 port: the four runtime operations', async (t) => {
+  const e = await startH2Emulator({ t, h2: true });
+  const c = new rt.BedrockRuntimeClient({
+    region: REGION, endpoint: e.h2Url, credentials: CREDS, maxAttempts: 1,
+    requestHandler: new NodeHttp2Handler({ nodeHttp2ConnectOptions: { ca: readFileSync(e.caFile) } }),
+  });
+  t.after(() => c.destroy());
+  const conv = await c.send(new rt.ConverseCommand({ modelId: MODEL, messages: userText('over h2') }));
+  assert.equal(conv.output.message.content[0].text, 'over h2');
+
+  const cs = await collectConverseStream(await c.send(new rt.ConverseStreamCommand({
+    modelId: APP_ARN, messages: userText('[[emu:slow delay_ms=5]] stream me please') })));
+  assert.equal(cs.filter((ev) => ev.contentBlockDelta).map((ev) => ev.contentBlockDelta.delta.text).join(''),
+               'stream me please');
+  assert.equal(cs.at(-1).metadata.usage.outputTokens, 3);
+
+  /* two at once on the one HTTP/2 connection */
+  const [inv, invs] = await Promise.all([
+    c.send(new rt.InvokeModelCommand({ modelId: PROFILE, contentType: 'application/json',
+                                       accept: 'application/json', body: anthropicBody('native over h2') })),
+    c.send(new rt.InvokeModelWithResponseStreamCommand({ modelId: MODEL, contentType: 'application/json',
+                                                         body: anthropicBody('[[emu:slow delay_ms=5]] chunked reply') })),
+  ]);
+  assert.deepEqual(JSON.parse(Buffer.from(inv.body).toString('utf8')).content,
+                   [{ type: 'text', text: 'native over h2' }]);
+  const events = await collectInvokeStream(invs);
+  assert.equal(events.filter((ev) => ev.type === 'content_block_delta').map((ev) => ev.delta.text).join(''),
+               'chunked reply');
+  assert.equal(events.at(-1).type, 'message_stop');
+
+  /* a bad signature is refused over HTTP/2 as over HTTP/1.1 */
+  const bad = new rt.BedrockRuntimeClient({
+    region: REGION, endpoint: e.h2Url, maxAttempts: 1,
+    credentials: { ...CREDS, secretAccessKey: 'not-the-secret' },
+    requestHandler: new NodeHttp2Handler({ nodeHttp2ConnectOptions: { ca: readFileSync(e.caFile) } }),
+  });
+  t.after(() => bad.destroy());
+  await assert.rejects(bad.send(new rt.ConverseCommand({ modelId: MODEL, messages: userText('x') })),
+                       (err) => err.name === 'UnrecognizedClientException' || err.name === 'InvalidSignatureException');
 });
 
 test('InvokeModel with the Anthropic-native body', async () => {

@@ -570,16 +570,14 @@ bd_curl_headers_end(bd_curl_xfer_t *x)
     }
     x->headers_done = true;
     bd_curl_idle_start(x);
-    if (x->h2 && !x->c->h2_refused) {
+    if (x->h2) {
         long version = 0;
         curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &version);
-        if (version != CURL_HTTP_VERSION_2_0) {
+        if (version != CURL_HTTP_VERSION_2_0 && !x->c->h2_refused) {
             x->c->h2_refused = true;
             x->c->h2_requeue = true;
             bd_curl_h2_cap(x->c); /* in a curl callback: deferred to the kick */
         }
-    }
-    if (x->h2) {
         bd_curl_h2_drop_upload_buffer(x);
     }
     if (x->h.on_headers != NULL) {

@@ -96,18 +96,24 @@ bd_emu_h2_finish(bd_emu_h2_conn_t *conn)
     bd_emu_h2_close_later(conn);
 }
 
-/* Sends after an answer changed outside nghttp2's callbacks. The send may end <st>
- * (its last frame out, nghttp2 closes and frees it): only its connection is used after. */
+/* Sends what nghttp2 has, then closes the connection if the session is broken or done. */
 static void
-bd_emu_h2_kick(bd_emu_h2_stream_t *st)
+bd_emu_h2_flush(bd_emu_h2_conn_t *conn)
 {
-    bd_emu_h2_conn_t *conn = st->conn;
     int rc = bd_emu_h2_send(conn);
     if (rc < 0) {
         bd_emu_h2_close_later(conn);
     } else if (rc == 0) {
         bd_emu_h2_finish(conn);
     }
+}
+
+/* Sends after an answer changed outside nghttp2's callbacks. The send may end <st>
+ * (its last frame out, nghttp2 closes and frees it): only its connection is used. */
+static void
+bd_emu_h2_kick(bd_emu_h2_stream_t *st)
+{
+    bd_emu_h2_flush(st->conn);
 }
 
 /* ---- the answer: exchange ops ---- */
@@ -441,12 +447,7 @@ bd_emu_h2_on_readable(struct bufferevent *bev, void *arg) noexcept
         return;
     }
     evbuffer_drain(in, len);
-    int rc = bd_emu_h2_send(conn);
-    if (rc < 0) {
-        bd_emu_h2_close(conn);
-    } else if (rc == 0) {
-        bd_emu_h2_finish(conn);
-    }
+    bd_emu_h2_flush(conn);
 }
 
 /* The socket took what was queued: frame more. Also how the last GOAWAY gets out. */

@@ -330,6 +330,12 @@ bd_curl_detach(bd_curl_xfer_t *x)
         if (connects == 0 && x->connected) {
             c->stats.connections_reused++;
         }
+        if (x->h2 && x->state == BD_CURL_XFER_CANCELED) {
+            /* curl queues the RST_STREAM of a canceled HTTP/2 stream and sends it only
+             * when the connection is next used, so Bedrock would go on with the call;
+             * a connection no other stream uses is closed instead, which ends it now */
+            curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 1L);
+        }
         bd_curl_enter(c);
         curl_multi_remove_handle(c->multi, x->easy);
         bd_curl_leave(c);

@@ -236,6 +236,8 @@ bool bd_emu_control_override(const std::string &model_id, std::string *spec);
 
 /* Counts one runtime call asking for service tier <tier> (null: none). */
 void bd_emu_control_count(const char *tier);
+/* An HTTP/2 stream opened (+1) or ended (-1): h2_streams_open in /_emulator/state. */
+void bd_emu_control_h2_streams(long delta);
 
 /* ---- bd_emu_auth.cc: SigV4 and bearer verification (loop thread) ---- */
 

@@ -6,8 +6,10 @@
  *
  *   POST /_emulator/state   body: a scenario spec ("throttle retry_after=2"); empty clears;
  *                           a model=TEXT key limits it to model ids containing TEXT
- *   GET  /_emulator/state   {"scenario":"...","model_requests":N,"service_tiers":{...}}
+ *   GET  /_emulator/state   {"scenario":"...","model_requests":N,"service_tiers":{...},
+ *                            "h2_streams_open":N}
  *
+ * h2_streams_open counts the HTTP/2 streams open now (a stream a client reset is gone);
  * model_requests counts the runtime calls that arrived; service_tiers counts them by the
  * service tier they asked for ("none" when they asked for none). Any loop thread (locked).
  */
@@ -24,6 +26,7 @@ static pthread_mutex_t bd_emu_control_lock = PTHREAD_MUTEX_INITIALIZER;
 static std::string *bd_emu_control_state;                /* guarded; null = none */
 static std::map<std::string, long> *bd_emu_control_tiers; /* guarded */
 static long bd_emu_control_requests;                      /* guarded */
+static long bd_emu_control_h2_open;                       /* guarded */
 
 bool
 bd_emu_control_override(const std::string &model_id, std::string *spec)
@@ -59,6 +62,14 @@ bd_emu_control_count(const char *tier)
     pthread_mutex_unlock(&bd_emu_control_lock);
 }
 
+void
+bd_emu_control_h2_streams(long delta)
+{
+    pthread_mutex_lock(&bd_emu_control_lock);
+    bd_emu_control_h2_open += delta;
+    pthread_mutex_unlock(&bd_emu_control_lock);
+}
+
 static void
 bd_emu_control_get(bd_emu_xchg_t *x)
 {
@@ -69,10 +80,11 @@ bd_emu_control_get(bd_emu_xchg_t *x)
             json_object_set_new(tiers, kv.first.c_str(), json_integer(kv.second));
         }
     }
-    json_t *body = json_pack("{s:s, s:I, s:o}", "scenario",
+    json_t *body = json_pack("{s:s, s:I, s:o, s:I}", "scenario",
                              bd_emu_control_state ? bd_emu_control_state->c_str() : "",
                              "model_requests", (json_int_t)bd_emu_control_requests,
-                             "service_tiers", tiers);
+                             "service_tiers", tiers,
+                             "h2_streams_open", (json_int_t)bd_emu_control_h2_open);
     pthread_mutex_unlock(&bd_emu_control_lock);
     bd_emu_send_json(x, body);
 }

@@ -269,6 +269,7 @@ bd_emu_h2_stream_free(bd_emu_h2_stream_t *st)
     if (!st->finished && st->gone != nullptr) {
         st->gone(st->gone_arg);
     }
+    bd_emu_control_h2_streams(-1);
     delete st;
 }
 
@@ -299,6 +300,7 @@ bd_emu_h2_on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame,
     }
     conn->streams = st;
     nghttp2_session_set_stream_user_data(session, st->id, st);
+    bd_emu_control_h2_streams(1);
     return 0;
 }
 

@@ -103,6 +103,7 @@ struct bd_curl_s {
     bool h2_refused;       /* a server answered HTTP/1.1 to one: no cap any more */
     bool h2_requeue;       /* the kick restarts the transfers the cap held back */
     bool h2_recap;         /* the kick sets the cap (asked for while curl was on the stack) */
+    bool multiplex;        /* CURLPIPE_MULTIPLEX set: an HTTP/2 transfer has come */
     long max_host_connections; /* the caller's limit (bd_curl_options_t) */
 };
 
@@ -829,6 +830,10 @@ bd_curl_attach(bd_curl_xfer_t *x)
     if (x->h2) {
         x->h2_counted = true;
         c->h2_in_flight++;
+        if (!c->multiplex) {
+            c->multiplex = true; /* HTTP/2 transfers share connections from now on */
+            curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+        }
     }
     bd_curl_h2_cap(c);
     bd_curl_enter(c);
@@ -1073,8 +1078,9 @@ bd_curl_multi_setup(bd_curl_t *c, const bd_curl_options_t *o)
     bad |= curl_multi_setopt(m, CURLMOPT_SOCKETDATA, (void *)c) != 0;
     bad |= curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, bd_curl_on_timer_change) != 0;
     bad |= curl_multi_setopt(m, CURLMOPT_TIMERDATA, (void *)c) != 0;
-    /* HTTP/2 transfers share connections; HTTP/1.1 ones never pipeline */
-    bad |= curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != 0;
+    /* HTTP/1.1 keep-alive only until an HTTP/2 transfer comes (bd_curl_attach):
+     * multiplexing costs curl work on every HTTP/1.1 request too */
+    bad |= curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING) != 0;
     return !bad && bd_curl_multi_limits(m, o);
 }
 
@@ -1107,6 +1113,7 @@ bd_curl_create(struct event_base *base, const bd_curl_options_t *opts)
     c->h2_refused = false;
     c->h2_requeue = false;
     c->h2_recap = false;
+    c->multiplex = false;
     if (o->ca_file != NULL) {
         c->ca_file = o->ca_file;
     }

@@ -18,7 +18,6 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -105,10 +104,11 @@ struct bd_edge_worker_t {
     std::unordered_set<struct bd_edge_linger_t *> lingering; /* lingering closes */
 };
 
-/* One socket in a lingering close; owns its descriptor (a dup of the connection's). */
+/* One connection in a lingering close. evhttp asked to free it; the free (which
+ * closes the socket) waits until the lingering read ends. */
 struct bd_edge_linger_t {
     bd_edge_worker_t *ew;
-    int fd;
+    struct evhttp_connection *evcon;
     struct event *ev;
     int64_t deadline_us;
 };
@@ -410,12 +410,29 @@ static std::atomic<bd_evcon_free_pt> bd_edge_real_free_a;
 static std::atomic<bd_req_new_pt> bd_edge_real_new_a;
 
 static void
-bd_edge_linger_end(bd_edge_linger_t *l)
+bd_edge_real_free(struct evhttp_connection *evcon)
 {
+    bd_evcon_free_pt real = bd_edge_real_free_a.load(std::memory_order_acquire);
+    if (real == nullptr) {
+        real = (bd_evcon_free_pt)dlsym(RTLD_NEXT, "evhttp_connection_free");
+        BD_ASSERT(real != nullptr);
+        bd_edge_real_free_a.store(real, std::memory_order_release);
+    }
+    real(evcon);
+}
+
+/* Ends a lingering close; with <free_conn>, frees the connection (closing its socket),
+ * else the caller is about to. */
+static void
+bd_edge_linger_end(bd_edge_linger_t *l, bool free_conn)
+{
+    struct evhttp_connection *evcon = l->evcon;
     event_free(l->ev);
-    close(l->fd);
     l->ew->lingering.erase(l);
     delete l;
+    if (free_conn) {
+        bd_edge_real_free(evcon);
+    }
 }
 
 static void
@@ -428,13 +445,13 @@ bd_edge_on_linger(evutil_socket_t fd, short what, void *arg) noexcept
         while ((n = read(fd, sink, sizeof(sink))) > 0) {
         }
         if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-            bd_edge_linger_end(l); /* the client closed too */
+            bd_edge_linger_end(l, true); /* the client closed too */
             return;
         }
     }
     int64_t left_ms = (l->deadline_us - bd_now_us()) / 1000;
     if ((what & EV_TIMEOUT) || left_ms <= 0) {
-        bd_edge_linger_end(l);
+        bd_edge_linger_end(l, true);
         return;
     }
     int64_t ms = left_ms < BD_EDGE_LINGER_IDLE_MS ? left_ms : BD_EDGE_LINGER_IDLE_MS;
@@ -442,33 +459,49 @@ bd_edge_on_linger(evutil_socket_t fd, short what, void *arg) noexcept
     event_add(l->ev, &tv);
 }
 
-/* Keeps the socket of <c> open past evhttp's close, to drain it. */
-static void
-bd_edge_linger_start(bd_edge_conn_t *c)
+/* Keeps the connection of <c> (and its socket) past evhttp's free, to drain it. The
+ * socket is never duplicated: the worker's event base applies its epoll changes in
+ * a batch before each wait (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST), and a duplicate
+ * would keep the closed descriptor's registration alive in epoll. True: the free
+ * is deferred to bd_edge_linger_end. */
+static bool
+bd_edge_linger_start(bd_edge_conn_t *c, struct evhttp_connection *evcon)
 {
     bd_edge_worker_t *ew = c->ew;
     int fd = bufferevent_getfd(c->bev);
     if (fd < 0 || ew->lingering.size() >= BD_EDGE_LINGER_MAX ||
         evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
-        return; /* an answer still unsent would be lost anyway */
+        return false; /* an answer still unsent would be lost anyway */
     }
-    /* dup(), not fcntl(F_DUPFD_CLOEXEC): ThreadSanitizer follows a descriptor made by
-     * dup() but not by fcntl(), and then takes a number another worker used before
-     * for a race. The window without FD_CLOEXEC only matters to a child started in
-     * it (credential_process), which would hold the client's socket until it exits. */
-    int dupfd = dup(fd);
-    if (dupfd < 0) {
-        return;
-    }
-    fcntl(dupfd, F_SETFD, FD_CLOEXEC);
-    shutdown(dupfd, SHUT_WR);
-    bd_edge_linger_t *l = new bd_edge_linger_t{ew, dupfd, nullptr,
+    /* evhttp is done with the connection: it must not read another request from it */
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    bufferevent_setcb(c->bev, nullptr, nullptr, nullptr, nullptr);
+    evbuffer_remove_cb(bufferevent_get_input(c->bev), bd_edge_on_input, c); /* c goes now */
+    evbuffer_remove_cb(bufferevent_get_output(c->bev), bd_edge_on_output, c);
+    shutdown(fd, SHUT_WR);
+    bd_edge_linger_t *l = new bd_edge_linger_t{ew, evcon, nullptr,
                                                bd_now_us() + BD_EDGE_LINGER_MS * 1000};
-    l->ev = event_new(ew->w->base, dupfd, EV_READ, bd_edge_on_linger, l);
+    l->ev = event_new(ew->w->base, fd, EV_READ, bd_edge_on_linger, l);
     ew->lingering.insert(l);
     struct timeval tv = {(time_t)(BD_EDGE_LINGER_IDLE_MS / 1000),
                          (suseconds_t)(BD_EDGE_LINGER_IDLE_MS % 1000) * 1000};
     event_add(l->ev, &tv);
+    return true;
+}
+
+/* The lingering close of <evcon> on this thread, if any. */
+static bd_edge_linger_t *
+bd_edge_find_linger(struct evhttp_connection *evcon)
+{
+    if (bd_edge_self == nullptr) {
+        return nullptr;
+    }
+    for (bd_edge_linger_t *l : bd_edge_self->lingering) {
+        if (l->evcon == evcon) {
+            return l;
+        }
+    }
+    return nullptr;
 }
 
 extern "C" void
@@ -476,18 +509,15 @@ evhttp_connection_free(struct evhttp_connection *evcon)
 {
     bd_edge_conn_t *c = bd_edge_find_bev(evhttp_connection_get_bufferevent(evcon));
     if (c != nullptr) {
-        if (c->linger) {
-            bd_edge_linger_start(c);
-        }
+        bool deferred = c->linger && bd_edge_linger_start(c, evcon);
         bd_edge_release_conn(c);
+        if (deferred) {
+            return;
+        }
+    } else if (bd_edge_linger_t *l = bd_edge_find_linger(evcon)) {
+        bd_edge_linger_end(l, false); /* evhttp_free frees its connections */
     }
-    bd_evcon_free_pt real = bd_edge_real_free_a.load(std::memory_order_acquire);
-    if (real == nullptr) {
-        real = (bd_evcon_free_pt)dlsym(RTLD_NEXT, "evhttp_connection_free");
-        BD_ASSERT(real != nullptr);
-        bd_edge_real_free_a.store(real, std::memory_order_release);
-    }
-    real(evcon);
+    bd_edge_real_free(evcon);
 }
 
 static int bd_edge_on_head(struct evhttp_request *req, void *arg) noexcept;
@@ -774,9 +804,8 @@ bd_http_edge_teardown(bd_worker_t *w)
     while (!ew->conns.empty()) {
         bd_edge_release_conn(ew->conns.begin()->second); /* evhttp has freed them */
     }
-    while (!ew->lingering.empty()) {
-        bd_edge_linger_end(*ew->lingering.begin());
-    }
+    /* evhttp_free ended every lingering close with its connection */
+    BD_ASSERT(ew->lingering.empty());
     event_free(ew->trim_ev);
     event_free(ew->accept_ev);
     delete ew;

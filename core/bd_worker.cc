@@ -188,6 +188,11 @@ bd_worker_create(bd_process_t *p, int id, bd_snapshot_t *snap)
 
     struct event_config *cfg = event_config_new();
     event_config_require_features(cfg, EV_FEATURE_EARLY_CLOSE);
+    /* epoll changes batched until the next wait: evhttp swaps read, write and close
+     * detection on a client socket several times per request, which then costs one
+     * epoll_ctl instead of six. The price is libevent's caveat: never register a
+     * duplicated descriptor (see bd_edge_linger_start). */
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
     w->base = event_base_new_with_config(cfg);
     event_config_free(cfg);
     if (w->base == nullptr) {

@@ -117,6 +117,9 @@ bd_metrics_listen_worker(bd_metrics_process_t *mp, bd_worker_t *w)
         return 0;
     }
     struct evhttp *http = evhttp_new(w->base);
+    /* A duplicate in a worker's base (which batches its epoll changes) is safe only
+     * because it is closed after that base's loop has ended: closed while the loop
+     * runs, its registration would outlive it in epoll. */
     int fd = dup(mp->listen_fd);
     if (http == nullptr || fd < 0) {
         if (http != nullptr) {

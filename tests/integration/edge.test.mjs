@@ -316,6 +316,38 @@ describe('the key before the body', () => {
         assert.equal(parseResponses(c.text())[0]?.status, 401, c.text());
     });
 
+    test('connections in a lingering close cost no CPU while they linger', async (t) => {
+        /* Each client is refused on its head and then neither sends nor closes (a
+         * half-open socket), so its close lingers for a second. Their sockets must
+         * leave epoll with their connections: a registration left behind (a duplicated
+         * descriptor under a batched epoll changelist did that) wakes the worker in a
+         * loop until the linger ends. */
+        const clients = [];
+        for (let i = 0; i < 5; i++) {
+            const sock = net.connect({ port: d.port, host: '127.0.0.1', allowHalfOpen: true });
+            const c = { sock, data: '', ended: false };
+            sock.on('data', (b) => { c.data += b.toString('latin1'); });
+            sock.on('end', () => { c.ended = true; });
+            sock.on('error', () => {});
+            sock.write(Buffer.concat([
+                Buffer.from(`POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: ${1 << 20}\r\n\r\n`),
+                Buffer.alloc(1000, 'c')]));
+            clients.push(c);
+        }
+        await waitUntil(() => clients.every((c) => c.ended), { what: 'the 401s and their FINs' });
+        const ticks0 = cpuTicks(d.pid);
+        const t0 = Date.now();
+        await new Promise((res) => setTimeout(res, 600));
+        const cpuMs = (cpuTicks(d.pid) - ticks0) * (1000 / 100);
+        const wallMs = Date.now() - t0;
+        t.diagnostic(`CPU ${cpuMs} ms over ${wallMs} ms with 5 lingering closes`);
+        assert.ok(cpuMs < wallMs / 4, `bedrockd used ${cpuMs} ms of CPU in ${wallMs} ms`);
+        for (const c of clients) {
+            assert.equal(parseResponses(c.data)[0]?.status, 401, c.data);
+            c.sock.destroy();
+        }
+    });
+
     test('a keyless flood leaves RSS near its baseline', async (t) => {
         if (underAsan(d.pid)) {
             t.skip('RSS means nothing under AddressSanitizer');

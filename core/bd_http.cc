@@ -30,6 +30,8 @@
 /* The worker running on this thread; set once when the thread starts. It lets
  * evhttp_send_error, which libevent calls without our context, find the limits. */
 static thread_local bd_worker_t *bd_http_worker;
+/* Set while evhttp runs bd_http_on_request: evhttp's read path is on the stack. */
+static thread_local bool bd_http_in_handler;
 
 static const size_t BD_HTTP_HIGH_WATER = 256 * 1024;
 
@@ -316,6 +318,36 @@ bd_http_common_headers(bd_request_t *r)
     }
 }
 
+/* The plain-socket bufferevent of <req>'s connection, when a response to it may be
+ * written at once (bd_http_send_now); else null. Not from inside bd_http_on_request,
+ * where evhttp's read path is still on the stack, nor with output already queued. */
+static struct bufferevent *
+bd_http_plain_bev(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : nullptr;
+    if (bd_http_in_handler || bev == nullptr || bufferevent_getfd(bev) < 0 ||
+        bufferevent_openssl_get_ssl(bev) != nullptr ||
+        evbuffer_get_length(bufferevent_get_output(bev)) != 0) {
+        return nullptr;
+    }
+    return bev;
+}
+
+/* Writes the response evhttp has just queued on <bev> to the socket at once: through
+ * evhttp it would wait for the next EPOLLOUT, a wake-up and two epoll changes per
+ * request. When the socket took it all, evhttp's write callback runs now and
+ * finishes the request (the connection then reads the next one, or closes); else
+ * the bufferevent writes the rest as usual. <bev> may be freed on return. */
+static void
+bd_http_send_now(struct bufferevent *bev)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (evbuffer_write(out, bufferevent_getfd(bev)) > 0 && evbuffer_get_length(out) == 0) {
+        bufferevent_trigger(bev, EV_WRITE, 0);
+    }
+}
+
 void
 bd_http_send(bd_request_t *r, int status, const char *content_type, const char *body, size_t len)
 {
@@ -341,9 +373,14 @@ bd_http_send(bd_request_t *r, int status, const char *content_type, const char *
             r->bytes_sent = len;
         }
         bd_http_track_flush(r);
-        evhttp_send_reply(r->req, status, bd_http_reason(status), buf);
-        evbuffer_free(buf);
+        struct evhttp_request *req = r->req;
         r->req = nullptr;
+        struct bufferevent *bev = bd_http_plain_bev(req);
+        evhttp_send_reply(req, status, bd_http_reason(status), buf);
+        evbuffer_free(buf);
+        if (bev != nullptr) {
+            bd_http_send_now(bev);
+        }
     }
     bd_request_finalize(r);
 }
@@ -587,9 +624,8 @@ bd_http_release_body(void *data)
 }
 
 static void
-bd_http_on_request(struct evhttp_request *req, void *arg) noexcept
+bd_http_handle(struct evhttp_request *req, bd_worker_t *w)
 {
-    bd_worker_t *w = (bd_worker_t *)arg;
     bd_http_refusal_t refusal;
     uint64_t reserved = 0;
     bool refused = bd_http_edge_take_verdict(req, &refusal, &reserved);
@@ -627,6 +663,14 @@ bd_http_on_request(struct evhttp_request *req, void *arg) noexcept
         return;
     }
     bd_request_run(r);
+}
+
+static void
+bd_http_on_request(struct evhttp_request *req, void *arg) noexcept
+{
+    bd_http_in_handler = true;
+    bd_http_handle(req, (bd_worker_t *)arg);
+    bd_http_in_handler = false;
 }
 
 static struct bufferevent *

@@ -192,6 +192,69 @@ describe('a raw socket that reads in bursts', () => {
     });
 });
 
+describe('a raw socket that does not read an answer at once', () => {
+    /* A whole answer is written to the socket as soon as it is ready; what the socket
+     * does not take goes out through the connection's buffer, and only then does the
+     * connection read its next request. An answer far larger than the loopback buffers
+     * meets a socket that takes only part of it. */
+    test('claude-invoke: a long answer comes whole, then the next request on the connection', async (t) => {
+        const { d } = await startPair(t);
+        const pieces = 2000000; /* about 12 MB of text */
+        const request = (p) => {
+            const body = JSON.stringify({
+                model: 'claude-invoke', max_tokens: p + 1000,
+                messages: [{ role: 'user', content: `${WORDS.join(' ')} [[emu:echo tokens=${p}]]` }],
+            });
+            return `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\n` +
+                   'anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\n' +
+                   `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+        };
+        const { port } = new URL(d.url);
+        const sock = net.connect({ host: '127.0.0.1', port: Number(port) });
+        let got = Buffer.alloc(0);
+        sock.on('data', (c) => { got = Buffer.concat([got, c]); });
+        sock.on('error', () => {});
+        /* one response parsed off the front of what came; null until it is whole */
+        const take = () => {
+            const split = got.indexOf('\r\n\r\n');
+            if (split < 0) {
+                return null;
+            }
+            const head = got.subarray(0, split).toString('latin1');
+            const len = Number(/content-length: (\d+)/i.exec(head)?.[1]);
+            if (got.length < split + 4 + len) {
+                return null;
+            }
+            const body = got.subarray(split + 4, split + 4 + len).toString('utf8');
+            got = got.subarray(split + 4 + len);
+            return { head, body };
+        };
+        sock.write(request(pieces));
+        await waitUntil(() => got.length > 0, { what: 'the first bytes', timeoutMs: 120000 });
+        sock.pause();
+        await new Promise((r) => setTimeout(r, 300));
+        let first = null;
+        while (first === null) {
+            sock.resume();
+            await new Promise((r) => setTimeout(r, 2));
+            sock.pause();
+            await new Promise((r) => setTimeout(r, 5));
+            first = take();
+        }
+        sock.resume();
+        assert.match(first.head, /^HTTP\/1\.1 200 /);
+        const answer = JSON.parse(first.body);
+        const expected = Array.from({ length: pieces }, (_, i) => WORDS[i % 3]).join(' ') + ' ';
+        assert.equal(answer.content[0].text, expected);
+        sock.write(request(5));
+        let second = null;
+        await waitUntil(() => (second = take()) !== null, { what: 'the next answer' });
+        assert.match(second.head, /^HTTP\/1\.1 200 /);
+        assert.equal(JSON.parse(second.body).content[0].text, 'alpha beta gamma alpha beta ');
+        sock.destroy();
+    });
+});
+
 describe('a client that goes away', () => {
     test('bedrockd drops the upstream transfer at once', async (t) => {
         const { emu, d } = await startPair(t);

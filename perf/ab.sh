@@ -47,15 +47,7 @@ access_log          off;
 auth                off;
 store               off;
 worker_connections  19000;
-bedrock {
-    region              us-east-1;
-    endpoint            http://127.0.0.1:$EMU_PORT;
-    control_endpoint    http://127.0.0.1:$EMU_PORT;
-    credentials         static;
-    access_key_id       AKIDEXAMPLE;
-    secret_access_key   wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY;
-    max_connections     1024;
-}
+$(bedrock_block "$EMU_PORT" "max_connections     1024;")
 include $ROOT/conf/models.conf;
 EOF
 text='Summarise in one sentence why event loops scale better than a thread per connection for proxies that mostly wait on the network.'

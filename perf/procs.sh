@@ -1,7 +1,8 @@
 # perf/procs.sh: what perf/run.sh and perf/soak.sh share, sourced after they set
 # WORK (their work directory), PIDS=() (what they start) and TAG (their log prefix):
 # log/die, the stop of every started process and the removal of WORK on exit
-# (BD_PERF_KEEP=1 keeps it), and wait_http.
+# (BD_PERF_KEEP=1 keeps it), wait_http, and bedrock_block (a conf block calling
+# the emulator).
 
 log() { echo "$TAG: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -35,4 +36,16 @@ wait_http() { # URL: until it answers anything, at most 10 s
         sleep 0.05
     done
     die "nothing answers at $1"
+}
+
+bedrock_block() { # EMULATOR_PORT [LINE...]: a bedrock { } block calling the emulator
+    local port=$1 l
+    shift
+    printf 'bedrock {\n    region              us-east-1;\n'
+    printf '    endpoint            http://127.0.0.1:%s;\n' "$port"
+    printf '    control_endpoint    http://127.0.0.1:%s;\n' "$port"
+    printf '    credentials         static;\n    access_key_id       AKIDEXAMPLE;\n'
+    printf '    secret_access_key   wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY;\n'
+    for l in "$@"; do printf '    %s\n' "$l"; done
+    printf '}\n'
 }

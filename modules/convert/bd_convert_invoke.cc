@@ -32,21 +32,25 @@ bd_cv_invoke_url(bd_convert_request_t *out, json_t *block)
     }
 }
 
-/* Lists the url sources of the native body (messages and tool results). */
-static void
+/* Lists the url sources of the native body (messages and tool results); with a null
+ * <out>, only counts them. */
+static size_t
 bd_cv_invoke_urls(bd_convert_request_t *out, json_t *body)
 {
+    bd_convert_request_t count;
+    bd_convert_request_t *o = out ? out : &count;
     size_t i, j, k;
     json_t *msg, *b, *e;
 
     json_array_foreach(json_object_get(body, "messages"), i, msg) {
         json_array_foreach(json_object_get(msg, "content"), j, b) {
-            bd_cv_invoke_url(out, b);
+            bd_cv_invoke_url(o, b);
             json_array_foreach(json_object_get(b, "content"), k, e) {
-                bd_cv_invoke_url(out, e);
+                bd_cv_invoke_url(o, e);
             }
         }
     }
+    return o->url_sources.size();
 }
 
 int
@@ -58,6 +62,9 @@ bd_cv_invoke_build(json_t *req, const bd_convert_model_t *m, const char *beta_he
     json_t *body = json_pack("{s:s}", "anthropic_version", "bedrock-2023-05-31");
     const char *key;
     json_t *v;
+    /* The body shares the client's values (nothing here edits them), unless a url
+     * source is to be filled in place: then it gets copies of its own. */
+    bool copy = bd_cv_invoke_urls(nullptr, req) > 0;
 
     (void)err;
     json_object_foreach(req, key, v) {
@@ -66,7 +73,7 @@ bd_cv_invoke_build(json_t *req, const bd_convert_model_t *m, const char *beta_he
             drop = drop || strcmp(key, d) == 0;
         }
         if (!drop) {
-            json_object_set_new(body, key, json_deep_copy(v));
+            json_object_set_new(body, key, copy ? json_deep_copy(v) : json_incref(v));
         }
     }
     out->max_tokens = bd_cv_max_tokens(req, m);

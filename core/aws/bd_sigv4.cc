@@ -20,16 +20,34 @@ static const char bd_sigv4_hex_lower[] = "0123456789abcdef";
 static const char bd_sigv4_empty_hash[] =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+/* Writes the 2 * <len> lowercase hex digits of <p> to <out> (no terminator). */
+static void
+bd_sigv4_hex_into(const unsigned char *p, size_t len, char *out)
+{
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = bd_sigv4_hex_lower[p[i] >> 4];
+        out[2 * i + 1] = bd_sigv4_hex_lower[p[i] & 0x0f];
+    }
+}
+
 static std::string
 bd_sigv4_hex(const unsigned char *p, size_t len)
 {
     std::string s;
     s.resize(len * 2);
-    for (size_t i = 0; i < len; i++) {
-        s[2 * i] = bd_sigv4_hex_lower[p[i] >> 4];
-        s[2 * i + 1] = bd_sigv4_hex_lower[p[i] & 0x0f];
-    }
+    bd_sigv4_hex_into(p, len, &s[0]);
     return s;
+}
+
+/* Appends the lowercase hex SHA-256 of <data> to <out>. */
+static void
+bd_sigv4_append_sha256_hex(std::string *out, const void *data, size_t len)
+{
+    unsigned char md[BD_SHA256_LEN];
+    char hex[2 * BD_SHA256_LEN];
+    bd_sha256(data ? data : "", len, md);
+    bd_sigv4_hex_into(md, sizeof(md), hex);
+    out->append(hex, sizeof(hex));
 }
 
 static void
@@ -45,60 +63,84 @@ bd_sigv4_unreserved(unsigned char c)
            || c == '_' || c == '.' || c == '~';
 }
 
+static void
+bd_sigv4_append_uri_encoded(std::string *out, const char *s, size_t len, bool keep_slash)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) s[i];
+        if (bd_sigv4_unreserved(c) || (keep_slash && c == '/')) {
+            out->push_back((char) c);
+            continue;
+        }
+        char esc[3] = {'%', bd_sigv4_hex_upper[c >> 4], bd_sigv4_hex_upper[c & 0x0f]};
+        out->append(esc, 3);
+    }
+}
+
 std::string
 bd_sigv4_uri_encode(const char *s, size_t len, bool keep_slash)
 {
     std::string out;
     out.reserve(len * 3);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char) s[i];
-        if (bd_sigv4_unreserved(c) || (keep_slash && c == '/')) {
-            out.push_back((char) c);
+    bd_sigv4_append_uri_encoded(&out, s, len, keep_slash);
+    return out;
+}
+
+/* Appends the canonical URI of <wire_path> to <out>. Same normalization as the JS
+ * signer: drop empty and "." segments, ".." pops one, a trailing '/' survives when
+ * anything is left; then every segment is encoded again. Each kept segment is encoded
+ * straight into <out>; a ".." cuts <out> back to where the segment before began. */
+static void
+bd_sigv4_append_canonical_uri(std::string *out, const char *wire_path)
+{
+    const char *p = wire_path ? wire_path : "";
+    size_t n = strlen(p);
+    size_t marks[32];                 /* where each kept segment's '/' is in <out> */
+    std::vector<size_t> more;         /* the marks past the 32nd (a rare, deep path) */
+    size_t kept = 0;
+    size_t start = 0;
+
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && p[i] != '/') {
             continue;
         }
-        out.push_back('%');
-        out.push_back(bd_sigv4_hex_upper[c >> 4]);
-        out.push_back(bd_sigv4_hex_upper[c & 0x0f]);
+        const char *seg = p + start;
+        size_t len = i - start;
+        start = i + 1;
+        if (len == 0 || (len == 1 && seg[0] == '.')) {
+            continue;
+        }
+        if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+            if (kept > 0) {
+                kept--;
+                out->resize(kept < 32 ? marks[kept] : more[kept - 32]);
+                if (kept >= 32) {
+                    more.pop_back();
+                }
+            }
+            continue;
+        }
+        if (kept < 32) {
+            marks[kept] = out->size();
+        } else {
+            more.push_back(out->size());
+        }
+        kept++;
+        out->push_back('/');
+        bd_sigv4_append_uri_encoded(out, seg, len, false);
     }
-    return out;
+    if (kept == 0) {
+        out->push_back('/');
+    } else if (n > 0 && p[n - 1] == '/') {
+        out->push_back('/');
+    }
 }
 
 std::string
 bd_sigv4_canonical_uri(const char *wire_path)
 {
-    /* Same normalization as the JS signer: drop empty and "." segments, ".." pops one,
-     * a trailing '/' survives when anything is left; then every segment is encoded again. */
-    std::vector<std::string> segs;
-    const char *p = wire_path ? wire_path : "";
-    size_t n = strlen(p);
-    size_t start = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && p[i] != '/') {
-            continue;
-        }
-        std::string seg(p + start, i - start);
-        start = i + 1;
-        if (seg.empty() || seg == ".") {
-            continue;
-        }
-        if (seg == "..") {
-            if (!segs.empty()) {
-                segs.pop_back();
-            }
-            continue;
-        }
-        segs.push_back(seg);
-    }
-    std::string out = "/";
-    for (size_t i = 0; i < segs.size(); i++) {
-        if (i > 0) {
-            out.push_back('/');
-        }
-        out += bd_sigv4_uri_encode(segs[i].data(), segs[i].size(), false);
-    }
-    if (!segs.empty() && n > 0 && p[n - 1] == '/') {
-        out.push_back('/');
-    }
+    std::string out;
+    bd_sigv4_append_canonical_uri(&out, wire_path);
     return out;
 }
 
@@ -172,14 +214,21 @@ bd_sigv4_cached_signing_key(const char *secret, const char *datestamp, const cha
     }
 }
 
-std::string
-bd_sigv4_amz_date(int64_t time_s)
+/* "YYYYMMDD'T'HHMMSS'Z'" and its terminator into <buf>. */
+static void
+bd_sigv4_format_date(int64_t time_s, char buf[32])
 {
     time_t t = (time_t) time_s;
     struct tm tm;
     gmtime_r(&t, &tm);
+    strftime(buf, 32, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+std::string
+bd_sigv4_amz_date(int64_t time_s)
+{
     char buf[32];
-    strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
+    bd_sigv4_format_date(time_s, buf);
     return buf;
 }
 
@@ -260,8 +309,13 @@ bd_sigv4_collect_headers(const bd_sigv4_request_t *req, const bd_sigv4_credentia
                          const std::string &amz_date, bd_sigv4_result_t *out,
                          std::vector<bd_sigv4_kv_t> *hs, std::string *payload_hash)
 {
-    *payload_hash = req->body_len ? bd_sigv4_sha256_hex(req->body, req->body_len)
-                                  : std::string(bd_sigv4_empty_hash);
+    payload_hash->clear();
+    if (req->body_len) {
+        bd_sigv4_append_sha256_hex(payload_hash, req->body, req->body_len);
+    } else {
+        payload_hash->assign(bd_sigv4_empty_hash);
+    }
+    hs->reserve(req->headers.size() + 4);
     for (const bd_sigv4_header_t &h : req->headers) {
         std::string lname = bd_sigv4_lower(h.name);
         if (bd_sigv4_derived_header(lname)
@@ -285,8 +339,14 @@ bd_sigv4_collect_headers(const bd_sigv4_request_t *req, const bd_sigv4_credentia
         hs->emplace_back("x-amz-content-sha256", *payload_hash);
         out->add_headers.push_back({"x-amz-content-sha256", *payload_hash});
     }
-    /* Stable sort keeps duplicates in the order given, which is the order their values join. */
-    std::stable_sort(hs->begin(), hs->end(), bd_sigv4_name_less);
+    /* Stable: duplicates keep the order given, which is the order their values join.
+     * An insertion sort, as a request signs a handful of headers; it moves strings
+     * and allocates nothing. */
+    for (size_t i = 1; i < hs->size(); i++) {
+        for (size_t j = i; j > 0 && bd_sigv4_name_less((*hs)[j], (*hs)[j - 1]); j--) {
+            std::swap((*hs)[j], (*hs)[j - 1]);
+        }
+    }
 }
 
 static void
@@ -322,34 +382,73 @@ bd_sigv4_sign(const bd_sigv4_request_t *req, const bd_sigv4_credentials_t *creds
         return -1;
     }
     *out = bd_sigv4_result_t();
-    std::string amz_date = bd_sigv4_amz_date(req->time_s);
-    std::string datestamp = amz_date.substr(0, 8);
+    char date_buf[32];
+    bd_sigv4_format_date(req->time_s, date_buf);
+    std::string amz_date(date_buf);
+    char datestamp[9];
+    memcpy(datestamp, date_buf, 8);
+    datestamp[8] = '\0';
 
     std::vector<bd_sigv4_kv_t> hs;
     std::string payload_hash, header_block;
+    out->add_headers.reserve(4);
     bd_sigv4_collect_headers(req, creds, amz_date, out, &hs, &payload_hash);
+    header_block.reserve(512);
     bd_sigv4_canonical_headers(hs, &header_block, &out->signed_headers);
     out->query_string = bd_sigv4_canonical_query(req);
 
+    /* Each string is built in one buffer, sized up front: no temporaries. */
     std::string &cr = out->canonical_request;
-    cr = req->method;
-    cr += "\n" + bd_sigv4_canonical_uri(req->path) + "\n" + out->query_string + "\n";
-    cr += header_block + "\n" + out->signed_headers + "\n" + payload_hash;
+    cr.reserve(strlen(req->method) + strlen(req->path) * 2 + out->query_string.size() +
+               header_block.size() + out->signed_headers.size() + payload_hash.size() + 16);
+    cr += req->method;
+    cr += '\n';
+    bd_sigv4_append_canonical_uri(&cr, req->path);
+    cr += '\n';
+    cr += out->query_string;
+    cr += '\n';
+    cr += header_block;
+    cr += '\n';
+    cr += out->signed_headers;
+    cr += '\n';
+    cr += payload_hash;
 
-    std::string scope = datestamp + "/" + req->region + "/" + req->service + "/aws4_request";
-    out->string_to_sign = "AWS4-HMAC-SHA256\n" + amz_date + "\n" + scope + "\n"
-                          + bd_sigv4_sha256_hex(cr.data(), cr.size());
+    std::string scope;
+    scope.reserve(8 + strlen(req->region) + strlen(req->service) + 16);
+    scope.append(datestamp, 8);
+    scope += '/';
+    scope += req->region;
+    scope += '/';
+    scope += req->service;
+    scope += "/aws4_request";
+
+    std::string &sts = out->string_to_sign;
+    sts.reserve(17 + amz_date.size() + 1 + scope.size() + 1 + 2 * BD_SHA256_LEN);
+    sts += "AWS4-HMAC-SHA256\n";
+    sts += amz_date;
+    sts += '\n';
+    sts += scope;
+    sts += '\n';
+    bd_sigv4_append_sha256_hex(&sts, cr.data(), cr.size());
 
     unsigned char key[32], sig[32];
-    bd_sigv4_cached_signing_key(creds->secret_access_key.c_str(), datestamp.c_str(),
-                                req->region, req->service, key);
-    bd_sigv4_hmac(key, 32, out->string_to_sign, sig);
+    bd_sigv4_cached_signing_key(creds->secret_access_key.c_str(), datestamp, req->region,
+                                req->service, key);
+    bd_sigv4_hmac(key, 32, sts, sig);
     OPENSSL_cleanse(key, sizeof(key));
     out->signature = bd_sigv4_hex(sig, 32);
 
-    out->authorization = "AWS4-HMAC-SHA256 Credential=" + creds->access_key_id + "/" + scope
-                         + ", SignedHeaders=" + out->signed_headers
-                         + ", Signature=" + out->signature;
+    std::string &a = out->authorization;
+    a.reserve(28 + creds->access_key_id.size() + 1 + scope.size() + 16 +
+              out->signed_headers.size() + 12 + out->signature.size());
+    a += "AWS4-HMAC-SHA256 Credential=";
+    a += creds->access_key_id;
+    a += '/';
+    a += scope;
+    a += ", SignedHeaders=";
+    a += out->signed_headers;
+    a += ", Signature=";
+    a += out->signature;
     out->add_headers.push_back({"authorization", out->authorization});
     return 0;
 }

@@ -326,6 +326,26 @@ TEST(SigV4, CanonicalUri)
     EXPECT_EQ("/", bd_sigv4_canonical_uri(""));
     EXPECT_EQ("/", bd_sigv4_canonical_uri("/"));
     EXPECT_EQ("/a/c/", bd_sigv4_canonical_uri("/a/./b/../c//"));
+    EXPECT_EQ("/", bd_sigv4_canonical_uri("/a/../.."));
+    EXPECT_EQ("/b%20c", bd_sigv4_canonical_uri("/../b c"));
+}
+
+/* More segments than the signer keeps on its stack: ".." pops across that boundary. */
+TEST(SigV4, CanonicalUriDeepPath)
+{
+    std::string path, want;
+    for (int i = 0; i < 40; i++) {
+        path += "/s" + std::to_string(i);
+    }
+    for (int i = 0; i < 12; i++) {
+        path += "/..";
+    }
+    path += "/x:y/";
+    for (int i = 0; i < 28; i++) {
+        want += "/s" + std::to_string(i);
+    }
+    want += "/x%3Ay/";
+    EXPECT_EQ(want, bd_sigv4_canonical_uri(path.c_str()));
 }
 
 TEST(SigV4, QueryEncodingSpaceIsPercent20AndSorted)

@@ -7,11 +7,15 @@
 #define BD_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <string>
 
 /* Length of the valid UTF-8 sequence at <p> (1-4), or 0 when invalid. */
 size_t bd_json_utf8_len(const unsigned char *p, size_t left);
+
+/* Appends code point <cp> (below 0x110000, not a surrogate) as UTF-8. */
+void bd_json_append_utf8(std::string *out, uint32_t cp);
 
 /* Appends <s> as a JSON string literal, quotes included; invalid UTF-8 bytes
  * become U+FFFD so the output is always valid JSON. */

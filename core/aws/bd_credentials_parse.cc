@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/aws/bd_credentials_int.h"
+#include "core/bd_json.h"
 
 static const int BD_JSON_MAX_DEPTH = 32;
 
@@ -119,26 +120,6 @@ bd_json_ws(const char *s, size_t len, size_t *i)
     }
 }
 
-static void
-bd_utf8_put(std::string *out, uint32_t cp)
-{
-    if (cp < 0x80) {
-        out->push_back((char)cp);
-    } else if (cp < 0x800) {
-        out->push_back((char)(0xc0 | (cp >> 6)));
-        out->push_back((char)(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-        out->push_back((char)(0xe0 | (cp >> 12)));
-        out->push_back((char)(0x80 | ((cp >> 6) & 0x3f)));
-        out->push_back((char)(0x80 | (cp & 0x3f)));
-    } else {
-        out->push_back((char)(0xf0 | (cp >> 18)));
-        out->push_back((char)(0x80 | ((cp >> 12) & 0x3f)));
-        out->push_back((char)(0x80 | ((cp >> 6) & 0x3f)));
-        out->push_back((char)(0x80 | (cp & 0x3f)));
-    }
-}
-
 static bool
 bd_json_hex4(const char *s, size_t len, size_t *i, uint32_t *out)
 {
@@ -191,7 +172,7 @@ bd_json_escape(const char *s, size_t len, size_t *i, std::string *out)
     } else if (cp >= 0xdc00 && cp <= 0xdfff) {
         return false;
     }
-    bd_utf8_put(out, cp);
+    bd_json_append_utf8(out, cp);
     return true;
 }
 
@@ -393,7 +374,7 @@ bd_xml_unescape(const char *s, size_t len, std::string *out)
             char *end = nullptr;
             unsigned long cp = strtoul(num.c_str(), &end, hex ? 16 : 10);
             if (!num.empty() && end != nullptr && *end == '\0' && cp > 0 && cp < 0x110000) {
-                bd_utf8_put(out, (uint32_t)cp);
+                bd_json_append_utf8(out, (uint32_t)cp);
                 i = (size_t)(semi - s);
                 done = true;
             }

@@ -21,6 +21,7 @@
 
 #include "core/bd_http.h"
 #include "core/bd_json.h"
+#include "core/bd_json_tree.h"
 #include "core/bd_log.h"
 #include "modules/auth/bd_auth.h"
 #include "modules/models/bd_models.h"
@@ -124,6 +125,15 @@ bd_api_postconfig(bd_snapshot_t *snap, void *conf)
     return nullptr;
 }
 
+/* The tree of a client's text: read through the scan (bd_json_tree), else by jansson,
+ * whose verdict and error message the client then gets. */
+static json_t *
+bd_api_load(const char *p, size_t n, json_error_t *jerr)
+{
+    json_t *j = bd_json_tree_load(p, n);
+    return j != nullptr ? j : json_loadb(p, n, 0, jerr);
+}
+
 /* Parses the body into r->json: 0, or 400 with <msg>. */
 static int
 bd_api_parse_body(bd_request_t *r, bd_api_req_t *q, std::string *msg)
@@ -132,13 +142,13 @@ bd_api_parse_body(bd_request_t *r, bd_api_req_t *q, std::string *msg)
     json_error_t jerr;
     json_t *body;
     if (q->route->slices && bd_json_slices_cut(r->body, r->body_len, &q->slices) > 0) {
-        body = json_loadb(q->slices.text.data(), q->slices.text.size(), 0, &jerr);
+        body = bd_api_load(q->slices.text.data(), q->slices.text.size(), &jerr);
         if (body == nullptr) {
             /* the error's position is the client's text's, not the cut copy's */
             body = json_loadb(r->body, r->body_len, 0, &jerr);
         }
     } else {
-        body = json_loadb(r->body, r->body_len, 0, &jerr);
+        body = bd_api_load(r->body, r->body_len, &jerr);
     }
     if (body == nullptr) {
         *msg = r->body_len == 0 ? std::string(api->body_name) + " is empty"

@@ -3,14 +3,18 @@
  * parsed as JSON, goes through the Anthropic -> Converse, Anthropic -> InvokeModel,
  * count_tokens and OpenAI -> Converse conversions. Each either fails with a 400 and a
  * message, or gives a JSON object body that serialises (to the value jansson's own dump
- * gives); the request is never modified.
+ * gives); the request is never modified. First, the body read by the scan-built tree
+ * (core/bd_json_tree) must be the tree jansson reads.
  * Single-threaded; everything allocated is freed (LeakSanitizer checks it).
  */
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <string>
 
+#include "core/bd_json_scan.h"
+#include "core/bd_json_tree.h"
 #include "modules/convert/bd_convert.h"
 #include "modules/convert/bd_convert_openai.h"
 #include "tests/fuzz/bd_fuzz.h"
@@ -123,9 +127,34 @@ bd_fuzz_convert_openai(json_t *req, const bd_convert_model_t *m)
     bd_fuzz_convert_finish(rc, &out, err);
 }
 
+/* The body as the scan-built tree reads it (bd_json_tree) against jansson's reader: the
+ * same tree, key order included, or both refuse; the one leniency of jansson's (a raw
+ * NUL between tokens) the scan refuses, and the gateway then asks jansson. */
+static void
+bd_fuzz_convert_tree(const char *p, size_t n)
+{
+    json_t *want = json_loadb(p, n, 0, NULL);
+    json_t *got = bd_json_tree_load(p, n);
+    if (got != NULL) {
+        BD_FUZZ_CHECK(want != NULL, "the scan-built tree read a body jansson refuses");
+        BD_FUZZ_CHECK(json_equal(want, got), "the scan-built tree differs from jansson's");
+        char *a = json_dumps(want, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        char *b = json_dumps(got, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        BD_FUZZ_CHECK(a != NULL && b != NULL && strcmp(a, b) == 0,
+                      "the scan-built tree has another key order than jansson's");
+        free(a);
+        free(b);
+    } else if (want != NULL) {
+        BD_FUZZ_CHECK(!bd_json_valid(p, n), "the scan-built tree refused a body jansson reads");
+    }
+    json_decref(want);
+    json_decref(got);
+}
+
 extern "C" int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    bd_fuzz_convert_tree((const char *) data, size);
     json_t *req = json_loadb((const char *) data, size, JSON_DECODE_ANY, NULL);
     if (req == NULL) {
         return 0;

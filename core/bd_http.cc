@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -305,6 +306,29 @@ bd_http_track_flush(bd_request_t *r)
     evhttp_connection_set_closecb(evhttp_request_get_connection(r->req), bd_http_on_flush_abort, f);
 }
 
+/* The Date header's value, formatted once a second per thread, as nginx caches its
+ * time strings: evhttp would otherwise format it (gmtime, snprintf) for every
+ * response. Fixed English names, as HTTP wants, whatever the locale. */
+static const char *
+bd_http_date(void)
+{
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static thread_local time_t formatted = -1;
+    static thread_local char value[32];
+    time_t now = time(nullptr);
+    if (now != formatted) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        snprintf(value, sizeof(value), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
+                 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec);
+        formatted = now;
+    }
+    return value;
+}
+
 static void
 bd_http_common_headers(bd_request_t *r)
 {
@@ -316,6 +340,7 @@ bd_http_common_headers(bd_request_t *r)
     if (r->w->draining) {
         evhttp_add_header(out, "Connection", "close");
     }
+    evhttp_add_header(out, "Date", bd_http_date());
 }
 
 /* The plain-socket bufferevent of <req>'s connection, when a response to it may be

@@ -5,6 +5,7 @@
  * Run from tests/: BD_BEDROCKD=.../bedrockd node --test integration/core.test.mjs
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import https from 'node:https';
@@ -224,6 +225,23 @@ describe('HTTP front', () => {
         assert.equal(r.status, 200);
         assert.deepEqual(r.json, { status: 'ok' });
         assert.match(r.headers['request-id'], /^\S{8,}$/);
+    });
+
+    test('the Date header is RFC 9110 time, the current second, once per response', async () => {
+        const before = Math.floor(Date.now() / 1000);
+        const raw = await new Promise((resolve, reject) => {
+            http.get(`${d.url}/health`, { agent: false }, (res) => {
+                res.resume();
+                res.on('end', () => resolve(res.rawHeaders));
+            }).on('error', reject);
+        });
+        const after = Math.ceil(Date.now() / 1000);
+        const dates = raw.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'date');
+        assert.equal(dates.length, 1, `Date headers: ${raw}`);
+        const date = raw[raw.findIndex((h, i) => i % 2 === 0 && h.toLowerCase() === 'date') + 1];
+        assert.match(date, /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+        const t = Date.parse(date) / 1000;
+        assert.ok(t >= before - 1 && t <= after, `${date} is not now`);
     });
 
     test('request ids differ between requests', async () => {

@@ -166,15 +166,23 @@ bd_es_dispatch(bd_es_decoder_t *d, const uint8_t *p, uint32_t total)
     uint32_t hlen = bd_es_get_u32(p + 4);
     const uint8_t *h = p + 12;
     const uint8_t *hend = h + hlen;
-    bd_es_message_t m;
+    /* One message per thread, reused: its headers (and their strings) keep their
+     * memory from one message to the next, so a stream's events allocate nothing
+     * here. A callback does not decode on the same thread while it runs. */
+    static thread_local bd_es_message_t m;
+    size_t n = 0;
     while (h < hend) {
-        m.headers.emplace_back();
-        size_t used = bd_es_parse_header(h, hend, &m.headers.back());
+        if (n == m.headers.size()) {
+            m.headers.emplace_back();
+        }
+        size_t used = bd_es_parse_header(h, hend, &m.headers[n]);
         if (used == 0) {
             return BD_ES_BAD_HEADER;
         }
         h += used;
+        n++;
     }
+    m.headers.resize(n);
     m.payload = hend;
     m.payload_len = total - hlen - 16;
     if (d->on_message != NULL && d->on_message(d->arg, &m) != 0) {

@@ -139,7 +139,11 @@ bd_bedrock_relay_on_event(bd_bedrock_call_t *c, const bd_es_message_t *m)
     const std::string *etype = bd_es_message_header(m, ":event-type");
     const std::string *xtype = bd_es_message_header(m, ":exception-type");
     const char *payload = (const char *)m->payload;
-    std::string out;
+    /* The event's SSE text, in a buffer the worker reuses for every event of every
+     * stream (nothing here calls back into another relay): no allocation per event,
+     * and nothing held per open stream. */
+    static thread_local std::string out;
+    out.clear();
     bd_convert_error_t err;
     if (mtype != nullptr && *mtype != "event") {
         const char *name = xtype ? xtype->c_str() : "InternalServerException";

@@ -100,7 +100,9 @@ bd_convert_invoke_stream_feed(bd_convert_invoke_stream_t *s, const char *event_t
                               const char *payload, size_t len, std::string *out,
                               bd_convert_error_t *err)
 {
-    std::string b64, raw, type;
+    /* reused by every event on this thread: no allocation per event */
+    static thread_local std::string b64, raw;
+    std::string type;
 
     if (!event_type || strcmp(event_type, "chunk") != 0 || s->finished || s->failed) {
         /* skipped, but a payload that is not JSON still means a broken stream */

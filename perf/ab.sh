@@ -39,17 +39,8 @@ PIDS+=($!)
 wait_http "http://127.0.0.1:$EMU_PORT/foundation-models"
 
 # The benchmark conf of perf/run.sh: one worker, auth and the store off.
-cat >"$WORK/bd.conf" <<EOF
-worker_threads      1;
-listen              127.0.0.1:$BD_PORT;
-error_log           $WORK/bedrockd.log notice;
-access_log          off;
-auth                off;
-store               off;
-worker_connections  19000;
-$(bedrock_block "$EMU_PORT" "max_connections     1024;")
-include $ROOT/conf/models.conf;
-EOF
+bench_conf "$WORK/bd.conf" "$BD_PORT" "$EMU_PORT" "max_connections     1024;"
+echo "worker_connections  19000;" >>"$WORK/bd.conf"
 text='Summarise in one sentence why event loops scale better than a thread per connection for proxies that mostly wait on the network.'
 printf '{"model":"nova-pro","max_tokens":256,"messages":[{"role":"user","content":"%s"}]}' \
     "$text" >"$WORK/converse-small.json"

@@ -41,23 +41,7 @@ command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
 PIDS+=($!)
 wait_http "http://127.0.0.1:$EMU_PORT/foundation-models"
 
-cat >"$WORK/bd.conf" <<EOF
-worker_threads      1;
-listen              127.0.0.1:$BD_PORT;
-error_log           $WORK/bedrockd.log notice;
-access_log          off;
-auth                off;
-store               off;
-bedrock {
-    region              us-east-1;
-    endpoint            http://127.0.0.1:$EMU_PORT;
-    control_endpoint    http://127.0.0.1:$EMU_PORT;
-    credentials         static;
-    access_key_id       AKIDEXAMPLE;
-    secret_access_key   wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY;
-}
-include $ROOT/conf/models.conf;
-EOF
+bench_conf "$WORK/bd.conf" "$BD_PORT" "$EMU_PORT"
 
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/cg.out" \
     "$BIN" -c "$WORK/bd.conf" >"$WORK/valgrind.log" 2>&1 &

@@ -1,8 +1,8 @@
 # perf/procs.sh: what perf/run.sh and perf/soak.sh share, sourced after they set
 # WORK (their work directory), PIDS=() (what they start) and TAG (their log prefix):
 # log/die, the stop of every started process and the removal of WORK on exit
-# (BD_PERF_KEEP=1 keeps it), wait_http, and bedrock_block (a conf block calling
-# the emulator).
+# (BD_PERF_KEEP=1 keeps it), wait_http, bedrock_block (a conf block calling the
+# emulator) and bench_conf (the one-worker benchmark conf around it).
 
 log() { echo "$TAG: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -48,4 +48,19 @@ bedrock_block() { # EMULATOR_PORT [LINE...]: a bedrock { } block calling the emu
     printf '    secret_access_key   wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY;\n'
     for l in "$@"; do printf '    %s\n' "$l"; done
     printf '}\n'
+}
+
+bench_conf() { # FILE BD_PORT EMU_PORT [BEDROCK_LINE...]: one worker, auth and the store off
+    local file=$1 port=$2 emu=$3
+    shift 3
+    cat >"$file" <<EOF
+worker_threads      1;
+listen              127.0.0.1:$port;
+error_log           $WORK/bedrockd.log notice;
+access_log          off;
+auth                off;
+store               off;
+$(bedrock_block "$emu" "$@")
+include $ROOT/conf/models.conf;
+EOF
 }

@@ -380,6 +380,7 @@ bd_http_send(bd_request_t *r, int status, const char *content_type, const char *
     r->status = status;
     r->state = BD_REQ_DONE;
     bd_request_capture(r, body, len);
+    struct bufferevent *bev = nullptr;
     if (r->req != nullptr) {
         bd_http_detach(r);
         bd_http_common_headers(r);
@@ -400,14 +401,16 @@ bd_http_send(bd_request_t *r, int status, const char *content_type, const char *
         bd_http_track_flush(r);
         struct evhttp_request *req = r->req;
         r->req = nullptr;
-        struct bufferevent *bev = bd_http_plain_bev(req);
+        bev = bd_http_plain_bev(req);
         evhttp_send_reply(req, status, bd_http_reason(status), buf);
         evbuffer_free(buf);
-        if (bev != nullptr) {
-            bd_http_send_now(bev);
-        }
     }
+    /* Counted and logged before the client can read the answer: a client that has
+     * it and asks /metrics or its usage (another worker may answer) sees it. */
     bd_request_finalize(r);
+    if (bev != nullptr) {
+        bd_http_send_now(bev);
+    }
 }
 
 void

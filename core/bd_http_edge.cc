@@ -18,7 +18,6 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <malloc.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -37,6 +36,7 @@
 #include "core/bd_core_module.h"
 #include "core/bd_http_head.h"
 #include "core/bd_log.h"
+#include "core/bd_malloc.h"
 #include "core/bd_worker.h"
 
 /* Bytes of a refused request's body the connection may hold before it stops
@@ -125,15 +125,6 @@ bd_http_add_head_access(bd_http_head_access_pt fn)
 {
     BD_ASSERT(bd_edge_nhooks < BD_EDGE_MAX_HOOKS);
     bd_edge_hooks[bd_edge_nhooks++] = fn;
-}
-
-void
-bd_http_edge_init_process(void)
-{
-    /* A fixed threshold (instead of glibc's sliding one, which climbs to 32 MiB
-     * after the first large free) keeps large bodies in mmap'd memory that goes
-     * back to the system when freed. */
-    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 }
 
 const char *
@@ -688,7 +679,7 @@ bd_edge_on_trim(evutil_socket_t, short, void *arg) noexcept
 {
     bd_edge_worker_t *ew = (bd_edge_worker_t *)arg;
     ew->freed_since_trim = 0;
-    malloc_trim(0);
+    bd_malloc_release();
 }
 
 void

@@ -53,10 +53,6 @@ typedef bool (*bd_http_head_access_pt)(const bd_http_head_view_t *v, bd_http_ref
 /* Adds a head access hook (main thread, from a module's init_process). */
 void bd_http_add_head_access(bd_http_head_access_pt fn);
 
-/* Process start (main thread, before any thread): allocator settings that give
- * large request bodies back to the system when they are freed. */
-void bd_http_edge_init_process(void);
-
 /* Worker start: the edge state of this worker; <http>/<https> are its evhttp
  * objects (TLS connections get their bufferevent from <ssl_bev>, which may return
  * null). */

@@ -15,7 +15,7 @@
 #include <sqlite3.h>
 
 #include "core/bd_core_module.h"
-#include "core/bd_http_edge.h"
+#include "core/bd_malloc.h"
 #include "core/bd_log.h"
 #include "core/bd_process.h"
 #include "core/bd_snapshot.h"
@@ -58,7 +58,7 @@ bd_main_version(void)
     printf("built with libevent %s, libcurl %s, jansson %s, %s, SQLite %s\n",
            event_get_version(), curl_version_info(CURLVERSION_NOW)->version, JANSSON_VERSION,
            OPENSSL_VERSION_TEXT, sqlite3_libversion());
-    printf("build options: %s\n", BD_BUILD_OPTIONS);
+    printf("build options: %s; %s\n", BD_BUILD_OPTIONS, bd_malloc_name());
 }
 
 static int
@@ -149,7 +149,7 @@ main(int argc, char **argv)
     }
     bd_log_set_thread_name("main");
     bd_modules_init();
-    bd_http_edge_init_process();
+    bd_malloc_init_process();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "bedrockd: curl_global_init() failed\n");
         return 1;

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 BUILD_PACKAGES="build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev libnghttp2-dev
-  libjansson-dev libssl-dev libsqlite3-dev ca-certificates"
+  libjansson-dev libssl-dev libsqlite3-dev libmimalloc-dev ca-certificates"
 TEST_PACKAGES="libgtest-dev googletest mandoc sqlite3 curl chromium"
 # promtool (`promtool check metrics` in the metrics suite) ships only inside the
 # `prometheus` package, which would also install, enable and start a Prometheus

@@ -15,6 +15,7 @@
 
 #include "core/aws/bd_credentials.h"
 #include "core/bd_core.h"
+#include "core/bd_malloc.h"
 #include "modules/bedrock/bd_bedrock.h"
 #include "modules/bedrock/bd_bedrock_failover.h"
 #include "modules/metrics/bd_metrics.h"
@@ -71,15 +72,17 @@ static void
 bd_metrics_build_info(std::string *out)
 {
     static const char name[] = "bedrockd_build_info";
-    static const char *const labels[] = {"version", "libevent", "curl", "openssl"};
-    bd_metrics_render_header(out, name, "Versions of bedrockd and its libraries; always 1.",
+    static const char *const labels[] = {"version", "libevent", "curl", "openssl", "malloc"};
+    bd_metrics_render_header(out, name,
+                             "Versions of bedrockd, its libraries and its allocator; always 1.",
                              BD_METRICS_GAUGE);
-    std::string values[4];
+    std::string values[5];
     values[0] = BD_VERSION;
     values[1] = event_get_version();
     values[2] = curl_version_info(CURLVERSION_NOW)->version;
     values[3] = OpenSSL_version(OPENSSL_VERSION_STRING);
-    bd_metrics_render_sample(out, name, labels, values, 4, "1");
+    values[4] = bd_malloc_name();
+    bd_metrics_render_sample(out, name, labels, values, 5, "1");
 }
 
 /* Resident and virtual size from /proc/self/statm (in pages). */

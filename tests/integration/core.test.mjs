@@ -191,6 +191,8 @@ describe('command line', () => {
         assert.equal(r.code, 0);
         assert.match(r.stdout, /^bedrockd version \d+\.\d+\.\d+/m);
         assert.match(r.stdout, /libevent/);
+        /* and the allocator it runs on (mimalloc; glibc's in sanitizer builds) */
+        assert.match(r.stdout, /^build options: .*; (mimalloc \d+\.\d+\.\d+|glibc malloc)$/m);
     });
 
     test('-h lists the flags and exits 0', async () => {

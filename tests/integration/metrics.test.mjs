@@ -321,9 +321,11 @@ describe('counters after a known mix of requests', () => {
         const build = select(samples, 'bedrockd_build_info');
         assert.equal(build.length, 1);
         assert.equal(build[0].value, 1);
-        for (const k of ['version', 'libevent', 'curl', 'openssl']) {
+        for (const k of ['version', 'libevent', 'curl', 'openssl', 'malloc']) {
             assert.ok(build[0].labels[k], `build_info without ${k}`);
         }
+        /* The allocator the process runs on: mimalloc, or glibc's under a sanitizer. */
+        assert.match(build[0].labels.malloc, /^(mimalloc \d+\.\d+\.\d+|glibc malloc)$/);
         assert.ok(one(samples, 'process_resident_memory_bytes') > 1024 * 1024);
         assert.ok(one(samples, 'process_open_fds') > 3);
         const start = one(samples, 'process_start_time_seconds');

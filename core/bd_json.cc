@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include <charconv>
+
 size_t
 bd_json_utf8_len(const unsigned char *p, size_t left)
 {
@@ -122,4 +124,12 @@ bd_json_append_utf8(std::string *out, uint32_t cp)
         out->push_back((char)(0x80 | ((cp >> 6) & 0x3f)));
         out->push_back((char)(0x80 | (cp & 0x3f)));
     }
+}
+
+void
+bd_json_append_int(std::string *out, int64_t v)
+{
+    char buf[24];
+    char *end = std::to_chars(buf, buf + sizeof(buf), v).ptr;
+    out->append(buf, (size_t)(end - buf));
 }

@@ -24,6 +24,9 @@ void bd_json_append_string(std::string *out, const char *s, size_t len);
 /* The same without the quotes: for a literal written in parts ("req#" + id). */
 void bd_json_append_escaped(std::string *out, const char *s, size_t len);
 
+/* Appends <v> as a JSON number (std::to_chars: no locale, no format parsing). */
+void bd_json_append_int(std::string *out, int64_t v);
+
 static inline void
 bd_json_append_string(std::string *out, const std::string &s)
 {

@@ -318,13 +318,17 @@ bd_worker_request_id(bd_worker_t *w, char *out, size_t len)
 {
     static const char alphabet[] =
         "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    char id[29] = "req_";
+    char id[28] = {'r', 'e', 'q', '_'};
     uint64_t a = bd_worker_rand(w), b = bd_worker_rand(w);
     for (int i = 0; i < 24; i++) {
         uint64_t *src = i < 12 ? &a : &b;
         id[4 + i] = alphabet[*src % 62];
         *src /= 62;
     }
-    id[28] = '\0';
-    snprintf(out, len, "%s", id);
+    if (len == 0) {
+        return;
+    }
+    size_t n = len - 1 < 28 ? len - 1 : 28; /* truncated like snprintf */
+    memcpy(out, id, n);
+    out[n] = '\0';
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/bd_json.h"
 #include "modules/convert/bd_convert_int.h"
 
 const char *
@@ -121,17 +122,19 @@ bd_cv_usage_delta(const bd_convert_usage_t *u)
 void
 bd_cv_usage_write(const bd_convert_usage_t *u, std::string *out)
 {
-    char buf[384];
-    int n = snprintf(buf, sizeof(buf),
-                     "{\"input_tokens\":%lld,\"output_tokens\":%lld,"
-                     "\"cache_creation_input_tokens\":%lld,\"cache_read_input_tokens\":%lld,"
-                     "\"cache_creation\":{\"ephemeral_5m_input_tokens\":%lld,"
-                     "\"ephemeral_1h_input_tokens\":%lld},\"server_tool_use\":null,"
-                     "\"service_tier\":\"standard\"}",
-                     (long long)u->input_tokens, (long long)u->output_tokens,
-                     (long long)u->cache_write_tokens, (long long)u->cache_read_tokens,
-                     (long long)u->cache_write_5m_tokens, (long long)u->cache_write_1h_tokens);
-    out->append(buf, (size_t)n);
+    out->append("{\"input_tokens\":");
+    bd_json_append_int(out, u->input_tokens);
+    out->append(",\"output_tokens\":");
+    bd_json_append_int(out, u->output_tokens);
+    out->append(",\"cache_creation_input_tokens\":");
+    bd_json_append_int(out, u->cache_write_tokens);
+    out->append(",\"cache_read_input_tokens\":");
+    bd_json_append_int(out, u->cache_read_tokens);
+    out->append(",\"cache_creation\":{\"ephemeral_5m_input_tokens\":");
+    bd_json_append_int(out, u->cache_write_5m_tokens);
+    out->append(",\"ephemeral_1h_input_tokens\":");
+    bd_json_append_int(out, u->cache_write_1h_tokens);
+    out->append("},\"server_tool_use\":null,\"service_tier\":\"standard\"}");
 }
 
 /* Splits <header> into its trimmed, non-empty comma-separated items. */

@@ -81,9 +81,8 @@ bd_ddb_text_s(std::string *out, const char *name, const std::string &v)
 static void
 bd_ddb_text_n(std::string *out, const char *name, int64_t v)
 {
-    char buf[24];
-    char *end = std::to_chars(buf, buf + sizeof(buf), v).ptr;
-    out->append(",\"").append(name).append("\":{\"N\":\"").append(buf, (size_t)(end - buf));
+    out->append(",\"").append(name).append("\":{\"N\":\"");
+    bd_json_append_int(out, v);
     out->append("\"}");
 }
 

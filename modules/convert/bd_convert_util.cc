@@ -122,18 +122,22 @@ bd_cv_usage_delta(const bd_convert_usage_t *u)
 void
 bd_cv_usage_write(const bd_convert_usage_t *u, std::string *out)
 {
-    out->append("{\"input_tokens\":");
-    bd_json_append_int(out, u->input_tokens);
-    out->append(",\"output_tokens\":");
-    bd_json_append_int(out, u->output_tokens);
-    out->append(",\"cache_creation_input_tokens\":");
-    bd_json_append_int(out, u->cache_write_tokens);
-    out->append(",\"cache_read_input_tokens\":");
-    bd_json_append_int(out, u->cache_read_tokens);
-    out->append(",\"cache_creation\":{\"ephemeral_5m_input_tokens\":");
-    bd_json_append_int(out, u->cache_write_5m_tokens);
-    out->append(",\"ephemeral_1h_input_tokens\":");
-    bd_json_append_int(out, u->cache_write_1h_tokens);
+    /* Each key with the text before it; the last two sit in "cache_creation". */
+    const struct {
+        const char *before;
+        int64_t value;
+    } fields[] = {
+        {"{\"input_tokens\":", u->input_tokens},
+        {",\"output_tokens\":", u->output_tokens},
+        {",\"cache_creation_input_tokens\":", u->cache_write_tokens},
+        {",\"cache_read_input_tokens\":", u->cache_read_tokens},
+        {",\"cache_creation\":{\"ephemeral_5m_input_tokens\":", u->cache_write_5m_tokens},
+        {",\"ephemeral_1h_input_tokens\":", u->cache_write_1h_tokens},
+    };
+    for (const auto &f : fields) {
+        out->append(f.before);
+        bd_json_append_int(out, f.value);
+    }
     out->append("},\"server_tool_use\":null,\"service_tier\":\"standard\"}");
 }
 

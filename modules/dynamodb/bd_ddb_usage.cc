@@ -8,7 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <map>
 #include <vector>
 
@@ -103,10 +102,9 @@ bd_ddb_usage_item_append(std::string *out, const bd_ddb_usage_row_t *row,
     bd_json_append_escaped(out, u.request_id.data(), u.request_id.size());
     out->append("\"},\"sk\":{\"S\":\"");
     bd_json_append_escaped(out, task_id.data(), task_id.size());
-    char id[24];
-    char *id_end = std::to_chars(id, id + sizeof(id), row->id).ptr;
     out->push_back('#');
-    out->append(id, (size_t)(id_end - id)).append("\"}");
+    bd_json_append_int(out, row->id);
+    out->append("\"}");
     bd_ddb_text_s(out, "request_id", u.request_id);
     bd_ddb_text_s(out, "task", task_id);
     bd_ddb_text_n(out, "time_ms", u.time_ms);

@@ -34,6 +34,7 @@
 #include <event2/listener.h>
 
 #include "core/bd_core_module.h"
+#include "core/bd_http_body.h"
 #include "core/bd_http_head.h"
 #include "core/bd_log.h"
 #include "core/bd_malloc.h"
@@ -56,6 +57,9 @@ static const int64_t BD_EDGE_ACCEPT_LOG_MS = 10000;
 static const int64_t BD_EDGE_LINGER_MS = 2000;      /* in all */
 static const int64_t BD_EDGE_LINGER_IDLE_MS = 1000; /* without a byte */
 static const size_t BD_EDGE_LINGER_MAX = 128;       /* lingering sockets per worker */
+/* A body with at least this much still to come after its head is read by
+ * bd_http_body (one buffer, one read per wake-up) instead of evhttp's 4 KiB reads. */
+static const size_t BD_EDGE_DIRECT_BODY_MIN = 16 * 1024;
 /* Freed body memory that makes the allocator give pages back. */
 static const uint64_t BD_EDGE_TRIM_BYTES = 1024 * 1024;
 
@@ -73,6 +77,7 @@ struct bd_edge_conn_t {
     bool busy;          /* a request is being read or answered */
     bool over_cap;      /* accepted beyond worker_connections */
     bool counted_addr;
+    bool tls;
     std::string addr;
 
     bool saw_head; /* the head callback ran for the current request */
@@ -84,6 +89,7 @@ struct bd_edge_conn_t {
     struct event *read_timer; /* head deadline or body rate */
     int timer_mode;           /* bd_edge_timer_e */
     uint64_t body_window;     /* body bytes since the last rate check */
+    bd_http_body_read_t *body_read; /* the body being read straight, if it is */
 
     struct event *send_timer;
     int64_t send_progress_us; /* when the output last moved */
@@ -366,6 +372,7 @@ bd_edge_new_connection(struct event_base *base, void *arg) noexcept
     c->ew = ew;
     c->bev = bev;
     c->copying = true;
+    c->tls = tls;
     c->read_timer = evtimer_new(base, bd_edge_on_read_timer, c);
     c->send_timer = evtimer_new(base, bd_edge_on_send_timer, c);
     c->over_cap = (int64_t)ew->conns.size() >= bd_edge_conf(ew)->worker_connections;
@@ -380,6 +387,7 @@ static void
 bd_edge_release_conn(bd_edge_conn_t *c)
 {
     bd_edge_worker_t *ew = c->ew;
+    bd_http_body_read_free(c->body_read);
     bd_http_edge_release(ew->w, c->reserved);
     c->reserved = 0;
     if (c->counted_addr) {
@@ -573,6 +581,50 @@ bd_edge_check_caps(bd_edge_conn_t *c, struct evhttp_request *req, bd_http_refusa
     return true;
 }
 
+static void
+bd_edge_on_body_read(void *arg) noexcept
+{
+    ((bd_edge_conn_t *)arg)->body_read = nullptr;
+}
+
+static void
+bd_edge_on_body_fail(void *arg, int why) noexcept
+{
+    bd_edge_conn_t *c = (bd_edge_conn_t *)arg;
+    if (why == BD_HTTP_BODY_IDLE) {
+        bd_log_error(BD_LOG_INFO, nullptr,
+                     "client %s sent no body bytes for client_body_timeout: connection closed",
+                     c->addr.empty() ? "?" : c->addr.c_str());
+    } else if (why == BD_HTTP_BODY_NOMEM) {
+        bd_log_error(BD_LOG_ERR, nullptr, "no memory for the body of a request from %s: "
+                     "connection closed", c->addr.empty() ? "?" : c->addr.c_str());
+    }
+    bd_edge_close(c);
+}
+
+/* An admitted body of <length> bytes with much of it still to come is read by
+ * bd_http_body instead of evhttp (plain connections only). */
+static void
+bd_edge_read_body_straight(bd_edge_conn_t *c, struct evhttp_request *req, size_t length)
+{
+    size_t have = evbuffer_get_length(bufferevent_get_input(c->bev));
+    if (c->tls || have >= length || length - have < BD_EDGE_DIRECT_BODY_MIN) {
+        return;
+    }
+    /* evhttp answers "Expect: 100-continue" only while nothing of the body has come;
+     * taking the bytes that came would make it answer late */
+    if (have > 0 && evhttp_find_header(evhttp_request_get_input_headers(req), "Expect") != nullptr) {
+        return;
+    }
+    /* the inactivity evhttp would allow (see bd_http_apply_limits) */
+    const bd_core_conf_t *ccf = bd_edge_conf(c->ew);
+    int64_t idle_ms = ccf->client_header_timeout_ms < ccf->client_body_timeout_ms
+                          ? ccf->client_header_timeout_ms
+                          : ccf->client_body_timeout_ms;
+    bd_http_body_hooks_t hooks = {bd_edge_on_body_read, bd_edge_on_body_fail, c, &c->body_window};
+    c->body_read = bd_http_body_read_start(c->bev, length, idle_ms, &hooks);
+}
+
 /* The head is parsed and the body not read yet: decide. */
 static int
 bd_edge_on_head(struct evhttp_request *req, void *arg) noexcept
@@ -636,6 +688,9 @@ bd_edge_on_head(struct evhttp_request *req, void *arg) noexcept
     bd_edge_set_read_limit(c, (size_t)body + bd_edge_head_limit(ew));
     c->body_window = 0;
     bd_edge_arm(c, BD_EDGE_BODY, bd_edge_rate_window(ccf));
+    if (!head.chunked) {
+        bd_edge_read_body_straight(c, req, (size_t)body);
+    }
     return 0;
 }
 

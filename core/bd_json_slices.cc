@@ -4,6 +4,7 @@
  */
 #include "core/bd_json_slices.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -53,6 +54,36 @@ bd_json_slice_byte(unsigned char c)
     return table.ok[c];
 }
 
+/* The end of the run of base64 letters from <p>: sixteen bytes at a time (GCC's
+ * vector extensions, so SSE2 or NEON without intrinsics), then byte by byte. A 1 MiB
+ * image is a single such run; byte by byte it was most of the cut's time. */
+typedef unsigned char bd_json_v16_t __attribute__((vector_size(16)));
+typedef uint64_t bd_json_v2_t __attribute__((vector_size(16)));
+
+static const char *
+bd_json_slice_run_end(const char *p, const char *end)
+{
+    while (end - p >= 16) {
+        bd_json_v16_t c;
+        memcpy(&c, p, sizeof(c));
+        bd_json_v16_t ok = (bd_json_v16_t)((bd_json_v16_t)(c - 'A') < 26) |
+                           (bd_json_v16_t)((bd_json_v16_t)(c - 'a') < 26) |
+                           (bd_json_v16_t)((bd_json_v16_t)(c - '0') < 10) |
+                           (bd_json_v16_t)(c == '+') | (bd_json_v16_t)(c == '/') |
+                           (bd_json_v16_t)(c == '=') | (bd_json_v16_t)(c == '-') |
+                           (bd_json_v16_t)(c == '_');
+        bd_json_v2_t all = (bd_json_v2_t)ok;
+        if ((all[0] & all[1]) != ~(uint64_t)0) {
+            break;
+        }
+        p += 16;
+    }
+    while (p < end && bd_json_slice_byte((unsigned char)*p)) {
+        p++;
+    }
+    return p;
+}
+
 /* Whether the string opening at <quote> is the value of a "data" or "bytes"
  * member: `"data"` (or `"bytes"`), blanks, ':', blanks before it. */
 static bool
@@ -88,10 +119,7 @@ bd_json_slices_cut(const char *json, size_t len, bd_json_slices_t *out)
             break;
         }
         const char *s = q + 1; /* the string's first byte */
-        const char *e = s;
-        while (e < end && bd_json_slice_byte((unsigned char)*e)) {
-            e++;
-        }
+        const char *e = bd_json_slice_run_end(s, end);
         if (e < end && *e == '"' && (size_t)(e - s) >= BD_JSON_SLICE_MIN &&
             bd_json_slice_media_member(json, q)) {
             if (out->text.empty()) {

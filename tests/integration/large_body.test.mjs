@@ -7,15 +7,23 @@
  * and no token reaches Bedrock or an error. A malformed body after a large string
  * gets the client's own position. What reached "Bedrock" is read back from the
  * emulator's --record file.
+ *
+ * A large body is read straight into one buffer once its head is parsed
+ * (core/bd_http_body): on raw sockets, a body written in small pieces with a request
+ * pipelined behind its last byte, "Expect: 100-continue" with and without body bytes
+ * sent early, a body that stops half-way (cut at client_body_timeout, its memory
+ * given back) and a client that goes away half-way.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { CLAUDE_ID, MASTER_KEY, NOVA, ROUTES, anthropicConf } from './lib/anthropic_env.mjs';
-import { httpRequest, makeTempDir, startBedrockd, startEmulator } from './lib/harness.mjs';
+import { httpRequest, makeTempDir, startBedrockd, startEmulator, waitUntil, withTimeout }
+    from './lib/harness.mjs';
 
 const { default: Anthropic } = await import('@anthropic-ai/sdk');
 
@@ -177,4 +185,153 @@ test('the Claude routes carry the image to the same Bedrock id', async () => {
         assert.equal(rec.model, CLAUDE_ID);
         assert.deepEqual(mediaOf(rec), [data]);
     }
+});
+
+/* A raw connection that collects every byte until the server closes it. */
+function rawConnect(port) {
+    return new Promise((resolve, reject) => {
+        const sock = net.connect(port, '127.0.0.1');
+        const c = { sock, data: Buffer.alloc(0), closed: false };
+        c.ended = new Promise((res) => sock.on('close', () => {
+            c.closed = true;
+            res();
+        }));
+        sock.on('data', (b) => {
+            c.data = Buffer.concat([c.data, b]);
+        });
+        sock.on('error', () => {});
+        c.write = (b) => new Promise((res) => sock.write(b, () => res()));
+        sock.once('connect', () => resolve(c));
+        sock.once('error', reject);
+    });
+}
+
+/* The complete responses in <buf> (Content-Length framed, 1xx without a body). */
+function responsesIn(buf) {
+    const out = [];
+    let rest = buf.toString('latin1');
+    for (;;) {
+        const end = rest.indexOf('\r\n\r\n');
+        if (end < 0) {
+            return out;
+        }
+        const lines = rest.slice(0, end).split('\r\n');
+        const status = Number(lines[0].split(' ')[1]);
+        const cl = lines.find((l) => /^content-length:/i.test(l));
+        const len = cl ? Number(cl.split(':')[1]) : 0;
+        if (rest.length < end + 4 + len) {
+            return out;
+        }
+        out.push({ status, body: rest.slice(end + 4, end + 4 + len) });
+        rest = rest.slice(end + 4 + len);
+    }
+}
+
+function messagesHead(port, length, extra = '') {
+    return `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n`
+        + `x-api-key: ${MASTER_KEY}\r\nContent-Length: ${length}\r\n${extra}\r\n`;
+}
+
+function imageBody(data, text) {
+    return Buffer.from(JSON.stringify({
+        model: NOVA.model, max_tokens: 8,
+        messages: [{ role: 'user', content: [image(data), { type: 'text', text }] }],
+    }));
+}
+
+describe('large bodies on raw sockets', () => {
+    let slow;
+    before(async () => {
+        slow = await startBedrockd({ conf: anthropicConf(emu.url) + 'client_body_timeout 1s;\n'
+                                          + 'client_body_min_rate 0;\nworker_body_memory 4m;\n' });
+    });
+    after(async () => {
+        await slow?.stop();
+    });
+
+    test('written in small pieces, the next request pipelined behind its last byte', async () => {
+        const data = b64(300000);
+        const body = imageBody(data, 'pieces');
+        const c = await rawConnect(bd.port);
+        await c.write(messagesHead(bd.port, body.length));
+        for (let at = 0; at < body.length - 1000; at += 3000) {
+            await c.write(body.subarray(at, Math.min(at + 3000, body.length - 1000)));
+            if (at % 60000 === 0) {
+                await new Promise((r) => setTimeout(r, 5));
+            }
+        }
+        const next = `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${bd.port}\r\n\r\n`;
+        await c.write(Buffer.concat([body.subarray(body.length - 1000), Buffer.from(next)]));
+        await waitUntil(() => responsesIn(c.data).length >= 2, { what: 'two answers' });
+        const [first, second] = responsesIn(c.data);
+        assert.equal(first.status, 200, first.body);
+        assert.equal(JSON.parse(first.body).content[0].text, 'pieces');
+        assert.deepEqual(mediaOf(lastRecord()), [data]);
+        assert.equal(second.status, 200);
+        c.sock.destroy();
+    });
+
+    test('"Expect: 100-continue": 100 first, then the answer', async () => {
+        const data = b64(200000);
+        const body = imageBody(data, 'expected');
+        const c = await rawConnect(bd.port);
+        await c.write(messagesHead(bd.port, body.length, 'Expect: 100-continue\r\n'));
+        await waitUntil(() => c.data.toString('latin1').startsWith('HTTP/1.1 100 Continue\r\n\r\n'),
+                        { what: '100 Continue' });
+        await c.write(body);
+        await waitUntil(() => responsesIn(c.data).length >= 2, { what: 'the answer' });
+        const answer = responsesIn(c.data)[1];
+        assert.equal(answer.status, 200, answer.body);
+        assert.deepEqual(mediaOf(lastRecord()), [data]);
+        c.sock.destroy();
+    });
+
+    test('"Expect: 100-continue" with the body sent at once: answered, no 100 after bytes came', async () => {
+        const data = b64(200000);
+        const body = imageBody(data, 'eager');
+        const c = await rawConnect(bd.port);
+        await c.write(Buffer.concat([Buffer.from(messagesHead(bd.port, body.length, 'Expect: 100-continue\r\n')),
+                                     body]));
+        await waitUntil(() => responsesIn(c.data).some((r) => r.status === 200), { what: 'the answer' });
+        assert.deepEqual(mediaOf(lastRecord()), [data]);
+        c.sock.destroy();
+    });
+
+    test('a body that stops half-way is cut at client_body_timeout, its memory given back', async () => {
+        const body = imageBody(b64(2000000), 'never');
+        const c = await rawConnect(slow.port);
+        await c.write(messagesHead(slow.port, body.length));
+        await c.write(body.subarray(0, body.length / 2));
+        await withTimeout(c.ended, 10000, 'the server closing a stalled body');
+        assert.equal(responsesIn(c.data).length, 0);
+        await slow.waitForLog(/sent no body bytes for client_body_timeout/);
+        /* worker_body_memory (4m) would refuse this one were the stalled 2.7 MB still held */
+        const data = b64(2000000);
+        const res = await httpRequest(`${slow.url}/v1/messages`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-api-key': MASTER_KEY },
+            body: imageBody(data, 'after'),
+        });
+        assert.equal(res.status, 200, res.body);
+        assert.deepEqual(mediaOf(lastRecord()), [data]);
+    });
+
+    test('a client gone half-way through its body: nothing answered, the worker serves on', async () => {
+        const body = imageBody(b64(1000000), 'gone');
+        for (let i = 0; i < 3; i++) {
+            const c = await rawConnect(slow.port);
+            await c.write(messagesHead(slow.port, body.length));
+            await c.write(body.subarray(0, 200000 * (i + 1)));
+            c.sock.destroy();
+        }
+        const res = await httpRequest(`${slow.url}/health`);
+        assert.equal(res.status, 200);
+        const data = b64(2000000);
+        const ok = await httpRequest(`${slow.url}/v1/messages`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-api-key': MASTER_KEY },
+            body: imageBody(data, 'served'),
+        });
+        assert.equal(ok.status, 200, ok.body);
+    });
 });

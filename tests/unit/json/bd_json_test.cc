@@ -183,6 +183,35 @@ TEST(JsonSlicesTest, UrlSafeAlphabetAndPadding)
     EXPECT_EQ(cut, 1u);
 }
 
+/* The run of letters is checked sixteen bytes at a time: every byte value, at every
+ * offset of a block and in the tail after the last whole block, must decide the cut
+ * exactly as the alphabet says. */
+TEST(JsonSlicesTest, EveryByteAtEveryOffsetIsCheckedAgainstTheAlphabet)
+{
+    auto in_alphabet = [](int c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '+' || c == '/' || c == '=' || c == '-' || c == '_';
+    };
+    for (size_t len : {(size_t)4096, (size_t)4107}) {
+        for (size_t at : {(size_t)0, (size_t)7, (size_t)15, (size_t)16, (size_t)4090, len - 1}) {
+            for (int c = 1; c < 256; c++) {
+                if (c == '"') {
+                    continue;
+                }
+                std::string data = bd_b64(len, 8);
+                data[at] = (char)c;
+                std::string json = "{\"data\":\"" + data + "\"}";
+                bd_json_slices_t s;
+                size_t cut = bd_json_slices_cut(json.data(), json.size(), &s);
+                ASSERT_EQ(cut, in_alphabet(c) ? 1u : 0u) << "byte " << c << " at " << at;
+                if (cut == 1) {
+                    ASSERT_EQ(s.cut[0].len, len);
+                }
+            }
+        }
+    }
+}
+
 TEST(JsonSlicesTest, MalformedTextIsLeftForTheParser)
 {
     std::string big = bd_b64(5000, 7);

@@ -69,6 +69,9 @@ struct bd_curl_xfer_s {
     bool h2_counted;      /* counted in c->h2_in_flight (from attach to detach) */
     std::string hbuf;
     std::vector<bd_curl_hdr_t> hdrs;
+    std::vector<struct iovec> body_iov; /* a body sent in pieces, and where curl is in it */
+    size_t body_at_piece;
+    size_t body_at_byte;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -735,6 +738,70 @@ bd_curl_setup_headers(bd_curl_xfer_t *x, const bd_curl_request_t *req)
                                     req->content_type != NULL ? req->content_type : "");
 }
 
+/* CURLOPT_READFUNCTION: the next bytes of a body sent in pieces. */
+static size_t
+bd_curl_on_read_body(char *buf, size_t size, size_t n, void *arg) noexcept
+{
+    bd_curl_xfer_t *x = (bd_curl_xfer_t *)arg;
+    size_t room = size * n, out = 0;
+    while (room > 0 && x->body_at_piece < x->body_iov.size()) {
+        const struct iovec &v = x->body_iov[x->body_at_piece];
+        size_t take = v.iov_len - x->body_at_byte < room ? v.iov_len - x->body_at_byte : room;
+        memcpy(buf + out, (const char *)v.iov_base + x->body_at_byte, take);
+        out += take;
+        room -= take;
+        x->body_at_byte += take;
+        if (x->body_at_byte == v.iov_len) {
+            x->body_at_piece++;
+            x->body_at_byte = 0;
+        }
+    }
+    return out;
+}
+
+/* CURLOPT_SEEKFUNCTION: curl rewinds a body to send it again (a reused connection
+ * that died before the answer). */
+static int
+bd_curl_on_seek_body(void *arg, curl_off_t offset, int origin) noexcept
+{
+    bd_curl_xfer_t *x = (bd_curl_xfer_t *)arg;
+    if (origin != SEEK_SET || offset < 0) {
+        return CURL_SEEKFUNC_CANTSEEK;
+    }
+    size_t left = (size_t)offset;
+    x->body_at_piece = 0;
+    while (x->body_at_piece < x->body_iov.size() && left >= x->body_iov[x->body_at_piece].iov_len) {
+        left -= x->body_iov[x->body_at_piece].iov_len;
+        x->body_at_piece++;
+    }
+    x->body_at_byte = left;
+    return x->body_at_piece < x->body_iov.size() || left == 0 ? CURL_SEEKFUNC_OK
+                                                              : CURL_SEEKFUNC_FAIL;
+}
+
+/* A body in pieces: curl reads it as it sends, its length known up front. */
+static bool
+bd_curl_setup_body_pieces(bd_curl_xfer_t *x, const bd_curl_request_t *req)
+{
+    CURL *e = x->easy;
+    curl_off_t total = 0;
+    x->body_iov.assign(req->body_iov, req->body_iov + req->body_iovcnt);
+    x->body_at_piece = x->body_at_byte = 0;
+    for (const struct iovec &v : x->body_iov) {
+        total += (curl_off_t)v.iov_len;
+    }
+    bool bad = curl_easy_setopt(e, CURLOPT_POST, 1L) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, total) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_READFUNCTION, bd_curl_on_read_body) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_READDATA, (void *)x) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, bd_curl_on_seek_body) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_SEEKDATA, (void *)x) != 0;
+    if (req->method != NULL && strcmp(req->method, "POST") != 0) {
+        bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method) != 0;
+    }
+    return !bad;
+}
+
 static bool
 bd_curl_setup_method(CURL *e, const bd_curl_request_t *req)
 {
@@ -762,7 +829,9 @@ bd_curl_setup(bd_curl_xfer_t *x, const bd_curl_request_t *req)
     CURL *e = x->easy;
     bool bad = false;
 
-    if (!bd_curl_setup_headers(x, req) || !bd_curl_setup_method(e, req)) {
+    x->body_iov.clear();
+    if (!bd_curl_setup_headers(x, req)
+        || !(req->body_iov != NULL ? bd_curl_setup_body_pieces(x, req) : bd_curl_setup_method(e, req))) {
         return false;
     }
     bad |= curl_easy_setopt(e, CURLOPT_URL, req->url) != 0;

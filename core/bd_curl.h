@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct event_base;
 
@@ -54,6 +55,10 @@ typedef struct {
     const char *content_type;   /* NULL = no Content-Type header at all */
     const void *body;           /* borrowed until the transfer ends; NULL = no body */
     size_t body_len;            /* bytes */
+    /* Instead of <body>: the body as pieces sent in order (the list is copied, the bytes
+     * borrowed as <body>'s are), read by curl as it sends instead of joined first. */
+    const struct iovec *body_iov;
+    size_t body_iovcnt;
     long connect_timeout_ms;    /* until the TCP (and TLS) connection is up */
     long first_byte_timeout_ms; /* from start until the response headers are complete */
     long idle_timeout_ms;       /* longest silence between body bytes after the headers */

@@ -10,6 +10,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <string_view>
+
 /* "bdslice" + 16 hex digits of nonce + 8 of index: fixed width, so a token ends
  * where it ends even inside a longer string. */
 static const size_t BD_SLICE_PREFIX = 7 + 16;
@@ -147,40 +149,64 @@ bd_json_slices_cut(const char *json, size_t len, bd_json_slices_t *out)
     return out->cut.size();
 }
 
+/* The index named by the token at <at> of <text>, or -1 when that is no token of <s>. */
+static long
+bd_json_slice_index(const bd_json_slices_t *s, const char *text, size_t len, size_t at)
+{
+    if (at + BD_SLICE_TOKEN > len) {
+        return -1;
+    }
+    size_t index = 0;
+    for (size_t i = at + BD_SLICE_PREFIX; i < at + BD_SLICE_TOKEN; i++) {
+        char c = text[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) {
+            return -1;
+        }
+        index = index * 16 + (size_t)d;
+    }
+    return index < s->cut.size() ? (long)index : -1;
+}
+
+void
+bd_json_slices_pieces(const bd_json_slices_t *s, const char *text, size_t len,
+                      std::vector<struct iovec> *out)
+{
+    out->clear();
+    size_t from = 0;
+    if (s != nullptr && !s->cut.empty()) {
+        const std::string &prefix = bd_json_slice_prefix();
+        std::string_view view(text, len);
+        for (size_t at = view.find(prefix); at != std::string_view::npos; at = view.find(prefix, at + 1)) {
+            long index = bd_json_slice_index(s, text, len, at);
+            if (index < 0) {
+                continue;
+            }
+            const bd_json_slice_t &c = s->cut[(size_t)index];
+            out->push_back({const_cast<char *>(text + from), at - from});
+            out->push_back({const_cast<char *>(c.at), c.len});
+            from = at + BD_SLICE_TOKEN;
+        }
+    }
+    out->push_back({const_cast<char *>(text + from), len - from});
+}
+
 void
 bd_json_slices_paste(const bd_json_slices_t *s, std::string *text)
 {
-    if (s == nullptr || s->cut.empty()) {
+    if (s == nullptr || s->cut.empty() || text->find(bd_json_slice_prefix()) == std::string::npos) {
         return;
     }
-    const std::string &prefix = bd_json_slice_prefix();
-    size_t at = text->find(prefix);
-    if (at == std::string::npos) {
-        return;
-    }
-    size_t grow = 0;
-    for (const bd_json_slice_t &c : s->cut) {
-        grow += c.len;
+    std::vector<struct iovec> pieces;
+    bd_json_slices_pieces(s, text->data(), text->size(), &pieces);
+    size_t total = 0;
+    for (const struct iovec &v : pieces) {
+        total += v.iov_len;
     }
     std::string out;
-    out.reserve(text->size() + grow);
-    size_t from = 0;
-    while (at != std::string::npos) {
-        size_t index = 0;
-        bool ok = at + BD_SLICE_TOKEN <= text->size();
-        for (size_t i = at + BD_SLICE_PREFIX; ok && i < at + BD_SLICE_TOKEN; i++) {
-            char c = (*text)[i];
-            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-            ok = d >= 0;
-            index = index * 16 + (size_t)(d < 0 ? 0 : d);
-        }
-        if (ok && index < s->cut.size()) {
-            out.append(*text, from, at - from);
-            out.append(s->cut[index].at, s->cut[index].len);
-            from = at + BD_SLICE_TOKEN;
-        }
-        at = text->find(prefix, at + 1);
+    out.reserve(total);
+    for (const struct iovec &v : pieces) {
+        out.append((const char *)v.iov_base, v.iov_len);
     }
-    out.append(*text, from, std::string::npos);
     text->swap(out);
 }

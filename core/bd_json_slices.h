@@ -16,6 +16,7 @@
 #define BD_JSON_SLICES_H
 
 #include <stddef.h>
+#include <sys/uio.h>
 
 #include <string>
 #include <vector>
@@ -39,5 +40,11 @@ size_t bd_json_slices_cut(const char *json, size_t len, bd_json_slices_t *out);
 
 /* Replaces every token of <s> in <text> by the bytes it stands for. */
 void bd_json_slices_paste(const bd_json_slices_t *s, std::string *text);
+
+/* The same text without a copy: <out> gets, in order, the runs of <text> between
+ * tokens and the bytes each token stands for (<s> may be null: <text> whole). The
+ * pieces point into <text> and the original JSON, which must outlive them. */
+void bd_json_slices_pieces(const bd_json_slices_t *s, const char *text, size_t len,
+                           std::vector<struct iovec> *out);
 
 #endif

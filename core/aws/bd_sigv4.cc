@@ -310,7 +310,13 @@ bd_sigv4_collect_headers(const bd_sigv4_request_t *req, const bd_sigv4_credentia
                          std::vector<bd_sigv4_kv_t> *hs, std::string *payload_hash)
 {
     payload_hash->clear();
-    if (req->body_len) {
+    if (req->body_iov != nullptr) {
+        unsigned char md[BD_SHA256_LEN];
+        char hex[2 * BD_SHA256_LEN];
+        bd_sha256_iov(req->body_iov, req->body_iovcnt, md);
+        bd_sigv4_hex_into(md, sizeof(md), hex);
+        payload_hash->assign(hex, sizeof(hex));
+    } else if (req->body_len) {
         bd_sigv4_append_sha256_hex(payload_hash, req->body, req->body_len);
     } else {
         payload_hash->assign(bd_sigv4_empty_hash);

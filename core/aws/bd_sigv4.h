@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
+
 #include <string>
 #include <vector>
 
@@ -36,6 +38,9 @@ struct bd_sigv4_request_t {
     std::vector<bd_sigv4_header_t> headers; /* headers to sign besides host/x-amz-* */
     const void *body;
     size_t body_len;
+    /* instead of <body>, when set: the body as pieces, in order (hashed, not joined) */
+    const struct iovec *body_iov = nullptr;
+    size_t body_iovcnt = 0;
     const char *region;  /* "us-east-1" */
     const char *service; /* "bedrock", "dynamodb", "sts" */
     int64_t time_s;      /* seconds since the epoch, UTC */

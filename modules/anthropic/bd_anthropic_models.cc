@@ -81,7 +81,8 @@ bd_anthropic_count_tokens(bd_request_t *r)
     std::string text;
     bd_convert_json_dump(body, &text);
     json_decref(body);
-    bd_bedrock_call(r, BD_OP_COUNT_TOKENS, model_id, &text, &bd_anthropic_count_handlers, nullptr);
+    bd_bedrock_call(r, BD_OP_COUNT_TOKENS, model_id, &text, nullptr, &bd_anthropic_count_handlers,
+                    nullptr);
     return BD_AGAIN;
 }
 

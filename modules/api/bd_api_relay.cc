@@ -128,8 +128,7 @@ bd_api_call_send(bd_api_call_t *c)
     c->ops->start(c);
     std::string body;
     bd_convert_json_dump(c->creq.body, &body);
-    bd_json_slices_paste(&c->q->slices, &body);
-    bd_bedrock_relay_start(c->r, c->op, c->model->bedrock_id, &body,
+    bd_bedrock_relay_start(c->r, c->op, c->model->bedrock_id, &body, &c->q->slices,
                            c->ops->ping_interval(c->r->snap), &bd_api_relay_ops, c);
 }
 

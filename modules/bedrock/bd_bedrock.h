@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/aws/bd_eventstream.h"
+#include "core/bd_json_slices.h"
 #include "core/bd_module.h"
 #include "core/bd_request.h"
 
@@ -55,11 +56,15 @@ struct bd_bedrock_handlers_t {
     void (*on_complete)(bd_bedrock_call_t *c, const bd_bedrock_result_t *res);
 };
 
-/* Starts <op> on <model_id> with <body> (taken over by the call), for <r>. The call
- * registers a cleanup on <r> and cancels itself if the client goes away. Returns the
- * call; its result arrives through <h>. Worker thread. */
+/* Starts <op> on <model_id> with <body> (taken over by the call), for <r>. When
+ * <slices> (null or borrowed for the request's life) stands in <body>, each token is
+ * sent as the bytes it stands for, read from the client's body as curl sends them,
+ * and the body is never joined. The call registers a cleanup on <r> and cancels
+ * itself if the client goes away. Returns the call; its result arrives through <h>.
+ * Worker thread. */
 bd_bedrock_call_t *bd_bedrock_call(bd_request_t *r, int op, const std::string &model_id,
-                                   std::string *body, const bd_bedrock_handlers_t *h, void *data);
+                                   std::string *body, const bd_json_slices_t *slices,
+                                   const bd_bedrock_handlers_t *h, void *data);
 
 /* Stops the call now; no callback afterwards. Worker thread. */
 void bd_bedrock_cancel(bd_bedrock_call_t *c);

@@ -27,6 +27,7 @@ struct bd_bedrock_call_t {
     int op;
     std::string model_id;
     std::string body; /* the request body, handed to curl without a copy */
+    const bd_json_slices_t *slices; /* what the body's tokens stand for; may be null */
     bd_bedrock_handlers_t h;
     void *data;
 
@@ -412,6 +413,12 @@ bd_bedrock_attempt(bd_bedrock_call_t *c)
     const char *accept =
         bd_bedrock_op_streams(c->op) ? "application/vnd.amazon.eventstream" : "application/json";
 
+    /* a body with large client strings set aside goes as pieces, never joined */
+    std::vector<struct iovec> pieces;
+    if (c->slices != nullptr) {
+        bd_json_slices_pieces(c->slices, body.data(), body.size(), &pieces);
+    }
+
     std::vector<bd_curl_header_t> headers;
     headers.push_back({"Accept", accept});
     if (tier != nullptr) {
@@ -434,6 +441,10 @@ bd_bedrock_attempt(bd_bedrock_call_t *c)
         }
         sreq.body = body.data();
         sreq.body_len = body.size();
+        if (!pieces.empty()) {
+            sreq.body_iov = pieces.data();
+            sreq.body_iovcnt = pieces.size();
+        }
         sreq.region = ep->region.c_str();
         sreq.service = ep->signing_name.c_str();
         sreq.time_s = (int64_t)time(nullptr);
@@ -455,6 +466,10 @@ bd_bedrock_attempt(bd_bedrock_call_t *c)
     req.http_version = c->conf->http2 ? BD_CURL_HTTP_2_TLS : BD_CURL_HTTP_1_1;
     req.body = body.data();
     req.body_len = body.size();
+    if (!pieces.empty()) {
+        req.body_iov = pieces.data();
+        req.body_iovcnt = pieces.size();
+    }
     req.connect_timeout_ms = (long)c->conf->connect_timeout_ms;
     req.first_byte_timeout_ms =
         (long)(streams ? c->conf->first_byte_timeout_ms : c->conf->read_timeout_ms);
@@ -482,7 +497,7 @@ bd_bedrock_cleanup(void *data)
 
 bd_bedrock_call_t *
 bd_bedrock_call(bd_request_t *r, int op, const std::string &model_id, std::string *body,
-                const bd_bedrock_handlers_t *h, void *data)
+                const bd_json_slices_t *slices, const bd_bedrock_handlers_t *h, void *data)
 {
     bd_bedrock_call_t *c = new bd_bedrock_call_t();
     c->r = r;
@@ -491,6 +506,7 @@ bd_bedrock_call(bd_request_t *r, int op, const std::string &model_id, std::strin
     c->op = op;
     c->model_id = model_id;
     c->body.swap(*body);
+    c->slices = slices != nullptr && !slices->cut.empty() ? slices : nullptr;
     c->h = *h;
     c->data = data;
     c->xfer = nullptr;

@@ -193,7 +193,7 @@ static const bd_bedrock_handlers_t bd_bedrock_relay_handlers = {
 
 void
 bd_bedrock_relay_start(bd_request_t *r, int op, const std::string &model_id,
-                       std::string *body, int64_t ping_interval_ms,
+                       std::string *body, const bd_json_slices_t *slices, int64_t ping_interval_ms,
                        const bd_bedrock_relay_ops_t *ops, void *data)
 {
     bd_bedrock_relay_t *relay = new bd_bedrock_relay_t();
@@ -216,7 +216,7 @@ bd_bedrock_relay_start(bd_request_t *r, int op, const std::string &model_id,
     bd_request_add_cleanup(r, bd_bedrock_relay_free, relay);
     r->on_abort = bd_bedrock_relay_on_abort;
     r->on_drain = bd_bedrock_relay_on_drain;
-    relay->call = bd_bedrock_call(r, op, model_id, body, &bd_bedrock_relay_handlers, relay);
+    relay->call = bd_bedrock_call(r, op, model_id, body, slices, &bd_bedrock_relay_handlers, relay);
 }
 
 void

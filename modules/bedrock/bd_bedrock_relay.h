@@ -43,14 +43,16 @@ struct bd_bedrock_relay_ops_t {
     void (*abort)(void *data);
 };
 
-/* Starts <op> on <model_id> with <body> (taken over) for <r> and relays it through
+/* Starts <op> on <model_id> with <body> (taken over; <slices> as bd_bedrock_call
+ * says) for <r> and relays it through
  * <ops> (static, outlives the request) with <data> (the API's request context, which
  * must live until <r> is finalized). Pings every <ping_interval_ms> of silence once the
  * stream started (0: never). Takes r->on_abort and r->on_drain, and the bedrock module's
  * slot of r->ctx. The result arrives through <ops>, never before this returns. Worker
  * thread. */
 void bd_bedrock_relay_start(bd_request_t *r, int op, const std::string &model_id,
-                            std::string *body, int64_t ping_interval_ms,
+                            std::string *body, const bd_json_slices_t *slices,
+                            int64_t ping_interval_ms,
                             const bd_bedrock_relay_ops_t *ops, void *data);
 
 /* A stop hook (bd_worker_on_stop) with the worker's bd_bedrock_worker_t: every relay

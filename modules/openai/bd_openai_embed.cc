@@ -104,7 +104,7 @@ bd_openai_embed_start(bd_openai_embed_ctx_t *ctx)
         std::string body;
         body.swap(ctx->embed.bodies[ctx->next]); /* the call takes it over */
         ctx->next++;
-        slot->bcall = bd_bedrock_call(ctx->r, BD_OP_INVOKE, ctx->model->bedrock_id, &body,
+        slot->bcall = bd_bedrock_call(ctx->r, BD_OP_INVOKE, ctx->model->bedrock_id, &body, nullptr,
                                       &bd_openai_embed_handlers, slot);
     }
 }

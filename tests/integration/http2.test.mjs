@@ -11,7 +11,8 @@
  * - A stream the emulator resets mid-way ends that client's stream with an error
  *   event; another stream on the same connection finishes whole.
  * - A 1 MiB body goes up whole (the emulator's signature check covers every byte),
- *   again on the same connection and handles.
+ *   again on the same connection and handles; so does a 1 MiB image, sent in pieces
+ *   from the client's own body.
  * - A paused client holds back its own stream (HTTP/2 flow control), while other
  *   calls on the same connection go on; after it reads again it gets all of it.
  * - A client that goes away ends its upstream stream at once (the emulator counts its
@@ -27,6 +28,7 @@
  *       node --test integration/http2.test.mjs
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -184,6 +186,21 @@ describe('HTTP/2 to Bedrock', () => {
                                      { stream: true });
             assert.equal(r.status, 200, r.body.slice(0, 400));
             assert.equal(streamText(r.body), 'lorem ipsum lorem ');
+        }
+        assert.equal(establishedOn(h2Port), 1);
+    });
+
+    test('a 1 MiB image goes up in pieces, its signature whole, on both routes', async (t) => {
+        const { h2Port, d } = await startH2(t);
+        /* the image's base64 is read from the client's body as curl sends it; the
+         * emulator's check of the payload hash covers every byte of every piece */
+        const data = crypto.randomBytes(786432).toString('base64');
+        for (const model of ['claude-invoke', 'claude-converse', 'claude-invoke']) {
+            const content = [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data } },
+                             { type: 'text', text: 'describe this image [[emu:echo tokens=2]]' }];
+            const r = await messages(d, model, content, { stream: true });
+            assert.equal(r.status, 200, r.body.slice(0, 400));
+            assert.equal(streamText(r.body), 'describe this ');
         }
         assert.equal(establishedOn(h2Port), 1);
     });

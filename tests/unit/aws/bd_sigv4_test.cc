@@ -395,6 +395,30 @@ TEST(SigV4, CallerContentShaIsThePayloadHash)
     EXPECT_EQ("host;x-amz-content-sha256;x-amz-date", out.signed_headers);
 }
 
+TEST(SigV4, BodyInPiecesHashesAsTheWholeBody)
+{
+    /* A body sent in pieces (a client's image between two runs of text, an empty
+     * piece) signs as the joined body of the V1 vector would. */
+    std::string body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"Hello\"}]}],"
+                       "\"inferenceConfig\":{\"maxTokens\":256}}";
+    std::string path = "/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/converse";
+    bd_sigv4_request_t whole = Request("POST", "bedrock-runtime.us-east-1.amazonaws.com", path.c_str(),
+                                       "us-east-1", "bedrock", kTime2024, &body);
+    bd_sigv4_request_t parts = whole;
+    struct iovec iov[4] = {{&body[0], 40}, {&body[40], 0}, {&body[40], 1}, {&body[41], body.size() - 41}};
+    parts.body = nullptr;
+    parts.body_len = 0;
+    parts.body_iov = iov;
+    parts.body_iovcnt = 4;
+    bd_sigv4_credentials_t c = Creds();
+    bd_sigv4_result_t a, b;
+    ASSERT_EQ(0, bd_sigv4_sign(&whole, &c, &a));
+    ASSERT_EQ(0, bd_sigv4_sign(&parts, &c, &b));
+    EXPECT_EQ("d8695502972bd4d482308b656a524b7a7efcebba591a06801fadba6b39700dd1",
+              LastLine(b.canonical_request));
+    EXPECT_EQ(a.authorization, b.authorization);
+}
+
 TEST(SigV4, BadInput)
 {
     bd_sigv4_request_t r = Request("GET", "h", "/", "us-east-1", "bedrock", kTime2024);

@@ -385,6 +385,30 @@ TEST_F(CurlTest, LargeBodyEchoedWithoutExpect)
     EXPECT_TRUE(r.body == body);
 }
 
+TEST_F(CurlTest, BodyInPiecesArrivesJoined)
+{
+    rec_t r;
+    std::string url = url_base + "/echo";
+    std::string head = "{\"data\":\"", tail = "\"}";
+    std::string image(3 * 1024 * 1024 + 7, 'A');
+    for (size_t i = 0; i < image.size(); i += 4093) {
+        image[i] = (char)('a' + i % 26);
+    }
+    struct iovec iov[] = {{&head[0], head.size()}, {&tail[0], 0}, {&image[0], image.size()},
+                          {&tail[0], tail.size()}};
+    bd_curl_request_t req = {};
+
+    req.url = url.c_str();
+    req.content_type = "application/json";
+    req.body_iov = iov;
+    req.body_iovcnt = 4;
+    ASSERT_NE(start(&r, req), nullptr);
+    ASSERT_TRUE(run_until_done(&r, 30000));
+    EXPECT_EQ(r.code, BD_CURL_OK) << r.message;
+    EXPECT_EQ(r.echo_expect, "none");
+    EXPECT_TRUE(r.body == head + image + tail);
+}
+
 TEST_F(CurlTest, HeaderWithLineBreakIsRefused)
 {
     rec_t r;

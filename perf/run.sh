@@ -582,6 +582,11 @@ make_bodies() {
         "$img" >"$WORK/msg-image.json"
     printf '{"anthropic_version":"bedrock-2023-05-31","max_tokens":256,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"%s"}},{"type":"text","text":"Describe this image."}]}]}' \
         "$img" >"$WORK/invoke-image.json"
+    # The same image on the Converse route (Nova): bytes in an image block.
+    printf '{"model":"nova-pro","max_tokens":256,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"%s"}},{"type":"text","text":"Describe this image."}]}]}' \
+        "$img" >"$WORK/msg-nova-image.json"
+    printf '{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"%s"}}},{"text":"Describe this image."}]}],"inferenceConfig":{"maxTokens":256}}' \
+        "$img" >"$WORK/conv-image.json"
 }
 
 # One request per route through bedrockd to an emulator that verifies SigV4: the
@@ -743,6 +748,10 @@ main() {
     # Last: the 1 MB bodies leave freed heap behind that later RSS readings would count.
     if wants image-1mb; then
         compare image-1mb 16 "$WORK/invoke-image.json" "/model/$CLAUDE_ID/invoke" "$WORK/msg-image.json"
+    fi
+    if wants image-1mb-converse; then
+        compare image-1mb-converse 16 "$WORK/conv-image.json" "/model/$NOVA_ID/converse" \
+            "$WORK/msg-nova-image.json"
     fi
     echo
     echo "bedrockd benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${DUR}s runs, $ROUNDS rounds (medians)"

@@ -80,8 +80,8 @@ struct bd_api_route_t {
     /* Its answers may be kept by the response cache (modules/cache). */
     bool cacheable;
     /* Large base64 strings of its body bypass jansson (core/bd_json_slices): its
-     * converter copies such strings whole into the Bedrock body, and nothing keeps
-     * the parsed body past the request. */
+     * converter copies such strings whole into the Bedrock body (or it sends the
+     * client's text as it is), and nothing keeps the parsed body past the request. */
     bool slices;
 };
 

@@ -28,8 +28,9 @@ struct bd_bedrockapi_ctx_t {
 /* Answers an error in Bedrock's own shape: x-amzn-ErrorType <name>, {"message": ...}. */
 void bd_bedrockapi_error(bd_request_t *r, int status, const char *name, const char *message);
 
-/* Calls Bedrock for <ctx> with <body> (taken over) and relays the answer: JSON as it
- * came, event-stream frames re-encoded with their own headers and payload. */
-void bd_bedrockapi_relay(bd_bedrockapi_ctx_t *ctx, std::string *body);
+/* Calls Bedrock for <ctx> with <body> (taken over; <slices> as bd_bedrock_call says)
+ * and relays the answer: JSON as it came, event-stream frames re-encoded with their
+ * own headers and payload. */
+void bd_bedrockapi_relay(bd_bedrockapi_ctx_t *ctx, std::string *body, const bd_json_slices_t *slices);
 
 #endif

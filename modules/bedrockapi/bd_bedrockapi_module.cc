@@ -169,8 +169,17 @@ bd_bedrockapi_handler(bd_request_t *r)
     ctx->call = nullptr;
     ctx->started = false;
     r->ctx[bd_bedrockapi_module.index] = ctx;
-    std::string upstream(r->body, r->body_len); /* sent as the client wrote it */
-    bd_bedrockapi_relay(ctx, &upstream);
+    /* sent as the client wrote it: with its media set aside, as the text around them
+     * and the client's own bytes for each, never joined */
+    const bd_json_slices_t *slices = &bd_api_req(r)->slices;
+    std::string upstream;
+    if (slices->cut.empty()) {
+        upstream.assign(r->body, r->body_len);
+        slices = nullptr;
+    } else {
+        upstream = slices->text;
+    }
+    bd_bedrockapi_relay(ctx, &upstream, slices);
     return BD_AGAIN;
 }
 
@@ -181,7 +190,7 @@ bd_bedrockapi_prefixes(const bd_snapshot_t *, std::vector<std::string> *out)
 }
 
 static const bd_api_route_t bd_bedrockapi_routes[] = {
-    {"/model/", true, BD_METHOD_POST, true, bd_bedrockapi_handler, nullptr, nullptr},
+    {"/model/", true, BD_METHOD_POST, true, bd_bedrockapi_handler, nullptr, nullptr, false, true},
     {nullptr, false, 0, false, nullptr, nullptr, nullptr},
 };
 

@@ -170,13 +170,13 @@ bd_bedrockapi_on_drain(bd_request_t *r)
 }
 
 void
-bd_bedrockapi_relay(bd_bedrockapi_ctx_t *ctx, std::string *body)
+bd_bedrockapi_relay(bd_bedrockapi_ctx_t *ctx, std::string *body, const bd_json_slices_t *slices)
 {
     bd_request_t *r = ctx->r;
     bd_convert_stream_init(&ctx->converse, "msg", "", 0);
     bd_convert_invoke_stream_init(&ctx->invoke, "");
     r->on_abort = bd_bedrockapi_on_abort;
     r->on_drain = bd_bedrockapi_on_drain;
-    ctx->call = bd_bedrock_call(r, ctx->op, ctx->model->bedrock_id, body, nullptr, &bd_bedrockapi_handlers,
+    ctx->call = bd_bedrock_call(r, ctx->op, ctx->model->bedrock_id, body, slices, &bd_bedrockapi_handlers,
                                 ctx);
 }

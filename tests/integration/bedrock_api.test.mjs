@@ -13,6 +13,7 @@
  *       node --test integration/bedrock_api.test.mjs
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -182,6 +183,32 @@ describe('AWS SDK BedrockRuntimeClient with a bedrockd key as bearer token', () 
         u = await lastUsage(mark);
         assert.ok(u.output > 0 && u.input > 0, JSON.stringify(u));
         assert.equal(lastRecord().operation, 'invoke-with-response-stream');
+    });
+
+    test('a 1 MiB image goes as the client wrote it, on InvokeModel and Converse', async () => {
+        /* the image is set aside before the body is parsed and sent from the client's
+         * own bytes (core/bd_json_slices); what reached Bedrock is the client's body */
+        const c = client(key.secret);
+        const bytes = crypto.randomBytes(786432);
+        const body = JSON.stringify({
+            anthropic_version: 'bedrock-2023-05-31', max_tokens: 64,
+            messages: [{ role: 'user', content: [
+                { type: 'image', source: { type: 'base64', media_type: 'image/png', data: bytes.toString('base64') } },
+                { type: 'text', text: 'an image, natively' }] }],
+        });
+        const res = await c.send(new InvokeModelCommand({ modelId: SONNET, contentType: 'application/json', body }));
+        assert.equal(JSON.parse(Buffer.from(res.body).toString('utf8')).content[0].text, 'an image, natively');
+        assert.deepEqual(lastRecord().body, JSON.parse(body));
+
+        const out = await c.send(new ConverseCommand({
+            modelId: SONNET,
+            messages: [{ role: 'user', content: [{ image: { format: 'png', source: { bytes } } },
+                                                 { text: 'an image, conversed' }] }],
+            inferenceConfig: { maxTokens: 64 },
+        }));
+        assert.equal(out.output.message.content[0].text, 'an image, conversed');
+        const sent = lastRecord().body.messages[0].content[0].image.source.bytes;
+        assert.equal(sent, bytes.toString('base64'));
     });
 
     test('x-api-key works too; a gateway error has x-amzn-ErrorType and {"message"}', async () => {

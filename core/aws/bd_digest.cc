@@ -22,6 +22,12 @@ struct bd_digest_thread_t {
     EVP_MD_CTX *md = nullptr;
     EVP_MAC *hmac = nullptr;
     EVP_MAC_CTX *mac = nullptr; /* its digest set once; each call sets only the key */
+    /* The key <mac> holds: a request signs with the same derived key as the one before,
+     * and re-initialising with a null key reuses its prepared pads instead of hashing
+     * the key again. */
+    unsigned char key[64];
+    size_t key_len = 0;
+    bool keyed = false;
 
     ~bd_digest_thread_t()
     {
@@ -100,9 +106,22 @@ bd_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
     bd_digest_thread_t *t = bd_digest_get();
     size_t n = 0;
 
-    if (t == nullptr || EVP_MAC_init(t->mac, (const unsigned char *)key, key_len, nullptr) != 1
+    bool same = t != nullptr && t->keyed && key_len == t->key_len && memcmp(key, t->key, key_len) == 0;
+    if (t != nullptr && !same) {
+        t->keyed = key_len <= sizeof(t->key);
+        if (t->keyed) {
+            memcpy(t->key, key, key_len);
+            t->key_len = key_len;
+        }
+    }
+    if (t == nullptr
+        || EVP_MAC_init(t->mac, same ? nullptr : (const unsigned char *)key, same ? 0 : key_len,
+                        nullptr) != 1
         || EVP_MAC_update(t->mac, (const unsigned char *)data, len) != 1
         || EVP_MAC_final(t->mac, out, &n, BD_SHA256_LEN) != 1) {
+        if (t != nullptr) {
+            t->keyed = false;
+        }
         unsigned int m = BD_SHA256_LEN;
         HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)data, len, out, &m);
     }

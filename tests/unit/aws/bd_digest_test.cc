@@ -1,7 +1,8 @@
 /*
  * bd_digest_test.cc: the per-thread SHA-256 and HMAC-SHA256 against the published
- * vectors (FIPS 180-2, RFC 4231), repeated calls with other keys in between, and
- * several threads at once (each with its own contexts).
+ * vectors (FIPS 180-2, RFC 4231), repeated calls with other keys in between, the
+ * same key again (its prepared context reused), and several threads at once (each
+ * with its own contexts).
  */
 #include <gtest/gtest.h>
 
@@ -66,6 +67,27 @@ TEST(Digest, HmacVectorsWithOtherKeysInBetween)
               HMAC_LONG_KEY);
     EXPECT_EQ(hmac("Jefe", "what do ya want for nothing?"), HMAC_JEFE);
     EXPECT_EQ(sha256("abc"), SHA_ABC); /* the two contexts do not share state */
+}
+
+TEST(Digest, HmacWithTheSameKeyAgainReusesItAndStaysRight)
+{
+    /* A repeated key re-initialises the prepared context; a key that differs in one
+     * byte or in length is set afresh; the 131-byte key is longer than the kept copy. */
+    std::string key(32, 'k'), other = key;
+    other[31] = 'K';
+    std::string a = hmac(key, "one"), b = hmac(key, "two");
+    EXPECT_NE(a, b);
+    EXPECT_EQ(hmac(key, "one"), a);
+    EXPECT_NE(hmac(other, "one"), a);
+    EXPECT_NE(hmac(key.substr(0, 31), "one"), a);
+    EXPECT_EQ(hmac(key, "two"), b);
+    std::string big(131, '\xaa');
+    const char *msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+    EXPECT_EQ(hmac(big, msg), HMAC_LONG_KEY);
+    EXPECT_EQ(hmac(big, msg), HMAC_LONG_KEY);
+    EXPECT_EQ(hmac("Jefe", "what do ya want for nothing?"), HMAC_JEFE);
+    EXPECT_EQ(hmac("Jefe", "what do ya want for nothing?"), HMAC_JEFE);
+    EXPECT_EQ(hmac(key, "one"), a);
 }
 
 TEST(Digest, ThreadsEachGetTheSameAnswers)

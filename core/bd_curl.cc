@@ -549,20 +549,29 @@ bd_curl_headers_fold(bd_curl_xfer_t *x, const char *p, size_t len)
     x->hdrs.back().value_len += (uint32_t)(len + 1);
 }
 
-/*
- * Over HTTP/2 curl sends even a small body through the handle's upload buffer (64 KB,
- * kept until the handle is freed), where HTTP/1.1 sends it with the headers. Once the
- * whole body is out, setting the size again frees that buffer (curl allocates a new one
- * if the handle uploads again): pages a long stream would otherwise hold.
- */
-static void
-bd_curl_h2_drop_upload_buffer(bd_curl_xfer_t *x)
+bool
+bd_curl_xfer_body_sent(bd_curl_xfer_t *x)
 {
     curl_off_t sent = -1;
     curl_off_t size = -1;
     curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &sent);
     curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_UPLOAD_T, &size);
-    if (size >= 0 && sent == size) {
+    return size < 0 || sent == size; /* no body, or all of it */
+}
+
+/*
+ * curl sends a body through the handle's upload buffer (64 KB, kept until the handle is
+ * freed) over HTTP/2 always, and over HTTP/1.1 when it is larger than 64 KB or given in
+ * pieces. Once the whole body is out, setting the size again frees that buffer (curl
+ * allocates a new one if the handle uploads again): pages a long stream would otherwise
+ * hold.
+ */
+static void
+bd_curl_drop_upload_buffer(bd_curl_xfer_t *x)
+{
+    curl_off_t size = -1;
+    curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_UPLOAD_T, &size);
+    if (size > 0 && bd_curl_xfer_body_sent(x)) {
         curl_easy_setopt(x->easy, CURLOPT_UPLOAD_BUFFERSIZE, 65536L);
     }
 }
@@ -588,8 +597,8 @@ bd_curl_headers_end(bd_curl_xfer_t *x)
             x->c->h2_requeue = true;
             bd_curl_h2_cap(x->c); /* in a curl callback: deferred to the kick */
         }
-        bd_curl_h2_drop_upload_buffer(x);
     }
+    bd_curl_drop_upload_buffer(x);
     if (x->h.on_headers != NULL) {
         rc = x->h.on_headers(x, status, x);
     }

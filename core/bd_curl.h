@@ -181,6 +181,10 @@ void bd_curl_xfer_pause(bd_curl_xfer_t *x);
  */
 void bd_curl_xfer_resume(bd_curl_xfer_t *x);
 
+/* Whether the whole request body of <x> is out (true without a body): after this, the
+ * body's bytes are not read again unless the caller starts another transfer. */
+bool bd_curl_xfer_body_sent(bd_curl_xfer_t *x);
+
 /* The <data> pointer given to bd_curl_xfer_start(). */
 void *bd_curl_xfer_data(const bd_curl_xfer_t *x);
 

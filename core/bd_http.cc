@@ -651,6 +651,17 @@ bd_http_release_body(void *data)
     r->body_reserved = 0;
 }
 
+void
+bd_http_drop_body(bd_request_t *r)
+{
+    if (r->req != nullptr) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+        evbuffer_drain(in, evbuffer_get_length(in));
+    }
+    r->body = "";
+    bd_http_release_body(r);
+}
+
 static void
 bd_http_handle(struct evhttp_request *req, bd_worker_t *w)
 {

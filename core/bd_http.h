@@ -24,6 +24,11 @@ void bd_http_header_out(bd_request_t *r, const char *name, const char *value);
 /* The raw value of the query argument <name> (not percent-decoded); empty when absent. */
 std::string bd_http_query_arg(bd_request_t *r, const char *name);
 
+/* The request's body will not be read again (what it said is in the upstream request
+ * now): its bytes and its share of worker_body_memory are given back at once, not when
+ * a long answer ends. r->body becomes empty; r->body_len stays (estimates use it). */
+void bd_http_drop_body(bd_request_t *r);
+
 /* Sends a complete response and finalizes. */
 void bd_http_send(bd_request_t *r, int status, const char *content_type, const char *body,
                   size_t len);

@@ -128,6 +128,14 @@ bd_api_call_send(bd_api_call_t *c)
     c->ops->start(c);
     std::string body;
     bd_convert_json_dump(c->creq.body, &body);
+    /* the text is what goes: the tree, and the client's values it shares, go now, not
+     * when a long stream ends (the URL sources pointed into it) */
+    json_decref(c->creq.body);
+    c->creq.body = nullptr;
+    c->creq.url_sources.clear();
+    if (c->q->slices.cut.empty()) {
+        bd_http_drop_body(c->r); /* else its media are sent from it */
+    }
     bd_bedrock_relay_start(c->r, c->op, c->model->bedrock_id, &body, &c->q->slices,
                            c->ops->ping_interval(c->r->snap), &bd_api_relay_ops, c);
 }

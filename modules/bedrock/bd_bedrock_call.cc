@@ -242,6 +242,18 @@ bd_bedrock_complete(bd_bedrock_call_t *c, bd_bedrock_result_t *res)
     c->h.on_complete(c, res);
 }
 
+/* A stream has begun and its request is out: the body (a Claude Code turn can be
+ * megabytes) is not needed for the minutes the stream may last. */
+static void
+bd_bedrock_drop_body(bd_bedrock_call_t *c)
+{
+    if (c->xfer != nullptr && bd_curl_xfer_body_sent(c->xfer)) {
+        std::string().swap(c->body);
+        std::string().swap(c->walk.tier_body);
+        c->slices = nullptr;
+    }
+}
+
 static int
 bd_bedrock_on_frame(void *arg, const bd_es_message_t *m)
 {
@@ -261,7 +273,10 @@ bd_bedrock_on_frame(void *arg, const bd_es_message_t *m)
         c->stream_error_message = msg ? msg : (emsg ? *emsg : "stream error");
         json_decref(j);
     }
-    c->delivered = true;
+    if (!c->delivered) {
+        c->delivered = true; /* no retry or failover from here on */
+        bd_bedrock_drop_body(c);
+    }
     int rc = c->h.on_event(c, m);
     if (rc < 0) {
         c->bad_event = true;

@@ -176,6 +176,7 @@ bd_bedrockapi_handler(bd_request_t *r)
     if (slices->cut.empty()) {
         upstream.assign(r->body, r->body_len);
         slices = nullptr;
+        bd_http_drop_body(r);
     } else {
         upstream = slices->text;
     }

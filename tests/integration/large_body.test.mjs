@@ -12,7 +12,9 @@
  * (core/bd_http_body): on raw sockets, a body written in small pieces with a request
  * pipelined behind its last byte, "Expect: 100-continue" with and without body bytes
  * sent early, a body that stops half-way (cut at client_body_timeout, its memory
- * given back) and a client that goes away half-way.
+ * given back) and a client that goes away half-way. Once a stream has begun, nothing
+ * of its request is held: its share of worker_body_memory is back, and twenty held
+ * streams of 2 MB prompts leave RSS near where it was.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +26,7 @@ import { after, before, describe, test } from 'node:test';
 import { CLAUDE_ID, MASTER_KEY, NOVA, ROUTES, anthropicConf } from './lib/anthropic_env.mjs';
 import { httpRequest, makeTempDir, startBedrockd, startEmulator, waitUntil, withTimeout }
     from './lib/harness.mjs';
+import { openStream, rssKb, underAsan } from './lib/streams.mjs';
 
 const { default: Anthropic } = await import('@anthropic-ai/sdk');
 
@@ -333,5 +336,62 @@ describe('large bodies on raw sockets', () => {
             body: imageBody(data, 'served'),
         });
         assert.equal(ok.status, 200, ok.body);
+    });
+});
+
+describe('a held stream keeps nothing of its request', () => {
+    let held;
+    before(async () => {
+        held = await startBedrockd({ conf: anthropicConf(emu.url) + 'worker_body_memory 8m;\n' });
+    });
+    after(async () => {
+        await held?.stop();
+    });
+
+    const prompt = (mb, tag) => `[[emu:echo tokens=40 tps=2]] ${tag} ` + 'context line. '.repeat(mb * 75000);
+
+    test('its body memory is given back once it is sent: a second large body is admitted', async () => {
+        const a = await openStream(held, MASTER_KEY, {
+            model: NOVA.model, max_tokens: 64, stream: true,
+            messages: [{ role: 'user', content: prompt(5, 'first') }],
+        });
+        await waitUntil(() => a.received() > 0, { what: 'the first stream under way' });
+        /* 5 MB + 5 MB would pass worker_body_memory (8m) were the first still held */
+        const res = await httpRequest(`${held.url}/v1/messages`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-api-key': MASTER_KEY },
+            body: JSON.stringify({ model: NOVA.model, max_tokens: 8,
+                                   messages: [{ role: 'user', content: prompt(5, 'second').slice(30) }] }),
+        });
+        assert.equal(res.status, 200, res.body.slice(0, 300));
+        assert.equal(a.ended(), false, 'the first stream was still held');
+        a.req.destroy();
+    });
+
+    test('twenty streams of 2 MB prompts leave RSS near where it was', async (t) => {
+        const roomy = await startBedrockd({ t, conf: anthropicConf(emu.url) }); /* 256m of bodies */
+        t.after(() => roomy.stop());
+        if (underAsan(roomy.pid)) {
+            t.skip('RSS means nothing under AddressSanitizer');
+            return;
+        }
+        const before = rssKb(roomy.pid);
+        const streams = [];
+        for (let i = 0; i < 20; i++) {
+            const body = { model: i % 2 ? NOVA.model : ROUTES[0].model, max_tokens: 64, stream: true,
+                           messages: [{ role: 'user', content: prompt(2, `s${i}`) }] };
+            streams.push(await openStream(roomy, MASTER_KEY, body));
+        }
+        await waitUntil(() => streams.every((s) => s.received() > 0), { what: 'every stream under way' });
+        /* the allocator gives freed pages back within about a second (bd_malloc_release) */
+        await new Promise((r) => setTimeout(r, 2500));
+        const grown = rssKb(roomy.pid) - before;
+        assert.equal(streams.filter((s) => s.ended()).length, 0, 'all still held');
+        /* holding the requests would be 20 x (2 MB body + 2 MB Bedrock body + its tree) */
+        t.diagnostic(`RSS grew by ${grown} KB`);
+        assert.ok(grown < 30 * 1024, `RSS grew by ${grown} KB for 20 held streams`);
+        for (const s of streams) {
+            s.req.destroy();
+        }
     });
 });

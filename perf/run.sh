@@ -19,6 +19,7 @@
 #   BD_PERF_ROUNDS=N       alternating rounds per scenario; figures are medians (default 2)
 #   BD_PERF_STREAMS=N      streams held open in the many-streams scenario (default 8000)
 #   BD_PERF_STREAMS_H2=N   streams held open in many-streams-h2 (default 10000)
+#   BD_PERF_STREAMS_LARGE=N streams held open in many-streams-large (default 500)
 #   BD_PERF_PORT_BASE=P    first of the 15 loopback ports used (default 18400)
 #   BD_PERF_ONLY=a,b       run only these scenarios (names as in the table)
 #   BD_PERF_KEEP=1         keep the work directory (logs, confs, raw wrk output)
@@ -31,6 +32,7 @@ DUR=${BD_PERF_DURATION:-8}
 ROUNDS=${BD_PERF_ROUNDS:-2}
 STREAMS=${BD_PERF_STREAMS:-8000}
 STREAMS_H2=${BD_PERF_STREAMS_H2:-10000}
+STREAMS_LARGE=${BD_PERF_STREAMS_LARGE:-500}
 PORT_BASE=${BD_PERF_PORT_BASE:-18400}
 ONLY=${BD_PERF_ONLY:-all}
 CONNS=64
@@ -576,6 +578,13 @@ make_bodies() {
         "$long" >"$WORK/msg-long.json"
     printf '{"anthropic_version":"bedrock-2023-05-31","max_tokens":256,"messages":[{"role":"user","content":"%s"}]}' \
         "$long" >"$WORK/invoke-long.json"
+    # A long stream whose prompt is 300 KB, the size of a coding agent's turn.
+    local context
+    context=$(printf 'A line of a long coding session: code, notes and tool results. %.0s' $(seq 4700))
+    printf '{"model":"claude-sonnet-4-5","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"%s %s"}]}' \
+        "$long" "$context" >"$WORK/msg-large-prompt.json"
+    printf '{"anthropic_version":"bedrock-2023-05-31","max_tokens":256,"messages":[{"role":"user","content":"%s %s"}]}' \
+        "$long" "$context" >"$WORK/invoke-large-prompt.json"
     # 768 KiB of bytes = 1 MiB of base64, the size of a large screenshot.
     img=$(head -c 786432 /dev/urandom | base64 -w0)
     printf '{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"%s"}},{"type":"text","text":"Describe this image."}]}]}' \
@@ -736,6 +745,15 @@ main() {
         hold_streams nginx "$NGX_PORT" \
             "http://127.0.0.1:$NGX_PORT/model/$CLAUDE_ID/invoke-with-response-stream" \
             "$WORK/invoke-long.json" "$NGX_WORKER"
+    fi
+    if wants many-streams-large; then # what a held stream keeps of a large request
+        sleep 3
+        STREAMS=$STREAMS_LARGE hold_streams bedrockd-large "$BD_PORT" \
+            "http://127.0.0.1:$BD_PORT/v1/messages" "$WORK/msg-large-prompt.json" "$BD_PID"
+        sleep 3
+        STREAMS=$STREAMS_LARGE hold_streams nginx-large "$NGX_PORT" \
+            "http://127.0.0.1:$NGX_PORT/model/$CLAUDE_ID/invoke-with-response-stream" \
+            "$WORK/invoke-large-prompt.json" "$NGX_WORKER"
     fi
     if wants many-streams-h2; then
         sleep 3

@@ -44,8 +44,9 @@ typedef enum {
 } bd_curl_http_e;
 
 /* What to send. Strings and the header array are copied by bd_curl_xfer_start(); the body is
- * NOT: it is handed to curl as is and must stay valid and unchanged until on_done returns or
- * the transfer is canceled. Timeouts are in ms, 0 = none. */
+ * NOT: it is handed to curl as is and must stay valid and unchanged until on_done returns,
+ * the transfer is canceled, or bd_curl_xfer_body_sent() says it is all out. Timeouts are in
+ * ms, 0 = none. */
 typedef struct {
     const char *method;              /* NULL = "POST" when body is set, else "GET" */
     const char *url;                 /* http:// or https:// */

@@ -347,6 +347,14 @@ bd_core_worker_count(const bd_core_conf_t *conf)
     return n > 0 ? (int)n : 1;
 }
 
+int64_t
+bd_core_read_timeout_ms(const bd_core_conf_t *conf)
+{
+    return conf->client_header_timeout_ms < conf->client_body_timeout_ms
+               ? conf->client_header_timeout_ms
+               : conf->client_body_timeout_ms;
+}
+
 bd_module_t bd_core_module = {
     .name = "core",
     .index = 0,

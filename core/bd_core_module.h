@@ -65,4 +65,8 @@ bd_core_conf(const bd_snapshot_t *snap)
 /* The effective worker count of <conf> (auto resolved). */
 int bd_core_worker_count(const bd_core_conf_t *conf);
 
+/* The inactivity allowed while a request is read: the smaller of client_header_timeout
+ * and client_body_timeout (evhttp reads a head and its body under one timeout). */
+int64_t bd_core_read_timeout_ms(const bd_core_conf_t *conf);
+
 #endif

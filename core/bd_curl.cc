@@ -805,21 +805,23 @@ bd_curl_setup_body_pieces(bd_curl_xfer_t *x, const bd_curl_request_t *req)
     bad |= curl_easy_setopt(e, CURLOPT_READDATA, (void *)x) != 0;
     bad |= curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, bd_curl_on_seek_body) != 0;
     bad |= curl_easy_setopt(e, CURLOPT_SEEKDATA, (void *)x) != 0;
-    if (req->method != NULL && strcmp(req->method, "POST") != 0) {
-        bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method) != 0;
-    }
     return !bad;
 }
 
 static bool
-bd_curl_setup_method(CURL *e, const bd_curl_request_t *req)
+bd_curl_setup_method(bd_curl_xfer_t *x, const bd_curl_request_t *req)
 {
+    CURL *e = x->easy;
     const char *m = req->method;
     bool bad = false;
 
-    if (req->body != NULL) {
-        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) != 0;
-        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body) != 0;
+    if (req->body_iov != NULL || req->body != NULL) {
+        if (req->body_iov != NULL) {
+            bad |= !bd_curl_setup_body_pieces(x, req);
+        } else {
+            bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) != 0;
+            bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body) != 0;
+        }
         if (m != NULL && strcmp(m, "POST") != 0) {
             bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m) != 0;
         }
@@ -839,8 +841,7 @@ bd_curl_setup(bd_curl_xfer_t *x, const bd_curl_request_t *req)
     bool bad = false;
 
     x->body_iov.clear();
-    if (!bd_curl_setup_headers(x, req)
-        || !(req->body_iov != NULL ? bd_curl_setup_body_pieces(x, req) : bd_curl_setup_method(e, req))) {
+    if (!bd_curl_setup_headers(x, req) || !bd_curl_setup_method(x, req)) {
         return false;
     }
     bad |= curl_easy_setopt(e, CURLOPT_URL, req->url) != 0;

@@ -744,10 +744,7 @@ bd_http_apply_limits(struct evhttp *http, const bd_snapshot_t *snap)
     const bd_core_conf_t *ccf = bd_core_conf(snap);
     evhttp_set_max_body_size(http, (ev_ssize_t)ccf->client_max_body_size);
     evhttp_set_max_headers_size(http, (ev_ssize_t)ccf->client_max_header_size);
-    /* libevent reads a request's header and body under one inactivity timeout. */
-    int64_t ms = ccf->client_header_timeout_ms < ccf->client_body_timeout_ms
-                     ? ccf->client_header_timeout_ms
-                     : ccf->client_body_timeout_ms;
+    int64_t ms = bd_core_read_timeout_ms(ccf);
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     evhttp_set_timeout_tv(http, &tv);
 }

@@ -616,13 +616,9 @@ bd_edge_read_body_straight(bd_edge_conn_t *c, struct evhttp_request *req, size_t
     if (have > 0 && evhttp_find_header(evhttp_request_get_input_headers(req), "Expect") != nullptr) {
         return;
     }
-    /* the inactivity evhttp would allow (see bd_http_apply_limits) */
-    const bd_core_conf_t *ccf = bd_edge_conf(c->ew);
-    int64_t idle_ms = ccf->client_header_timeout_ms < ccf->client_body_timeout_ms
-                          ? ccf->client_header_timeout_ms
-                          : ccf->client_body_timeout_ms;
     bd_http_body_hooks_t hooks = {bd_edge_on_body_read, bd_edge_on_body_fail, c, &c->body_window};
-    c->body_read = bd_http_body_read_start(c->bev, length, idle_ms, &hooks);
+    c->body_read = bd_http_body_read_start(c->bev, length,
+                                           bd_core_read_timeout_ms(bd_edge_conf(c->ew)), &hooks);
 }
 
 /* The head is parsed and the body not read yet: decide. */

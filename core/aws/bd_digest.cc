@@ -12,7 +12,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/params.h>
-#include <openssl/sha.h>
 
 namespace {
 
@@ -71,13 +70,8 @@ bd_digest_get(void)
 void
 bd_sha256(const void *data, size_t len, unsigned char out[BD_SHA256_LEN])
 {
-    bd_digest_thread_t *t = bd_digest_get();
-    unsigned int n = BD_SHA256_LEN;
-
-    if (t == nullptr || EVP_DigestInit_ex(t->md, t->sha256, nullptr) != 1
-        || EVP_DigestUpdate(t->md, data, len) != 1 || EVP_DigestFinal_ex(t->md, out, &n) != 1) {
-        SHA256((const unsigned char *)data, len, out);
-    }
+    struct iovec whole = {const_cast<void *>(data), len};
+    bd_sha256_iov(&whole, 1, out);
 }
 
 void

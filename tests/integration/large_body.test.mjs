@@ -53,6 +53,11 @@ function lastRecord() {
 }
 
 const b64 = (bytes) => randomBytes(bytes).toString('base64');
+
+/* POST /v1/messages on <base> with the master key. */
+const postMessages = (base, body) => httpRequest(`${base}/v1/messages`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': MASTER_KEY }, body,
+});
 const image = (data) => ({ type: 'image', source: { type: 'base64', media_type: 'image/png', data } });
 
 /* The base64 data of every image or document block of the recorded Bedrock body,
@@ -140,11 +145,7 @@ describe('bad bodies with large strings', () => {
         const data = b64(30000);
         const text = `{"model":"${ROUTES[0].model}","max_tokens":8,"messages":[{"role":"user","content":[`
             + `{"type":"image","source":{"type":"base64","media_type":"image/png","data":"${data}"}}]}],]`;
-        const res = await httpRequest(`${bd.url}/v1/messages`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-api-key': MASTER_KEY },
-            body: text,
-        });
+        const res = await postMessages(bd.url, text);
         assert.equal(res.status, 400, res.body);
         const err = JSON.parse(res.body);
         assert.equal(err.type, 'error');
@@ -155,22 +156,15 @@ describe('bad bodies with large strings', () => {
 
     test('an unterminated large string: 400, not a hang or a crash', async () => {
         const text = `{"model":"${ROUTES[0].model}","max_tokens":8,"messages":"${b64(20000)}`;
-        const res = await httpRequest(`${bd.url}/v1/messages`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-api-key': MASTER_KEY },
-            body: text,
-        });
+        const res = await postMessages(bd.url, text);
         assert.equal(res.status, 400, res.body);
         assert.equal(JSON.parse(res.body).error.type, 'invalid_request_error');
     });
 
     test('a large string where a short one belongs is refused as before', async () => {
-        const res = await httpRequest(`${bd.url}/v1/messages`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-api-key': MASTER_KEY },
-            body: JSON.stringify({ model: 'QUJD'.repeat(2000), max_tokens: 8,
-                                   messages: [{ role: 'user', content: 'hi' }] }),
-        });
+        const res = await postMessages(bd.url, JSON.stringify({
+            model: 'QUJD'.repeat(2000), max_tokens: 8, messages: [{ role: 'user', content: 'hi' }],
+        }));
         assert.equal(res.status, 404, res.body);
         assert.match(JSON.parse(res.body).error.message, /^model: /);
         assert.equal(res.body.includes('bdslice'), false, 'the error names no token');
@@ -310,11 +304,7 @@ describe('large bodies on raw sockets', () => {
         await slow.waitForLog(/sent no body bytes for client_body_timeout/);
         /* worker_body_memory (4m) would refuse this one were the stalled 2.7 MB still held */
         const data = b64(2000000);
-        const res = await httpRequest(`${slow.url}/v1/messages`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-api-key': MASTER_KEY },
-            body: imageBody(data, 'after'),
-        });
+        const res = await postMessages(slow.url, imageBody(data, 'after'));
         assert.equal(res.status, 200, res.body);
         assert.deepEqual(mediaOf(lastRecord()), [data]);
     });
@@ -330,11 +320,7 @@ describe('large bodies on raw sockets', () => {
         const res = await httpRequest(`${slow.url}/health`);
         assert.equal(res.status, 200);
         const data = b64(2000000);
-        const ok = await httpRequest(`${slow.url}/v1/messages`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-api-key': MASTER_KEY },
-            body: imageBody(data, 'served'),
-        });
+        const ok = await postMessages(slow.url, imageBody(data, 'served'));
         assert.equal(ok.status, 200, ok.body);
     });
 });
@@ -357,12 +343,10 @@ describe('a held stream keeps nothing of its request', () => {
         });
         await waitUntil(() => a.received() > 0, { what: 'the first stream under way' });
         /* 5 MB + 5 MB would pass worker_body_memory (8m) were the first still held */
-        const res = await httpRequest(`${held.url}/v1/messages`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-api-key': MASTER_KEY },
-            body: JSON.stringify({ model: NOVA.model, max_tokens: 8,
-                                   messages: [{ role: 'user', content: prompt(5, 'second').slice(30) }] }),
-        });
+        const res = await postMessages(held.url, JSON.stringify({
+            model: NOVA.model, max_tokens: 8,
+            messages: [{ role: 'user', content: prompt(5, 'second').slice(30) }],
+        }));
         assert.equal(res.status, 200, res.body.slice(0, 300));
         assert.equal(a.ended(), false, 'the first stream was still held');
         a.req.destroy();
@@ -383,9 +367,13 @@ describe('a held stream keeps nothing of its request', () => {
             streams.push(await openStream(roomy, MASTER_KEY, body));
         }
         await waitUntil(() => streams.every((s) => s.received() > 0), { what: 'every stream under way' });
-        /* the allocator gives freed pages back within about a second (bd_malloc_release) */
-        await new Promise((r) => setTimeout(r, 2500));
-        const grown = rssKb(roomy.pid) - before;
+        /* the allocator gives freed pages back within about a second (bd_malloc_release);
+         * the streams last 20 s, so a wait that ends sooner saw them all held */
+        let grown = 0;
+        await waitUntil(() => {
+            grown = rssKb(roomy.pid) - before;
+            return grown < 30 * 1024;
+        }, { timeoutMs: 10000, what: 'RSS back near where it was' }).catch(() => {});
         assert.equal(streams.filter((s) => s.ended()).length, 0, 'all still held');
         /* holding the requests would be 20 x (2 MB body + 2 MB Bedrock body + its tree) */
         t.diagnostic(`RSS grew by ${grown} KB`);

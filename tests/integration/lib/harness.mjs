@@ -194,9 +194,13 @@ function spawnTracked(bin, args, env, cwd) {
         stdio: ['ignore', 'pipe', 'pipe'],
     });
     live.add(proc);
+    const stderr = new OutputLog(proc.stderr, `${path.basename(bin)} stderr`);
     const exited = new Promise((resolve) => {
         proc.on('exit', (code, signal) => {
             live.delete(proc);
+            /* A sanitizer's report is the only account of why a child died with
+             * exit code 66 or 1: show it, since the test sees only the symptom. */
+            stderr.done.then(() => reportSanitizer(bin, stderr.text));
             resolve({ code, signal });
         });
         proc.on('error', (err) => {
@@ -208,8 +212,18 @@ function spawnTracked(bin, args, env, cwd) {
         proc,
         exited,
         stdout: new OutputLog(proc.stdout, `${path.basename(bin)} stdout`),
-        stderr: new OutputLog(proc.stderr, `${path.basename(bin)} stderr`),
+        stderr,
     };
+}
+
+const SANITIZER_REPORT = /^(==\d+==ERROR: \w+Sanitizer|WARNING: ThreadSanitizer|\S+:\d+:\d+: runtime error:)/m;
+
+/* Writes a child's sanitizer report, from its first line on, to the test's stderr. */
+function reportSanitizer(bin, text) {
+    const m = SANITIZER_REPORT.exec(text);
+    if (m) {
+        process.stderr.write(`harness: ${path.basename(bin)} reported:\n${text.slice(m.index)}\n`);
+    }
 }
 
 /** Resolves <promise>, or rejects with <what> after <timeoutMs>. */

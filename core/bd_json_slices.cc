@@ -86,10 +86,10 @@ bd_json_slice_run_end(const char *p, const char *end)
     return p;
 }
 
-/* Whether the string opening at <quote> is the value of a "data" or "bytes"
- * member: `"data"` (or `"bytes"`), blanks, ':', blanks before it. */
+/* Whether the string opening at <quote> is the value of a member named by one of
+ * <names> (quoted: "\"data\""): the name, blanks, ':', blanks before it. */
 static bool
-bd_json_slice_media_member(const char *json, const char *quote)
+bd_json_slice_member(const char *json, const char *quote, const char *const *names)
 {
     const char *p = quote;
     while (p > json && (p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n' || p[-1] == '\r')) {
@@ -103,12 +103,64 @@ bd_json_slice_media_member(const char *json, const char *quote)
         p--;
     }
     size_t before = (size_t)(p - json);
-    return (before >= 6 && memcmp(p - 6, "\"data\"", 6) == 0) ||
-           (before >= 7 && memcmp(p - 7, "\"bytes\"", 7) == 0);
+    for (; *names != nullptr; names++) {
+        size_t n = strlen(*names);
+        if (before >= n && memcmp(p - n, *names, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static const char *const bd_json_slice_media_names[] = {"\"data\"", "\"bytes\"", nullptr};
+static const char *const bd_json_slice_url_names[] = {"\"url\"", "\"image_url\"",
+                                                      "\"file_data\"", nullptr};
+
+/* A media type and its parameters are short; a longer head is not cut. */
+static const size_t BD_JSON_SLICE_URL_HEAD_MAX = 256;
+
+/* Where the base64 of a data URL starts, in the string whose first byte is <s>: just
+ * past its first comma, when the string starts "data:" and the head ends ";base64".
+ * Null otherwise, and when the head holds an escape or a quote: jansson would read
+ * such a head differently from these bytes (an escaped comma, say), and the
+ * converter splits the URL as jansson reads it. */
+static const char *
+bd_json_slice_data_url_run(const char *s, const char *end)
+{
+    if (end - s < 5 || memcmp(s, "data:", 5) != 0) {
+        return nullptr;
+    }
+    const char *limit = end - s > (ptrdiff_t)BD_JSON_SLICE_URL_HEAD_MAX ? s + BD_JSON_SLICE_URL_HEAD_MAX
+                                                                         : end;
+    for (const char *p = s + 5; p < limit; p++) {
+        if (*p == '"' || *p == '\\') {
+            return nullptr;
+        }
+        if (*p == ',') {
+            return p - s >= 5 + 7 && memcmp(p - 7, ";base64", 7) == 0 ? p + 1 : nullptr;
+        }
+    }
+    return nullptr;
+}
+
+/* Appends to <out> the text from <copied> to <run>, then the token of the next cut,
+ * which stands for <run> up to <run_end>. */
+static void
+bd_json_slice_take(size_t len, const char *copied, const char *run, const char *run_end,
+                   bd_json_slices_t *out)
+{
+    if (out->text.empty()) {
+        out->text.reserve(len / 8 + 256);
+    }
+    out->text.append(copied, (size_t)(run - copied));
+    char index[12];
+    snprintf(index, sizeof(index), "%08zx", out->cut.size());
+    out->text.append(bd_json_slice_prefix()).append(index, 8);
+    out->cut.push_back({run, (size_t)(run_end - run)});
 }
 
 size_t
-bd_json_slices_cut(const char *json, size_t len, bd_json_slices_t *out)
+bd_json_slices_cut(const char *json, size_t len, unsigned kinds, bd_json_slices_t *out)
 {
     out->text.clear();
     out->cut.clear();
@@ -121,17 +173,20 @@ bd_json_slices_cut(const char *json, size_t len, bd_json_slices_t *out)
             break;
         }
         const char *s = q + 1; /* the string's first byte */
-        const char *e = bd_json_slice_run_end(s, end);
-        if (e < end && *e == '"' && (size_t)(e - s) >= BD_JSON_SLICE_MIN &&
-            bd_json_slice_media_member(json, q)) {
-            if (out->text.empty()) {
-                out->text.reserve(len / 8 + 256);
-            }
-            out->text.append(copied, (size_t)(s - copied));
-            char index[12];
-            snprintf(index, sizeof(index), "%08zx", out->cut.size());
-            out->text.append(bd_json_slice_prefix()).append(index, 8);
-            out->cut.push_back({s, (size_t)(e - s)});
+        const char *run = nullptr; /* where the base64 starts, if the string may be media */
+        const char *const *names = nullptr;
+        if ((kinds & BD_JSON_SLICE_DATA_URL) != 0) {
+            run = bd_json_slice_data_url_run(s, end);
+            names = bd_json_slice_url_names;
+        }
+        if (run == nullptr) {
+            run = s;
+            names = (kinds & BD_JSON_SLICE_MEDIA) != 0 ? bd_json_slice_media_names : nullptr;
+        }
+        const char *e = bd_json_slice_run_end(run, end);
+        if (names != nullptr && e < end && *e == '"' && (size_t)(e - run) >= BD_JSON_SLICE_MIN &&
+            bd_json_slice_member(json, q, names)) {
+            bd_json_slice_take(len, copied, run, e, out);
             copied = e;
             p = e + 1;
             continue;

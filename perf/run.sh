@@ -226,14 +226,14 @@ open_loop() {
 # compare SCENARIO CONNS BODY_NATIVE NATIVE_PATH BODY_ANTHROPIC: direct, nginx and
 # bedrockd in alternating order, ROUNDS times.
 compare() {
-    local sc=$1 c=$2 nbody=$3 npath=$4 abody=$5 r order tg
+    local sc=$1 c=$2 nbody=$3 npath=$4 abody=$5 apath=${6:-/v1/messages} r order tg
     for r in $(seq "$ROUNDS"); do
         if [ $((r % 2)) = 1 ]; then order="direct nginx bedrockd"; else order="bedrockd nginx direct"; fi
         for tg in $order; do
             case $tg in
             direct) measure "$sc" direct "$r" "$c" "$nbody" "http://127.0.0.1:$EMU_PORT$npath" 0 ;;
             nginx) measure "$sc" nginx "$r" "$c" "$nbody" "http://127.0.0.1:$NGX_PORT$npath" "$NGX_WORKER" ;;
-            bedrockd) measure "$sc" bedrockd "$r" "$c" "$abody" "http://127.0.0.1:$BD_PORT/v1/messages" "$BD_PID" ;;
+            bedrockd) measure "$sc" bedrockd "$r" "$c" "$abody" "http://127.0.0.1:$BD_PORT$apath" "$BD_PID" ;;
             esac
         done
     done
@@ -596,21 +596,26 @@ make_bodies() {
         "$img" >"$WORK/msg-nova-image.json"
     printf '{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"%s"}}},{"text":"Describe this image."}]}],"inferenceConfig":{"maxTokens":256}}' \
         "$img" >"$WORK/conv-image.json"
+    # The same image from an OpenAI client: a data URL in an image_url part.
+    printf '{"model":"nova-pro","max_tokens":256,"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,%s"}},{"type":"text","text":"Describe this image."}]}]}' \
+        "$img" >"$WORK/chat-nova-image.json"
 }
 
 # One request per route through bedrockd to an emulator that verifies SigV4: the
 # signing work measured everywhere else produces signatures Bedrock would accept.
 preflight() {
-    local conf="$WORK/bd-verify.conf" port=$((PORT_BASE + 6)) body code pid
+    local conf="$WORK/bd-verify.conf" port=$((PORT_BASE + 6)) body path code pid
     start_emulator "$EMU_VERIFY_PORT"
     write_bd_conf "$conf" "$port"
     sed -i "s|127.0.0.1:$EMU_PORT;|127.0.0.1:$EMU_VERIFY_PORT;|" "$conf"
     start_bedrockd "$conf" "$port"
     pid=$BD_PID
-    for body in msg-nova msg-claude msg-image; do
+    for body in msg-nova msg-claude msg-image chat-nova-image; do
+        path=/v1/messages
+        [ "$body" = chat-nova-image ] && path=/v1/chat/completions
         code=$(curl -s -o "$WORK/preflight-$body.out" -w '%{http_code}' \
             -H 'content-type: application/json' --data-binary "@$WORK/$body.json" \
-            "http://127.0.0.1:$port/v1/messages")
+            "http://127.0.0.1:$port$path")
         [ "$code" = 200 ] || die "preflight $body: HTTP $code: $(head -c 300 "$WORK/preflight-$body.out")"
     done
     kill -TERM "$pid"
@@ -770,6 +775,10 @@ main() {
     if wants image-1mb-converse; then
         compare image-1mb-converse 16 "$WORK/conv-image.json" "/model/$NOVA_ID/converse" \
             "$WORK/msg-nova-image.json"
+    fi
+    if wants image-1mb-openai; then
+        compare image-1mb-openai 16 "$WORK/conv-image.json" "/model/$NOVA_ID/converse" \
+            "$WORK/chat-nova-image.json" /v1/chat/completions
     fi
     echo
     echo "bedrockd benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${DUR}s runs, $ROUNDS rounds (medians)"

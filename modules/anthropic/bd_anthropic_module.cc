@@ -129,7 +129,7 @@ bd_anthropic_fail(bd_request_t *r, int kind, int status, const std::string &name
 
 static const bd_api_route_t bd_anthropic_routes[] = {
     {"/messages", false, BD_METHOD_POST, true, nullptr, &bd_anthropic_messages_call, nullptr,
-     true, true},
+     true, BD_JSON_SLICE_MEDIA},
     {"/messages/count_tokens", false, BD_METHOD_POST, true, bd_anthropic_count_tokens, nullptr,
      nullptr},
     {"/models", false, BD_METHOD_GET | BD_METHOD_HEAD, false, bd_anthropic_models_list, nullptr,

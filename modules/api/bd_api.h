@@ -79,10 +79,11 @@ struct bd_api_route_t {
     bool (*claims)(bd_request_t *r);
     /* Its answers may be kept by the response cache (modules/cache). */
     bool cacheable;
-    /* Large base64 strings of its body bypass jansson (core/bd_json_slices): its
-     * converter copies such strings whole into the Bedrock body (or it sends the
-     * client's text as it is), and nothing keeps the parsed body past the request. */
-    bool slices;
+    /* Which large base64 strings of its body bypass jansson (BD_JSON_SLICE_*, in
+     * core/bd_json_slices; 0: none): its converter copies such strings whole into the
+     * Bedrock body (or it sends the client's text as it is), and nothing keeps the
+     * parsed body past the request. */
+    unsigned slices;
 };
 
 /* What the MODEL phase asks of an API about a request that names a model. */

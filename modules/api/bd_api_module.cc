@@ -141,7 +141,8 @@ bd_api_parse_body(bd_request_t *r, bd_api_req_t *q, std::string *msg)
     const bd_api_t *api = q->api;
     json_error_t jerr;
     json_t *body;
-    if (q->route->slices && bd_json_slices_cut(r->body, r->body_len, &q->slices) > 0) {
+    if (q->route->slices != 0 &&
+        bd_json_slices_cut(r->body, r->body_len, q->route->slices, &q->slices) > 0) {
         body = bd_api_load(q->slices.text.data(), q->slices.text.size(), &jerr);
         if (body == nullptr) {
             /* the error's position is the client's text's, not the cut copy's */

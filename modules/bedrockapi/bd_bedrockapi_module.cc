@@ -191,7 +191,8 @@ bd_bedrockapi_prefixes(const bd_snapshot_t *, std::vector<std::string> *out)
 }
 
 static const bd_api_route_t bd_bedrockapi_routes[] = {
-    {"/model/", true, BD_METHOD_POST, true, bd_bedrockapi_handler, nullptr, nullptr, false, true},
+    {"/model/", true, BD_METHOD_POST, true, bd_bedrockapi_handler, nullptr, nullptr, false,
+     BD_JSON_SLICE_MEDIA},
     {nullptr, false, 0, false, nullptr, nullptr, nullptr},
 };
 

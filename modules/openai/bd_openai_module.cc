@@ -175,7 +175,7 @@ bd_openai_fail(bd_request_t *r, int kind, int status, const std::string &name, c
 
 static const bd_api_route_t bd_openai_routes[] = {
     {"/chat/completions", false, BD_METHOD_POST, true, nullptr, &bd_openai_chat_call, nullptr,
-     true},
+     true, BD_JSON_SLICE_DATA_URL},
     {"/embeddings", false, BD_METHOD_POST, true, bd_openai_embeddings, nullptr, nullptr},
     {"/models", false, BD_METHOD_GET | BD_METHOD_HEAD, false, bd_openai_models_list, nullptr,
      bd_openai_client_looks_openai},

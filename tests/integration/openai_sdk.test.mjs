@@ -11,11 +11,13 @@
  *       node --test integration/openai_sdk.test.mjs
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import crypto from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { before, describe, test } from 'node:test';
 
 import { TINY_PDF_B64, TINY_PNG_B64, marker, tokensOf } from './lib/anthropic_env.mjs';
-import { httpRequest, startBedrockd, startEmulator } from './lib/harness.mjs';
+import { httpRequest, makeTempDir, startBedrockd, startEmulator } from './lib/harness.mjs';
 
 if (!existsSync(new URL('../node_modules/openai/', import.meta.url))) {
     throw new Error('tests/node_modules is missing: run `npm ci` in tests/ first');
@@ -58,15 +60,23 @@ model cohere-en { id cohere.embed-english-v3; }
 
 let bd;
 let client; /* maxRetries 0: an error reaches the test as the gateway sent it */
+let record; /* the emulator's record of each call it served */
 
 before(async () => {
-    const emu = await startEmulator();
+    record = path.join(makeTempDir('bd-openai-sdk-'), 'record.jsonl');
+    const emu = await startEmulator({ args: ['--record', record] });
     bd = await startBedrockd({ conf: conf(emu.url) });
     client = makeClient();
 });
 
 function makeClient(opts = {}) {
     return new OpenAI({ baseURL: `${bd.url}/v1`, apiKey: KEY, maxRetries: 0, ...opts });
+}
+
+/* The body of the last call that reached the emulator. */
+function lastSent() {
+    const lines = readFileSync(record, 'utf8').split('\n').filter(Boolean);
+    return JSON.parse(lines[lines.length - 1]).body;
 }
 
 function user(content) {
@@ -346,6 +356,53 @@ describe('media', () => {
         });
         assert.equal(res.choices[0].message.content, 'Summarise it');
         assert.equal(res.usage.prompt_tokens, tokensOf('Summarise it') + MEDIA_TOKENS);
+    });
+
+    test('a 1 MiB image and a 512 KiB PDF reach Bedrock as the client encoded them', async () => {
+        /* their base64 is set aside before the body is parsed and sent from the
+         * client's own bytes (core/bd_json_slices), streamed or not */
+        const image = crypto.randomBytes(786432).toString('base64');
+        const pdf = crypto.randomBytes(393216).toString('base64');
+        const content = [
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${image}` } },
+            { type: 'file', file: { filename: 'big.pdf', file_data: `data:application/pdf;base64,${pdf}` } },
+            { type: 'text', text: 'Compare them' },
+        ];
+        const res = await client.chat.completions.create({ model: 'nova-pro', messages: user(content) });
+        assert.equal(res.choices[0].message.content, 'Compare them');
+        assert.equal(res.usage.prompt_tokens, tokensOf('Compare them') + 2 * MEDIA_TOKENS);
+        let sent = lastSent().messages[0].content;
+        assert.equal(sent[0].image.format, 'png');
+        assert.equal(sent[0].image.source.bytes, image);
+        assert.equal(sent[1].document.format, 'pdf');
+        assert.equal(sent[1].document.source.bytes, pdf);
+
+        const stream = await client.chat.completions.create({
+            model: 'claude-invoke', stream: true, messages: user(content),
+        });
+        let text = '';
+        for await (const chunk of stream) {
+            text += chunk.choices[0]?.delta?.content ?? '';
+        }
+        assert.equal(text, 'Compare them');
+        sent = lastSent().messages[0].content;
+        assert.equal(sent[0].image.source.bytes, image);
+        assert.equal(sent[1].document.source.bytes, pdf);
+    });
+
+    test('a large data URL of the wrong type is a 400 that quotes the client, not the gateway',
+         async () => {
+        const big = crypto.randomBytes(65536).toString('base64');
+        await assert.rejects(client.chat.completions.create({
+            model: 'nova-pro', messages: user([
+                { type: 'file', file: { file_data: `data:image/bmp;base64,${big}` } }]),
+        }), (e) => e instanceof OpenAI.BadRequestError && /"image\/bmp"/.test(e.message) &&
+                   !/bdslice/.test(e.message));
+        await assert.rejects(client.chat.completions.create({
+            model: 'nova-pro', messages: user([
+                { type: 'image_url', image_url: { url: `data:image/tiff;base64,${big}` } }]),
+        }), (e) => e instanceof OpenAI.BadRequestError && /data URL of a png/.test(e.message) &&
+                   !/bdslice/.test(e.message));
     });
 
     test('an http image URL is a clear 400', async () => {

@@ -102,10 +102,10 @@ bd_b64(size_t n, char seed)
 
 /* Cut, parse the cut text with jansson, dump it, paste: the client's values. */
 static std::string
-bd_slices_round_trip(const std::string &json, size_t *cut)
+bd_slices_round_trip(const std::string &json, size_t *cut, unsigned kinds = BD_JSON_SLICE_MEDIA)
 {
     bd_json_slices_t s;
-    *cut = bd_json_slices_cut(json.data(), json.size(), &s);
+    *cut = bd_json_slices_cut(json.data(), json.size(), kinds, &s);
     const std::string &text = *cut ? s.text : json;
     json_t *j = json_loadb(text.data(), text.size(), 0, nullptr);
     EXPECT_NE(j, nullptr) << text.substr(0, 200);
@@ -138,7 +138,7 @@ TEST(JsonSlicesTest, MediaMembersAreCutAndPastedBackInPlace)
     EXPECT_EQ(bd_slices_round_trip(json, &cut), bd_canonical(json));
     EXPECT_EQ(cut, 3u);
     bd_json_slices_t s;
-    bd_json_slices_cut(json.data(), json.size(), &s);
+    bd_json_slices_cut(json.data(), json.size(), BD_JSON_SLICE_MEDIA, &s);
     EXPECT_LT(s.text.size(), 400u) << "the cut text is small";
     EXPECT_EQ(s.text.find(a), std::string::npos);
 }
@@ -159,7 +159,7 @@ TEST(JsonSlicesTest, OnlyLongPlainMediaValuesAreCut)
              "[\"" + big + "\"]",
          }) {
         bd_json_slices_t s;
-        EXPECT_EQ(bd_json_slices_cut(json.data(), json.size(), &s), 0u) << json.substr(0, 40);
+        EXPECT_EQ(bd_json_slices_cut(json.data(), json.size(), BD_JSON_SLICE_MEDIA, &s), 0u) << json.substr(0, 40);
         EXPECT_TRUE(s.text.empty());
         EXPECT_EQ(bd_slices_round_trip(json, &cut), bd_canonical(json));
     }
@@ -202,7 +202,7 @@ TEST(JsonSlicesTest, EveryByteAtEveryOffsetIsCheckedAgainstTheAlphabet)
                 data[at] = (char)c;
                 std::string json = "{\"data\":\"" + data + "\"}";
                 bd_json_slices_t s;
-                size_t cut = bd_json_slices_cut(json.data(), json.size(), &s);
+                size_t cut = bd_json_slices_cut(json.data(), json.size(), BD_JSON_SLICE_MEDIA, &s);
                 ASSERT_EQ(cut, in_alphabet(c) ? 1u : 0u) << "byte " << c << " at " << at;
                 if (cut == 1) {
                     ASSERT_EQ(s.cut[0].len, len);
@@ -222,7 +222,7 @@ TEST(JsonSlicesTest, MalformedTextIsLeftForTheParser)
              std::string("{\"data\":\"\\"),        /* a lone backslash at the end */
          }) {
         bd_json_slices_t s;
-        bd_json_slices_cut(json.data(), json.size(), &s);
+        bd_json_slices_cut(json.data(), json.size(), BD_JSON_SLICE_MEDIA, &s);
         const std::string &text = s.cut.empty() ? json : s.text;
         EXPECT_EQ(json_loadb(text.data(), text.size(), 0, nullptr), nullptr) << json.substr(0, 30);
     }
@@ -239,10 +239,82 @@ TEST(JsonSlicesTest, PasteLeavesTextWithoutTokensAlone)
     std::string big = bd_b64(5000, 8);
     std::string json = "{\"data\":\"" + big + "\"}";
     bd_json_slices_t s;
-    ASSERT_EQ(bd_json_slices_cut(json.data(), json.size(), &s), 1u);
+    ASSERT_EQ(bd_json_slices_cut(json.data(), json.size(), BD_JSON_SLICE_MEDIA, &s), 1u);
     std::string token = s.text.substr(9, 31);
     std::string other = token.substr(0, 23) + "00000007";
     std::string out = "[\"" + token + "\",\"" + other + "\"]";
     bd_json_slices_paste(&s, &out);
     EXPECT_EQ(out, "[\"" + big + "\",\"" + other + "\"]");
+}
+
+/* OpenAI's media: the base64 of a data URL is cut, its head ("data:image/png;base64,")
+ * stays in the text, where the converter splits it as before. */
+TEST(JsonSlicesTest, DataUrlsAreCutAfterTheirHead)
+{
+    std::string a = bd_b64(5000, 9), b = bd_b64(7000, 10), c = bd_b64(4096, 11);
+    std::string json = "{\"messages\":[{\"content\":[{\"type\":\"image_url\",\"image_url\":"
+                       "{\"url\":\"data:image/png;base64," + a + "\"}},"
+                       "{\"type\":\"image_url\",\"image_url\" : \"data:image/jpeg;name=a.jpg;base64," +
+                       b + "\"},{\"type\":\"file\",\"file\":{\"filename\":\"a.pdf\",\"file_data\":"
+                       "\"data:application/pdf;base64," + c + "\"}}]}]}";
+    size_t cut = 0;
+    EXPECT_EQ(bd_slices_round_trip(json, &cut, BD_JSON_SLICE_DATA_URL), bd_canonical(json));
+    EXPECT_EQ(cut, 3u);
+    bd_json_slices_t s;
+    ASSERT_EQ(bd_json_slices_cut(json.data(), json.size(), BD_JSON_SLICE_DATA_URL, &s), 3u);
+    EXPECT_LT(s.text.size(), 500u) << "the cut text is small";
+    EXPECT_NE(s.text.find("\"data:image/png;base64,bdslice"), std::string::npos) << s.text;
+    EXPECT_NE(s.text.find("\"data:image/jpeg;name=a.jpg;base64,bdslice"), std::string::npos);
+    EXPECT_EQ(s.cut[0].len, a.size());
+    EXPECT_EQ(std::string(s.cut[1].at, s.cut[1].len), b);
+    /* the pieces give back the client's bytes exactly */
+    std::vector<struct iovec> pieces;
+    bd_json_slices_pieces(&s, s.text.data(), s.text.size(), &pieces);
+    std::string joined;
+    for (const struct iovec &v : pieces) {
+        joined.append((const char *)v.iov_base, v.iov_len);
+    }
+    EXPECT_EQ(joined, json);
+}
+
+TEST(JsonSlicesTest, OnlyDataUrlsOfTheKindAskedForAreCut)
+{
+    std::string big = bd_b64(5000, 12);
+    std::string url = "{\"url\":\"data:image/png;base64," + big + "\"}";
+    std::string media = "{\"data\":\"" + big + "\"}";
+    bd_json_slices_t s;
+    EXPECT_EQ(bd_json_slices_cut(url.data(), url.size(), BD_JSON_SLICE_MEDIA, &s), 0u);
+    EXPECT_EQ(bd_json_slices_cut(media.data(), media.size(), BD_JSON_SLICE_DATA_URL, &s), 0u);
+    EXPECT_EQ(bd_json_slices_cut(url.data(), url.size(), BD_JSON_SLICE_MEDIA | BD_JSON_SLICE_DATA_URL,
+                                 &s), 1u);
+    EXPECT_EQ(bd_json_slices_cut(media.data(), media.size(),
+                                 BD_JSON_SLICE_MEDIA | BD_JSON_SLICE_DATA_URL, &s), 1u);
+}
+
+/* A head jansson would read differently from its bytes, no ";base64" before the first
+ * comma, another member, a short or impure payload: parsed as they are. */
+TEST(JsonSlicesTest, OnlyPlainBase64DataUrlsAreCut)
+{
+    std::string big = bd_b64(5000, 13);
+    for (const std::string &json : {
+             "{\"url\":\"data:image/png;base64\\u002c" + big + "\"}",
+             "{\"url\":\"data:image\\/png;base64," + big + "\"}",
+             "{\"url\":\"data:image/png," + big + "\"}",
+             "{\"url\":\"data:image/png;charset=x,;base64," + big + "\"}",
+             std::string("{\"url\":\"data:;base64\"}"),
+             "{\"url\":\"data:image/png;base64," + bd_b64(100, 14) + "\"}",
+             "{\"url\":\"data:image/png;base64," + big + "\\n\"}",
+             "{\"url\":\"data:image/png;base64," + big + "%\"}",
+             "{\"href\":\"data:image/png;base64," + big + "\"}",
+             "{\"text\":\"data:image/png;base64," + big + "\"}",
+             "{\"url\":\"https://example.com/" + big + "\"}",
+             "{\"url\":\"data:" + std::string(300, 'x') + ";base64," + big + "\"}",
+             "[\"data:image/png;base64," + big + "\"]",
+         }) {
+        bd_json_slices_t s;
+        EXPECT_EQ(bd_json_slices_cut(json.data(), json.size(), BD_JSON_SLICE_DATA_URL, &s), 0u)
+            << json.substr(0, 60);
+        size_t cut = 0;
+        EXPECT_EQ(bd_slices_round_trip(json, &cut, BD_JSON_SLICE_DATA_URL), bd_canonical(json));
+    }
 }

@@ -191,9 +191,12 @@ bd_json_slices_cut(const char *json, size_t len, unsigned kinds, bd_json_slices_
             p = e + 1;
             continue;
         }
-        /* an ordinary string: to its closing quote, over escapes */
+        /* an ordinary string: to its closing quote, over escapes (never past the end) */
         while (e < end && *e != '"') {
-            e += *e == '\\' ? 2 : 1;
+            e += *e == '\\' && end - e > 1 ? 2 : 1;
+        }
+        if (e == end) {
+            break;
         }
         p = e + 1;
     }

@@ -8,6 +8,8 @@ answer/       the "input" of the golden Converse and InvokeModel answer cases, c
               indented
 eventstream/  the worked frames of the AWS protocol notes (section 3.3), behind an option byte
 stream/       golden ConverseStream / InvokeModel stream cases encoded as event-stream frames
+slices/       client bodies with media where the three client APIs put it, behind an option
+              byte ('~' stands for BD_JSON_SLICE_MIN - 1 base64 letters)
 
 Run from anywhere: python3 tests/fuzz/make_corpus.py
 """
@@ -167,9 +169,34 @@ def stream_seeds():
     write("stream", "invoke_type_newline.bin", stream_frames([["chunk_json", forged]]))
 
 
+def slices_seeds():
+    media, data_url, stretch = 1, 2, 4
+    anthropic = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "~QUJD"}},
+        {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                        "data": "~"}},
+        {"type": "text", "text": "~AAAA"}]}]}
+    write("slices", "anthropic_media.json", bytes([media | stretch]) + json.dumps(anthropic).encode())
+    converse = {"messages": [{"role": "user", "content": [
+        {"image": {"format": "png", "source": {"bytes": "~AA=="}}}]}]}
+    write("slices", "bedrock_bytes.json", bytes([media | stretch]) + json.dumps(converse, indent=1).encode())
+    openai = {"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,~QQ"}},
+        {"type": "file", "file": {"filename": "a.pdf", "file_data": "data:application/pdf;base64,~Q"}},
+        {"type": "image_url", "image_url": {"url": "data:image/png,~QQ"}},
+        {"type": "image_url", "image_url": "data:text/plain;charset=utf-8;base64,~-_"}]}]}
+    write("slices", "openai_data_urls.json", bytes([data_url | stretch]) + json.dumps(openai).encode())
+    write("slices", "both_kinds.json", bytes([media | data_url | stretch]) +
+          json.dumps([anthropic, openai]).encode())
+    write("slices", "escapes.json", bytes([media | data_url | stretch]) +
+          b'{"data":"~\\u0041","url":"data:a\\/b;base64,~A","bytes" :\n "~A", "x":"~A"}')
+    write("slices", "plain_4096.json", bytes([media]) + b'{"data":"' + b"A" * 4096 + b'"}')
+
+
 if __name__ == "__main__":
     conf_seeds()
     convert_seeds()
     answer_seeds()
     eventstream_seeds()
     stream_seeds()
+    slices_seeds()

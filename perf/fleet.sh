@@ -106,9 +106,12 @@ done
 end=$(date +%s.%N)
 pushed=$(metric bedrockd_dynamodb_usage_items_pushed_total)
 # the sync thread alone (start-up, the HTTP listener and /metrics excluded)
-sync_ticks=0
+sync_ticks=0 sync_faults=0
 for t in /proc/"$BDP"/task/*; do
-    [ "$(cat "$t/comm")" = dynamodb ] && sync_ticks=$(awk '{print $14 + $15}' "$t/stat")
+    if [ "$(cat "$t/comm")" = dynamodb ]; then
+        sync_ticks=$(awk '{print $14 + $15}' "$t/stat")
+        sync_faults=$(awk '{print $10}' "$t/stat") # minor: memory touched afresh
+    fi
 done
 awk -v n="$pushed" -v s="$start" -v e="$end" -v l="${last:-0}" \
     'BEGIN { printf "  %d request items pushed in %.1f s (start included): %.0f rows/s\n", n, e - s, n / (e - s) }'
@@ -117,6 +120,7 @@ d1=$(cpu_ticks "$DDBP")
 awk -v t="$cpu" -v d="$((d1 - d0))" -v hz="$(getconf CLK_TCK)" -v n="$pushed" -v s="$start" -v e="$end" \
     'BEGIN { printf "  bedrockd CPU: %.2f s (%.1f us per row); dynalite CPU: %.2f s of %.1f s (%.0f%% of a core)\n",
              t / hz, t / hz / n * 1e6, d / hz, e - s, d / hz / (e - s) * 100 }'
-awk -v t="$sync_ticks" -v hz="$(getconf CLK_TCK)" -v n="$pushed" \
-    'BEGIN { printf "  the sync thread alone: %.2f s (%.1f us per row)\n", t / hz, t / hz / n * 1e6 }'
+awk -v t="$sync_ticks" -v hz="$(getconf CLK_TCK)" -v n="$pushed" -v f="$sync_faults" \
+    'BEGIN { printf "  the sync thread alone: %.2f s (%.1f us per row), %d page faults (%.1f per 1,000 rows)\n",
+             t / hz, t / hz / n * 1e6, f, f / n * 1000 }'
 stop_bd

@@ -12,7 +12,8 @@
 #        bd_ddb_push        the whole push: outbox read, request items,
 #                           aggregates, marking the rows pushed (SQLite included)
 #        bd_ddb_push_round  DynamoDB's side: bodies, SigV4, curl, replies
-#        bd_ddb_push_items  the BatchWriteItem calls of the request items
+#        bd_ddb_push_items  the BatchWriteItem calls of the request items (the
+#                           round less the aggregates: the compiler inlines it)
 #        bd_ddb_push_aggregates  the aggregate UpdateItems
 # Every process it starts is stopped on exit. Benchmarks, not tests.
 #   BD_PERF_BUILD=DIR (default <repo>/build)  BD_PERF_DURATION=S (wrk, default 10)
@@ -88,8 +89,17 @@ backlog_zero
 pushed=$(metric bedrockd_dynamodb_usage_items_pushed_total)
 stop_bd
 callgrind_annotate --inclusive=yes "$(ls "$WORK"/cg.* | head -1)" 2>/dev/null >"$WORK/annotate.txt"
-for f in 'bd_ddb_push(' 'bd_ddb_push_round(' 'bd_ddb_push_items(' 'bd_ddb_push_aggregates('; do
-    ir=$(grep -F "$f" "$WORK/annotate.txt" | grep -v '\[clone' | head -1 | awk '{gsub(",", "", $1); print $1}')
-    awk -v f="$f" -v ir="${ir:-0}" -v n="$pushed" 'BEGIN {
-        printf "  %-24s %14.0f Ir  %9.0f Ir per row (%d rows)\n", substr(f, 1, length(f) - 1), ir, ir / n, n }'
-done
+inclusive() { # FUNCTION(: its inclusive Ir, 0 when not found
+    grep -F "$1" "$WORK/annotate.txt" | grep -v '\[clone' | head -1 | awk '{gsub(",", "", $1); print $1 + 0}'
+}
+per_row() { # NAME IR
+    awk -v f="$1" -v ir="${2:-0}" -v n="$pushed" 'BEGIN {
+        printf "  %-24s %14.0f Ir  %9.0f Ir per row (%d rows)\n", f, ir, ir / n, n }'
+}
+round=$(inclusive 'bd_ddb_push_round(')
+aggregates=$(inclusive 'bd_ddb_push_aggregates(')
+per_row bd_ddb_push "$(inclusive 'bd_ddb_push(')"
+per_row bd_ddb_push_round "$round"
+# bd_ddb_push_items is inlined into bd_ddb_push_round: the rest of the round is its
+per_row "bd_ddb_push_items" "$(( ${round:-0} - ${aggregates:-0} ))"
+per_row bd_ddb_push_aggregates "$aggregates"

@@ -223,11 +223,6 @@ bd_ddb_push_items(bd_ddb_client_t *client, const bd_ddb_conf_t *conf, const std:
     return 0;
 }
 
-struct bd_ddb_agg_t {
-    int64_t requests = 0, errors = 0, input = 0, output = 0, cache_read = 0, cache_write = 0;
-    int64_t cost = 0; /* micro-USD at the conf's model_price */
-};
-
 static void
 bd_ddb_agg_add(bd_ddb_agg_t *a, const bd_usage_record_t &u, int64_t cost)
 {
@@ -240,23 +235,34 @@ bd_ddb_agg_add(bd_ddb_agg_t *a, const bd_usage_record_t &u, int64_t cost)
     a->cache_write += u.cache_write_tokens;
 }
 
-static std::string
-bd_ddb_agg_body(const bd_ddb_conf_t *conf, const std::string &pk, const std::string &day,
-                const bd_ddb_agg_t &a, const std::string &task_id, int64_t seq)
+void
+bd_ddb_usage_aggregate_append(std::string *out, const std::string &table, const std::string &pk,
+                              const std::string &sk, const bd_ddb_agg_t &a,
+                              const std::string &task_id, int64_t seq)
 {
-    json_t *body = json_pack(
-        "{s:s, s:{s:o, s:o}, s:s, s:s, s:{s:s}, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}}",
-        "TableName",
-        conf->usage_table.c_str(), "Key", "pk", bd_ddb_s(pk), "sk", bd_ddb_s(day),
-        "UpdateExpression",
-        "ADD requests :r, errors :e, input_tokens :i, output_tokens :o, cache_read_tokens :cr, "
-        "cache_write_tokens :cw, cost_micro_usd :c SET #seq = :seq",
-        "ConditionExpression", "attribute_not_exists(#seq) OR #seq < :seq",
-        "ExpressionAttributeNames", "#seq", ("seq_" + task_id).c_str(),
-        "ExpressionAttributeValues", ":r", bd_ddb_n(a.requests), ":e", bd_ddb_n(a.errors), ":i",
-        bd_ddb_n(a.input), ":o", bd_ddb_n(a.output), ":cr", bd_ddb_n(a.cache_read), ":cw",
-        bd_ddb_n(a.cache_write), ":c", bd_ddb_n(a.cost), ":seq", bd_ddb_n(seq));
-    return bd_ddb_dump(body);
+    out->append("{\"TableName\":");
+    bd_json_append_string(out, table);
+    out->append(",\"Key\":{\"pk\":{\"S\":");
+    bd_json_append_string(out, pk);
+    out->append("},\"sk\":{\"S\":");
+    bd_json_append_string(out, sk);
+    out->append("}},\"UpdateExpression\":\"ADD requests :r, errors :e, input_tokens :i, "
+                "output_tokens :o, cache_read_tokens :cr, cache_write_tokens :cw, "
+                "cost_micro_usd :c SET #seq = :seq\","
+                "\"ConditionExpression\":\"attribute_not_exists(#seq) OR #seq < :seq\","
+                "\"ExpressionAttributeNames\":{\"#seq\":\"seq_");
+    bd_json_append_escaped(out, task_id.data(), task_id.size());
+    out->append("\"},\"ExpressionAttributeValues\":{\":r\":{\"N\":\"");
+    bd_json_append_int(out, a.requests);
+    out->append("\"}");
+    bd_ddb_text_n(out, ":e", a.errors);
+    bd_ddb_text_n(out, ":i", a.input);
+    bd_ddb_text_n(out, ":o", a.output);
+    bd_ddb_text_n(out, ":cr", a.cache_read);
+    bd_ddb_text_n(out, ":cw", a.cache_write);
+    bd_ddb_text_n(out, ":c", a.cost);
+    bd_ddb_text_n(out, ":seq", seq);
+    out->append("}}");
 }
 
 static int
@@ -290,9 +296,11 @@ bd_ddb_push_aggregates(bd_ddb_client_t *client, const bd_ddb_conf_t *conf,
         bd_ddb_agg_add(by_model, u, cost);
         bd_ddb_agg_add(by_month, u, cost);
     }
-    std::vector<std::string> bodies;
+    std::vector<std::string> bodies(groups.size());
+    size_t i = 0;
     for (const auto &g : groups) {
-        bodies.push_back(bd_ddb_agg_body(conf, g.first.first, g.first.second, g.second, task_id, r->seq));
+        bd_ddb_usage_aggregate_append(&bodies[i++], conf->usage_table, g.first.first, g.first.second,
+                                      g.second, task_id, r->seq);
     }
     std::vector<bd_ddb_op_t> ops = bd_ddb_ops("UpdateItem", &bodies);
     /* every group is sent: a condition failing on one is a repeat, not a failure */

@@ -33,6 +33,20 @@ struct bd_ddb_push_stats_t {
 void bd_ddb_usage_item_append(std::string *out, const bd_ddb_usage_row_t *row,
                               const std::string &task_id, int64_t ttl_ms);
 
+/* One aggregate's sums over a round: requests, errors (status >= 400), tokens,
+ * and cost in micro-USD at the conf's model_price. */
+struct bd_ddb_agg_t {
+    int64_t requests = 0, errors = 0, input = 0, output = 0, cache_read = 0, cache_write = 0;
+    int64_t cost = 0;
+};
+
+/* Appends to <out> the UpdateItem body that adds <a> to the item (<pk>, <sk>) of
+ * <table>, applied only if this task's last round there is lower than <seq>. */
+void bd_ddb_usage_aggregate_append(std::string *out, const std::string &table,
+                                   const std::string &pk, const std::string &sk,
+                                   const bd_ddb_agg_t &a, const std::string &task_id,
+                                   int64_t seq);
+
 /* <ms> as strftime's <format> in UTC. */
 std::string bd_ddb_utc(int64_t ms, const char *format);
 

@@ -162,3 +162,41 @@ TEST(DdbItem, UsageItemKeyAndTtl)
     EXPECT_EQ(exp, (row.rec.time_ms + 1000000) / 1000);
     json_decref(item);
 }
+
+/* The aggregate UpdateItem body, written as text, against the same body built as a
+ * jansson tree (how it was written before); names that need escaping included. */
+TEST(DdbItem, UsageAggregateBodyIsTheUpdateItemRequest)
+{
+    bd_ddb_agg_t a;
+    a.requests = 3;
+    a.errors = 1;
+    a.input = 1200;
+    a.output = 345;
+    a.cache_read = 0;
+    a.cache_write = 9007199254740993LL; /* past a double's exact integers */
+    a.cost = -7;
+    const std::string table = "usage \"t\"\\", pk = "agg#key#k\xc3\xa9\n", sk = "2026-12-07";
+    const std::string task = "00000000000000ab";
+    std::string text;
+    bd_ddb_usage_aggregate_append(&text, table, pk, sk, a, task, 42);
+    json_error_t e;
+    json_t *got = json_loads(text.c_str(), 0, &e);
+    ASSERT_NE(got, nullptr) << e.text << ": " << text;
+    json_t *want = json_pack(
+        "{s:s, s:{s:o, s:o}, s:s, s:s, s:{s:s}, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}}",
+        "TableName", table.c_str(), "Key", "pk", bd_ddb_s(pk), "sk", bd_ddb_s(sk),
+        "UpdateExpression",
+        "ADD requests :r, errors :e, input_tokens :i, output_tokens :o, cache_read_tokens :cr, "
+        "cache_write_tokens :cw, cost_micro_usd :c SET #seq = :seq",
+        "ConditionExpression", "attribute_not_exists(#seq) OR #seq < :seq",
+        "ExpressionAttributeNames", "#seq", ("seq_" + task).c_str(), "ExpressionAttributeValues",
+        ":r", bd_ddb_n(3), ":e", bd_ddb_n(1), ":i", bd_ddb_n(1200), ":o", bd_ddb_n(345), ":cr",
+        bd_ddb_n(0), ":cw", bd_ddb_n(9007199254740993LL), ":c", bd_ddb_n(-7), ":seq", bd_ddb_n(42));
+    ASSERT_NE(want, nullptr);
+    char *g = json_dumps(got, JSON_SORT_KEYS), *w = json_dumps(want, JSON_SORT_KEYS);
+    EXPECT_STREQ(g, w);
+    free(g);
+    free(w);
+    json_decref(got);
+    json_decref(want);
+}

@@ -38,6 +38,16 @@ run_bd() { # CONF; sets BDP
     PIDS+=("$BDP")
     wait_http "http://127.0.0.1:$BD/health"
 }
+sync_ticks() { # CPU ticks of bedrockd's sync thread (0 without one)
+    local t
+    for t in /proc/"$BDP"/task/*; do
+        if [ "$(cat "$t/comm" 2>/dev/null)" = dynamodb ]; then
+            awk '{print $14 + $15}' "$t/stat"
+            return
+        fi
+    done
+    echo 0
+}
 stop_bd() { kill -TERM "$BDP"; wait "$BDP" 2>/dev/null || true; }
 
 # The key reaches the store through a first run with DynamoDB (the off runs use it).
@@ -57,7 +67,7 @@ for r in $(seq 1 "$ROUNDS"); do
             sleep 0.1
         done
         [ "$s" = 200 ] || die "the key does not work ($mode: $s)"
-        t0=$(cpu_ticks "$BDP")
+        t0=$(cpu_ticks "$BDP") s0=$(sync_ticks)
         out=$("$BUILD/perf/loadgen/bd-loadgen" -u "http://127.0.0.1:$BD/v1/messages" -r "$RATE" \
               -d "$DUR" -c 64 -b "$WORK/body.json" -H "x-api-key: $SECRET")
         # on: the CPU counted includes pushing every row of the run (the push runs
@@ -73,16 +83,17 @@ for r in $(seq 1 "$ROUNDS"); do
             [ "${b:-1}" = 0 ] || die "the usage backlog did not drain in 120 s"
             drain=$(awk -v s="$t_drain" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
         fi
-        t1=$(cpu_ticks "$BDP")
+        t1=$(cpu_ticks "$BDP") s1=$(sync_ticks)
         n=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$out")
         bad=$(($(sed -n 's/.*non2xx=\([0-9]*\) errors=\([0-9]*\) unfinished=\([0-9]*\).*/\1+\2+\3/p' <<<"$out")))
         p99=$(sed -n 's/.* p99=\([0-9]*\).*/\1/p' <<<"$out")
         hz=$(getconf CLK_TCK)
         awk -v m="$mode" -v r="$r" -v n="$n" -v b="$bad" -v t="$((t1 - t0))" -v hz="$hz" -v d="$DUR" \
-            -v w="$drain" -v p="$p99" \
+            -v w="$drain" -v p="$p99" -v st="$((s1 - s0))" \
             'BEGIN { printf "  round %d %-3s %6d req (%d failed) %7.0f req/s p99 %6d us  %.2f CPU ms/1000 req%s\n",
                      r, m, n, b, n / d, p, t * 1000 / hz / n * 1000,
-                     m == "on" ? sprintf(" (usage pushed in full %.1f s after the run)", w) : "" }'
+                     m == "on" ? sprintf(" (usage pushed in full %.1f s after the run; the sync thread %.2f of them)",
+                                         w, st * 1000 / hz / n * 1000) : "" }'
         stop_bd
     done
 done
@@ -120,7 +131,8 @@ d1=$(cpu_ticks "$DDBP")
 awk -v t="$cpu" -v d="$((d1 - d0))" -v hz="$(getconf CLK_TCK)" -v n="$pushed" -v s="$start" -v e="$end" \
     'BEGIN { printf "  bedrockd CPU: %.2f s (%.1f us per row); dynalite CPU: %.2f s of %.1f s (%.0f%% of a core)\n",
              t / hz, t / hz / n * 1e6, d / hz, e - s, d / hz / (e - s) * 100 }'
-awk -v t="$sync_ticks" -v hz="$(getconf CLK_TCK)" -v n="$pushed" -v f="$sync_faults" \
-    'BEGIN { printf "  the sync thread alone: %.2f s (%.1f us per row), %d page faults (%.1f per 1,000 rows)\n",
-             t / hz, t / hz / n * 1e6, f, f / n * 1000 }'
+hwm=$(awk '$1 == "VmHWM:" {print $2}' "/proc/$BDP/status")
+awk -v t="$sync_ticks" -v hz="$(getconf CLK_TCK)" -v n="$pushed" -v f="$sync_faults" -v h="$hwm" \
+    'BEGIN { printf "  the sync thread alone: %.2f s (%.1f us per row), %d page faults (%.1f per 1,000 rows); bedrockd peak RSS %.1f MB\n",
+             t / hz, t / hz / n * 1e6, f, f / n * 1000, h / 1024 }'
 stop_bd

@@ -161,7 +161,7 @@ bd_ddb_conf_resolve(bd_ddb_conf_t *c, const char *fallback_region, std::string *
     BD_DEFAULT(sync_interval_ms, 2000);
     BD_DEFAULT(full_sync_interval_ms, 300000);
     BD_DEFAULT(usage_push_interval_ms, 1000);
-    BD_DEFAULT(usage_push_batch, 2000);
+    BD_DEFAULT(usage_push_batch, 10000);
     BD_DEFAULT(usage_push_concurrency, 8);
     BD_DEFAULT(usage_retention_ms, 7LL * 86400 * 1000);
     BD_DEFAULT(usage_item_ttl_ms, 0);

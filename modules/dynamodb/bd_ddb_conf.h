@@ -11,7 +11,7 @@
  *       api_keys_table NAME; usage_table NAME; cache_table NAME;
  *       model_map_table NAME; limits_table NAME; audit_table NAME;
  *       sync_interval 2s;  full_sync_interval 5m;
- *       usage_push_interval 1s;  usage_push_batch 2000;  usage_push_concurrency 8;
+ *       usage_push_interval 1s;  usage_push_batch 10000;  usage_push_concurrency 8;
  *       usage_retention 7d;  usage_item_ttl 0;
  *       connect_timeout 3s;  request_timeout 10s;  final_push_timeout 10s;
  *       expected_tasks 2;  limits_lease_percent 5;  limits_lease_interval 100ms;

@@ -81,8 +81,9 @@ struct bd_api_route_t {
     bool cacheable;
     /* Which large base64 strings of its body bypass jansson (BD_JSON_SLICE_*, in
      * core/bd_json_slices; 0: none): its converter copies such strings whole into the
-     * Bedrock body (or it sends the client's text as it is), and nothing keeps the
-     * parsed body past the request. */
+     * Bedrock body (or it sends the client's text as it is), and whatever it repeats
+     * to the client or keeps past the request has the slices pasted back (the
+     * Responses API's echo and store). */
     unsigned slices;
 };
 

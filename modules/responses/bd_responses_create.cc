@@ -42,6 +42,16 @@ bd_responses_state(bd_api_call_t *c)
     return (bd_responses_state_t *)c->state;
 }
 
+/* A response object repeats request parameters (tools, text, metadata, instructions)
+ * as the client sent them, and a data URL among them may have been set aside before
+ * the parse (the route's BD_JSON_SLICE_DATA_URL): what goes out carries the client's
+ * bytes, never a token. */
+static void
+bd_responses_paste(bd_api_call_t *c, std::string *out)
+{
+    bd_json_slices_paste(&bd_api_req(c->r)->slices, out);
+}
+
 /* The stored conversation's items (previous_response_id), held by the request until the
  * call is converted; null for a new conversation. */
 static json_t *
@@ -116,6 +126,7 @@ bd_responses_call_exception(bd_api_call_t *c, const char *name, json_t *payload,
 {
     bd_convert_responses_stream_exception(&bd_responses_state(c)->sse, name, payload, out,
                                           nullptr);
+    bd_responses_paste(c, out);
 }
 
 /* An event that cannot be converted ends the stream with an error event, never a quiet
@@ -131,21 +142,21 @@ bd_responses_call_event(bd_api_call_t *c, const char *type, const char *payload,
     }
     int rc = bd_convert_responses_stream_feed(&s->sse, type, tree, out, err);
     json_decref(tree);
-    if (rc == 0) {
-        return 0;
-    }
-    if (!s->sse.failed) {
+    if (rc != 0 && !s->sse.failed) {
         bd_convert_responses_stream_error(&s->sse, "server_error", err->message.c_str(), out);
         c->r->error_type = "bad_stream";
     }
-    return -1;
+    bd_responses_paste(c, out);
+    return rc == 0 ? 0 : -1;
 }
 
 static int
 bd_responses_call_end(bd_api_call_t *c, std::string *out)
 {
     bd_responses_state_t *s = bd_responses_state(c);
-    if (bd_convert_responses_stream_end(&s->sse, out) != 0) {
+    int rc = bd_convert_responses_stream_end(&s->sse, out);
+    bd_responses_paste(c, out);
+    if (rc != 0) {
         return -1;
     }
     bd_responses_keep(c, s->sse.response);
@@ -159,6 +170,7 @@ bd_responses_call_stream_error(bd_api_call_t *c, bool, const bd_convert_error_t 
     bd_responses_state_t *s = bd_responses_state(c);
     if (!s->sse.failed) { /* exception frames were rendered already */
         bd_convert_responses_stream_error(&s->sse, err->type, err->message.c_str(), out);
+        bd_responses_paste(c, out);
     }
 }
 
@@ -182,7 +194,9 @@ bd_responses_call_answer(bd_api_call_t *c, const std::string &body, std::string 
     json_t *answer = chat ? bd_convert_responses_from_chat(chat, &s->meta, usage, err) : nullptr;
     json_decref(chat);
     bd_responses_keep(c, answer);
-    return bd_api_answer_text(answer, out);
+    int rc = bd_api_answer_text(answer, out);
+    bd_responses_paste(c, out);
+    return rc;
 }
 
 static int64_t

@@ -83,7 +83,7 @@ bd_responses_model(bd_request_t *r, bd_api_model_ask_t *ask, int *status, std::s
 
 static const bd_api_route_t bd_responses_routes[] = {
     {"/responses", false, BD_METHOD_POST, true, bd_responses_create, &bd_responses_call,
-     nullptr, false},
+     nullptr, false, BD_JSON_SLICE_DATA_URL},
     {"/responses/", true, BD_METHOD_GET | BD_METHOD_HEAD | BD_METHOD_DELETE, false,
      bd_responses_by_id, nullptr, nullptr, false},
     {nullptr, false, 0, false, nullptr, nullptr, nullptr, false},

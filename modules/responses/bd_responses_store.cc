@@ -226,6 +226,9 @@ bd_responses_store_put(bd_request_t *r, json_t *response, json_t *input)
     text = json_dumps(input, JSON_COMPACT);
     j->input = text ? text : "[]";
     free(text);
+    /* the client's media, set aside before the parse, are kept as the client sent them */
+    bd_json_slices_paste(&bd_api_req(r)->slices, &j->input);
+    bd_json_slices_paste(&bd_api_req(r)->slices, &j->response);
     if (bd_store_job_post(s, bd_responses_job_run, j) != 0) {
         bd_log_error(BD_LOG_ERR, r->id, "store: queue full, response %s not stored",
                      j->id.c_str());

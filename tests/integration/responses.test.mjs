@@ -14,6 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -406,6 +407,56 @@ describe('stored responses', () => {
         const final = await stream.finalResponse();
         const got = await a.responses.retrieve(final.id);
         assert.equal(got.output[0].content[0].text, 'streamed and kept');
+    });
+
+    test('a 1 MiB image and a 512 KiB PDF reach Bedrock, the client and the store as sent',
+         async () => {
+        /* their base64 is set aside before the body is parsed (core/bd_json_slices), sent
+         * to Bedrock from the client's own bytes, and put back wherever the gateway
+         * repeats or keeps it: the stored input, and a response object's echo of the
+         * request (here metadata holding a data URL) */
+        const image = crypto.randomBytes(786432).toString('base64');
+        const pdf = crypto.randomBytes(393216).toString('base64');
+        const echoed = `data:text/plain;base64,${crypto.randomBytes(6144).toString('base64')}`;
+        const input = [{ role: 'user', content: [
+            { type: 'input_text', text: 'Compare them' },
+            { type: 'input_image', detail: 'auto', image_url: `data:image/png;base64,${image}` },
+            { type: 'input_file', filename: 'big.pdf', file_data: `data:application/pdf;base64,${pdf}` },
+        ] }];
+        const a = makeClient(keyA.secret);
+        const [res, reqs] = await withRecords(() => a.responses.create({
+            model: MODEL, input, metadata: { url: echoed },
+        }));
+        assert.equal(res.output_text, 'Compare them');
+        assert.equal(res.metadata.url, echoed);
+        const sent = reqs[0].body.messages[0].content;
+        assert.equal(sent.find((b) => b.image).image.source.bytes, image);
+        assert.equal(sent.find((b) => b.document).document.source.bytes, pdf);
+        const items = await a.responses.inputItems.list(res.id);
+        const parts = items.data[0].content;
+        assert.equal(parts.find((p) => p.type === 'input_image').image_url, `data:image/png;base64,${image}`);
+        assert.equal(parts.find((p) => p.type === 'input_file').file_data,
+                     `data:application/pdf;base64,${pdf}`);
+        assert.equal((await a.responses.retrieve(res.id)).metadata.url, echoed);
+
+        const [events, sreqs] = await withRecords(async () => {
+            const stream = await a.responses.create({
+                model: MODEL, input, metadata: { url: echoed }, stream: true,
+            });
+            const all = [];
+            for await (const ev of stream) {
+                all.push(ev);
+            }
+            return all;
+        });
+        assert.ok(!JSON.stringify(events).includes('bdslice'));
+        const done = events.find((ev) => ev.type === 'response.completed').response;
+        assert.equal(done.metadata.url, echoed);
+        assert.equal(events.find((ev) => ev.type === 'response.created').response.metadata.url, echoed);
+        assert.equal(sreqs[0].body.messages[0].content.find((b) => b.image).image.source.bytes, image);
+        const kept = await a.responses.inputItems.list(done.id);
+        assert.equal(kept.data[0].content.find((p) => p.type === 'input_image').image_url,
+                     `data:image/png;base64,${image}`);
     });
 
     test('another key sees nothing', async () => {

@@ -38,11 +38,12 @@ run_bd() { # CONF; sets BDP
     PIDS+=("$BDP")
     wait_http "http://127.0.0.1:$BD/health"
 }
-sync_ticks() { # CPU ticks of bedrockd's sync thread (0 without one)
+sync_stat() { # AWK_EXPR: the expression over bedrockd's sync thread's stat fields
+               # ('$14 + $15' CPU ticks, '$10' minor page faults); 0 without one
     local t
     for t in /proc/"$BDP"/task/*; do
         if [ "$(cat "$t/comm" 2>/dev/null)" = dynamodb ]; then
-            awk '{print $14 + $15}' "$t/stat"
+            awk "{print $1}" "$t/stat"
             return
         fi
     done
@@ -67,7 +68,7 @@ for r in $(seq 1 "$ROUNDS"); do
             sleep 0.1
         done
         [ "$s" = 200 ] || die "the key does not work ($mode: $s)"
-        t0=$(cpu_ticks "$BDP") s0=$(sync_ticks)
+        t0=$(cpu_ticks "$BDP") s0=$(sync_stat '$14 + $15')
         out=$("$BUILD/perf/loadgen/bd-loadgen" -u "http://127.0.0.1:$BD/v1/messages" -r "$RATE" \
               -d "$DUR" -c 64 -b "$WORK/body.json" -H "x-api-key: $SECRET")
         # on: the CPU counted includes pushing every row of the run (the push runs
@@ -83,7 +84,7 @@ for r in $(seq 1 "$ROUNDS"); do
             [ "${b:-1}" = 0 ] || die "the usage backlog did not drain in 120 s"
             drain=$(awk -v s="$t_drain" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
         fi
-        t1=$(cpu_ticks "$BDP") s1=$(sync_ticks)
+        t1=$(cpu_ticks "$BDP") s1=$(sync_stat '$14 + $15')
         n=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$out")
         bad=$(($(sed -n 's/.*non2xx=\([0-9]*\) errors=\([0-9]*\) unfinished=\([0-9]*\).*/\1+\2+\3/p' <<<"$out")))
         p99=$(sed -n 's/.* p99=\([0-9]*\).*/\1/p' <<<"$out")
@@ -117,13 +118,8 @@ done
 end=$(date +%s.%N)
 pushed=$(metric bedrockd_dynamodb_usage_items_pushed_total)
 # the sync thread alone (start-up, the HTTP listener and /metrics excluded)
-sync_ticks=0 sync_faults=0
-for t in /proc/"$BDP"/task/*; do
-    if [ "$(cat "$t/comm")" = dynamodb ]; then
-        sync_ticks=$(awk '{print $14 + $15}' "$t/stat")
-        sync_faults=$(awk '{print $10}' "$t/stat") # minor: memory touched afresh
-    fi
-done
+sync_ticks=$(sync_stat '$14 + $15')
+sync_faults=$(sync_stat '$10') # minor faults: memory touched afresh
 awk -v n="$pushed" -v s="$start" -v e="$end" -v l="${last:-0}" \
     'BEGIN { printf "  %d request items pushed in %.1f s (start included): %.0f rows/s\n", n, e - s, n / (e - s) }'
 cpu=$(cpu_ticks "$BDP")

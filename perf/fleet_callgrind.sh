@@ -89,7 +89,7 @@ backlog_zero
 pushed=$(metric bedrockd_dynamodb_usage_items_pushed_total)
 stop_bd
 callgrind_annotate --inclusive=yes "$(ls "$WORK"/cg.* | head -1)" 2>/dev/null >"$WORK/annotate.txt"
-inclusive() { # FUNCTION(: its inclusive Ir, 0 when not found
+inclusive() { # 'NAME(': the function's inclusive Ir, 0 when not found
     grep -F "$1" "$WORK/annotate.txt" | grep -v '\[clone' | head -1 | awk '{gsub(",", "", $1); print $1 + 0}'
 }
 per_row() { # NAME IR
@@ -100,6 +100,6 @@ round=$(inclusive 'bd_ddb_push_round(')
 aggregates=$(inclusive 'bd_ddb_push_aggregates(')
 per_row bd_ddb_push "$(inclusive 'bd_ddb_push(')"
 per_row bd_ddb_push_round "$round"
-# bd_ddb_push_items is inlined into bd_ddb_push_round: the rest of the round is its
+# bd_ddb_push_items is inlined into bd_ddb_push_round: its share is the round less the aggregates
 per_row "bd_ddb_push_items" "$(( ${round:-0} - ${aggregates:-0} ))"
 per_row bd_ddb_push_aggregates "$aggregates"

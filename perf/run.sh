@@ -223,17 +223,18 @@ open_loop() {
     done
 }
 
-# compare SCENARIO CONNS BODY_NATIVE NATIVE_PATH BODY_ANTHROPIC: direct, nginx and
-# bedrockd in alternating order, ROUNDS times.
+# compare SCENARIO CONNS BODY_NATIVE NATIVE_PATH BODY_CLIENT [CLIENT_PATH]: direct,
+# nginx and bedrockd in alternating order, ROUNDS times; bedrockd gets BODY_CLIENT at
+# CLIENT_PATH (default /v1/messages).
 compare() {
-    local sc=$1 c=$2 nbody=$3 npath=$4 abody=$5 apath=${6:-/v1/messages} r order tg
+    local sc=$1 c=$2 nbody=$3 npath=$4 cbody=$5 cpath=${6:-/v1/messages} r order tg
     for r in $(seq "$ROUNDS"); do
         if [ $((r % 2)) = 1 ]; then order="direct nginx bedrockd"; else order="bedrockd nginx direct"; fi
         for tg in $order; do
             case $tg in
             direct) measure "$sc" direct "$r" "$c" "$nbody" "http://127.0.0.1:$EMU_PORT$npath" 0 ;;
             nginx) measure "$sc" nginx "$r" "$c" "$nbody" "http://127.0.0.1:$NGX_PORT$npath" "$NGX_WORKER" ;;
-            bedrockd) measure "$sc" bedrockd "$r" "$c" "$abody" "http://127.0.0.1:$BD_PORT$apath" "$BD_PID" ;;
+            bedrockd) measure "$sc" bedrockd "$r" "$c" "$cbody" "http://127.0.0.1:$BD_PORT$cpath" "$BD_PID" ;;
             esac
         done
     done

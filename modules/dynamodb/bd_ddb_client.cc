@@ -28,6 +28,9 @@ struct bd_ddb_client_t {
     uint64_t rng;
     bd_ddb_stats_t stats;
     std::vector<CURL *> idle; /* easy handles to reuse: their buffers stay allocated */
+    /* bodies of ended ops, kept for a filler's next ones: a push round writes
+     * megabytes of bodies, and fresh memory costs a page fault every 4 KB */
+    std::vector<std::string> spare_bodies;
 };
 
 /* One operation in flight. */
@@ -307,6 +310,28 @@ bd_ddb_judge(bd_ddb_client_t *c, bd_ddb_slot_t *s, CURLcode code)
     return bd_ddb_retryable(op->http_status, op->error);
 }
 
+/* Writes the body of op <i>, the first time it starts, into the room of a spare. */
+static void
+bd_ddb_body_fill(bd_ddb_client_t *c, const bd_ddb_filler_t *filler, size_t i, bd_ddb_op_t *op)
+{
+    if (!c->spare_bodies.empty()) {
+        op->body.swap(c->spare_bodies.back());
+        c->spare_bodies.pop_back();
+    }
+    op->body.clear();
+    filler->fill(filler->arg, i, &op->body);
+}
+
+/* Takes the body of an ended op back into the spares. */
+static void
+bd_ddb_body_give(bd_ddb_client_t *c, bd_ddb_op_t *op)
+{
+    if (c->spare_bodies.size() < (size_t)BD_DDB_MAX_IDLE) {
+        c->spare_bodies.push_back(std::move(op->body));
+    }
+    op->body = std::string();
+}
+
 void
 bd_ddb_run(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n)
 {
@@ -315,7 +340,7 @@ bd_ddb_run(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n)
 
 void
 bd_ddb_run_window(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n, size_t window,
-                  bool stop_on_failure)
+                  bool stop_on_failure, const bd_ddb_filler_t *filler)
 {
     window = window == 0 ? 1 : window;
     std::vector<bd_ddb_slot_t> slots(n);
@@ -332,12 +357,16 @@ bd_ddb_run_window(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n, size_t window,
     size_t pending = n; /* slots not done */
     size_t running = 0; /* slots inside the multi handle */
     size_t active = 0;  /* slots started and not done (waiting to retry included) */
+    size_t first_open = 0; /* slots before it are done: a wake-up looks at the window only */
     std::vector<bool> in_multi(n, false);
     while (pending > 0) {
         int64_t now = bd_ddb_mono_us();
         int64_t next_wake = now + 1000000;
         bool aborting = c->opts.abort != nullptr && c->opts.abort->load();
-        for (size_t i = 0; i < n; i++) {
+        while (first_open < n && slots[first_open].done) {
+            first_open++;
+        }
+        for (size_t i = first_open; i < n; i++) {
             bd_ddb_slot_t *s = &slots[i];
             if (s->done || in_multi[i]) {
                 continue;
@@ -350,7 +379,7 @@ bd_ddb_run_window(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n, size_t window,
                 continue;
             }
             if (s->op->attempts == 0 && active >= window) {
-                continue;
+                break; /* ops start in order: the ones after this have not started either */
             }
             if (s->start_at_us > now) {
                 next_wake = s->start_at_us < next_wake ? s->start_at_us : next_wake;
@@ -359,13 +388,21 @@ bd_ddb_run_window(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n, size_t window,
             if (s->easy == nullptr) {
                 s->easy = bd_ddb_easy_take(c);
             }
-            active += s->op->attempts == 0 ? 1 : 0;
+            if (s->op->attempts == 0) {
+                active++;
+                if (filler != nullptr) {
+                    bd_ddb_body_fill(c, filler, i, s->op);
+                }
+            }
             if (bd_ddb_start(c, s) != 0) {
                 s->done = true;
                 pending--;
                 active--;
                 c->stats.failures++;
                 failed = true;
+                if (filler != nullptr) {
+                    bd_ddb_body_give(c, s->op);
+                }
                 continue;
             }
             in_multi[i] = true;
@@ -410,6 +447,9 @@ bd_ddb_run_window(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n, size_t window,
             active--;
             bd_ddb_easy_give(c, s->easy);
             s->easy = nullptr;
+            if (filler != nullptr) {
+                bd_ddb_body_give(c, s->op);
+            }
         }
         if (running > 0) {
             curl_multi_poll(c->multi, nullptr, 0, 100, nullptr);

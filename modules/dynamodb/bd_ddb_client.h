@@ -66,13 +66,24 @@ void bd_ddb_client_destroy(bd_ddb_client_t *c);
  * attempts. */
 void bd_ddb_run(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n);
 
+/* Bodies written as their ops start, for runs whose bodies would not all fit in
+ * memory at once (a push round of thousands of rows): fill(arg, i, body) appends
+ * op <i>'s body to <body>, which is empty but keeps the room of a body sent
+ * before. Only the window's bodies exist at a time: an op's body is taken back
+ * (its ops' body left empty) once the op has ended, whatever its status. */
+struct bd_ddb_filler_t {
+    void (*fill)(void *arg, size_t i, std::string *body);
+    void *arg;
+};
+
 /* The same with at most <window> ops under way (one waiting to retry counts),
  * started in order as others end. With <stop_on_failure>, once an op failed for
  * good the ops not yet started are not sent (status BD_DDB_ABORTED, "not sent:
  * ..."), so a round against a missing table or an unreachable endpoint costs one
- * window of attempts, not all of them. */
+ * window of attempts, not all of them. With <filler>, the ops' bodies are written
+ * by it (see above). */
 void bd_ddb_run_window(bd_ddb_client_t *c, bd_ddb_op_t *ops, size_t n, size_t window,
-                       bool stop_on_failure);
+                       bool stop_on_failure, const bd_ddb_filler_t *filler = nullptr);
 
 /* One operation with <body> (taken: decref'd here). Returns the status; <op> holds
  * the details. */

@@ -155,15 +155,41 @@ bd_ddb_ops(const char *target, std::vector<std::string> *bodies)
     return ops;
 }
 
-/* One wave of BatchWriteItem calls, <concurrency> in flight; leftovers go into
- * <bodies> for the next wave. */
-static int
-bd_ddb_write_wave(bd_ddb_client_t *client, std::vector<std::string> *bodies, size_t concurrency,
-                  const std::string &table, bd_ddb_push_stats_t *stats, std::string *err)
+/* The round's BatchWriteItem bodies, written as their calls start. */
+struct bd_ddb_batches_t {
+    const bd_ddb_round_t *r;
+    const bd_ddb_conf_t *conf;
+    const std::string *task_id;
+};
+
+static void
+bd_ddb_batch_fill(void *arg, size_t batch, std::string *body)
 {
-    std::vector<bd_ddb_op_t> ops = bd_ddb_ops("BatchWriteItem", bodies);
-    bd_ddb_run_window(client, ops.data(), ops.size(), concurrency, true);
-    for (bd_ddb_op_t &op : ops) {
+    const bd_ddb_batches_t *b = (const bd_ddb_batches_t *)arg;
+    const std::vector<bd_ddb_usage_row_t> &rows = b->r->rows;
+    size_t off = batch * BD_DDB_BATCH;
+    body->append("{\"RequestItems\":{");
+    bd_json_append_string(body, b->conf->usage_table);
+    body->append(":[");
+    for (size_t i = off; i < rows.size() && i < off + BD_DDB_BATCH; i++) {
+        body->append(i > off ? ",{\"PutRequest\":{\"Item\":" : "{\"PutRequest\":{\"Item\":");
+        bd_ddb_usage_item_append(body, &rows[i], *b->task_id, b->conf->usage_item_ttl_ms);
+        body->append("}}");
+    }
+    body->append("]}}");
+}
+
+/* One wave of BatchWriteItem calls, <concurrency> in flight: <ops> with their
+ * bodies, or written by <filler>. Unprocessed items go into <left_bodies> as the bodies
+ * of the next wave. */
+static int
+bd_ddb_write_wave(bd_ddb_client_t *client, std::vector<bd_ddb_op_t> *ops,
+                  const bd_ddb_filler_t *filler, size_t concurrency, const std::string &table,
+                  std::vector<std::string> *left_bodies, bd_ddb_push_stats_t *stats,
+                  std::string *err)
+{
+    bd_ddb_run_window(client, ops->data(), ops->size(), concurrency, true, filler);
+    for (bd_ddb_op_t &op : *ops) {
         if (op.status != BD_DDB_OK) {
             /* the first failure in order is a real one: those after it were not sent */
             *err = "BatchWriteItem: " + bd_ddb_describe(&op);
@@ -173,7 +199,7 @@ bd_ddb_write_wave(bd_ddb_client_t *client, std::vector<std::string> *bodies, siz
         size_t nleft = json_array_size(left);
         if (nleft > 0) {
             stats->unprocessed += nleft;
-            bodies->push_back(bd_ddb_dump(json_pack("{s:{s:O}}", "RequestItems", table.c_str(), left)));
+            left_bodies->push_back(bd_ddb_dump(json_pack("{s:{s:O}}", "RequestItems", table.c_str(), left)));
         }
     }
     return 0;
@@ -184,38 +210,31 @@ bd_ddb_push_items(bd_ddb_client_t *client, const bd_ddb_conf_t *conf, const std:
                   const bd_ddb_round_t *r, bd_ddb_push_stats_t *stats, std::string *err)
 {
     const std::string &table = conf->usage_table;
-    std::vector<std::string> bodies;
-    /* Each body is given the room of the one before: grown append by append, a
-     * 20 KB body was copied a dozen times into fresh memory. */
-    size_t room = BD_DDB_BATCH * 1024;
-    for (size_t off = 0; off < r->rows.size(); off += BD_DDB_BATCH) {
-        std::string body;
-        body.reserve(room);
-        body.append("{\"RequestItems\":{");
-        bd_json_append_string(&body, table);
-        body.append(":[");
-        for (size_t i = off; i < r->rows.size() && i < off + BD_DDB_BATCH; i++) {
-            body.append(i > off ? ",{\"PutRequest\":{\"Item\":" : "{\"PutRequest\":{\"Item\":");
-            bd_ddb_usage_item_append(&body, &r->rows[i], task_id, conf->usage_item_ttl_ms);
-            body.append("}}");
-        }
-        body.append("]}}");
-        room = body.size() + body.size() / 8;
-        bodies.push_back(std::move(body));
-    }
     size_t concurrency = (size_t)conf->usage_push_concurrency;
-    for (int wave = 0; !bodies.empty(); wave++) {
+    /* The first wave's bodies are written as their calls start, into the room of
+     * bodies already sent: a round of 10,000 rows built up front was 8 MB of fresh
+     * memory, touched page by page, every round. */
+    bd_ddb_batches_t batches = {r, conf, &task_id};
+    bd_ddb_filler_t filler = {bd_ddb_batch_fill, &batches};
+    std::vector<bd_ddb_op_t> ops((r->rows.size() + BD_DDB_BATCH - 1) / BD_DDB_BATCH);
+    for (bd_ddb_op_t &op : ops) {
+        op.target = "BatchWriteItem";
+    }
+    std::vector<std::string> bodies;
+    if (bd_ddb_write_wave(client, &ops, &filler, concurrency, table, &bodies, stats, err) != 0) {
+        return -1;
+    }
+    for (int wave = 1; !bodies.empty(); wave++) {
         if (wave >= BD_DDB_UNPROCESSED_WAVES) {
             *err = "DynamoDB kept handing back unprocessed items";
             return -1;
         }
-        if (wave > 0) {
-            /* full jitter on 50 ms doubling, capped at 2 s */
-            int64_t cap = 50LL << (wave < 6 ? wave : 6);
-            cap = cap > 2000 ? 2000 : cap;
-            usleep((useconds_t)((rand() % (cap + 1)) * 1000));
-        }
-        if (bd_ddb_write_wave(client, &bodies, concurrency, table, stats, err) != 0) {
+        /* full jitter on 50 ms doubling, capped at 2 s */
+        int64_t cap = 50LL << (wave < 6 ? wave : 6);
+        cap = cap > 2000 ? 2000 : cap;
+        usleep((useconds_t)((rand() % (cap + 1)) * 1000));
+        ops = bd_ddb_ops("BatchWriteItem", &bodies);
+        if (bd_ddb_write_wave(client, &ops, nullptr, concurrency, table, &bodies, stats, err) != 0) {
             return -1;
         }
     }

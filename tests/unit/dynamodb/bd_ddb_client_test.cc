@@ -2,7 +2,8 @@
  * bd_ddb_client_test.cc: the client's window against an endpoint where nothing
  * listens (a real refused connection, no server): every op ends with a transport
  * error after its attempts; with stop_on_failure, ops not started when the first
- * failed are not sent at all, and say so.
+ * failed are not sent at all, and say so; a filler writes each body once, as its
+ * op first starts.
  */
 #include "modules/dynamodb/bd_ddb_client.h"
 
@@ -57,12 +58,13 @@ protected:
         bd_ddb_client_destroy(client_);
         bd_credentials_destroy(creds_);
     }
-    std::vector<bd_ddb_op_t> Ops(size_t n)
+    /* <n> PutItem ops with <body> ("" for a filler to write) */
+    std::vector<bd_ddb_op_t> Ops(size_t n, const char *body = "{}")
     {
         std::vector<bd_ddb_op_t> ops(n);
         for (bd_ddb_op_t &op : ops) {
             op.target = "PutItem";
-            op.body = "{}";
+            op.body = body;
         }
         return ops;
     }
@@ -106,4 +108,51 @@ TEST_F(DdbClient, RunIsAWindowOfAll)
         EXPECT_EQ(op.status, BD_DDB_TRANSPORT);
         EXPECT_EQ(op.attempts, 2);
     }
+}
+
+/* Records the ops a filler was asked for, and writes a body naming the op. */
+struct FillLog {
+    std::vector<size_t> asked;
+};
+
+static void
+FillBody(void *arg, size_t i, std::string *body)
+{
+    FillLog *log = (FillLog *)arg;
+    EXPECT_TRUE(body->empty());
+    log->asked.push_back(i);
+    body->append("{\"op\":" + std::to_string(i) + "}");
+}
+
+/* Runs <ops> with a filler; returns the ops it was asked for, in order. */
+static std::vector<size_t>
+RunFilled(bd_ddb_client_t *c, std::vector<bd_ddb_op_t> *ops, size_t window, bool stop)
+{
+    FillLog log;
+    bd_ddb_filler_t filler = {FillBody, &log};
+    bd_ddb_run_window(c, ops->data(), ops->size(), window, stop, &filler);
+    return log.asked;
+}
+
+TEST_F(DdbClient, FillerWritesEachBodyOnceAndTakesItBack)
+{
+    std::vector<bd_ddb_op_t> ops = Ops(7, "");
+    std::vector<size_t> asked = RunFilled(client_, &ops, 3, false);
+    /* once per op, in order, although each op was attempted twice */
+    ASSERT_EQ(asked.size(), 7u);
+    for (size_t i = 0; i < asked.size(); i++) {
+        EXPECT_EQ(asked[i], i);
+    }
+    for (const bd_ddb_op_t &op : ops) {
+        EXPECT_EQ(op.attempts, 2);
+        EXPECT_EQ(op.status, BD_DDB_TRANSPORT);
+        EXPECT_TRUE(op.body.empty()); /* taken back once the op ended */
+    }
+}
+
+TEST_F(DdbClient, FillerIsNotAskedForOpsNeverSent)
+{
+    std::vector<bd_ddb_op_t> ops = Ops(5, "");
+    EXPECT_EQ(RunFilled(client_, &ops, 1, true), std::vector<size_t>{0});
+    EXPECT_EQ(ops[4].status, BD_DDB_ABORTED);
 }

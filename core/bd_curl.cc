@@ -107,6 +107,7 @@ struct bd_curl_s {
     bool h2_requeue;       /* the kick restarts the transfers the cap held back */
     bool h2_recap;         /* the kick sets the cap (asked for while curl was on the stack) */
     bool multiplex;        /* CURLPIPE_MULTIPLEX set: an HTTP/2 transfer has come */
+    bool env_proxy;        /* the environment names a proxy for libcurl to read */
     long max_host_connections; /* the caller's limit (bd_curl_options_t) */
 };
 
@@ -874,6 +875,11 @@ bd_curl_setup(bd_curl_xfer_t *x, const bd_curl_request_t *req)
     }
     bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms) != 0;
     bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->total_timeout_ms) != 0;
+    if (!x->c->env_proxy) {
+        /* no proxy, said here: libcurl would read five variables for every request */
+        bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != 0;
+        bad |= curl_easy_setopt(e, CURLOPT_NOPROXY, "") != 0;
+    }
     return !bad;
 }
 
@@ -1177,6 +1183,23 @@ bd_curl_set_limits(bd_curl_t *c, const bd_curl_options_t *opts)
     return 0;
 }
 
+/* Whether the environment holds a variable libcurl reads for an http or https
+ * URL's proxy: then each transfer leaves the choice to libcurl. */
+static bool
+bd_curl_env_names_proxy(void)
+{
+    static const char *const names[] = {
+        "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+        "no_proxy", "NO_PROXY",
+    };
+    for (const char *name : names) {
+        if (getenv(name) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bd_curl_t *
 bd_curl_create(struct event_base *base, const bd_curl_options_t *opts)
 {
@@ -1193,6 +1216,7 @@ bd_curl_create(struct event_base *base, const bd_curl_options_t *opts)
     c->h2_requeue = false;
     c->h2_recap = false;
     c->multiplex = false;
+    c->env_proxy = bd_curl_env_names_proxy();
     if (o->ca_file != NULL) {
         c->ca_file = o->ca_file;
     }

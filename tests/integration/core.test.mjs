@@ -528,6 +528,61 @@ describe('stop', () => {
         assert.doesNotMatch(d.stderr.slice(from), /shutdown_timeout reached/);
     });
 
+    /* A forward proxy on loopback: records each request's target and relays it. */
+    async function startForwardProxy(t) {
+        const seen = [];
+        const server = http.createServer((req, res) => {
+            seen.push(`${req.method} ${req.url}`);
+            const target = new URL(req.url); /* absolute form, as a proxy is asked */
+            const up = http.request({ host: target.hostname, port: target.port, method: req.method,
+                                      path: target.pathname + target.search, headers: req.headers },
+                                    (ur) => {
+                res.writeHead(ur.statusCode, ur.headers);
+                ur.pipe(res);
+            });
+            up.on('error', () => res.destroy());
+            req.pipe(up);
+        });
+        await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+        t.after(() => server.close());
+        return { url: `http://127.0.0.1:${server.address().port}`, seen };
+    }
+
+    function askSonnet(d) {
+        return httpRequest(`${d.url}/v1/messages`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01',
+                       'x-api-key': CORE_MASTER_KEY },
+            body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 20,
+                                   messages: [{ role: 'user', content: 'hi' }] }),
+        });
+    }
+
+    test('http_proxy from the environment carries the calls to Bedrock, and no_proxy ' +
+         'exempts a host', async (t) => {
+        const emu = await startEmulator({ t });
+        const proxy = await startForwardProxy(t);
+        const viaProxy = await startBedrockd({ conf: upstreamConf(emu, ''), t,
+                                               env: { http_proxy: proxy.url } });
+        const res = await askSonnet(viaProxy);
+        assert.equal(res.status, 200, res.body);
+        assert.ok(proxy.seen.some((r) => r.startsWith(`POST ${emu.url}/model/`)),
+                  `the proxy saw: ${JSON.stringify(proxy.seen)}`);
+
+        const before = proxy.seen.length;
+        const exempt = await startBedrockd({ conf: upstreamConf(emu, ''), t,
+                                             env: { http_proxy: proxy.url, no_proxy: '127.0.0.1' } });
+        assert.equal((await askSonnet(exempt)).status, 200);
+        /* and without any proxy variable, straight to the emulator */
+        const direct = await startBedrockd({ conf: upstreamConf(emu, ''), t,
+                                             env: { http_proxy: undefined, https_proxy: undefined,
+                                                    HTTPS_PROXY: undefined, all_proxy: undefined,
+                                                    ALL_PROXY: undefined, no_proxy: undefined,
+                                                    NO_PROXY: undefined } });
+        assert.equal((await askSonnet(direct)).status, 200);
+        assert.equal(proxy.seen.length, before, `the proxy saw: ${JSON.stringify(proxy.seen)}`);
+    });
+
     test('SIGTERM gives up on a stream after shutdown_timeout and exits 0', async (t) => {
         const emu = await startEmulator({ t });
         const d = await startBedrockd({ conf: upstreamConf(emu, 'shutdown_timeout 300ms;\n'), t });

@@ -15,24 +15,37 @@
 #include "modules/dynamodb/bd_ddb_local.h"
 #include "modules/dynamodb/bd_ddb_usage.h"
 
-int64_t
-bd_ddb_cost_micros(const bd_ddb_conf_t *conf, const std::string &model, const std::string &resolved,
-                   int64_t input, int64_t output, int64_t cache_read, int64_t cache_write)
+const bd_ddb_price_t *
+bd_ddb_price_find(const bd_ddb_conf_t *conf, const std::string &model, const std::string &resolved)
 {
     const bd_ddb_price_t *found = nullptr;
     for (const bd_ddb_price_t &p : conf->prices) {
         if (p.model == model) {
-            found = &p;
-            break;
+            return &p;
         }
         found = found == nullptr && p.model == resolved ? &p : found;
     }
-    if (found == nullptr) {
+    return found;
+}
+
+int64_t
+bd_ddb_price_cost(const bd_ddb_price_t *p, int64_t input, int64_t output, int64_t cache_read,
+                  int64_t cache_write)
+{
+    if (p == nullptr) {
         return 0;
     }
-    const bd_ddb_price_t &p = *found; /* USD per 1e6 tokens = micro-USD per token */
-    return llround((double)input * p.input + (double)output * p.output +
-                   (double)cache_read * p.cache_read + (double)cache_write * p.cache_write);
+    /* USD per 1e6 tokens = micro-USD per token */
+    return llround((double)input * p->input + (double)output * p->output +
+                   (double)cache_read * p->cache_read + (double)cache_write * p->cache_write);
+}
+
+int64_t
+bd_ddb_cost_micros(const bd_ddb_conf_t *conf, const std::string &model, const std::string &resolved,
+                   int64_t input, int64_t output, int64_t cache_read, int64_t cache_write)
+{
+    return bd_ddb_price_cost(bd_ddb_price_find(conf, model, resolved), input, output, cache_read,
+                             cache_write);
 }
 
 struct bd_ddb_spent_t {

@@ -20,6 +20,14 @@
 #include "modules/dynamodb/bd_ddb_conf.h"
 #include "modules/store/bd_store.h"
 
+/* <model>'s price in the conf (then <resolved>'s), or null when it has neither. */
+const bd_ddb_price_t *bd_ddb_price_find(const bd_ddb_conf_t *conf, const std::string &model,
+                                       const std::string &resolved);
+
+/* The cost of tokens at <p>, in micro-USD; 0 when <p> is null. */
+int64_t bd_ddb_price_cost(const bd_ddb_price_t *p, int64_t input, int64_t output,
+                          int64_t cache_read, int64_t cache_write);
+
 /* The cost of tokens at <model>'s price (then <resolved>'s), in micro-USD; 0 when
  * the conf has no price for either. */
 int64_t bd_ddb_cost_micros(const bd_ddb_conf_t *conf, const std::string &model,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <unordered_map>
 #include <vector>
 
 #include "core/bd_json.h"
@@ -284,36 +285,46 @@ bd_ddb_usage_aggregate_append(std::string *out, const std::string &table, const 
     out->append("}}");
 }
 
+/* The groups a row adds to, and its price: found once per key, model (and what
+ * it resolved to) and day of a round, since the rows of many keys interleave. */
+struct bd_ddb_row_groups_t {
+    int64_t day_no = -1;
+    bd_ddb_agg_t *by_key = nullptr, *by_model = nullptr, *by_month = nullptr;
+    const bd_ddb_price_t *price = nullptr;
+};
+
 static int
 bd_ddb_push_aggregates(bd_ddb_client_t *client, const bd_ddb_conf_t *conf,
                        const std::string &task_id, const bd_ddb_round_t *r,
                        bd_ddb_push_stats_t *stats, std::string *err)
 {
-    std::map<std::pair<std::string, std::string>, bd_ddb_agg_t> groups;
-    /* Rows come in runs of one key, model and day: the groups of the row before
-     * are reused without building their names (map entries do not move). */
-    const bd_usage_record_t *prev = nullptr;
-    int64_t prev_day = -1;
-    bd_ddb_agg_t *by_key = nullptr, *by_model = nullptr, *by_month = nullptr;
+    std::map<std::pair<std::string, std::string>, bd_ddb_agg_t> groups; /* entries do not move */
+    std::unordered_map<std::string, bd_ddb_row_groups_t> found;
+    std::string id;
     for (const bd_ddb_usage_row_t &row : r->rows) {
         const bd_usage_record_t &u = row.rec;
         int64_t day_no = u.time_ms >= 0 ? u.time_ms / 86400000 : -1;
-        if (prev == nullptr || day_no < 0 || day_no != prev_day || u.key_id != prev->key_id ||
-            u.model != prev->model) {
+        id.assign(u.key_id);
+        id.push_back('\0');
+        id.append(u.model);
+        id.push_back('\0');
+        id.append(u.model_resolved);
+        bd_ddb_row_groups_t &g = found[id];
+        if (g.by_key == nullptr || day_no < 0 || day_no != g.day_no) {
             std::string day = bd_ddb_day(u.time_ms);
             const std::string &key = u.key_id.empty() ? std::string("-") : u.key_id;
             const std::string &model = u.model.empty() ? std::string("-") : u.model;
-            by_key = &groups[{"agg#key#" + key, day}];
-            by_model = &groups[{"agg#model#" + model, day}];
-            by_month = &groups[{"agg#keymonth#" + key, bd_ddb_month(u.time_ms)}];
+            g.by_key = &groups[{"agg#key#" + key, day}];
+            g.by_model = &groups[{"agg#model#" + model, day}];
+            g.by_month = &groups[{"agg#keymonth#" + key, bd_ddb_month(u.time_ms)}];
+            g.price = bd_ddb_price_find(conf, u.model, u.model_resolved);
+            g.day_no = day_no;
         }
-        prev = &u;
-        prev_day = day_no;
-        int64_t cost = bd_ddb_cost_micros(conf, u.model, u.model_resolved, u.input_tokens,
-                                          u.output_tokens, u.cache_read_tokens, u.cache_write_tokens);
-        bd_ddb_agg_add(by_key, u, cost);
-        bd_ddb_agg_add(by_model, u, cost);
-        bd_ddb_agg_add(by_month, u, cost);
+        int64_t cost = bd_ddb_price_cost(g.price, u.input_tokens, u.output_tokens,
+                                         u.cache_read_tokens, u.cache_write_tokens);
+        bd_ddb_agg_add(g.by_key, u, cost);
+        bd_ddb_agg_add(g.by_model, u, cost);
+        bd_ddb_agg_add(g.by_month, u, cost);
     }
     std::vector<std::string> bodies(groups.size());
     size_t i = 0;

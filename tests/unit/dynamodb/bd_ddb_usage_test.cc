@@ -3,9 +3,12 @@
  * dynalite never answers BatchWriteItem with UnprocessedItems (real DynamoDB does
  * when a partition is throttled), so a small HTTP responder on loopback plays that
  * part: it hands back the first item of the first call to arrive, and the round
- * must send that item again, alone, and count every row once.
+ * must send that item again, alone, and count every row once. The same round's
+ * aggregate updates are read back too: sums by key, model and month, across a
+ * change of day, for rows of several keys and models interleaved.
  */
 #include "modules/dynamodb/bd_ddb_usage.h"
+#include "modules/dynamodb/bd_ddb_budget.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -16,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -164,7 +168,7 @@ private:
     std::string handed_back_; /* the pk of the item handed back */
 };
 
-TEST(DdbUsagePush, HandedBackItemsAreSentAgainAndCountedOnce)
+TEST(DdbUsagePush, HandedBackItemsAreSentAgainAndAggregatesAddUp)
 {
     setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 1);
@@ -185,16 +189,25 @@ TEST(DdbUsagePush, HandedBackItemsAreSentAgainAndCountedOnce)
     conf.usage_table = "usage";
     conf.usage_push_concurrency = 3;
     conf.usage_item_ttl_ms = 0;
+    bd_ddb_price_t price;
+    price.model = "m-a";
+    price.input = 2; /* USD per million tokens: 2 micro-USD a token */
+    price.output = price.cache_read = price.cache_write = 0;
+    conf.prices.push_back(price);
     bd_ddb_round_t r;
     r.seq = 1;
+    const int64_t dec31 = 1735689599000LL; /* 2024-12-31 23:59:59 UTC */
     for (int i = 0; i < 60; i++) { /* three BatchWriteItem calls: 25, 25 and 10 rows */
         bd_ddb_usage_row_t row;
         row.id = i + 1;
         row.rec.request_id = "req-" + std::to_string(i);
-        row.rec.time_ms = 1765000000000;
-        row.rec.key_id = "key_a";
-        row.rec.model = "claude-haiku-4-5";
-        row.rec.status = 200;
+        /* the rows of three keys and two models interleave; the last 12 are of the
+         * next day, and month */
+        row.rec.time_ms = i < 48 ? dec31 : dec31 + 2000;
+        row.rec.key_id = "key_" + std::to_string(i % 3);
+        row.rec.model = i % 2 ? "m-a" : "m-b";
+        row.rec.status = i % 10 == 0 ? 500 : 200;
+        row.rec.input_tokens = 10;
         r.rows.push_back(row);
     }
     r.lo = 0;
@@ -210,11 +223,48 @@ TEST(DdbUsagePush, HandedBackItemsAreSentAgainAndCountedOnce)
     ASSERT_EQ(again.compare(0, 8, "req#req-"), 0) << again;
     std::vector<Call> calls = ddb.calls();
     std::vector<std::string> batches;
+    std::map<std::string, std::string> sums; /* "pk sk" -> "requests errors input cost" */
     for (const Call &c : calls) {
         if (c.target == "BatchWriteItem") {
             batches.push_back(c.body);
+        } else if (c.target == "UpdateItem") {
+            json_error_t e;
+            json_t *j = json_loads(c.body.c_str(), 0, &e);
+            ASSERT_NE(j, nullptr) << c.body;
+            std::string item, n;
+            json_t *key = json_object_get(j, "Key");
+            item = std::string(json_string_value(json_object_get(json_object_get(key, "pk"), "S"))) +
+                   " " + json_string_value(json_object_get(json_object_get(key, "sk"), "S"));
+            json_t *v = json_object_get(j, "ExpressionAttributeValues");
+            for (const char *name : {":r", ":e", ":i", ":c"}) {
+                n += std::string(n.empty() ? "" : " ") +
+                     json_string_value(json_object_get(json_object_get(v, name), "N"));
+            }
+            sums[item] = n;
+            json_decref(j);
         }
     }
+    /* each key has 16 rows on Dec 31 and 4 on Jan 1; the errors are rows 0, 10,
+     * ..., 50; m-a (the odd rows) costs 20 micro-USD a row, m-b has no price */
+    std::map<std::string, std::string> want = {
+        {"agg#key#key_0 2024-12-31", "16 2 160 160"},
+        {"agg#key#key_0 2025-01-01", "4 0 40 40"},
+        {"agg#key#key_1 2024-12-31", "16 2 160 160"},
+        {"agg#key#key_1 2025-01-01", "4 0 40 40"},
+        {"agg#key#key_2 2024-12-31", "16 1 160 160"},
+        {"agg#key#key_2 2025-01-01", "4 1 40 40"},
+        {"agg#keymonth#key_0 2024-12", "16 2 160 160"},
+        {"agg#keymonth#key_0 2025-01", "4 0 40 40"},
+        {"agg#keymonth#key_1 2024-12", "16 2 160 160"},
+        {"agg#keymonth#key_1 2025-01", "4 0 40 40"},
+        {"agg#keymonth#key_2 2024-12", "16 1 160 160"},
+        {"agg#keymonth#key_2 2025-01", "4 1 40 40"},
+        {"agg#model#m-a 2024-12-31", "24 0 240 480"},
+        {"agg#model#m-a 2025-01-01", "6 0 60 120"},
+        {"agg#model#m-b 2024-12-31", "24 5 240 0"},
+        {"agg#model#m-b 2025-01-01", "6 1 60 0"},
+    };
+    EXPECT_EQ(sums, want);
     ASSERT_EQ(batches.size(), 4u);
     for (int i = 0; i < 60; i++) {
         std::string pk = "\"req#req-" + std::to_string(i) + "\"";

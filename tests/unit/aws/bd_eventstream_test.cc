@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <vector>
 #include <string.h>
 
 namespace {
@@ -141,6 +142,40 @@ TEST(Crc32, CheckValue)
     EXPECT_EQ(0xCBF43926u, bd_crc32(0, "123456789", 9));
     EXPECT_EQ(0u, bd_crc32(0, "", 0));
     EXPECT_EQ(0xCBF43926u, bd_crc32(bd_crc32(0, "1234", 4), "56789", 5));
+}
+
+/* The definition, a bit at a time. */
+static uint32_t
+Crc32Bitwise(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) {
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+    }
+    return ~c;
+}
+
+TEST(Crc32, EightAtATimeAgreesWithTheDefinition)
+{
+    /* every length up to 600 at every alignment, and split at every point */
+    std::vector<uint8_t> buf(608);
+    uint32_t x = 2463534242u;
+    for (uint8_t &b : buf) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        b = (uint8_t) x;
+    }
+    for (size_t off = 0; off < 8; off++) {
+        for (size_t n = 0; n <= 600; n++) {
+            ASSERT_EQ(Crc32Bitwise(&buf[off], n), bd_crc32(0, &buf[off], n)) << off << " " << n;
+        }
+    }
+    uint32_t whole = bd_crc32(0, buf.data(), 600);
+    for (size_t cut = 0; cut <= 600; cut++) {
+        ASSERT_EQ(whole, bd_crc32(bd_crc32(0, buf.data(), cut), &buf[cut], 600 - cut)) << cut;
+    }
 }
 
 TEST(EventStream, DecodeEmptyAndNoHeaders)

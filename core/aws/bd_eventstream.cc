@@ -87,8 +87,11 @@ bd_es_put_be(std::string *out, uint64_t v, size_t n)
 const std::string *
 bd_es_message_header(const bd_es_message_t *m, const char *name)
 {
+    /* lengths first: a streamed event is looked up five times, ":event-type" and
+     * ":message-type" differ in length, and most names never reach memcmp */
+    size_t len = strlen(name);
     for (const bd_es_header_t &h : m->headers) {
-        if (h.type == BD_ES_STRING && h.name == name) {
+        if (h.type == BD_ES_STRING && h.name.size() == len && memcmp(h.name.data(), name, len) == 0) {
             return &h.str;
         }
     }

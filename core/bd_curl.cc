@@ -875,6 +875,11 @@ bd_curl_setup(bd_curl_xfer_t *x, const bd_curl_request_t *req)
     }
     bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms) != 0;
     bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->total_timeout_ms) != 0;
+    /* Over HTTP/1.1 only: libcurl 7.88 stalls HTTP/2 streams read through a small
+     * buffer, and loses bytes of a paused one (the http2 suite shows both). */
+    if (req->recv_buffer > 0 && !x->h2) {
+        bad |= curl_easy_setopt(e, CURLOPT_BUFFERSIZE, req->recv_buffer) != 0;
+    }
     if (!x->c->env_proxy) {
         /* no proxy, said here: libcurl would read five variables for every request */
         bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != 0;

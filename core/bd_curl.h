@@ -64,6 +64,10 @@ typedef struct {
     long first_byte_timeout_ms; /* from start until the response headers are complete */
     long idle_timeout_ms;       /* longest silence between body bytes after the headers */
     long total_timeout_ms;      /* the whole transfer, time spent paused included */
+    /* curl's receive buffer in bytes (CURLOPT_BUFFERSIZE, 1024 at least) over HTTP/1.1;
+     * 0 = curl's 16 KB, which HTTP/2 always uses. curl allocates it for each transfer,
+     * so a held stream keeps one. */
+    long recv_buffer;
     /* Asked once the connection that will carry the request is chosen (new or reused), with
      * the peer's numeric address and the transfer's <data>; false ends the transfer with
      * BD_CURL_ERROR before a request byte is sent. Runs inside curl: it may not call any

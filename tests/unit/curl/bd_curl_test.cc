@@ -483,6 +483,40 @@ TEST_F(CurlTest, StreamArrivesInOrder)
     EXPECT_GT(r.data_calls, 1);
 }
 
+/* A stream read through a 1 KiB buffer gets its 5,000-byte pieces whole, in pieces of
+ * at most 1 KiB; the next transfer on the recycled handle reads a large answer with
+ * curl's own buffer again (curl allocates the buffer per transfer). */
+TEST_F(CurlTest, SmallReceiveBufferThenTheDefaultOnTheSameHandle)
+{
+    rec_t r;
+    std::string url = url_base + "/stream?n=10&delay_ms=0&size=5000";
+    bd_curl_request_t req = {};
+
+    req.url = url.c_str();
+    req.first_byte_timeout_ms = 5000;
+    req.idle_timeout_ms = 5000;
+    req.recv_buffer = 1024;
+    ASSERT_NE(start(&r, req), nullptr);
+    ASSERT_TRUE(run_until_done(&r));
+    EXPECT_EQ(r.code, BD_CURL_OK) << r.message;
+    EXPECT_EQ(r.body, test_stream_body(10, 5000));
+    EXPECT_GE(r.data_calls, 49); /* 50,000 bytes, 1 KiB at a time at most */
+
+    rec_t big;
+    std::string echo = url_base + "/echo";
+    std::string body(1024 * 1024, 'x');
+    bd_curl_request_t req2 = {};
+    req2.url = echo.c_str();
+    req2.content_type = "application/octet-stream";
+    req2.body = body.data();
+    req2.body_len = body.size();
+    ASSERT_NE(start(&big, req2), nullptr);
+    ASSERT_TRUE(run_until_done(&big, 30000));
+    EXPECT_EQ(big.code, BD_CURL_OK) << big.message;
+    EXPECT_TRUE(big.body == body);
+    EXPECT_LT(big.data_calls, 1024); /* read in curl's 16 KiB, not 1 KiB */
+}
+
 void
 resume_window(rec_t *r)
 {

@@ -467,19 +467,29 @@ TEST_F(CurlTest, FiftyConcurrentStreams)
     EXPECT_EQ(stats().completed, 50u);
 }
 
-TEST_F(CurlTest, StreamArrivesInOrder)
+/* Runs /stream?n=N&delay_ms=D&size=S to its end (through a <recv_buffer> if > 0)
+ * and checks every byte arrived in order. */
+static void
+ExpectWholeStream(fixture_t *f, rec_t *r, int n, int delay_ms, int size, long recv_buffer)
 {
-    rec_t r;
-    std::string url = url_base + "/stream?n=20&delay_ms=3&size=100";
+    std::string url = f->url_base + "/stream?n=" + std::to_string(n) +
+                      "&delay_ms=" + std::to_string(delay_ms) + "&size=" + std::to_string(size);
     bd_curl_request_t req = {};
 
     req.url = url.c_str();
     req.first_byte_timeout_ms = 5000;
     req.idle_timeout_ms = 5000;
-    ASSERT_NE(start(&r, req), nullptr);
-    ASSERT_TRUE(run_until_done(&r));
-    EXPECT_EQ(r.code, BD_CURL_OK) << r.message;
-    EXPECT_EQ(r.body, test_stream_body(20, 100));
+    req.recv_buffer = recv_buffer;
+    ASSERT_NE(f->start(r, req), nullptr);
+    ASSERT_TRUE(f->run_until_done(r));
+    EXPECT_EQ(r->code, BD_CURL_OK) << r->message;
+    EXPECT_EQ(r->body, test_stream_body(n, size));
+}
+
+TEST_F(CurlTest, StreamArrivesInOrder)
+{
+    rec_t r;
+    ExpectWholeStream(this, &r, 20, 3, 100, 0);
     EXPECT_GT(r.data_calls, 1);
 }
 
@@ -489,17 +499,7 @@ TEST_F(CurlTest, StreamArrivesInOrder)
 TEST_F(CurlTest, SmallReceiveBufferThenTheDefaultOnTheSameHandle)
 {
     rec_t r;
-    std::string url = url_base + "/stream?n=10&delay_ms=0&size=5000";
-    bd_curl_request_t req = {};
-
-    req.url = url.c_str();
-    req.first_byte_timeout_ms = 5000;
-    req.idle_timeout_ms = 5000;
-    req.recv_buffer = 1024;
-    ASSERT_NE(start(&r, req), nullptr);
-    ASSERT_TRUE(run_until_done(&r));
-    EXPECT_EQ(r.code, BD_CURL_OK) << r.message;
-    EXPECT_EQ(r.body, test_stream_body(10, 5000));
+    ExpectWholeStream(this, &r, 10, 0, 5000, 1024);
     EXPECT_GE(r.data_calls, 49); /* 50,000 bytes, 1 KiB at a time at most */
 
     rec_t big;

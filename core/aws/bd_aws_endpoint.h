@@ -46,7 +46,7 @@ struct bd_aws_endpoint_t {
     std::string url;          /* scheme://host + base_path, no trailing '/' */
     std::string region;       /* signing region (the input region) */
     std::string signing_name; /* "bedrock" for bedrock-runtime and bedrock, else the service */
-    bool overridden;          /* from conf or AWS_ENDPOINT_URL* rather than the default host */
+    bool overridden = false;  /* from conf or AWS_ENDPOINT_URL* rather than the default host */
 };
 
 /* Resolves the endpoint of <service> ("bedrock-runtime", "bedrock", "sts", "dynamodb"):

@@ -198,7 +198,7 @@ TEST(DdbUsagePush, HandedBackItemsAreSentAgainAndAggregatesAddUp)
     r.seq = 1;
     const int64_t dec31 = 1735689599000LL; /* 2024-12-31 23:59:59 UTC */
     for (int i = 0; i < 60; i++) { /* three BatchWriteItem calls: 25, 25 and 10 rows */
-        bd_ddb_usage_row_t row;
+        bd_ddb_usage_row_t row{}; /* every field zero, then the ones that matter */
         row.id = i + 1;
         row.rec.request_id = "req-" + std::to_string(i);
         /* the rows of three keys and two models interleave; the last 12 are of the

@@ -19,7 +19,7 @@ struct sqlite3;
 #define BD_STORE_DEFAULT_PATH "/var/lib/bedrockd/bedrockd.db"
 
 /* The schema version the code writes (PRAGMA user_version). */
-enum { BD_STORE_SCHEMA_VERSION = 9 };
+enum { BD_STORE_SCHEMA_VERSION = 10 };
 
 /* Opens (creating the file, never its directory) <path>, sets WAL and a busy
  * timeout of <busy_ms>, and migrates the schema to the latest version. Returns the
@@ -36,6 +36,10 @@ int bd_store_schema_version(sqlite3 *db);
 
 /* PRAGMA data_version: changes when another connection commits. -1 on error. */
 int64_t bd_store_data_version(sqlite3 *db);
+
+/* How many rows of keys and models were ever inserted, updated or deleted (counted
+ * by triggers). -1 on error. */
+int64_t bd_store_keys_models_writes(sqlite3 *db);
 
 /* --- keys --- */
 

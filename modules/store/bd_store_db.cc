@@ -16,6 +16,14 @@
 static const char bd_store_migrate_usage_cached[] =
     "ALTER TABLE usage ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;";
 
+/* Triggers that count every insert, update and delete of a table in `changes`. */
+#define BD_STORE_COUNT_WRITE(table, what)                                               \
+    "CREATE TRIGGER " table "_" what "_counted AFTER " what " ON " table                \
+    " BEGIN UPDATE changes SET n = n + 1 WHERE name = '" table "'; END;"
+#define BD_STORE_COUNT_WRITES(table)                                                    \
+    BD_STORE_COUNT_WRITE(table, "INSERT")                                               \
+    BD_STORE_COUNT_WRITE(table, "UPDATE") BD_STORE_COUNT_WRITE(table, "DELETE")
+
 /* Scripts by version: bd_store_migrations[v - 1] takes a file from v - 1 to v. */
 static const char *const bd_store_migrations[] = {
     /* 1: keys and usage */
@@ -111,6 +119,13 @@ static const char *const bd_store_migrations[] = {
     /* 9: audit rows the fleet's DynamoDB audit table has not taken yet (it was away) */
     "ALTER TABLE audit ADD COLUMN fleet_pending INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX audit_fleet_pending ON audit(fleet_pending) WHERE fleet_pending = 1;",
+
+    /* 10: writes to keys and models counted, so that the store thread reloads them
+     * when they moved, not whenever another connection commits (the DynamoDB sync
+     * records every usage push round) */
+    "CREATE TABLE changes (name TEXT PRIMARY KEY, n INTEGER NOT NULL);"
+    "INSERT INTO changes VALUES ('keys', 0), ('models', 0);"
+    BD_STORE_COUNT_WRITES("keys") BD_STORE_COUNT_WRITES("models"),
 };
 
 static_assert(sizeof(bd_store_migrations) / sizeof(bd_store_migrations[0]) ==
@@ -151,6 +166,12 @@ int64_t
 bd_store_data_version(sqlite3 *db)
 {
     return bd_store_pragma_int(db, "PRAGMA data_version");
+}
+
+int64_t
+bd_store_keys_models_writes(sqlite3 *db)
+{
+    return bd_store_pragma_int(db, "SELECT sum(n) FROM changes WHERE name IN ('keys', 'models')");
 }
 
 int

@@ -2,8 +2,9 @@
  * bd_store_thread.cc: the store thread, the only writer of the SQLite file in the
  * daemon. Reactors append usage records to a queue under a mutex; the thread
  * writes them in batches (by count, or once the oldest has waited the flush
- * interval), polls PRAGMA data_version to see other processes' commits, and then
- * rebuilds and publishes the key table (bd_keys.h) and the model map additions. Other
+ * interval), polls PRAGMA data_version to see other connections' commits, and when
+ * one wrote keys or models (a count kept by triggers says so) rebuilds and publishes
+ * the key table (bd_keys.h) and the model map additions. Other
  * modules' jobs (stored responses) run on the same connection, in order. Stopping writes
  * everything queued first.
  */
@@ -48,6 +49,7 @@ struct bd_store_t {
 
     uint64_t keys_generation; /* store thread only */
     int64_t data_version;     /* store thread only */
+    int64_t keys_models_writes; /* as counted when keys and models were last loaded */
 };
 
 /* Reads the model map additions and publishes them to the model map. Store thread
@@ -164,6 +166,13 @@ bd_store_poll(bd_store_t *s)
         return;
     }
     s->data_version = v;
+    /* Counted before the load: a write landing meanwhile is loaded again next time.
+     * A commit that left keys and models alone (the DynamoDB sync's push rounds,
+     * stored responses, the audit trail) reloads nothing. */
+    int64_t writes = bd_store_keys_models_writes(s->db);
+    if (writes >= 0 && writes == s->keys_models_writes) {
+        return;
+    }
     std::string err;
     if (bd_store_publish_keys(s, &err) != 0 || bd_store_publish_models(s, &err) != 0) {
         bd_log_error(BD_LOG_ERR, nullptr, "store: reloading keys and models failed: %s",
@@ -171,6 +180,7 @@ bd_store_poll(bd_store_t *s)
         s->data_version = -1; /* try again at the next tick */
         return;
     }
+    s->keys_models_writes = writes;
     bd_log_error(BD_LOG_INFO, nullptr, "store: keys reloaded (generation %llu)",
                  (unsigned long long)s->keys_generation);
 }
@@ -256,6 +266,7 @@ bd_store_start(const char *path, int64_t flush_interval_ms, std::string *err)
     pthread_cond_init(&s->refreshed, nullptr);
     s->keys_generation = 0;
     s->data_version = bd_store_data_version(db);
+    s->keys_models_writes = bd_store_keys_models_writes(db);
     pthread_mutex_init(&s->lock, nullptr);
     bd_cond_init_monotonic(&s->cond);
     if (bd_store_publish_keys(s, err) != 0 || bd_store_publish_models(s, err) != 0) {

@@ -1,7 +1,8 @@
 /*
  * bd_store_migrate_test.cc: the schema: created from an empty file, migrated from
  * version 1 with its rows kept, refused when newer than the code; keys and usage
- * round trips through a real SQLite file in a temporary directory.
+ * round trips through a real SQLite file in a temporary directory; the count of
+ * writes to keys and models that tells the store thread to reload them.
  */
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -174,5 +175,48 @@ TEST_F(StoreFile, UsageBatchAndReport)
     ASSERT_EQ(bd_store_usage_report(db, BD_USAGE_BY_DAY, 86400000LL, INT64_MAX, &rows, &err), 0);
     ASSERT_EQ(rows.size(), 2u);
     EXPECT_EQ(rows[0].group, "1970-01-02");
+    bd_store_close(db);
+}
+
+/* The store thread reloads keys and models when this count moved: every write to them
+ * moves it, and a write elsewhere (usage, the sync's state) does not. */
+TEST_F(StoreFile, KeysAndModelsWritesAreCountedAndNothingElse)
+{
+    std::string err;
+    sqlite3 *db = bd_store_open(path_.c_str(), 1000, &err);
+    ASSERT_NE(db, nullptr) << err;
+    int64_t n = bd_store_keys_models_writes(db);
+    ASSERT_GE(n, 0);
+
+    bd_usage_record_t rec{};
+    rec.request_id = "req_1";
+    rec.status = 200;
+    ASSERT_EQ(bd_store_usage_insert(db, &rec, 1, &err), 0) << err;
+    ASSERT_EQ(sqlite3_exec(db, "INSERT INTO sync_state VALUES ('pushed_upto', 1)", nullptr, nullptr,
+                           nullptr), SQLITE_OK);
+    EXPECT_EQ(bd_store_keys_models_writes(db), n);
+
+    bd_key_t k{};
+    ASSERT_EQ(bd_key_generate_id(&k.id), 0);
+    k.hash = std::string(64, 'a');
+    k.prefix = "sk-bd-aaaa";
+    k.name = "counted";
+    k.active = true;
+    ASSERT_EQ(bd_store_key_insert(db, &k, &err), 0) << err;
+    EXPECT_EQ(bd_store_keys_models_writes(db), n + 1);
+    k.active = false;
+    ASSERT_EQ(bd_store_key_update(db, &k, &err), 1) << err;
+    EXPECT_EQ(bd_store_keys_models_writes(db), n + 2);
+    ASSERT_EQ(sqlite3_exec(db, "DELETE FROM keys", nullptr, nullptr, nullptr), SQLITE_OK);
+    EXPECT_EQ(bd_store_keys_models_writes(db), n + 3);
+
+    bd_store_model_t m{};
+    m.name = "fast";
+    m.bedrock_id = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
+    ASSERT_EQ(bd_store_model_set(db, &m, &err), 0) << err;
+    EXPECT_GT(bd_store_keys_models_writes(db), n + 3);
+    int64_t after_set = bd_store_keys_models_writes(db);
+    ASSERT_EQ(bd_store_model_unset(db, "fast", &err), 1) << err;
+    EXPECT_GT(bd_store_keys_models_writes(db), after_set);
     bd_store_close(db);
 }

@@ -144,8 +144,9 @@ bd_store_exec(sqlite3 *db, const char *sql, std::string *err)
     return 0;
 }
 
+/* The integer in the first column of <sql>'s first row (a pragma or a query), or -1. */
 static int64_t
-bd_store_pragma_int(sqlite3 *db, const char *sql)
+bd_store_query_int(sqlite3 *db, const char *sql)
 {
     sqlite3_stmt *st = nullptr;
     int64_t v = -1;
@@ -159,19 +160,19 @@ bd_store_pragma_int(sqlite3 *db, const char *sql)
 int
 bd_store_schema_version(sqlite3 *db)
 {
-    return (int)bd_store_pragma_int(db, "PRAGMA user_version");
+    return (int)bd_store_query_int(db, "PRAGMA user_version");
 }
 
 int64_t
 bd_store_data_version(sqlite3 *db)
 {
-    return bd_store_pragma_int(db, "PRAGMA data_version");
+    return bd_store_query_int(db, "PRAGMA data_version");
 }
 
 int64_t
 bd_store_keys_models_writes(sqlite3 *db)
 {
-    return bd_store_pragma_int(db, "SELECT sum(n) FROM changes WHERE name IN ('keys', 'models')");
+    return bd_store_query_int(db, "SELECT sum(n) FROM changes WHERE name IN ('keys', 'models')");
 }
 
 int

@@ -167,8 +167,8 @@ bd_store_poll(bd_store_t *s)
     }
     s->data_version = v;
     /* Counted before the load: a write landing meanwhile is loaded again next time.
-     * A commit that left keys and models alone (the DynamoDB sync's push rounds,
-     * stored responses, the audit trail) reloads nothing. */
+     * A commit that left keys and models alone (the DynamoDB sync's bookkeeping of
+     * its push rounds) reloads nothing. */
     int64_t writes = bd_store_keys_models_writes(s->db);
     if (writes >= 0 && writes == s->keys_models_writes) {
         return;

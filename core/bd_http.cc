@@ -284,7 +284,7 @@ bd_http_on_flushed(struct evhttp_request *req, void *arg) noexcept
         evhttp_connection_set_closecb(evcon, nullptr, nullptr);
     }
     bd_http_edge_response_done(req);
-    f->w->flushing.fetch_sub(1, std::memory_order_relaxed);
+    f->w->flushing.fetch_sub(1, std::memory_order_release);
     delete f;
 }
 
@@ -667,8 +667,10 @@ bd_http_handle(struct evhttp_request *req, bd_worker_t *w)
 {
     bd_http_refusal_t refusal;
     uint64_t reserved = 0;
-    bool refused = bd_http_edge_take_verdict(req, &refusal, &reserved);
+    /* created first: the request counts as active before its connection stops
+     * counting as reading (bd_worker_t) */
     bd_request_t *r = bd_http_request_create(w, req);
+    bool refused = bd_http_edge_take_verdict(req, &refusal, &reserved);
     r->body_reserved = reserved;
     if (reserved > 0) {
         bd_request_add_cleanup(r, bd_http_release_body, r);

@@ -75,6 +75,7 @@ struct bd_edge_conn_t {
     bool copying;       /* incoming bytes belong to a head */
     bool overflow;      /* the head passed the limit: evhttp answers it */
     bool busy;          /* a request is being read or answered */
+    bool reading;       /* counted in the worker's reading: a request begun, not handed over */
     bool over_cap;      /* accepted beyond worker_connections */
     bool counted_addr;
     bool tls;
@@ -202,11 +203,24 @@ bd_edge_close(bd_edge_conn_t *c)
     }
 }
 
+/* A request begun on <c> keeps a drain waiting until it is handed over (or the
+ * connection closes): the client sent it before the listeners closed. */
+static void
+bd_edge_set_reading(bd_edge_conn_t *c, bool on)
+{
+    if (c->reading == on) {
+        return;
+    }
+    c->reading = on;
+    c->ew->w->reading.fetch_add(on ? 1 : -1, std::memory_order_release);
+}
+
 /* Starts the head deadline: client_header_timeout from the head's first byte. */
 static void
 bd_edge_head_started(bd_edge_conn_t *c)
 {
     if (!c->busy && c->timer_mode == BD_EDGE_IDLE) {
+        bd_edge_set_reading(c, true);
         bd_edge_arm(c, BD_EDGE_HEAD, bd_edge_conf(c->ew)->client_header_timeout_ms);
     }
 }
@@ -388,6 +402,7 @@ bd_edge_release_conn(bd_edge_conn_t *c)
 {
     bd_edge_worker_t *ew = c->ew;
     bd_http_body_read_free(c->body_read);
+    bd_edge_set_reading(c, false);
     bd_http_edge_release(ew->w, c->reserved);
     c->reserved = 0;
     if (c->counted_addr) {
@@ -636,6 +651,7 @@ bd_edge_on_head(struct evhttp_request *req, void *arg) noexcept
     c->busy = true;
     c->saw_head = true;
     c->refused = false;
+    bd_edge_set_reading(c, true);
     bd_edge_worker_t *ew = c->ew;
     const bd_core_conf_t *ccf = bd_edge_conf(ew);
     bd_http_refusal_t why = {};
@@ -702,6 +718,7 @@ bd_http_edge_take_verdict(struct evhttp_request *req, bd_http_refusal_t *out, ui
         bd_edge_disarm(c);
     }
     bd_edge_set_read_limit(c, bd_edge_head_limit(c->ew));
+    bd_edge_set_reading(c, false); /* handed over: the request is active now */
     *reserved = c->reserved;
     c->reserved = 0;
     static std::atomic<bool> bd_edge_warned;

@@ -298,7 +298,10 @@ bd_process_in_flight(bd_process_t *p)
 {
     int n = 0;
     for (bd_worker_t *w : p->workers) {
-        n += w->active.load(std::memory_order_relaxed) + w->flushing.load(std::memory_order_relaxed);
+        /* in the order a request moves through them (bd_worker_t) */
+        n += w->reading.load(std::memory_order_acquire);
+        n += w->active.load(std::memory_order_acquire);
+        n += w->flushing.load(std::memory_order_acquire);
     }
     return n;
 }

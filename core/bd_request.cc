@@ -246,7 +246,7 @@ bd_request_finalize(bd_request_t *r)
     bool streamed = r->streamed;
     bd_snapshot_unref(r->snap);
     delete r;
-    w->active.fetch_sub(1, std::memory_order_relaxed);
+    w->active.fetch_sub(1, std::memory_order_release);
     if (streamed) {
         w->streams.fetch_sub(1, std::memory_order_relaxed);
     }

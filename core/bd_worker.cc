@@ -175,6 +175,7 @@ bd_worker_create(bd_process_t *p, int id, bd_snapshot_t *snap)
     w->stop_ev = nullptr;
     w->stop_deadline_us = 0;
     w->started = false;
+    w->reading.store(0);
     w->active.store(0);
     w->flushing.store(0);
     w->streams.store(0);

@@ -70,6 +70,10 @@ struct bd_worker_t {
 
     bool draining;
     std::atomic<bool> listeners_closed; /* DRAIN handled: no new connection can arrive */
+    /* A request moves from reading to active to flushing; each count is raised
+     * before the one before it is lowered, so a drain that reads them in that order
+     * never sees a request in none of them. */
+    std::atomic<int> reading;      /* connections part-way through a request's head or body */
     std::atomic<int> active;       /* requests in flight */
     std::atomic<int> flushing;     /* finished responses still being written out */
     std::atomic<int> streams;      /* responses streaming (started, not finalized) */

@@ -9,6 +9,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import https from 'node:https';
+import net from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
@@ -526,6 +527,53 @@ describe('stop', () => {
         assert.equal(res.code, 0, d.stderr);
         assert.match(d.stderr.slice(from), /drained, exiting/);
         assert.doesNotMatch(d.stderr.slice(from), /shutdown_timeout reached/);
+    });
+
+    /* Sends <bytes> on a raw connection to <port>; resolves with what came back once
+     * the server closes it. */
+    function rawClient(port) {
+        const sock = net.connect(port, '127.0.0.1');
+        let got = '';
+        sock.on('data', (b) => { got += b.toString('latin1'); });
+        sock.on('error', () => {});
+        const closed = new Promise((resolve) => sock.on('close', () => resolve(got)));
+        return { send: (bytes) => sock.write(bytes), closed,
+                 ready: new Promise((resolve) => sock.on('connect', resolve)) };
+    }
+
+    test('SIGTERM waits for requests whose head or body is still arriving', async (t) => {
+        const emu = await startEmulator({ t });
+        const d = await startBedrockd({ conf: upstreamConf(emu, 'shutdown_timeout 30s;\n'), t });
+        const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 20,
+                                      messages: [{ role: 'user', content: 'hi' }] });
+        const head = 'POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+                     'content-type: application/json\r\nanthropic-version: 2023-06-01\r\n' +
+                     `x-api-key: ${CORE_MASTER_KEY}\r\ncontent-length: ${body.length}\r\n\r\n`;
+        const halfHead = rawClient(d.port);
+        const halfBody = rawClient(d.port);
+        await Promise.all([halfHead.ready, halfBody.ready]);
+        halfHead.send(head.slice(0, 40));
+        halfBody.send(head + body.slice(0, 10));
+        await new Promise((resolve) => setTimeout(resolve, 300)); /* let the worker read them */
+
+        const from = d.mark();
+        d.signal('SIGTERM');
+        await d.waitForLog(/draining/, { from });
+        await waitUntil(async () => !(await canConnect(d.port)),
+                        { what: 'the listeners to close (shutdown_delay 0)' });
+        /* many drain ticks (20 ms) with nothing active but the two requests being read */
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        halfHead.send(head.slice(40) + body);
+        halfBody.send(body.slice(10));
+        for (const [name, c] of [['half a head', halfHead], ['half a body', halfBody]]) {
+            const answer = await withTimeout(c.closed, 10000, `the answer to ${name}`);
+            assert.match(answer, /^HTTP\/1\.1 200 /, `${name}: ${answer.slice(0, 300)}`);
+            assert.match(answer, /\r\nConnection: close\r\n/i, name);
+            assert.match(answer, /"type":"message"/, name);
+        }
+        const res = await withTimeout(d.exited, 15000, 'bedrockd to exit after the two answers');
+        assert.equal(res.code, 0, d.stderr);
+        assert.match(d.stderr.slice(from), /drained, exiting/);
     });
 
     /* A forward proxy on loopback: records each request's target and relays it. */

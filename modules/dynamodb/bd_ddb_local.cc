@@ -350,10 +350,13 @@ bd_ddb_local_round(sqlite3 *db, int64_t max_rows, bd_ddb_round_t *out, std::stri
     out->seq = seq;
     out->lo = lo;
     out->hi = hi;
-    if (bd_ddb_round_rows(db, out, err) != 0 || bd_ddb_sql(db, "COMMIT", err) != 0) {
+    if (bd_ddb_sql(db, "COMMIT", err) != 0) {
         return bd_ddb_rollback(db, err, *err);
     }
-    return 1;
+    /* Read after the commit: the rows of a recorded round never change (the store
+     * only appends above them, the prune deletes only below), and reading thousands
+     * of them under the write lock held the store thread's writes back. */
+    return bd_ddb_round_rows(db, out, err) == 0 ? 1 : -1;
 }
 
 int

@@ -1,7 +1,8 @@
 /*
  * bd_ddb_local_test.cc: the sync's SQL on a real store file: a round is recorded
  * before it is returned and comes back unchanged until it is marked done (what a
- * crash during a push relies on); new rows wait for the next round; pruning keeps
+ * crash during a push relies on) and read without holding the write lock; new rows
+ * wait for the next round; pruning keeps
  * the newest row so ids are never reused; mirrors add, change and remove only the
  * rows that came from DynamoDB and commit only when something changed.
  */
@@ -81,6 +82,47 @@ TEST_F(DdbLocal, RoundsRepeatUntilDone)
     }
     EXPECT_EQ(total, 30);
     EXPECT_EQ(bd_ddb_local_backlog(db_), 0);
+}
+
+/* What the store thread does while the sync reads a round's rows. */
+struct DdbLocalWriter {
+    sqlite3 *db;
+    int tries, written;
+};
+
+static int
+bd_ddb_local_test_write(void *arg)
+{
+    DdbLocalWriter *w = (DdbLocalWriter *)arg;
+    bd_usage_record_t rec;
+    rec.time_ms = 2000;
+    rec.request_id = "req_during_" + std::to_string(w->tries++);
+    rec.status = 200;
+    std::string err;
+    if (bd_store_usage_insert(w->db, &rec, 1, &err) == 0) {
+        w->written++;
+    }
+    return 0;
+}
+
+TEST_F(DdbLocal, TheStoreWritesWhileARoundsRowsAreRead)
+{
+    AddUsage(3000, 1000);
+    std::string err;
+    DdbLocalWriter w = {bd_store_open((dir_ + "/s.db").c_str(), 0, &err), 0, 0};
+    ASSERT_NE(w.db, nullptr) << err;
+    /* every few thousand VM steps of the sync's statements, the store writes a row
+     * (no busy wait): refused while the sync holds the write lock */
+    sqlite3_progress_handler(db_, 2000, bd_ddb_local_test_write, &w);
+    bd_ddb_round_t r;
+    ASSERT_EQ(bd_ddb_local_round(db_, 5000, &r, &err), 1) << err;
+    sqlite3_progress_handler(db_, 0, nullptr, nullptr);
+    bd_store_close(w.db);
+    EXPECT_EQ(r.rows.size(), 3000u) << "rows written during the read belong to the next round";
+    EXPECT_GT(w.tries, 10);
+    EXPECT_GT(w.written, w.tries / 2) << "the round's rows were read under the write lock";
+    ASSERT_EQ(bd_ddb_local_round_done(db_, &r, &err), 0);
+    EXPECT_EQ(bd_ddb_local_backlog(db_), w.written);
 }
 
 TEST_F(DdbLocal, PruneKeepsNewestAndUnpushed)

@@ -8,6 +8,8 @@
  */
 #include "core/bd_curl.h"
 
+#include "core/aws/bd_aws_endpoint.h"
+
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
@@ -1188,23 +1190,6 @@ bd_curl_set_limits(bd_curl_t *c, const bd_curl_options_t *opts)
     return 0;
 }
 
-/* Whether the environment holds a variable libcurl reads for an http or https
- * URL's proxy: then each transfer leaves the choice to libcurl. */
-static bool
-bd_curl_env_names_proxy(void)
-{
-    static const char *const names[] = {
-        "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
-        "no_proxy", "NO_PROXY",
-    };
-    for (const char *name : names) {
-        if (getenv(name) != NULL) {
-            return true;
-        }
-    }
-    return false;
-}
-
 bd_curl_t *
 bd_curl_create(struct event_base *base, const bd_curl_options_t *opts)
 {
@@ -1221,7 +1206,7 @@ bd_curl_create(struct event_base *base, const bd_curl_options_t *opts)
     c->h2_requeue = false;
     c->h2_recap = false;
     c->multiplex = false;
-    c->env_proxy = bd_curl_env_names_proxy();
+    c->env_proxy = bd_aws_env_names_proxy();
     if (o->ca_file != NULL) {
         c->ca_file = o->ca_file;
     }

@@ -205,3 +205,18 @@ bd_aws_endpoint_resolve(const char *service, const char *region, const char *con
     out->url = "https://" + host;
     return 0;
 }
+
+bool
+bd_aws_env_names_proxy(void)
+{
+    static const char *const names[] = {
+        "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+        "no_proxy", "NO_PROXY",
+    };
+    for (const char *name : names) {
+        if (getenv(name) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}

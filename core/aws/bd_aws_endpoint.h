@@ -65,4 +65,9 @@ int bd_aws_endpoint_resolve(const char *service, const char *region, const char 
  * Returns 0, or -1 with <err> (not http/https, no host, query or fragment present). */
 int bd_aws_endpoint_parse_url(const char *url, bd_aws_endpoint_t *out, char *err, size_t err_len);
 
+/* Whether the environment holds a variable libcurl reads for the proxy of an http
+ * or https URL. Without one, a call that says "no proxy" itself (CURLOPT_PROXY and
+ * CURLOPT_NOPROXY "") spares libcurl five getenv calls per call. */
+bool bd_aws_env_names_proxy(void);
+
 #endif

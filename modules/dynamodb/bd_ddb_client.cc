@@ -31,6 +31,7 @@ struct bd_ddb_client_t {
     /* bodies of ended ops, kept for a filler's next ones: a push round writes
      * megabytes of bodies, and fresh memory costs a page fault every 4 KB */
     std::vector<std::string> spare_bodies;
+    bool env_proxy; /* the environment names a proxy: libcurl chooses per call */
 };
 
 /* One operation in flight. */
@@ -93,6 +94,7 @@ bd_ddb_client_create(const bd_ddb_client_options_t *opts, std::string *err)
     c->opts = *opts;
     c->multi = m;
     c->rng = (uint64_t)bd_ddb_mono_us() * 0x9e3779b97f4a7c15ull | 1;
+    c->env_proxy = bd_aws_env_names_proxy();
     memset(&c->stats, 0, sizeof(c->stats));
     curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, BD_DDB_MAX_IDLE);
     return c;
@@ -256,6 +258,10 @@ bd_ddb_start(bd_ddb_client_t *c, bd_ddb_slot_t *s)
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->errbuf);
     curl_easy_setopt(h, CURLOPT_PRIVATE, s);
+    if (!c->env_proxy) {
+        curl_easy_setopt(h, CURLOPT_PROXY, "");
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "");
+    }
     if (!c->opts.ca_file.empty()) {
         curl_easy_setopt(h, CURLOPT_CAINFO, c->opts.ca_file.c_str());
     }

@@ -3,9 +3,11 @@
  * listens (a real refused connection, no server): every op ends with a transport
  * error after its attempts; with stop_on_failure, ops not started when the first
  * failed are not sent at all, and say so; a filler writes each body once, as its
- * op first starts.
+ * op first starts. And calls go through a proxy the environment names, and only
+ * then (the client looks once, when it is made).
  */
 #include "modules/dynamodb/bd_ddb_client.h"
+#include "tests/unit/dynamodb/bd_ddb_responder.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -155,4 +157,76 @@ TEST_F(DdbClient, FillerIsNotAskedForOpsNeverSent)
     std::vector<bd_ddb_op_t> ops = Ops(5, "");
     EXPECT_EQ(RunFilled(client_, &ops, 1, true), std::vector<size_t>{0});
     EXPECT_EQ(ops[4].status, BD_DDB_ABORTED);
+}
+
+static void
+ClearProxyEnv()
+{
+    static const char *const names[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                                        "ALL_PROXY", "no_proxy", "NO_PROXY"};
+    for (const char *name : names) {
+        unsetenv(name);
+    }
+}
+
+/* A client for the endpoint on <port>, made in the environment as it is. */
+static bd_ddb_client_t *
+ClientNow(bd_credentials_provider_t *creds, int port)
+{
+    bd_ddb_client_options_t o;
+    std::string url = "http://127.0.0.1:" + std::to_string(port);
+    char buf[256];
+    EXPECT_EQ(bd_aws_endpoint_parse_url(url.c_str(), &o.endpoint, buf, sizeof(buf)), 0) << buf;
+    o.endpoint.region = "us-east-1";
+    o.creds = creds;
+    o.max_attempts = 1;
+    std::string err;
+    bd_ddb_client_t *c = bd_ddb_client_create(&o, &err);
+    EXPECT_NE(c, nullptr) << err;
+    return c;
+}
+
+/* How a call ended. */
+struct Ended {
+    int status;
+    std::string said;
+};
+
+/* Runs one PutItem on <c>, then destroys it and clears the proxy variables. */
+static Ended
+OneCall(bd_ddb_client_t *c)
+{
+    std::vector<bd_ddb_op_t> ops(1);
+    ops[0].target = "PutItem";
+    ops[0].body = "{}";
+    bd_ddb_run(c, ops.data(), 1);
+    bd_ddb_client_destroy(c);
+    ClearProxyEnv();
+    return {ops[0].status, bd_ddb_describe(&ops[0])};
+}
+
+TEST_F(DdbClient, CallsGoThroughTheProxyTheEnvironmentNames)
+{
+    Responder proxy;
+    int closed = ClosedPort();
+    std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port());
+
+    ClearProxyEnv();
+    setenv("http_proxy", proxy_url.c_str(), 1);
+    Ended op = OneCall(ClientNow(creds_, closed));
+    EXPECT_EQ(op.status, BD_DDB_OK) << op.said;
+    ASSERT_EQ(proxy.calls().size(), 1u);
+    EXPECT_EQ(proxy.calls()[0].line, "POST http://127.0.0.1:" + std::to_string(closed) + "/ HTTP/1.1");
+    EXPECT_EQ(proxy.calls()[0].target, "PutItem");
+
+    /* no_proxy exempts the host: straight to the endpoint, where nothing listens */
+    setenv("http_proxy", proxy_url.c_str(), 1);
+    setenv("no_proxy", "127.0.0.1", 1);
+    op = OneCall(ClientNow(creds_, closed));
+    EXPECT_EQ(op.status, BD_DDB_TRANSPORT) << op.said;
+
+    /* and without any variable, straight to the endpoint too */
+    op = OneCall(ClientNow(creds_, closed));
+    EXPECT_EQ(op.status, BD_DDB_TRANSPORT) << op.said;
+    EXPECT_EQ(proxy.calls().size(), 1u);
 }

@@ -190,7 +190,7 @@ void
 bd_admin_live(bd_admin_req_t *ar)
 {
     bd_metrics_merged_t merged;
-    bd_metrics_live_t live = {0, 0, 0, 0};
+    bd_metrics_live_t live = {0, 0, 0, 0, 0};
     bd_metrics_read(ar->a->p, &merged, &live);
     json_t *keys = json_array();
     bd_keys_t *kt = bd_keys_acquire();
@@ -214,7 +214,8 @@ bd_admin_live(bd_admin_req_t *ar)
     }
     bd_keys_release(kt);
     bd_admin_reply_json(ar, 200,
-                        json_pack("{s:I, s:I, s:I, s:I, s:o}", "active", (json_int_t)live.active,
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "reading",
+                                  (json_int_t)live.reading, "active", (json_int_t)live.active,
                                   "flushing", (json_int_t)live.flushing, "streams",
                                   (json_int_t)live.streams, "workers", (json_int_t)live.workers,
                                   "keys", keys));

@@ -155,6 +155,7 @@ void bd_metrics_escape_label(std::string *out, const char *s, size_t len);
 
 /* The workers' own counters, summed at scrape time. */
 struct bd_metrics_live_t {
+    int64_t reading;  /* connections part-way through a request's head or body */
     int64_t active;   /* requests in flight */
     int64_t flushing; /* finished responses still being written */
     int64_t streams;  /* streaming responses */

@@ -37,9 +37,9 @@ bd_metrics_workers(const bd_metrics_live_t *live, std::string *out)
     bd_metrics_render_value(out, "bedrockd_streams_open", "Streaming responses in progress.",
                      BD_METRICS_GAUGE, (double)live->streams);
     bd_metrics_render_value(out, "bedrockd_connections",
-                     "Client connections busy with a request or still writing out its "
-                     "response; idle keep-alive connections are not counted.",
-                     BD_METRICS_GAUGE, (double)(live->active + live->flushing));
+                     "Client connections reading a request, busy with one or still writing "
+                     "out its response; idle keep-alive connections are not counted.",
+                     BD_METRICS_GAUGE, (double)(live->reading + live->active + live->flushing));
     bd_metrics_render_value(out, "bedrockd_workers", "Worker threads running.", BD_METRICS_GAUGE,
                      (double)live->workers);
 }

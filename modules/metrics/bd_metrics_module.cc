@@ -97,10 +97,11 @@ bd_metrics_read(bd_process_t *p, bd_metrics_merged_t *merged, bd_metrics_live_t 
     if (mp == nullptr) {
         return -1;
     }
-    *live = {0, 0, 0, 0};
+    *live = {0, 0, 0, 0, 0};
     pthread_mutex_lock(&mp->lock);
     std::vector<bd_metrics_slot_t *> slots = mp->slots;
     for (bd_worker_t *w : mp->workers) {
+        live->reading += w->reading.load(std::memory_order_relaxed);
         live->active += w->active.load(std::memory_order_relaxed);
         live->flushing += w->flushing.load(std::memory_order_relaxed);
         live->streams += w->streams.load(std::memory_order_relaxed);

@@ -554,7 +554,12 @@ describe('stop', () => {
         await Promise.all([halfHead.ready, halfBody.ready]);
         halfHead.send(head.slice(0, 40));
         halfBody.send(head + body.slice(0, 10));
-        await new Promise((resolve) => setTimeout(resolve, 300)); /* let the worker read them */
+        /* the worker has read both: they count as connections (and so does the scrape) */
+        await waitUntil(async () => {
+            const m = await httpRequest(`${d.url}/metrics`);
+            const n = /^bedrockd_connections (\d+)$/m.exec(m.body);
+            return n !== null && Number(n[1]) >= 3;
+        }, { what: 'the two requests being read to show in bedrockd_connections' });
 
         const from = d.mark();
         d.signal('SIGTERM');

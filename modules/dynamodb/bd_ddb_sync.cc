@@ -166,9 +166,10 @@ bd_ddb_push(bd_ddb_sync_t *s, int64_t until_us)
         bd_ddb_push_stats_t st;
         memset(&st, 0, sizeof(st));
         if (bd_ddb_push_round(s->client, &s->conf, s->task_id, &r, &st, &err) != 0) {
+            int64_t backlog = bd_ddb_local_backlog(s->db); /* not under the lock /ready takes */
             pthread_mutex_lock(&s->lock);
             s->info.push_failures++;
-            s->info.backlog = bd_ddb_local_backlog(s->db);
+            s->info.backlog = backlog;
             pthread_mutex_unlock(&s->lock);
             bd_ddb_note(s, false, "usage push: " + err);
             return -1;
@@ -179,10 +180,11 @@ bd_ddb_push(bd_ddb_sync_t *s, int64_t until_us)
                          err.c_str());
             return -1;
         }
+        int64_t backlog = bd_ddb_local_backlog(s->db);
         pthread_mutex_lock(&s->lock);
         s->info.items_pushed += st.items;
         s->info.last_push_ms = bd_wall_ms();
-        s->info.backlog = bd_ddb_local_backlog(s->db);
+        s->info.backlog = backlog;
         pthread_mutex_unlock(&s->lock);
         bd_ddb_note(s, true, "");
         if (bd_now_us() >= until_us) {

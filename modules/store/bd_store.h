@@ -60,19 +60,19 @@ int bd_store_key_update(sqlite3 *db, const bd_key_t *key, std::string *err);
 
 /* One request's usage, as the usage module builds it. */
 struct bd_usage_record_t {
-    int64_t time_ms; /* epoch ms at the end of the request */
+    int64_t time_ms = 0; /* epoch ms at the end of the request */
     std::string request_id;
     std::string key_id;
     std::string model;          /* as the client named it */
     std::string model_resolved; /* the Bedrock id */
     std::string api;            /* "anthropic" or "openai" */
     std::string route;          /* the request path */
-    int status;
-    int64_t input_tokens, output_tokens, cache_read_tokens, cache_write_tokens;
-    int64_t latency_ms;
-    int64_t ttft_ms; /* -1 when nothing was sent */
-    bool streamed;
-    bool client_gone;
+    int status = 0;
+    int64_t input_tokens = 0, output_tokens = 0, cache_read_tokens = 0, cache_write_tokens = 0;
+    int64_t latency_ms = 0;
+    int64_t ttft_ms = -1; /* -1 when nothing was sent */
+    bool streamed = false;
+    bool client_gone = false;
     std::string user_id;    /* metadata.user_id / user, if the request carried one */
     std::string session_id; /* x-session-id or x-claude-code-session-id */
     std::string served_by;  /* the failover target that answered; "" without a chain */

@@ -2,7 +2,8 @@
  * bd_log.cc: the two log sinks and their writer thread. The mutex guards the
  * pending buffers and the sink settings; the writer swaps a buffer out under it
  * and writes without it, so a slow disk never blocks a reactor for longer than
- * an append.
+ * an append. While the writer runs it alone writes to and closes the files: a
+ * reload hands it the old ones (with what was queued for them) to finish and close.
  */
 #include "core/bd_log.h"
 
@@ -14,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <vector>
+
 #include "core/bd_core.h"
 #include "core/bd_json.h"
 
@@ -22,6 +25,13 @@ namespace {
 struct bd_log_sink_t {
     std::string path; /* "stderr", a file path, or empty (off) */
     int fd;           /* -1 when off */
+    std::string pending;
+};
+
+/* A file replaced by a reload: the writer writes what was queued for it, then
+ * closes it. */
+struct bd_log_retired_t {
+    int fd;
     std::string pending;
 };
 
@@ -37,11 +47,13 @@ struct bd_log_state_t {
     bool access_on; /* mirrors access.fd >= 0 for lock-free checks */
     bd_log_sink_t error;
     bd_log_sink_t access;
+    std::vector<bd_log_retired_t> retired; /* for the writer to finish and close */
 };
 
 /* The one log state; owned by this file, guarded by <lock>. */
 bd_log_state_t bd_log_state = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false,
-                                false, false, BD_LOG_NOTICE, false, false, {"stderr", 2, {}}, {"", -1, {}}};
+                                false, false, BD_LOG_NOTICE, false, false, {"stderr", 2, {}},
+                                {"", -1, {}}, {}};
 
 const size_t BD_LOG_FLUSH_BYTES = 64 * 1024;
 
@@ -135,15 +147,22 @@ bd_log_configure(const char *error_path, int level, bool json, const char *acces
 
     bd_log_state_t *s = &bd_log_state;
     pthread_mutex_lock(&s->lock);
-    /* Write out what was queued for the old files before switching. */
-    bd_log_write_all(s->error.fd, s->error.pending);
-    s->error.pending.clear();
-    if (s->access.fd >= 0) {
-        bd_log_write_all(s->access.fd, s->access.pending);
+    /* What was queued goes to the old files. The writer may be writing to them now:
+     * it finishes and closes them, so a reload never waits on a slow log under
+     * the lock every line takes, and never closes a descriptor being written. */
+    for (bd_log_sink_t *sink : {&s->error, &s->access}) {
+        if (sink->fd < 0) {
+            sink->pending.clear();
+        } else if (s->running) {
+            s->retired.push_back({sink->fd, std::move(sink->pending)});
+            sink->pending.clear();
+        } else {
+            bd_log_write_all(sink->fd, sink->pending);
+            sink->pending.clear();
+            bd_log_close_fd(sink->fd);
+        }
     }
-    s->access.pending.clear();
-    bd_log_close_fd(s->error.fd);
-    bd_log_close_fd(s->access.fd);
+    pthread_cond_signal(&s->wake);
     s->error.path = error_path;
     s->error.fd = efd;
     s->access.path = access_path ? access_path : "";
@@ -168,15 +187,47 @@ bd_log_reopen_sink(bd_log_sink_t *sink)
     }
 }
 
+/* The writer's reopen (SIGUSR1): the files are opened without the lock, then put
+ * in place unless a reload replaced the sink meanwhile. Returns the old
+ * descriptors, for the writer to close once it has written to them. */
+static std::vector<int>
+bd_log_reopen_unlocked(bd_log_state_t *s)
+{
+    std::vector<int> old;
+    for (bd_log_sink_t *sink : {&s->error, &s->access}) {
+        if (sink->fd <= 2) {
+            continue;
+        }
+        int was = sink->fd;
+        std::string path = sink->path;
+        pthread_mutex_unlock(&s->lock);
+        int fd = bd_log_open_path(path, nullptr);
+        pthread_mutex_lock(&s->lock);
+        if (fd < 0) {
+            continue;
+        }
+        if (sink->fd != was || sink->path != path) {
+            bd_log_close_fd(fd); /* a reload put another file here */
+            continue;
+        }
+        sink->fd = fd;
+        old.push_back(was);
+    }
+    return old;
+}
+
 static void *
 bd_log_writer_main(void *arg) noexcept
 {
     bd_log_state_t *s = (bd_log_state_t *)arg;
     std::string err_out, acc_out;
+    std::vector<bd_log_retired_t> retired;
+    std::vector<int> reopened; /* descriptors replaced by a reopen, written up to now */
 
     pthread_mutex_lock(&s->lock);
     for (;;) {
-        if (s->error.pending.empty() && s->access.pending.empty() && !s->stopping && !s->reopen) {
+        if (s->error.pending.empty() && s->access.pending.empty() && s->retired.empty() &&
+            !s->stopping && !s->reopen) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += 100 * 1000 * 1000;
@@ -188,18 +239,30 @@ bd_log_writer_main(void *arg) noexcept
         }
         if (s->reopen) {
             s->reopen = false;
-            bd_log_reopen_sink(&s->error);
-            bd_log_reopen_sink(&s->access);
+            reopened = bd_log_reopen_unlocked(s);
         }
+        retired.swap(s->retired);
         err_out.swap(s->error.pending);
         acc_out.swap(s->access.pending);
         int efd = s->error.fd, afd = s->access.fd;
         bool stop = s->stopping;
         pthread_mutex_unlock(&s->lock);
 
-        /* The fds stay valid: only bd_log_configure closes them, and it writes the
-         * pending data itself under the lock, so no line is lost on a switch. */
-        bd_log_write_all(efd, err_out);
+        /* Only this thread writes to the files and closes them while it runs, so
+         * every descriptor here stays open until it is done with it. Files a
+         * reload replaced get what was queued for them first, then close. */
+        for (int fd : reopened) {
+            bd_log_close_fd(fd);
+        }
+        reopened.clear();
+        for (bd_log_retired_t &r : retired) {
+            bd_log_write_all(r.fd, r.pending);
+            bd_log_close_fd(r.fd);
+        }
+        retired.clear();
+        if (efd >= 0) {
+            bd_log_write_all(efd, err_out);
+        }
         if (afd >= 0) {
             bd_log_write_all(afd, acc_out);
         }
@@ -207,7 +270,8 @@ bd_log_writer_main(void *arg) noexcept
         acc_out.clear();
 
         pthread_mutex_lock(&s->lock);
-        if (stop && s->error.pending.empty() && s->access.pending.empty()) {
+        if (stop && s->error.pending.empty() && s->access.pending.empty() &&
+            s->retired.empty()) {
             break;
         }
     }

@@ -2,9 +2,10 @@
 # tests/tsan.sh [DIR]: a ThreadSanitizer build (-DBD_TSAN=ON, in DIR, default
 # build-tsan) of what shares state across threads, and its tests: the unit tests of
 # the publication primitive, the merged model table, the rate-limit table, the
-# metrics slots, the credential refresher and the store, and the integration suites
-# where workers, the store thread and the main thread meet (metrics scrapes from any
-# worker, readiness, the metrics listener, streams cut at a stop). Any race report
+# metrics slots, the credential refresher, the store and the log writer, and the
+# integration suites where workers, the store thread and the main thread meet
+# (metrics scrapes from any worker, readiness, the metrics listener, streams cut at
+# a stop). Any race report
 # fails the run (halt_on_error), except those tests/tsan.supp lists with the reason.
 # Run by tests/run.sh; kept to what exercises threads, so that it fits the CI budget.
 set -euo pipefail
@@ -14,7 +15,7 @@ dir=${1:-build-tsan}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 units="bd_published_test bd_ratelimit_test bd_metrics_test bd_credentials_test bd_store_test
-       bd_models_table_test"
+       bd_models_table_test bd_log_test"
 suites="metrics_integration|ops_integration|faults_integration"
 
 echo "== build $dir (-DBD_TSAN=ON)"

@@ -32,6 +32,10 @@ struct bd_ddb_client_t {
      * megabytes of bodies, and fresh memory costs a page fault every 4 KB */
     std::vector<std::string> spare_bodies;
     bool env_proxy; /* the environment names a proxy: libcurl chooses per call */
+    /* every call's URL, as text and parsed once: given both, libcurl 7.88 neither
+     * parses the text nor prints the parsed URL back for each call */
+    std::string url;
+    CURLU *parsed_url; /* NULL when libcurl cannot parse it: the text gets its error */
 };
 
 /* One operation in flight. */
@@ -95,6 +99,13 @@ bd_ddb_client_create(const bd_ddb_client_options_t *opts, std::string *err)
     c->multi = m;
     c->rng = (uint64_t)bd_ddb_mono_us() * 0x9e3779b97f4a7c15ull | 1;
     c->env_proxy = bd_aws_env_names_proxy();
+    c->url = opts->endpoint.url + "/";
+    c->parsed_url = curl_url();
+    if (c->parsed_url != nullptr
+        && curl_url_set(c->parsed_url, CURLUPART_URL, c->url.c_str(), 0) != CURLUE_OK) {
+        curl_url_cleanup(c->parsed_url);
+        c->parsed_url = nullptr;
+    }
     memset(&c->stats, 0, sizeof(c->stats));
     curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, BD_DDB_MAX_IDLE);
     return c;
@@ -132,6 +143,7 @@ bd_ddb_client_destroy(bd_ddb_client_t *c)
             curl_easy_cleanup(h);
         }
         curl_multi_cleanup(c->multi);
+        curl_url_cleanup(c->parsed_url);
         delete c;
     }
 }
@@ -241,8 +253,8 @@ bd_ddb_start(bd_ddb_client_t *c, bd_ddb_slot_t *s)
     s->errbuf[0] = '\0';
     CURL *h = s->easy;
     curl_easy_reset(h);
-    std::string url = c->opts.endpoint.url + "/";
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(h, CURLOPT_URL, c->url.c_str());
+    curl_easy_setopt(h, CURLOPT_CURLU, c->parsed_url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_POST, 1L);

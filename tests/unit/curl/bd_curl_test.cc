@@ -33,7 +33,7 @@ struct rec_t {
     int header_calls = 0;
     int data_calls = 0;
     std::string body;
-    std::string content_type, echo_method, echo_ct, echo_test, echo_expect;
+    std::string content_type, echo_method, echo_ct, echo_test, echo_expect, echo_target;
     /* pause scripting */
     size_t window = 0; /* on_data pauses when the window would pass this; 0 = never */
     size_t window_used = 0;
@@ -77,6 +77,7 @@ rec_on_headers(bd_curl_xfer_t *x, long status, const bd_curl_headers_t *h)
     r->echo_ct = value_of(h, "x-echo-content-type");
     r->echo_test = value_of(h, "X-Echo-Test");
     r->echo_expect = value_of(h, "x-echo-expect");
+    r->echo_target = value_of(h, "x-echo-target");
     return r->pause_in_headers ? BD_CURL_PAUSE : BD_CURL_CONTINUE;
 }
 
@@ -446,6 +447,40 @@ TEST_F(CurlTest, KeepAliveReusesConnections)
     EXPECT_EQ(s.completed, 100u);
     EXPECT_LE(s.connections_created, 2u);
     EXPECT_GE(s.connections_reused, 98u);
+}
+
+/* One easy handle, reused: each request goes where its own URL says, never to the URL
+ * its handle parsed for the request before (the handle keeps that URL parsed). */
+TEST_F(CurlTest, AReusedHandleSendsEachRequestToItsOwnUrl)
+{
+    const char *paths[] = {"/echo?a=1", "/echo?a=1", "/echo/x%3Ay?b=2", "/echo?a=1", "/json"};
+
+    for (const char *path : paths) {
+        rec_t r;
+        ASSERT_NE(get(&r, path), nullptr);
+        ASSERT_TRUE(run_until_done(&r));
+        EXPECT_EQ(r.code, BD_CURL_OK) << path << ": " << r.message;
+        if (strcmp(path, "/json") == 0) {
+            EXPECT_EQ(r.body, "{\"ok\":true}");
+        } else if (strncmp(path, "/echo?", 6) == 0) {
+            EXPECT_EQ(r.status, 200) << path;
+            EXPECT_EQ(r.echo_target, path);
+        } else {
+            EXPECT_EQ(r.status, 404) << path; /* reached the server with its own path */
+        }
+    }
+    /* a URL libcurl cannot parse gets libcurl's error, and the handle goes on */
+    rec_t bad;
+    bd_curl_request_t req = {};
+    req.url = "http://[127.0.0.1/echo";
+    if (start(&bad, req) != nullptr) {
+        ASSERT_TRUE(run_until_done(&bad));
+        EXPECT_NE(bad.code, BD_CURL_OK);
+    }
+    rec_t after;
+    ASSERT_NE(get(&after, "/echo?c=3"), nullptr);
+    ASSERT_TRUE(run_until_done(&after));
+    EXPECT_EQ(after.echo_target, "/echo?c=3");
 }
 
 TEST_F(CurlTest, FiftyConcurrentStreams)

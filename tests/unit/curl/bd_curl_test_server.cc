@@ -214,6 +214,7 @@ test_echo(struct evhttp_request *req)
     evhttp_add_header(out, "X-Echo-Content-Type", ct != NULL ? ct : "none");
     evhttp_add_header(out, "X-Echo-Test", test != NULL ? test : "none");
     evhttp_add_header(out, "X-Echo-Expect", expect != NULL ? expect : "none");
+    evhttp_add_header(out, "X-Echo-Target", evhttp_request_get_uri(req));
     evhttp_send_reply(req, 200, "OK", evhttp_request_get_input_buffer(req));
 }
 

@@ -170,6 +170,8 @@ after(async () => {
     for (const t of tasks) {
         t.signal('SIGKILL');
     }
+    /* gone before DynamoDB goes: their last calls end first */
+    await Promise.all(tasks.map((t) => t.exited));
     await proxy?.close();
     await ddb?.close();
     await emu?.stop();

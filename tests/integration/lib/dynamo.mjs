@@ -16,6 +16,23 @@ import { EMULATOR_CREDENTIALS } from './harness.mjs';
 /** Starts dynalite; resolves { port, url, client, scanAll(table, filter), close() }. */
 export async function startDynalite() {
     const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    /* Requests whose handler has not answered yet. A handler goes on after its client
+     * is gone (a task killed mid-call); closing dynalite under it then throws
+     * "Database is closed" from its next store operation, outside any test. Every
+     * handler ends in res.end, written or not. */
+    let inFlight = 0;
+    let onIdle = null;
+    server.prependListener('request', (req, res) => {
+        inFlight++;
+        const end = res.end;
+        res.end = function (...args) {
+            res.end = end;
+            if (--inFlight === 0 && onIdle) {
+                onIdle();
+            }
+            return end.apply(this, args);
+        };
+    });
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = server.address().port;
     const url = `http://127.0.0.1:${port}`;
@@ -43,8 +60,18 @@ export async function startDynalite() {
             } while (start);
             return items;
         },
-        close() {
+        /** Stops dynalite once the requests it is still handling are answered (bounded). */
+        async close({ timeoutMs = 10000 } = {}) {
             client.destroy();
+            if (inFlight > 0) {
+                await new Promise((resolve) => {
+                    const timer = setTimeout(resolve, timeoutMs);
+                    onIdle = () => {
+                        clearTimeout(timer);
+                        resolve();
+                    };
+                });
+            }
             return new Promise((resolve) => server.close(resolve));
         },
     };

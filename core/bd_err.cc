@@ -62,7 +62,7 @@ static const char *const bd_reject_names[BD_REJECT_COUNT] = {
     "",           "missing_key",        "invalid_key", "model_not_allowed", "rpm",
     "tpm",        "concurrency",        "global_rpm",  "global_tpm",        "global_concurrency",
     "budget",     "connections",        "connections_per_address", "body_too_large",
-    "malformed",  "body_memory",
+    "malformed",  "body_memory",        "shutdown",
 };
 
 const char *

@@ -51,6 +51,7 @@ enum bd_reject_e {
     BD_REJECT_BODY_TOO_LARGE, /* the edge: a body announced over the limit */
     BD_REJECT_MALFORMED,      /* the edge: a request head that does not parse */
     BD_REJECT_BODY_MEMORY,    /* the edge: no memory left for request bodies */
+    BD_REJECT_SHUTDOWN,       /* the edge: begun after the drain found nothing in flight */
     BD_REJECT_COUNT
 };
 

@@ -76,6 +76,7 @@ struct bd_edge_conn_t {
     bool overflow;      /* the head passed the limit: evhttp answers it */
     bool busy;          /* a request is being read or answered */
     bool reading;       /* counted in the worker's reading: a request begun, not handed over */
+    bool begun_leaving; /* that request began after the drain decided to exit */
     bool over_cap;      /* accepted beyond worker_connections */
     bool counted_addr;
     bool tls;
@@ -212,7 +213,14 @@ bd_edge_set_reading(bd_edge_conn_t *c, bool on)
         return;
     }
     c->reading = on;
-    c->ew->w->reading.fetch_add(on ? 1 : -1, std::memory_order_release);
+    bd_worker_t *w = c->ew->w;
+    if (!on) {
+        w->reading.fetch_sub(1, std::memory_order_release);
+        return;
+    }
+    /* raised, then w->leaving read: the handshake with the drain (bd_worker_t) */
+    w->reading.fetch_add(1, std::memory_order_seq_cst);
+    c->begun_leaving = w->leaving.load(std::memory_order_seq_cst);
 }
 
 /* Starts the head deadline: client_header_timeout from the head's first byte. */
@@ -655,6 +663,12 @@ bd_edge_on_head(struct evhttp_request *req, void *arg) noexcept
     bd_edge_worker_t *ew = c->ew;
     const bd_core_conf_t *ccf = bd_edge_conf(ew);
     bd_http_refusal_t why = {};
+    if (c->begun_leaving) {
+        /* the process exits once nothing is in flight: refused now, or cut later */
+        why = {503, BD_ERR_OVERLOADED, "the gateway is shutting down", BD_REJECT_SHUTDOWN};
+        bd_edge_refuse(c, req, why);
+        return 0;
+    }
     bd_http_head_t head;
     if (c->head_len == 0 || !bd_http_head_check(c->head.data(), c->head_len, &head)) {
         why = {400, BD_ERR_INVALID_REQUEST, head.error ? head.error : "a malformed request head",

@@ -298,12 +298,25 @@ bd_process_in_flight(bd_process_t *p)
 {
     int n = 0;
     for (bd_worker_t *w : p->workers) {
-        /* in the order a request moves through them (bd_worker_t) */
-        n += w->reading.load(std::memory_order_acquire);
-        n += w->active.load(std::memory_order_acquire);
-        n += w->flushing.load(std::memory_order_acquire);
+        /* in the order a request moves through them (bd_worker_t); sequentially
+         * consistent, for the handshake with the edge over w->leaving */
+        n += w->reading.load(std::memory_order_seq_cst);
+        n += w->active.load(std::memory_order_seq_cst);
+        n += w->flushing.load(std::memory_order_seq_cst);
     }
     return n;
+}
+
+/* Nothing is in flight: tells the workers that requests begun from now on are to be
+ * refused, then counts again. A request whose head began in between was seen either
+ * here (the drain goes on serving it) or by its worker (refused). */
+static bool
+bd_process_may_exit(bd_process_t *p)
+{
+    for (bd_worker_t *w : p->workers) {
+        w->leaving.store(true, std::memory_order_seq_cst);
+    }
+    return bd_process_in_flight(p) == 0;
 }
 
 static void
@@ -322,7 +335,7 @@ bd_process_on_drain_tick(evutil_socket_t, short, void *arg) noexcept
         all_closed = all_closed && w->listeners_closed.load(std::memory_order_acquire);
     }
     int n = bd_process_in_flight(p);
-    if (all_closed && n == 0) {
+    if (all_closed && n == 0 && bd_process_may_exit(p)) {
         bd_log_error(BD_LOG_NOTICE, nullptr, "drained, exiting");
         event_base_loopbreak(p->base);
     } else if (now >= p->drain_deadline_us) {

@@ -178,6 +178,7 @@ bd_worker_create(bd_process_t *p, int id, bd_snapshot_t *snap)
     w->reading.store(0);
     w->active.store(0);
     w->flushing.store(0);
+    w->leaving.store(false);
     w->streams.store(0);
     w->served.store(0);
     memset(w->module_ctx, 0, sizeof(w->module_ctx));

@@ -76,6 +76,12 @@ struct bd_worker_t {
     std::atomic<int> reading;      /* connections part-way through a request's head or body */
     std::atomic<int> active;       /* requests in flight */
     std::atomic<int> flushing;     /* finished responses still being written out */
+    /* Set by the drain once it found nothing in flight, just before it exits. A request
+     * whose head begins after it would be cut by the exit: the edge refuses it instead,
+     * before anything starts (bd_http_edge.cc). The drain sets it, then counts again;
+     * the edge raises reading, then reads it; all four sequentially consistent, so
+     * one of the two always sees the other. */
+    std::atomic<bool> leaving;
     std::atomic<int> streams;      /* responses streaming (started, not finalized) */
     std::atomic<uint64_t> served;  /* requests finalized */
     uint64_t rng[2];               /* request ids; this thread only */

@@ -204,8 +204,9 @@ bd_cv_block(bd_cv_cctx_t *c, json_t *b)
     const char *t = bd_cv_str(b, "type");
 
     if (strcmp(t, "text") == 0) {
-        const char *text = bd_cv_str(b, "text");
-        return bd_cv_blank(text) ? nullptr : bd_cv_member("text", json_incref(json_object_get(b, "text")));
+        json_t *text = json_object_get(b, "text");
+        const char *s = json_string_value(text);
+        return s == nullptr || bd_cv_blank(s) ? nullptr : bd_cv_member("text", json_incref(text));
     }
     if (strcmp(t, "image") == 0) {
         return bd_cv_image(c, b);

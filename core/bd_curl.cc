@@ -16,8 +16,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -79,10 +82,17 @@ struct bd_curl_xfer_s {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-/* The state of one socket curl asked us to watch; attached with curl_multi_assign. */
+/* The state of one socket curl asked us to watch; attached with curl_multi_assign.
+ * A connection's socket (opened by bd_curl_on_open_socket) lives until curl closes it
+ * (bd_curl_on_close_socket): while the connection is idle in curl's cache it stays
+ * "parked" with its read event still added, so a keep-alive connection costs no epoll
+ * change per transfer, as an nginx upstream keeps its event. Any other socket (the
+ * resolver's) is freed at CURL_POLL_REMOVE, since curl closes it without telling. */
 typedef struct {
     bd_curl_t *c;
-    int what; /* the CURL_POLL_* the event waits for */
+    int what;    /* the CURL_POLL_* curl asked for last; CURL_POLL_REMOVE: parked */
+    short armed; /* the EV_READ|EV_WRITE the event is added with; 0: not added */
+    bool owned;  /* opened by bd_curl_on_open_socket; in c->by_fd until closed */
     struct event ev;
     bd_curl_link_t link; /* in c->socks */
 } bd_curl_sock_t;
@@ -95,6 +105,7 @@ struct bd_curl_s {
     bd_curl_link_t active;
     bd_curl_link_t resumes;
     bd_curl_link_t socks;
+    std::vector<bd_curl_sock_t *> by_fd; /* the owned sockets, by descriptor */
     bd_curl_xfer_t *free_xfers;
     size_t nfree;
     bd_curl_xfer_t *deferred; /* FIFO of QUEUED and CANCELED transfers */
@@ -187,47 +198,128 @@ bd_curl_leave(bd_curl_t *c)
 
 /* ---- the multi handle on the event loop ---- */
 
+static bd_curl_sock_t *
+bd_curl_sock_new(bd_curl_t *c, bool owned)
+{
+    bd_curl_sock_t *s = (bd_curl_sock_t *)calloc(1, sizeof(*s));
+    if (s == NULL) {
+        BD_FATAL("out of memory for a curl socket");
+    }
+    s->c = c;
+    s->what = CURL_POLL_REMOVE;
+    s->owned = owned;
+    bd_curl_link_init(&s->link, s);
+    bd_curl_link_append(&c->socks, &s->link);
+    return s;
+}
+
+static void
+bd_curl_sock_free(bd_curl_sock_t *s)
+{
+    if (s->armed != 0) {
+        event_del(&s->ev);
+    }
+    bd_curl_link_remove(&s->link);
+    free(s);
+}
+
+/* Gives the socket's one event the flags <armed> (0: none); nothing when it has them. */
+static void
+bd_curl_sock_arm(bd_curl_sock_t *s, curl_socket_t fd, short armed)
+{
+    if (s->armed == armed) {
+        return;
+    }
+    if (s->armed != 0) {
+        event_del(&s->ev);
+    }
+    s->armed = armed;
+    if (armed != 0) {
+        /* Re-arm the one event of this socket rather than creating a new one: the probe
+         * in DESIGN.md "Performance notes" measured the difference. */
+        event_assign(&s->ev, s->c->base, fd, (short)(armed | EV_PERSIST), bd_curl_on_socket, s);
+        event_add(&s->ev, NULL);
+    }
+}
+
+static bd_curl_sock_t *
+bd_curl_owned_sock(const bd_curl_t *c, curl_socket_t fd)
+{
+    return fd >= 0 && (size_t)fd < c->by_fd.size() ? c->by_fd[(size_t)fd] : NULL;
+}
+
 /* CURLMOPT_SOCKETFUNCTION: curl says which events <fd> needs; only arms events. */
 static int
 bd_curl_on_socket_change(CURL *, curl_socket_t fd, int what, void *userp, void *socketp) noexcept
 {
     bd_curl_t *c = (bd_curl_t *)userp;
     bd_curl_sock_t *s = (bd_curl_sock_t *)socketp;
-    short flags;
 
-    if (what == CURL_POLL_REMOVE) {
-        if (s != NULL) {
-            event_del(&s->ev);
-            bd_curl_link_remove(&s->link);
-            free(s);
-        }
-        return 0;
-    }
     if (s == NULL) {
-        s = (bd_curl_sock_t *)calloc(1, sizeof(*s));
-        if (s == NULL) {
-            BD_FATAL("out of memory for a curl socket");
+        if (what == CURL_POLL_REMOVE) {
+            return 0;
         }
-        s->c = c;
-        bd_curl_link_init(&s->link, s);
-        bd_curl_link_append(&c->socks, &s->link);
+        /* a new socket, or a parked connection's taken again from curl's cache */
+        s = bd_curl_owned_sock(c, fd);
+        if (s == NULL) {
+            s = bd_curl_sock_new(c, false);
+        }
         curl_multi_assign(c->multi, fd, s);
-    } else if (s->what == what) {
+    }
+    if (what == CURL_POLL_REMOVE) {
+        if (!s->owned) {
+            bd_curl_sock_free(s);
+            return 0;
+        }
+        /* Parked. Reading stays armed, at no cost when it was: it tells of a close. */
+        s->what = CURL_POLL_REMOVE;
+        if (s->armed & EV_WRITE) {
+            bd_curl_sock_arm(s, fd, EV_READ);
+        }
         return 0;
-    } else {
-        event_del(&s->ev);
     }
-    /* Re-arm the one event of this socket rather than creating a new one: the probe in
-     * DESIGN.md "Performance notes" measured the difference. */
-    flags = EV_PERSIST;
-    flags |= (what & CURL_POLL_IN) ? EV_READ : 0;
-    flags |= (what & CURL_POLL_OUT) ? EV_WRITE : 0;
-    event_assign(&s->ev, c->base, fd, flags, bd_curl_on_socket, s);
     s->what = what;
-    if (flags & (EV_READ | EV_WRITE)) {
-        event_add(&s->ev, NULL);
-    }
+    bd_curl_sock_arm(s, fd,
+                     (short)(((what & CURL_POLL_IN) ? EV_READ : 0) |
+                             ((what & CURL_POLL_OUT) ? EV_WRITE : 0)));
     return 0;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: a connection's socket, known by its descriptor from now
+ * until bd_curl_on_close_socket. */
+static curl_socket_t
+bd_curl_on_open_socket(void *clientp, curlsocktype, struct curl_sockaddr *a) noexcept
+{
+    bd_curl_t *c = (bd_curl_t *)clientp;
+    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+
+    if (fd < 0) {
+        return CURL_SOCKET_BAD;
+    }
+    if ((size_t)fd >= c->by_fd.size()) {
+        c->by_fd.resize(std::max((size_t)fd + 1, c->by_fd.size() * 2), NULL);
+    }
+    if (c->by_fd[(size_t)fd] != NULL) {
+        /* closed without bd_curl_on_close_socket, which curl does not do: its event goes */
+        bd_curl_sock_free(c->by_fd[(size_t)fd]);
+    }
+    c->by_fd[(size_t)fd] = bd_curl_sock_new(c, true);
+    return fd;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: the event goes before the descriptor, whose number the
+ * next socket may take. */
+static int
+bd_curl_on_close_socket(void *clientp, curl_socket_t fd) noexcept
+{
+    bd_curl_t *c = (bd_curl_t *)clientp;
+    bd_curl_sock_t *s = bd_curl_owned_sock(c, fd);
+
+    if (s != NULL) {
+        bd_curl_sock_free(s);
+        c->by_fd[(size_t)fd] = NULL;
+    }
+    return close(fd);
 }
 
 /* CURLMOPT_TIMERFUNCTION: never calls curl back directly; 0 runs it from the loop. */
@@ -454,6 +546,14 @@ bd_curl_on_socket(evutil_socket_t fd, short events, void *arg) noexcept
 {
     bd_curl_sock_t *s = (bd_curl_sock_t *)arg;
     int mask = 0;
+
+    if (s->what == CURL_POLL_REMOVE) {
+        /* A parked connection is readable: the upstream closed it, or sent what curl's
+         * check finds when it takes the connection next. Watched again from then on. */
+        bd_curl_sock_arm(s, fd, 0);
+        s->c->stats.idle_woken++;
+        return;
+    }
 
     mask |= (events & EV_READ) ? CURL_CSELECT_IN : 0;
     mask |= (events & EV_WRITE) ? CURL_CSELECT_OUT : 0;
@@ -884,6 +984,10 @@ bd_curl_setup(bd_curl_xfer_t *x, const bd_curl_request_t *req)
     bad |= curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, bd_curl_on_prereq) != 0;
     bad |= curl_easy_setopt(e, CURLOPT_PREREQDATA, (void *)x) != 0;
     bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, bd_curl_on_open_socket) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, (void *)x->c) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, bd_curl_on_close_socket) != 0;
+    bad |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, (void *)x->c) != 0;
     /* PIPEWAIT only where HTTP/2 can happen: on a plain-HTTP URL curl would wait for a
      * busy HTTP/1.1 connection instead of opening another */
     x->h2 = req->http_version == BD_CURL_HTTP_2_TLS && strncmp(req->url, "https://", 8) == 0;
@@ -1269,13 +1373,9 @@ bd_curl_destroy(bd_curl_t *c)
         bd_curl_xfer_free(x);
     }
     curl_multi_cleanup(c->multi);
-    /* curl normally says CURL_POLL_REMOVE for each socket; free what it did not */
+    /* curl closes its connections above (bd_curl_on_close_socket); free what is left */
     while (!bd_curl_link_empty(&c->socks)) {
-        bd_curl_sock_t *s = (bd_curl_sock_t *)c->socks.next->owner;
-
-        event_del(&s->ev);
-        bd_curl_link_remove(&s->link);
-        free(s);
+        bd_curl_sock_free((bd_curl_sock_t *)c->socks.next->owner);
     }
     event_del(&c->timer);
     event_del(&c->kick);

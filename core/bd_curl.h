@@ -135,6 +135,7 @@ typedef struct {
     uint64_t connections_created; /* new upstream connections (CURLINFO_NUM_CONNECTS) */
     uint64_t connections_reused;  /* transfers that ran on an already open connection */
     uint64_t in_flight;           /* started and neither completed nor canceled */
+    uint64_t idle_woken;          /* idle cached connections found readable (closed) */
 } bd_curl_stats_t;
 
 /*

@@ -449,6 +449,37 @@ TEST_F(CurlTest, KeepAliveReusesConnections)
     EXPECT_GE(s.connections_reused, 98u);
 }
 
+/* A connection idle in curl's cache keeps its read event (no epoll change per transfer);
+ * when the upstream closes it, that event fires once and is dropped, and the next
+ * transfer opens a new connection. */
+TEST_F(CurlTest, AnIdleConnectionTheUpstreamClosesIsSeenOnceAndReplaced)
+{
+    rec_t first;
+    ASSERT_NE(get(&first, "/json?idle_close_ms=100"), nullptr);
+    ASSERT_TRUE(run_until_done(&first));
+    EXPECT_EQ(first.code, BD_CURL_OK) << first.message;
+    ASSERT_TRUE(run_until([this] { return stats().idle_woken == 1; }));
+    run_for(200); /* a closed socket still watched would wake the loop without end */
+    EXPECT_EQ(stats().idle_woken, 1u);
+
+    rec_t second;
+    ASSERT_NE(get(&second, "/json"), nullptr);
+    ASSERT_TRUE(run_until_done(&second));
+    EXPECT_EQ(second.code, BD_CURL_OK) << second.message;
+    EXPECT_EQ(second.body, "{\"ok\":true}");
+    EXPECT_EQ(counters()->connections.load(), 2);
+    EXPECT_EQ(stats().connections_created, 2u);
+
+    /* the new connection, reused while its event stays added */
+    rec_t third;
+    third.remaining = 9;
+    ASSERT_NE(get(&third, "/json"), nullptr);
+    ASSERT_TRUE(run_until([&third] { return third.done && third.remaining == 0; }));
+    EXPECT_EQ(third.code, BD_CURL_OK) << third.message;
+    EXPECT_EQ(counters()->connections.load(), 2);
+    EXPECT_EQ(stats().idle_woken, 1u);
+}
+
 /* One easy handle, reused: each request goes where its own URL says, never to the URL
  * its handle parsed for the request before (the handle keeps that URL parsed). */
 TEST_F(CurlTest, AReusedHandleSendsEachRequestToItsOwnUrl)

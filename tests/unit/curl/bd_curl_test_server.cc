@@ -229,6 +229,12 @@ test_on_request(struct evhttp_request *req, void *arg) noexcept
     if (path == NULL) {
         evhttp_send_error(req, 400, NULL);
     } else if (strcmp(path, "/json") == 0) {
+        int idle_close_ms = test_query_int(req, "idle_close_ms", 0);
+        if (idle_close_ms > 0) {
+            /* an upstream's keep-alive timeout: the connection closes once idle that long */
+            struct timeval tv = {idle_close_ms / 1000, (idle_close_ms % 1000) * 1000};
+            evhttp_connection_set_timeout_tv(evhttp_request_get_connection(req), &tv);
+        }
         test_send_json(req);
     } else if (strcmp(path, "/echo") == 0) {
         test_echo(req);

@@ -22,7 +22,8 @@ typedef struct {
 
 /*
  * Paths:
- *   /json                          200 {"ok":true}
+ *   /json?idle_close_ms=I          200 {"ok":true}; with I, the server closes the
+ *                                  connection once it is idle for I ms
  *   /echo                          the request body back; X-Echo-Method, X-Echo-Content-Type,
  *                                  X-Echo-Test (request X-Test), X-Echo-Expect ("none" if absent)
  *   /stream?n=N&delay_ms=D&size=S  chunked: piece 0 at once, then one piece every D ms

@@ -34,18 +34,11 @@ TAG=ab
 # shellcheck source=perf/procs.sh
 . "$ROOT/perf/procs.sh"
 
-"$EMU" --listen "127.0.0.1:$EMU_PORT" --no-verify --threads 2 >"$WORK/emu.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$EMU_PORT/foundation-models"
-
+start_emulator "$EMU_PORT" --threads 2
 # The benchmark conf of perf/run.sh: one worker, auth and the store off.
 bench_conf "$WORK/bd.conf" "$BD_PORT" "$EMU_PORT" "max_connections     1024;"
 echo "worker_connections  19000;" >>"$WORK/bd.conf"
-text='Summarise in one sentence why event loops scale better than a thread per connection for proxies that mostly wait on the network.'
-printf '{"model":"nova-pro","max_tokens":256,"messages":[{"role":"user","content":"%s"}]}' \
-    "$text" >"$WORK/converse-small.json"
-printf '{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"%s"}]}' \
-    "$text" >"$WORK/invoke-small.json"
+small_bodies
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

@@ -1,8 +1,9 @@
 # perf/procs.sh: what perf/run.sh and perf/soak.sh share, sourced after they set
 # WORK (their work directory), PIDS=() (what they start) and TAG (their log prefix):
 # log/die, the stop of every started process and the removal of WORK on exit
-# (BD_PERF_KEEP=1 keeps it), wait_http, bedrock_block (a conf block calling the
-# emulator) and bench_conf (the one-worker benchmark conf around it).
+# (BD_PERF_KEEP=1 keeps it), wait_http, start_emulator, small_bodies (the bodies of
+# the small scenarios), bedrock_block (a conf block calling the emulator) and
+# bench_conf (the one-worker benchmark conf around it).
 
 log() { echo "$TAG: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -36,6 +37,22 @@ wait_http() { # URL: until it answers anything, at most 10 s
         sleep 0.05
     done
     die "nothing answers at $1"
+}
+
+start_emulator() { # PORT [ARG...]: $EMU on 127.0.0.1:PORT, once it answers
+    local port=$1
+    shift
+    "$EMU" --listen "127.0.0.1:$port" --no-verify "$@" >"$WORK/emu-$port.log" 2>&1 &
+    PIDS+=($!)
+    wait_http "http://127.0.0.1:$port/foundation-models"
+}
+
+small_bodies() { # WORK/converse-small.json and invoke-small.json, as perf/run.sh sends
+    local text='Summarise in one sentence why event loops scale better than a thread per connection for proxies that mostly wait on the network.'
+    printf '{"model":"nova-pro","max_tokens":256,"messages":[{"role":"user","content":"%s"}]}' \
+        "$text" >"$WORK/converse-small.json"
+    printf '{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"%s"}]}' \
+        "$text" >"$WORK/invoke-small.json"
 }
 
 bedrock_block() { # EMULATOR_PORT [LINE...]: a bedrock { } block calling the emulator

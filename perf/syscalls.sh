@@ -32,13 +32,9 @@ TAG=syscalls
 # shellcheck source=perf/procs.sh
 . "$ROOT/perf/procs.sh"
 
-"$EMU" --listen "127.0.0.1:$EMU_PORT" --no-verify --threads 2 >"$WORK/emu.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$EMU_PORT/foundation-models"
+start_emulator "$EMU_PORT" --threads 2
 bench_conf "$WORK/bd.conf" "$BD_PORT" "$EMU_PORT" "max_connections     1024;"
-text='Summarise in one sentence why event loops scale better than a thread per connection for proxies that mostly wait on the network.'
-printf '{"model":"nova-pro","max_tokens":256,"messages":[{"role":"user","content":"%s"}]}' \
-    "$text" >"$WORK/body.json"
+small_bodies
 
 events=""
 for c in $CALLS; do events+="${events:+,}syscalls:sys_enter_$c"; done
@@ -54,11 +50,11 @@ for bin in "$@"; do
     pid=$!
     PIDS+=("$pid")
     wait_http "http://127.0.0.1:$BD_PORT/health"
-    BD_BODY="$WORK/body.json" wrk -t1 -c64 -d1s -s "$ROOT/perf/post.lua" "$url" >/dev/null
+    BD_BODY="$WORK/converse-small.json" wrk -t1 -c64 -d1s -s "$ROOT/perf/post.lua" "$url" >/dev/null
     tid=$(ps -L -o tid=,comm= -p "$pid" | awk '$2 ~ /^worker/ {print $1; exit}')
     perf stat -x, -e "$events" -t "$tid" -o "$WORK/stat.csv" &
     spid=$!
-    n=$(BD_BODY="$WORK/body.json" wrk -t1 -c64 -d"${SECS}s" -s "$ROOT/perf/post.lua" "$url" |
+    n=$(BD_BODY="$WORK/converse-small.json" wrk -t1 -c64 -d"${SECS}s" -s "$ROOT/perf/post.lua" "$url" |
         sed -n 's/^BDPERF requests=\([0-9]*\).*/\1/p')
     kill -INT "$spid"
     wait "$spid" 2>/dev/null || true

@@ -32,6 +32,9 @@ void *bd_arena_alloc(bd_arena_t *a, size_t size);
 /* A NUL-terminated copy of <len> bytes of <s>. */
 char *bd_arena_strndup(bd_arena_t *a, const char *s, size_t len);
 
+/* How many blocks <a> holds now. */
+size_t bd_arena_block_count(const bd_arena_t *a);
+
 /* Builds a T in the arena (value-initialized). Its destructor is not run: types with
  * one register it (see bd_request_arena_new in bd_request.h). */
 template <typename T>

@@ -42,6 +42,20 @@ TEST(Arena, LargerThanABlock)
     bd_arena_reset(&a);
 }
 
+/* The allocations of one Anthropic request, in the order a worker makes them (the API
+ * request, the call, the stream state, usage, and the cleanup nodes: 1,120 bytes once
+ * aligned) share one block, which a held stream keeps for its whole life. */
+TEST(Arena, OneRequestsObjectsShareOneBlock)
+{
+    bd_arena_t a;
+    bd_arena_init(&a);
+    for (size_t size : {24, 312, 24, 152, 24, 24, 352, 24, 24, 24, 32, 24}) {
+        EXPECT_NE(bd_arena_alloc(&a, size), nullptr);
+    }
+    EXPECT_EQ(bd_arena_block_count(&a), 1u);
+    bd_arena_reset(&a);
+}
+
 TEST(Arena, StringsAndObjects)
 {
     bd_arena_t a;

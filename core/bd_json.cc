@@ -54,10 +54,7 @@ bd_json_append_escaped(std::string *out, const char *s, size_t len)
     size_t i = 0;
     while (i < len) {
         /* Plain ASCII goes out a run at a time: one append per run, not per byte. */
-        size_t run = i;
-        while (run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') {
-            run++;
-        }
+        size_t run = i + bd_json_plain_run(s + i, len - i);
         if (run > i) {
             out->append(s + i, run - i);
             i = run;

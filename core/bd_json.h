@@ -24,6 +24,31 @@ void bd_json_append_string(std::string *out, const char *s, size_t len);
 /* The same without the quotes: for a literal written in parts ("req#" + id). */
 void bd_json_append_escaped(std::string *out, const char *s, size_t len);
 
+/* The bytes a JSON string carries as they are (not '"', '\\', a control character
+ * or a byte of a multibyte sequence): one load and test per byte in a scan,
+ * instead of four comparisons. */
+struct bd_json_plain_table_t {
+    bool plain[256];
+    constexpr bd_json_plain_table_t() : plain()
+    {
+        for (int c = 0; c < 256; c++) {
+            plain[c] = c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+        }
+    }
+};
+inline constexpr bd_json_plain_table_t bd_json_plain;
+
+/* The length of the run of such bytes <s> starts with. */
+static inline size_t
+bd_json_plain_run(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && bd_json_plain.plain[(unsigned char)s[i]]) {
+        i++;
+    }
+    return i;
+}
+
 /* Appends <v> as a JSON number (std::to_chars: no locale, no format parsing). */
 void bd_json_append_int(std::string *out, int64_t v);
 

@@ -53,20 +53,6 @@ bd_json_scan_escape_u(const char *p, const char *end)
     return p + 6;
 }
 
-/* The bytes a string's run of plain ASCII is made of (not '"', '\\', a control
- * character or a byte of a multibyte sequence): one load and test per byte in the
- * loop below, instead of four comparisons. */
-struct bd_json_plain_table_t {
-    bool plain[256];
-    constexpr bd_json_plain_table_t() : plain()
-    {
-        for (int c = 0; c < 256; c++) {
-            plain[c] = c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-        }
-    }
-};
-static constexpr bd_json_plain_table_t bd_json_plain;
-
 /* <p> at the opening quote: past the closing one, or null. */
 static const char *
 bd_json_scan_string(const char *p, const char *end)

@@ -15,6 +15,7 @@
 #include "core/bd_json.h"
 #include "modules/dynamodb/bd_ddb_budget.h"
 #include "modules/dynamodb/bd_ddb_item.h"
+#include "modules/dynamodb/bd_ddb_text.h"
 
 static const size_t BD_DDB_BATCH = 25;
 static const int BD_DDB_UNPROCESSED_WAVES = 12;
@@ -48,11 +49,18 @@ bd_ddb_utc_by_day(bd_ddb_utc_cache_t *cache, int64_t ms, const char *format)
     return cache->text;
 }
 
-std::string
-bd_ddb_day(int64_t ms)
+/* The day of <ms>, from this thread's cache: a round's rows are mostly of one day. */
+static const std::string &
+bd_ddb_day_cached(int64_t ms)
 {
     static thread_local bd_ddb_utc_cache_t cache;
     return bd_ddb_utc_by_day(&cache, ms, "%Y-%m-%d");
+}
+
+std::string
+bd_ddb_day(int64_t ms)
+{
+    return bd_ddb_day_cached(ms);
 }
 
 std::string
@@ -62,75 +70,87 @@ bd_ddb_month(int64_t ms)
     return bd_ddb_utc_by_day(&cache, ms, "%Y-%m");
 }
 
-/* The usage item is written as text, not as a jansson tree: at thousands of rows
- * a second the tree's allocations and its dump were most of the push's cost. */
+/* The usage item is written as text, not as a jansson tree, and through a cursor
+ * (bd_ddb_text.h), not with string appends: at thousands of rows a second, the
+ * tree and then the appends were most of the push's own cost per row. */
 
-/* ,"<name>":{"S":<v>} ; empty strings carry nothing (and older emulators refuse them). */
+/* <lit> is ,"<name>":{"S":"  ; empty strings carry nothing (and older emulators refuse them). */
+#define bd_ddb_item_s(t, lit, v)                                                                 \
+    do {                                                                                         \
+        if (!(v).empty()) {                                                                      \
+            bd_ddb_text_lit((t), lit);                                                           \
+            bd_ddb_text_escaped((t), (v).data(), (v).size());                                    \
+            bd_ddb_text_lit((t), "\"}");                                                         \
+        }                                                                                        \
+    } while (0)
+
+/* <lit> is ,"<name>":{"N":"  */
+#define bd_ddb_item_n(t, lit, v)                                                                 \
+    do {                                                                                         \
+        bd_ddb_text_lit((t), lit);                                                               \
+        bd_ddb_text_int((t), (v));                                                               \
+        bd_ddb_text_lit((t), "\"}");                                                             \
+    } while (0)
+
+/* <lit> is ,"<name>":{"BOOL":  */
+#define bd_ddb_item_bool(t, lit, v)                                                              \
+    do {                                                                                         \
+        bd_ddb_text_lit((t), lit);                                                               \
+        if (v) {                                                                                 \
+            bd_ddb_text_lit((t), "true}");                                                       \
+        } else {                                                                                 \
+            bd_ddb_text_lit((t), "false}");                                                      \
+        }                                                                                        \
+    } while (0)
+
 static void
-bd_ddb_text_s(std::string *out, const char *name, const std::string &v)
+bd_ddb_usage_item_write(bd_ddb_text_t *t, const bd_ddb_usage_row_t *row,
+                        const std::string &task_id, int64_t ttl_ms)
 {
-    if (v.empty()) {
-        return;
+    const bd_usage_record_t &u = row->rec;
+    /* pk "req#<request id>", sk "<task>#<row id>" */
+    bd_ddb_text_lit(t, "{\"pk\":{\"S\":\"req#");
+    bd_ddb_text_escaped(t, u.request_id.data(), u.request_id.size());
+    bd_ddb_text_lit(t, "\"},\"sk\":{\"S\":\"");
+    bd_ddb_text_escaped(t, task_id.data(), task_id.size());
+    bd_ddb_text_lit(t, "#");
+    bd_ddb_text_int(t, row->id);
+    bd_ddb_text_lit(t, "\"}");
+    bd_ddb_item_s(t, ",\"request_id\":{\"S\":\"", u.request_id);
+    bd_ddb_item_s(t, ",\"task\":{\"S\":\"", task_id);
+    bd_ddb_item_n(t, ",\"time_ms\":{\"N\":\"", u.time_ms);
+    bd_ddb_item_s(t, ",\"day\":{\"S\":\"", bd_ddb_day_cached(u.time_ms));
+    bd_ddb_item_s(t, ",\"key_id\":{\"S\":\"", u.key_id);
+    bd_ddb_item_s(t, ",\"model\":{\"S\":\"", u.model);
+    bd_ddb_item_s(t, ",\"model_resolved\":{\"S\":\"", u.model_resolved);
+    bd_ddb_item_s(t, ",\"api\":{\"S\":\"", u.api);
+    bd_ddb_item_s(t, ",\"route\":{\"S\":\"", u.route);
+    bd_ddb_item_n(t, ",\"status\":{\"N\":\"", u.status);
+    bd_ddb_item_n(t, ",\"input_tokens\":{\"N\":\"", u.input_tokens);
+    bd_ddb_item_n(t, ",\"output_tokens\":{\"N\":\"", u.output_tokens);
+    bd_ddb_item_n(t, ",\"cache_read_tokens\":{\"N\":\"", u.cache_read_tokens);
+    bd_ddb_item_n(t, ",\"cache_write_tokens\":{\"N\":\"", u.cache_write_tokens);
+    bd_ddb_item_n(t, ",\"latency_ms\":{\"N\":\"", u.latency_ms);
+    bd_ddb_item_n(t, ",\"ttft_ms\":{\"N\":\"", u.ttft_ms);
+    bd_ddb_item_bool(t, ",\"streamed\":{\"BOOL\":", u.streamed);
+    bd_ddb_item_bool(t, ",\"client_gone\":{\"BOOL\":", u.client_gone);
+    bd_ddb_item_s(t, ",\"user_id\":{\"S\":\"", u.user_id);
+    bd_ddb_item_s(t, ",\"session_id\":{\"S\":\"", u.session_id);
+    bd_ddb_item_bool(t, ",\"cached\":{\"BOOL\":", u.cached);
+    if (ttl_ms > 0) {
+        bd_ddb_item_n(t, ",\"expires_at\":{\"N\":\"", (u.time_ms + ttl_ms) / 1000);
     }
-    out->append(",\"").append(name).append("\":{\"S\":");
-    bd_json_append_string(out, v);
-    out->push_back('}');
-}
-
-/* ,"<name>":{"N":"<v>"} */
-static void
-bd_ddb_text_n(std::string *out, const char *name, int64_t v)
-{
-    out->append(",\"").append(name).append("\":{\"N\":\"");
-    bd_json_append_int(out, v);
-    out->append("\"}");
-}
-
-/* ,"<name>":{"BOOL":<v>} */
-static void
-bd_ddb_text_bool(std::string *out, const char *name, bool v)
-{
-    out->append(",\"").append(name).append("\":{\"BOOL\":").append(v ? "true}" : "false}");
+    bd_ddb_text_lit(t, "}");
 }
 
 void
 bd_ddb_usage_item_append(std::string *out, const bd_ddb_usage_row_t *row,
                          const std::string &task_id, int64_t ttl_ms)
 {
-    const bd_usage_record_t &u = row->rec;
-    /* pk "req#<request id>", sk "<task>#<row id>": written in place, no temporaries */
-    out->append("{\"pk\":{\"S\":\"req#");
-    bd_json_append_escaped(out, u.request_id.data(), u.request_id.size());
-    out->append("\"},\"sk\":{\"S\":\"");
-    bd_json_append_escaped(out, task_id.data(), task_id.size());
-    out->push_back('#');
-    bd_json_append_int(out, row->id);
-    out->append("\"}");
-    bd_ddb_text_s(out, "request_id", u.request_id);
-    bd_ddb_text_s(out, "task", task_id);
-    bd_ddb_text_n(out, "time_ms", u.time_ms);
-    bd_ddb_text_s(out, "day", bd_ddb_day(u.time_ms));
-    bd_ddb_text_s(out, "key_id", u.key_id);
-    bd_ddb_text_s(out, "model", u.model);
-    bd_ddb_text_s(out, "model_resolved", u.model_resolved);
-    bd_ddb_text_s(out, "api", u.api);
-    bd_ddb_text_s(out, "route", u.route);
-    bd_ddb_text_n(out, "status", u.status);
-    bd_ddb_text_n(out, "input_tokens", u.input_tokens);
-    bd_ddb_text_n(out, "output_tokens", u.output_tokens);
-    bd_ddb_text_n(out, "cache_read_tokens", u.cache_read_tokens);
-    bd_ddb_text_n(out, "cache_write_tokens", u.cache_write_tokens);
-    bd_ddb_text_n(out, "latency_ms", u.latency_ms);
-    bd_ddb_text_n(out, "ttft_ms", u.ttft_ms);
-    bd_ddb_text_bool(out, "streamed", u.streamed);
-    bd_ddb_text_bool(out, "client_gone", u.client_gone);
-    bd_ddb_text_s(out, "user_id", u.user_id);
-    bd_ddb_text_s(out, "session_id", u.session_id);
-    bd_ddb_text_bool(out, "cached", u.cached);
-    if (ttl_ms > 0) {
-        bd_ddb_text_n(out, "expires_at", (u.time_ms + ttl_ms) / 1000);
-    }
-    out->push_back('}');
+    bd_ddb_text_t t;
+    bd_ddb_text_begin(&t, out);
+    bd_ddb_usage_item_write(&t, row, task_id, ttl_ms);
+    bd_ddb_text_end(&t);
 }
 
 static std::string
@@ -172,12 +192,18 @@ bd_ddb_batch_fill(void *arg, size_t batch, std::string *body)
     body->append("{\"RequestItems\":{");
     bd_json_append_string(body, b->conf->usage_table);
     body->append(":[");
+    bd_ddb_text_t t;
+    bd_ddb_text_begin(&t, body);
     for (size_t i = off; i < rows.size() && i < off + BD_DDB_BATCH; i++) {
-        body->append(i > off ? ",{\"PutRequest\":{\"Item\":" : "{\"PutRequest\":{\"Item\":");
-        bd_ddb_usage_item_append(body, &rows[i], *b->task_id, b->conf->usage_item_ttl_ms);
-        body->append("}}");
+        if (i > off) {
+            bd_ddb_text_lit(&t, ",");
+        }
+        bd_ddb_text_lit(&t, "{\"PutRequest\":{\"Item\":");
+        bd_ddb_usage_item_write(&t, &rows[i], *b->task_id, b->conf->usage_item_ttl_ms);
+        bd_ddb_text_lit(&t, "}}");
     }
-    body->append("]}}");
+    bd_ddb_text_lit(&t, "]}}");
+    bd_ddb_text_end(&t);
 }
 
 /* One wave of BatchWriteItem calls, <concurrency> in flight: <ops> with their
@@ -260,29 +286,31 @@ bd_ddb_usage_aggregate_append(std::string *out, const std::string &table, const 
                               const std::string &sk, const bd_ddb_agg_t &a,
                               const std::string &task_id, int64_t seq)
 {
-    out->append("{\"TableName\":");
-    bd_json_append_string(out, table);
-    out->append(",\"Key\":{\"pk\":{\"S\":");
-    bd_json_append_string(out, pk);
-    out->append("},\"sk\":{\"S\":");
-    bd_json_append_string(out, sk);
-    out->append("}},\"UpdateExpression\":\"ADD requests :r, errors :e, input_tokens :i, "
-                "output_tokens :o, cache_read_tokens :cr, cache_write_tokens :cw, "
-                "cost_micro_usd :c SET #seq = :seq\","
-                "\"ConditionExpression\":\"attribute_not_exists(#seq) OR #seq < :seq\","
-                "\"ExpressionAttributeNames\":{\"#seq\":\"seq_");
-    bd_json_append_escaped(out, task_id.data(), task_id.size());
-    out->append("\"},\"ExpressionAttributeValues\":{\":r\":{\"N\":\"");
-    bd_json_append_int(out, a.requests);
-    out->append("\"}");
-    bd_ddb_text_n(out, ":e", a.errors);
-    bd_ddb_text_n(out, ":i", a.input);
-    bd_ddb_text_n(out, ":o", a.output);
-    bd_ddb_text_n(out, ":cr", a.cache_read);
-    bd_ddb_text_n(out, ":cw", a.cache_write);
-    bd_ddb_text_n(out, ":c", a.cost);
-    bd_ddb_text_n(out, ":seq", seq);
-    out->append("}}");
+    bd_ddb_text_t t;
+    bd_ddb_text_begin(&t, out);
+    bd_ddb_text_lit(&t, "{\"TableName\":\"");
+    bd_ddb_text_escaped(&t, table.data(), table.size());
+    bd_ddb_text_lit(&t, "\",\"Key\":{\"pk\":{\"S\":\"");
+    bd_ddb_text_escaped(&t, pk.data(), pk.size());
+    bd_ddb_text_lit(&t, "\"},\"sk\":{\"S\":\"");
+    bd_ddb_text_escaped(&t, sk.data(), sk.size());
+    bd_ddb_text_lit(&t, "\"}},\"UpdateExpression\":\"ADD requests :r, errors :e, input_tokens :i, "
+                        "output_tokens :o, cache_read_tokens :cr, cache_write_tokens :cw, "
+                        "cost_micro_usd :c SET #seq = :seq\","
+                        "\"ConditionExpression\":\"attribute_not_exists(#seq) OR #seq < :seq\","
+                        "\"ExpressionAttributeNames\":{\"#seq\":\"seq_");
+    bd_ddb_text_escaped(&t, task_id.data(), task_id.size());
+    bd_ddb_text_lit(&t, "\"},\"ExpressionAttributeValues\":{");
+    bd_ddb_item_n(&t, "\":r\":{\"N\":\"", a.requests);
+    bd_ddb_item_n(&t, ",\":e\":{\"N\":\"", a.errors);
+    bd_ddb_item_n(&t, ",\":i\":{\"N\":\"", a.input);
+    bd_ddb_item_n(&t, ",\":o\":{\"N\":\"", a.output);
+    bd_ddb_item_n(&t, ",\":cr\":{\"N\":\"", a.cache_read);
+    bd_ddb_item_n(&t, ",\":cw\":{\"N\":\"", a.cache_write);
+    bd_ddb_item_n(&t, ",\":c\":{\"N\":\"", a.cost);
+    bd_ddb_item_n(&t, ",\":seq\":{\"N\":\"", seq);
+    bd_ddb_text_lit(&t, "}}");
+    bd_ddb_text_end(&t);
 }
 
 /* The groups a row adds to, and its price: found once per key, model (and what

@@ -17,7 +17,8 @@
 #   BD_PERF_BUILD=DIR (default <repo>/build)  BD_PERF_DURATION=S (default 8)
 #   BD_PERF_RATE=R (requests a second, default 5000)
 #   BD_PERF_ROUNDS=N (default 3)  BD_PERF_ROWS=N (default 50000)
-#   BD_PERF_PORT_BASE=P (default 18450)
+#   BD_PERF_PORT_BASE=P (default 18450)  BD_PERF_DDB_IDLE=0 (dynalite at normal
+#   priority; by default SCHED_IDLE, see perf/fleet_env.sh)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BD_PERF_BUILD:-$ROOT/build}

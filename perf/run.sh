@@ -205,17 +205,20 @@ measure_rate() {
     log "$(tail -1 "$RESULTS")"
 }
 
-# open_loop RATE: Converse at a fixed rate, direct and through bedrockd in
-# alternating order, ROUNDS times (the table's "added" column is the latency
-# bedrockd adds at that rate).
+# open_loop RATE: Converse at a fixed rate, direct, through nginx and through
+# bedrockd in alternating order, ROUNDS times (the table's "added" column is the
+# latency each adds at that rate; CPU per request at a fixed rate is about three
+# times wrk's closed loop for both proxies, as each request wakes them alone).
 open_loop() {
     local rate=$1 sc="open-$1" r order tg
     for r in $(seq "$ROUNDS"); do
-        if [ $((r % 2)) = 1 ]; then order="direct bedrockd"; else order="bedrockd direct"; fi
+        if [ $((r % 2)) = 1 ]; then order="direct nginx bedrockd"; else order="bedrockd nginx direct"; fi
         for tg in $order; do
             case $tg in
             direct) measure_rate "$sc" direct "$r" "$rate" "$WORK/conv.json" \
                 "http://127.0.0.1:$EMU_PORT/model/$NOVA_ID/converse" 0 ;;
+            nginx) measure_rate "$sc" nginx "$r" "$rate" "$WORK/conv.json" \
+                "http://127.0.0.1:$NGX_PORT/model/$NOVA_ID/converse" "$NGX_WORKER" ;;
             bedrockd) measure_rate "$sc" bedrockd "$r" "$rate" "$WORK/msg-nova.json" \
                 "http://127.0.0.1:$BD_PORT/v1/messages" "$BD_PID" ;;
             esac

@@ -9,12 +9,13 @@
 #      zeroed and dumped with callgrind_control), per request.
 #   2. push: BD_PERF_ROWS usage rows put in the outbox before a start with the
 #      `dynamodb` block; the inclusive instructions, per row pushed, of
-#        bd_ddb_push        the whole push: outbox read, request items,
-#                           aggregates, marking the rows pushed (SQLite included)
-#        bd_ddb_push_round  DynamoDB's side: bodies, SigV4, curl, replies
-#        bd_ddb_push_items  the BatchWriteItem calls of the request items (the
-#                           round less the aggregates: the compiler inlines it)
-#        bd_ddb_push_aggregates  the aggregate UpdateItems
+#        bd_ddb_push        the whole push of both outboxes: outbox reads, request
+#                           items, aggregates, marking rows done (SQLite included)
+#        bd_ddb_push_items  the BatchWriteItem calls of the request items:
+#                           bodies, SigV4, curl, replies
+#        bd_ddb_push_aggregates  the aggregate UpdateItems (their rounds run at
+#                           the stop that ends the push, after usage_aggregate_interval
+#                           or then, whichever comes first)
 # Every process it starts is stopped on exit. Benchmarks, not tests.
 #   BD_PERF_BUILD=DIR (default <repo>/build)  BD_PERF_DURATION=S (wrk, default 10)
 #   BD_PERF_ROWS=N (default 2000)  BD_PERF_PORT_BASE=P (default 18470)
@@ -27,7 +28,7 @@ P=${BD_PERF_PORT_BASE:-18470}
 EMU=$P DDB=$((P + 1)) BD=$((P + 2))
 WORK=$(mktemp -d /tmp/bd-perf-cg.XXXXXX)
 NAME=fleet_callgrind.sh
-BD_DDB_EXTRA='    request_timeout 60s;\n' # callgrind is slow
+BD_DDB_EXTRA='    request_timeout 60s;\n    final_push_timeout 120s;\n' # callgrind is slow
 # shellcheck source=perf/fleet_env.sh
 . "$ROOT/perf/fleet_env.sh"
 backlog_zero() {
@@ -96,10 +97,6 @@ per_row() { # NAME IR
     awk -v f="$1" -v ir="${2:-0}" -v n="$pushed" 'BEGIN {
         printf "  %-24s %14.0f Ir  %9.0f Ir per row (%d rows)\n", f, ir, ir / n, n }'
 }
-round=$(inclusive 'bd_ddb_push_round(')
-aggregates=$(inclusive 'bd_ddb_push_aggregates(')
 per_row bd_ddb_push "$(inclusive 'bd_ddb_push(')"
-per_row bd_ddb_push_round "$round"
-# bd_ddb_push_items is inlined into bd_ddb_push_round: its share is the round less the aggregates
-per_row "bd_ddb_push_items" "$(( ${round:-0} - ${aggregates:-0} ))"
-per_row bd_ddb_push_aggregates "$aggregates"
+per_row bd_ddb_push_items "$(inclusive 'bd_ddb_push_items(')"
+per_row bd_ddb_push_aggregates "$(inclusive 'bd_ddb_push_aggregates(')"

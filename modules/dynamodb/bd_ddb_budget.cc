@@ -1,7 +1,7 @@
 /*
  * bd_ddb_budget.cc: reading the month's spend of the keys with a budget: the
- * local part first (rows not pushed yet), then the aggregates, so that a push in
- * between counts twice for a moment rather than not at all.
+ * local part first (rows not in the aggregates yet), then the aggregates, so that
+ * an aggregation in between counts twice for a moment rather than not at all.
  */
 #include "modules/dynamodb/bd_ddb_budget.h"
 
@@ -96,7 +96,7 @@ bd_ddb_budget_local(const bd_ddb_conf_t *conf, sqlite3 *db, int64_t since_ms,
         *err = sqlite3_errmsg(db);
         return -1;
     }
-    sqlite3_bind_int64(st, 1, bd_ddb_local_state(db, "pushed_upto", 0));
+    sqlite3_bind_int64(st, 1, bd_ddb_local_state(db, bd_ddb_aggregates_outbox.upto, 0));
     sqlite3_bind_int64(st, 2, since_ms);
     while (sqlite3_step(st) == SQLITE_ROW) {
         auto it = spent->find((const char *)sqlite3_column_text(st, 0));

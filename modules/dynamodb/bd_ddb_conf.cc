@@ -79,6 +79,8 @@ const bd_directive_t bd_ddb_directives[] = {
      BD_DDB_OFF(full_sync_interval_ms), nullptr},
     {"usage_push_interval", "dynamodb", BD_ARGS_1, bd_conf_set_duration,
      BD_DDB_OFF(usage_push_interval_ms), nullptr},
+    {"usage_aggregate_interval", "dynamodb", BD_ARGS_1, bd_conf_set_duration,
+     BD_DDB_OFF(usage_aggregate_interval_ms), nullptr},
     {"usage_push_batch", "dynamodb", BD_ARGS_1, bd_conf_set_int, BD_DDB_OFF(usage_push_batch),
      &bd_ddb_batch_bounds},
     {"usage_push_concurrency", "dynamodb", BD_ARGS_1, bd_conf_set_int,
@@ -161,6 +163,7 @@ bd_ddb_conf_resolve(bd_ddb_conf_t *c, const char *fallback_region, std::string *
     BD_DEFAULT(sync_interval_ms, 2000);
     BD_DEFAULT(full_sync_interval_ms, 300000);
     BD_DEFAULT(usage_push_interval_ms, 1000);
+    BD_DEFAULT(usage_aggregate_interval_ms, 10000);
     BD_DEFAULT(usage_push_batch, 10000);
     BD_DEFAULT(usage_push_concurrency, 8);
     BD_DEFAULT(usage_retention_ms, 7LL * 86400 * 1000);
@@ -192,6 +195,9 @@ bd_ddb_conf_resolve(bd_ddb_conf_t *c, const char *fallback_region, std::string *
     }
     if (c->sync_interval_ms < 100 || c->usage_push_interval_ms < 10) {
         return "\"sync_interval\" must be at least 100ms and \"usage_push_interval\" at least 10ms";
+    }
+    if (c->usage_aggregate_interval_ms < 10) {
+        return "\"usage_aggregate_interval\" must be at least 10ms";
     }
     if (c->limits_lease_interval_ms < 10) {
         return "\"limits_lease_interval\" must be at least 10ms";

@@ -12,6 +12,7 @@
  *       model_map_table NAME; limits_table NAME; audit_table NAME;
  *       sync_interval 2s;  full_sync_interval 5m;
  *       usage_push_interval 1s;  usage_push_batch 10000;  usage_push_concurrency 8;
+ *       usage_aggregate_interval 10s;
  *       usage_retention 7d;  usage_item_ttl 0;
  *       connect_timeout 3s;  request_timeout 10s;  final_push_timeout 10s;
  *       expected_tasks 2;  limits_lease_percent 5;  limits_lease_interval 100ms;
@@ -48,6 +49,7 @@ struct bd_ddb_conf_t {
     int64_t sync_interval_ms = -1;
     int64_t full_sync_interval_ms = -1;
     int64_t usage_push_interval_ms = -1;
+    int64_t usage_aggregate_interval_ms = -1;
     int64_t usage_push_batch = -1;
     int64_t usage_push_concurrency = -1;
     int64_t usage_retention_ms = -1;

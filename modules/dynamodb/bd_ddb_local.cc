@@ -1,8 +1,9 @@
 /*
  * bd_ddb_local.cc: SQL of the sync on the store file: key and model mirrors, the
- * sync_state values and the usage outbox rounds. The outbox is the usage table
- * itself: rows up to sync_state "pushed_upto" are pushed; a round in progress is
- * (round_lo, round_hi] with sequence round_seq.
+ * sync_state values and the usage outbox rounds. The outboxes are the usage table
+ * itself: rows up to sync_state "pushed_upto" have their items pushed, rows up to
+ * "agg_upto" are in the aggregates; a round in progress is (round_lo, round_hi]
+ * with sequence round_seq, or (agg_lo, agg_hi] with agg_seq.
  */
 #include "modules/dynamodb/bd_ddb_local.h"
 
@@ -324,26 +325,58 @@ bd_ddb_round_end(sqlite3 *db, int64_t after, int64_t n)
     return hi;
 }
 
+const bd_ddb_outbox_t bd_ddb_items_outbox = {"pushed_upto", "round_lo", "round_hi", "round_seq"};
+const bd_ddb_outbox_t bd_ddb_aggregates_outbox = {"agg_upto", "agg_lo", "agg_hi", "agg_seq"};
+
 int
-bd_ddb_local_round(sqlite3 *db, int64_t max_rows, bd_ddb_round_t *out, std::string *err)
+bd_ddb_local_outbox_init(sqlite3 *db, std::string *err)
+{
+    const bd_ddb_outbox_t *items = &bd_ddb_items_outbox, *aggs = &bd_ddb_aggregates_outbox;
+    if (bd_ddb_sql(db, "BEGIN IMMEDIATE", err) != 0) {
+        return -1;
+    }
+    if (bd_ddb_local_state(db, aggs->upto, -1) >= 0) {
+        bd_ddb_sql(db, "ROLLBACK", err);
+        return 0;
+    }
+    int64_t upto = bd_ddb_local_state(db, items->upto, 0);
+    int64_t lo = bd_ddb_local_state(db, items->lo, 0);
+    int64_t hi = bd_ddb_local_state(db, items->hi, 0);
+    int64_t seq = bd_ddb_local_state(db, items->seq, 0);
+    if (hi <= lo) {
+        lo = hi = upto; /* no round in progress: the next one takes a new sequence */
+    }
+    if (bd_ddb_local_set_state(db, aggs->upto, upto, err) != 0 ||
+        bd_ddb_local_set_state(db, aggs->lo, lo, err) != 0 ||
+        bd_ddb_local_set_state(db, aggs->hi, hi, err) != 0 ||
+        bd_ddb_local_set_state(db, aggs->seq, seq, err) != 0 ||
+        bd_ddb_sql(db, "COMMIT", err) != 0) {
+        return bd_ddb_rollback(db, err, *err);
+    }
+    return 0;
+}
+
+int
+bd_ddb_local_round(sqlite3 *db, const bd_ddb_outbox_t *box, int64_t max_rows,
+                   bd_ddb_round_t *out, std::string *err)
 {
     if (bd_ddb_sql(db, "BEGIN IMMEDIATE", err) != 0) {
         return -1;
     }
-    int64_t lo = bd_ddb_local_state(db, "round_lo", 0);
-    int64_t hi = bd_ddb_local_state(db, "round_hi", 0);
-    int64_t seq = bd_ddb_local_state(db, "round_seq", 0);
+    int64_t lo = bd_ddb_local_state(db, box->lo, 0);
+    int64_t hi = bd_ddb_local_state(db, box->hi, 0);
+    int64_t seq = bd_ddb_local_state(db, box->seq, 0);
     if (hi <= lo) {
-        lo = bd_ddb_local_state(db, "pushed_upto", 0);
+        lo = bd_ddb_local_state(db, box->upto, 0);
         hi = bd_ddb_round_end(db, lo, max_rows);
         if (hi == lo) {
             bd_ddb_sql(db, "ROLLBACK", err);
             return 0;
         }
         seq++;
-        if (bd_ddb_local_set_state(db, "round_seq", seq, err) != 0 ||
-            bd_ddb_local_set_state(db, "round_lo", lo, err) != 0 ||
-            bd_ddb_local_set_state(db, "round_hi", hi, err) != 0) {
+        if (bd_ddb_local_set_state(db, box->seq, seq, err) != 0 ||
+            bd_ddb_local_set_state(db, box->lo, lo, err) != 0 ||
+            bd_ddb_local_set_state(db, box->hi, hi, err) != 0) {
             return bd_ddb_rollback(db, err, *err);
         }
     }
@@ -360,14 +393,15 @@ bd_ddb_local_round(sqlite3 *db, int64_t max_rows, bd_ddb_round_t *out, std::stri
 }
 
 int
-bd_ddb_local_round_done(sqlite3 *db, const bd_ddb_round_t *r, std::string *err)
+bd_ddb_local_round_done(sqlite3 *db, const bd_ddb_outbox_t *box, const bd_ddb_round_t *r,
+                        std::string *err)
 {
     if (bd_ddb_sql(db, "BEGIN IMMEDIATE", err) != 0) {
         return -1;
     }
-    if (bd_ddb_local_set_state(db, "pushed_upto", r->hi, err) != 0 ||
-        bd_ddb_local_set_state(db, "round_lo", r->hi, err) != 0 ||
-        bd_ddb_local_set_state(db, "round_hi", r->hi, err) != 0 ||
+    if (bd_ddb_local_set_state(db, box->upto, r->hi, err) != 0 ||
+        bd_ddb_local_set_state(db, box->lo, r->hi, err) != 0 ||
+        bd_ddb_local_set_state(db, box->hi, r->hi, err) != 0 ||
         bd_ddb_sql(db, "COMMIT", err) != 0) {
         return bd_ddb_rollback(db, err, *err);
     }
@@ -375,9 +409,9 @@ bd_ddb_local_round_done(sqlite3 *db, const bd_ddb_round_t *r, std::string *err)
 }
 
 int64_t
-bd_ddb_local_backlog(sqlite3 *db)
+bd_ddb_local_backlog(sqlite3 *db, const bd_ddb_outbox_t *box)
 {
-    int64_t upto = bd_ddb_local_state(db, "pushed_upto", 0);
+    int64_t upto = bd_ddb_local_state(db, box->upto, 0);
     sqlite3_stmt *st = nullptr;
     int64_t n = -1;
     /* The ids above the mark are contiguous (the store only appends; pruning deletes
@@ -396,7 +430,9 @@ bd_ddb_local_backlog(sqlite3 *db)
 int64_t
 bd_ddb_local_prune(sqlite3 *db, int64_t before_ms, std::string *err)
 {
-    int64_t upto = bd_ddb_local_state(db, "pushed_upto", 0);
+    /* A row stays until both its item and its aggregates are in DynamoDB. */
+    int64_t upto = std::min(bd_ddb_local_state(db, bd_ddb_items_outbox.upto, 0),
+                            bd_ddb_local_state(db, bd_ddb_aggregates_outbox.upto, 0));
     sqlite3_stmt *st = nullptr;
     int rc = sqlite3_prepare_v2(db,
                                 "DELETE FROM usage WHERE id <= ?1 AND time_ms < ?2 AND "

@@ -2,8 +2,8 @@
  * bd_ddb_local.h: the sync's side of the SQLite store, on the sync thread's own
  * connection: mirroring the keys and model map read from DynamoDB into the store
  * (the store thread then publishes them to the workers, as after a bedrockctl
- * edit), and the usage outbox: rounds of rows to push, recorded before the push so
- * that a crash repeats exactly the same round.
+ * edit), and the usage outboxes: rounds of rows to push, recorded before the push
+ * so that a crash repeats exactly the same round.
  */
 #ifndef BD_DDB_LOCAL_H
 #define BD_DDB_LOCAL_H
@@ -50,19 +50,43 @@ struct bd_ddb_round_t {
     std::vector<bd_ddb_usage_row_t> rows;
 };
 
-/* The round to push: the one recorded and not finished (after a crash or a failed
- * push), else a new one of at most <max_rows> rows after the last pushed, recorded
- * before it is returned. Returns 1 with a round, 0 when nothing waits, -1 on error. */
-int bd_ddb_local_round(sqlite3 *db, int64_t max_rows, bd_ddb_round_t *out, std::string *err);
+/* The usage table is two outboxes: the request items, pushed every
+ * usage_push_interval, and the aggregates, added every usage_aggregate_interval.
+ * Each has its own mark (rows up to it are done) and its own recorded round.
+ * Aggregates run on a slower clock because they cost one UpdateItem per key,
+ * model and period in a round, whatever the round's size: with many keys and
+ * one-second rounds they were most of the push's calls. */
+struct bd_ddb_outbox_t {
+    const char *upto;          /* sync_state: rows up to this id are done */
+    const char *lo, *hi, *seq; /* sync_state: the round in progress */
+};
+extern const bd_ddb_outbox_t bd_ddb_items_outbox;      /* pushed_upto, round_* */
+extern const bd_ddb_outbox_t bd_ddb_aggregates_outbox; /* agg_upto, agg_* */
 
-/* Marks <r> pushed (rows up to r->hi). Returns 0 or -1. */
-int bd_ddb_local_round_done(sqlite3 *db, const bd_ddb_round_t *r, std::string *err);
+/* Starts the aggregates' outbox on a store the items' outbox alone has used
+ * (a store from before the split): rows up to pushed_upto were aggregated with
+ * their items, and a round in progress is taken over with its sequence, so that
+ * the aggregates it applied before a crash are not applied twice. Does nothing
+ * once the aggregates' mark exists. Returns 0 or -1 with <err>. */
+int bd_ddb_local_outbox_init(sqlite3 *db, std::string *err);
 
-/* Rows not pushed yet. */
-int64_t bd_ddb_local_backlog(sqlite3 *db);
+/* The round of <box> to push: the one recorded and not finished (after a crash or
+ * a failed push), else a new one of at most <max_rows> rows after <box>'s mark,
+ * recorded before it is returned. Returns 1 with a round, 0 when nothing waits,
+ * -1 on error. */
+int bd_ddb_local_round(sqlite3 *db, const bd_ddb_outbox_t *box, int64_t max_rows,
+                       bd_ddb_round_t *out, std::string *err);
 
-/* Deletes pushed rows older than <before_ms>, always keeping the newest row so
- * that row ids are never reused. Returns the number deleted, or -1. */
+/* Marks <r> done in <box> (rows up to r->hi). Returns 0 or -1. */
+int bd_ddb_local_round_done(sqlite3 *db, const bd_ddb_outbox_t *box, const bd_ddb_round_t *r,
+                            std::string *err);
+
+/* Rows not done in <box> yet. */
+int64_t bd_ddb_local_backlog(sqlite3 *db, const bd_ddb_outbox_t *box);
+
+/* Deletes rows done in both outboxes and older than <before_ms>, always keeping
+ * the newest row so that row ids are never reused. Returns the number deleted,
+ * or -1. */
 int64_t bd_ddb_local_prune(sqlite3 *db, int64_t before_ms, std::string *err);
 
 #endif

@@ -23,6 +23,7 @@ bd_ddb_ready_json(bd_process_t *p, const bd_snapshot_t *, std::string *json)
     json->append(",\"limits\":");
     json->append(degraded ? "\"per_task_share\"" : "\"fleet\"");
     json->append(",\"usage_backlog\":" + std::to_string(i.backlog));
+    json->append(",\"aggregate_backlog\":" + std::to_string(i.aggregate_backlog));
     json->append(",\"last_push_ms\":" + std::to_string(i.last_push_ms));
     json->append(",\"last_pull_ms\":" + std::to_string(i.last_pull_ms));
     json->append(",\"last_error\":");
@@ -56,6 +57,9 @@ bd_ddb_metrics(bd_process_t *p, std::string *out)
          BD_METRICS_GAUGE, bd_ddb_leases_degraded(l) ? 1.0 : 0.0},
         {"bedrockd_dynamodb_usage_backlog", "Usage rows in the local outbox not pushed yet.",
          BD_METRICS_GAUGE, (double)i.backlog},
+        {"bedrockd_dynamodb_usage_aggregate_backlog",
+         "Usage rows in the local outbox not added to the aggregates yet.", BD_METRICS_GAUGE,
+         (double)i.aggregate_backlog},
         {"bedrockd_dynamodb_usage_items_pushed_total", "Usage request items written to DynamoDB.",
          BD_METRICS_COUNTER, (double)i.items_pushed},
         {"bedrockd_dynamodb_push_failures_total", "Usage push rounds that failed and wait.",

@@ -1,6 +1,6 @@
 /*
- * bd_ddb_sync.cc: the sync thread's loop. Three timers (marker check, usage push,
- * prune); each pass does what is due and sleeps on a condition variable until the
+ * bd_ddb_sync.cc: the sync thread's loop. Five timers (leases, marker check, usage
+ * push, usage aggregates, prune); each pass does what is due and sleeps on a condition variable until the
  * next one or a stop. The state others read (reachable, counters, last error) is
  * copied under info_lock; nothing else is shared.
  */
@@ -143,48 +143,65 @@ bd_ddb_pull(bd_ddb_sync_t *s)
     bd_ddb_note(s, true, "");
 }
 
-/* Pushes rounds until the outbox is empty, a round fails or <until_us> passes.
- * Returns 0 when the outbox was emptied, 1 when time ran out with rows waiting,
- * -1 on failure. */
+/* One of the two outboxes and what pushing a round of it means. */
+struct bd_ddb_outbox_push_t {
+    const bd_ddb_outbox_t *box;
+    int (*push)(bd_ddb_client_t *client, const bd_ddb_conf_t *conf, const std::string &task_id,
+                const bd_ddb_round_t *r, bd_ddb_push_stats_t *stats, std::string *err);
+    int64_t bd_ddb_sync_info_t::*backlog; /* where /ready and /metrics read its backlog */
+    const char *what;                     /* for the log */
+};
+
+static const bd_ddb_outbox_push_t bd_ddb_items_push = {
+    &bd_ddb_items_outbox, bd_ddb_push_items, &bd_ddb_sync_info_t::backlog, "usage push"};
+static const bd_ddb_outbox_push_t bd_ddb_aggregates_push = {
+    &bd_ddb_aggregates_outbox, bd_ddb_push_aggregates, &bd_ddb_sync_info_t::aggregate_backlog,
+    "usage aggregates"};
+
+/* Pushes rounds of <o> until its outbox is empty, a round fails or <until_us>
+ * passes. Returns 0 when the outbox was emptied, 1 when time ran out with rows
+ * waiting, -1 on failure. */
 static int
-bd_ddb_push(bd_ddb_sync_t *s, int64_t until_us)
+bd_ddb_push(bd_ddb_sync_t *s, const bd_ddb_outbox_push_t *o, int64_t until_us)
 {
     bd_ddb_round_t &r = s->round;
     for (;;) {
         std::string err;
-        int got = bd_ddb_local_round(s->db, s->conf.usage_push_batch, &r, &err);
+        int got = bd_ddb_local_round(s->db, o->box, s->conf.usage_push_batch, &r, &err);
         if (got <= 0) {
             if (got < 0) {
                 bd_log_error(BD_LOG_ERR, nullptr, "dynamodb: reading the usage outbox failed: %s",
                              err.c_str());
             }
             pthread_mutex_lock(&s->lock);
-            s->info.backlog = got == 0 ? 0 : s->info.backlog;
+            s->info.*o->backlog = got == 0 ? 0 : s->info.*o->backlog;
             pthread_mutex_unlock(&s->lock);
             return got;
         }
         bd_ddb_push_stats_t st;
         memset(&st, 0, sizeof(st));
-        if (bd_ddb_push_round(s->client, &s->conf, s->task_id, &r, &st, &err) != 0) {
-            int64_t backlog = bd_ddb_local_backlog(s->db); /* not under the lock /ready takes */
+        if (o->push(s->client, &s->conf, s->task_id, &r, &st, &err) != 0) {
+            int64_t backlog = bd_ddb_local_backlog(s->db, o->box); /* not under the lock /ready takes */
             pthread_mutex_lock(&s->lock);
             s->info.push_failures++;
-            s->info.backlog = backlog;
+            s->info.*o->backlog = backlog;
             pthread_mutex_unlock(&s->lock);
-            bd_ddb_note(s, false, "usage push: " + err);
+            bd_ddb_note(s, false, std::string(o->what) + ": " + err);
             return -1;
         }
-        if (bd_ddb_local_round_done(s->db, &r, &err) != 0) {
+        if (bd_ddb_local_round_done(s->db, o->box, &r, &err) != 0) {
             /* pushed but not marked: the next round repeats it, harmlessly */
-            bd_log_error(BD_LOG_ERR, nullptr, "dynamodb: marking usage rows pushed failed: %s",
-                         err.c_str());
+            bd_log_error(BD_LOG_ERR, nullptr, "dynamodb: marking usage rows done (%s) failed: %s",
+                         o->what, err.c_str());
             return -1;
         }
-        int64_t backlog = bd_ddb_local_backlog(s->db);
+        int64_t backlog = bd_ddb_local_backlog(s->db, o->box);
         pthread_mutex_lock(&s->lock);
         s->info.items_pushed += st.items;
-        s->info.last_push_ms = bd_wall_ms();
-        s->info.backlog = backlog;
+        if (o == &bd_ddb_items_push) {
+            s->info.last_push_ms = bd_wall_ms();
+        }
+        s->info.*o->backlog = backlog;
         pthread_mutex_unlock(&s->lock);
         bd_ddb_note(s, true, "");
         if (bd_now_us() >= until_us) {
@@ -231,12 +248,14 @@ bd_ddb_main(void *arg) noexcept
     int64_t now = bd_now_us();
     int64_t next_pull = now + s->conf.sync_interval_ms * 1000;
     int64_t next_push = now;
+    int64_t next_aggregate = now + s->conf.usage_aggregate_interval_ms * 1000;
     int64_t next_prune = now + BD_DDB_PRUNE_MS * 1000;
     int64_t next_lease = now;
     pthread_mutex_lock(&s->lock);
     while (!s->stop) {
         now = bd_now_us();
         int64_t wake = next_pull < next_push ? next_pull : next_push;
+        wake = next_aggregate < wake ? next_aggregate : wake;
         wake = next_prune < wake ? next_prune : wake;
         wake = next_lease < wake ? next_lease : wake;
         if (now < wake) {
@@ -252,11 +271,17 @@ bd_ddb_main(void *arg) noexcept
             bd_ddb_pull(s);
             next_pull = bd_now_us() + s->conf.sync_interval_ms * 1000;
         }
+        /* a backlog is worked off in one go, but pulls and leases keep their pace,
+         * and goes on right after the leases and pulls that were due */
+        int64_t until = next_pull < next_lease ? next_pull : next_lease;
         if (now >= next_push) {
-            /* a backlog is worked off in one go, but pulls and leases keep their pace */
-            int more = bd_ddb_push(s, next_pull < next_lease ? next_pull : next_lease);
-            /* a backlog goes on right after the leases and pulls that were due */
+            int more = bd_ddb_push(s, &bd_ddb_items_push, until);
             next_push = more == 1 ? bd_now_us() : bd_now_us() + s->conf.usage_push_interval_ms * 1000;
+        }
+        if (now >= next_aggregate) {
+            int more = bd_ddb_push(s, &bd_ddb_aggregates_push, until);
+            next_aggregate = more == 1 ? bd_now_us()
+                                       : bd_now_us() + s->conf.usage_aggregate_interval_ms * 1000;
         }
         if (now >= next_prune) {
             bd_ddb_prune(s);
@@ -273,12 +298,17 @@ bd_ddb_main(void *arg) noexcept
     }
     /* The store has written every record; push them all if we can. */
     int64_t started = bd_now_us();
-    int rc = bd_ddb_push(s, INT64_MAX);
-    int64_t left = bd_ddb_local_backlog(s->db);
+    int rc = bd_ddb_push(s, &bd_ddb_items_push, INT64_MAX);
+    if (rc == 0) {
+        rc = bd_ddb_push(s, &bd_ddb_aggregates_push, INT64_MAX);
+    }
+    int64_t left = bd_ddb_local_backlog(s->db, &bd_ddb_items_outbox);
+    int64_t left_agg = bd_ddb_local_backlog(s->db, &bd_ddb_aggregates_outbox);
     bd_log_error(rc == 0 ? BD_LOG_NOTICE : BD_LOG_ERR, nullptr,
-                 "dynamodb: final usage push %s in %lld ms; %lld rows wait in the outbox",
+                 "dynamodb: final usage push %s in %lld ms; %lld rows wait in the outbox, "
+                 "%lld for the aggregates",
                  rc == 0 ? "done" : "incomplete", (long long)((bd_now_us() - started) / 1000),
-                 (long long)left);
+                 (long long)left, (long long)left_agg);
     pthread_mutex_lock(&s->lock);
     s->finished = true;
     pthread_cond_broadcast(&s->cond);
@@ -338,6 +368,11 @@ bd_ddb_sync_start(const bd_ddb_conf_t *conf, const char *store_path,
         bd_ddb_sync_free(s);
         return nullptr;
     }
+    if (bd_ddb_local_outbox_init(s->db, err) != 0) {
+        *err = "the usage outbox: " + *err;
+        bd_ddb_sync_free(s);
+        return nullptr;
+    }
     std::string why;
     int check = bd_ddb_tables_check(s->client, conf, &why);
     if (check == BD_DDB_CHECK_WRONG) {
@@ -350,7 +385,8 @@ bd_ddb_sync_start(const bd_ddb_conf_t *conf, const char *store_path,
     } else {
         bd_ddb_pull(s);
     }
-    s->info.backlog = bd_ddb_local_backlog(s->db);
+    s->info.backlog = bd_ddb_local_backlog(s->db, &bd_ddb_items_outbox);
+    s->info.aggregate_backlog = bd_ddb_local_backlog(s->db, &bd_ddb_aggregates_outbox);
     bd_log_error(BD_LOG_NOTICE, nullptr,
                  "dynamodb: %s via %s (task %s, tables %s*), %lld usage rows to push",
                  s->info.reachable ? "syncing" : "not reachable yet, retrying",

@@ -2,7 +2,8 @@
  * bd_ddb_sync.h: the sync thread. It owns a DynamoDB client and its own
  * connection to the store file; it pulls the keys and model map into the store
  * when their version markers move (and every full_sync_interval), pushes the usage
- * outbox every usage_push_interval, prunes pushed rows after usage_retention, and
+ * outbox every usage_push_interval, adds it to the aggregates every
+ * usage_aggregate_interval, prunes rows done in both after usage_retention, and
  * at stop pushes what is left within final_push_timeout. Workers never see it:
  * what it pulls reaches them through the store's published tables.
  */
@@ -37,6 +38,7 @@ struct bd_ddb_sync_info_t {
     bool reachable;          /* the last call to DynamoDB got an answer */
     std::string last_error;  /* of the last failure, "" while healthy */
     int64_t backlog;         /* usage rows not pushed yet (as of the last round) */
+    int64_t aggregate_backlog; /* usage rows not in the aggregates yet (likewise) */
     uint64_t items_pushed;   /* request items written */
     uint64_t push_failures;  /* rounds that failed and wait for the next try */
     uint64_t pulls;          /* table reads that changed the store */

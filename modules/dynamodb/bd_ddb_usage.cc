@@ -1,7 +1,8 @@
 /*
  * bd_ddb_usage.cc: request items in BatchWriteItem calls of 25, several at once;
  * what comes back as UnprocessedItems goes out again after a growing, jittered
- * pause; then one conditional UpdateItem per (key, day) and (model, day).
+ * pause; and, for an aggregates round, one conditional UpdateItem per (key, day),
+ * (model, day) and (key, month).
  */
 #include "modules/dynamodb/bd_ddb_usage.h"
 
@@ -232,7 +233,7 @@ bd_ddb_write_wave(bd_ddb_client_t *client, std::vector<bd_ddb_op_t> *ops,
     return 0;
 }
 
-static int
+int
 bd_ddb_push_items(bd_ddb_client_t *client, const bd_ddb_conf_t *conf, const std::string &task_id,
                   const bd_ddb_round_t *r, bd_ddb_push_stats_t *stats, std::string *err)
 {
@@ -321,7 +322,7 @@ struct bd_ddb_row_groups_t {
     const bd_ddb_price_t *price = nullptr;
 };
 
-static int
+int
 bd_ddb_push_aggregates(bd_ddb_client_t *client, const bd_ddb_conf_t *conf,
                        const std::string &task_id, const bd_ddb_round_t *r,
                        bd_ddb_push_stats_t *stats, std::string *err)
@@ -374,14 +375,4 @@ bd_ddb_push_aggregates(bd_ddb_client_t *client, const bd_ddb_conf_t *conf,
         }
     }
     return 0;
-}
-
-int
-bd_ddb_push_round(bd_ddb_client_t *client, const bd_ddb_conf_t *conf, const std::string &task_id,
-                  const bd_ddb_round_t *r, bd_ddb_push_stats_t *stats, std::string *err)
-{
-    if (bd_ddb_push_items(client, conf, task_id, r, stats, err) != 0) {
-        return -1;
-    }
-    return bd_ddb_push_aggregates(client, conf, task_id, r, stats, err);
 }

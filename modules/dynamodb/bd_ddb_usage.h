@@ -1,11 +1,11 @@
 /*
- * bd_ddb_usage.h: pushing one outbox round to the usage table: one item per
- * request (BatchWriteItem, UnprocessedItems resent with backoff), then the per-key
- * and per-model daily aggregates (UpdateItem ADD). Both are safe to repeat: a
- * request item's key is its request id plus this task's id and row id, so a
- * repeat overwrites it with the same content; an aggregate update carries the
- * round's sequence and is applied only if this task's last applied sequence on
- * that item is lower. Sync thread (and the unit tests).
+ * bd_ddb_usage.h: pushing outbox rounds to the usage table: one item per
+ * request (BatchWriteItem, UnprocessedItems resent with backoff), and, in rounds
+ * of their own, the per-key and per-model aggregates (UpdateItem ADD). Both are
+ * safe to repeat: a request item's key is its request id plus this task's id and
+ * row id, so a repeat overwrites it with the same content; an aggregate update
+ * carries its round's sequence and is applied only if this task's last applied
+ * sequence on that item is lower. Sync thread (and the unit tests).
  */
 #ifndef BD_DDB_USAGE_H
 #define BD_DDB_USAGE_H
@@ -56,10 +56,17 @@ std::string bd_ddb_day(int64_t ms);
 /* "YYYY-MM" (UTC) of <ms>. */
 std::string bd_ddb_month(int64_t ms);
 
-/* Pushes <r>. Returns 0 when every item and aggregate is in DynamoDB, or -1 with
- * <err> (the round stays recorded and is pushed again later). */
-int bd_ddb_push_round(bd_ddb_client_t *client, const bd_ddb_conf_t *conf,
+/* Writes the request items of <r>. Returns 0 when every one is in DynamoDB, or -1
+ * with <err> (the round stays recorded and is pushed again later). */
+int bd_ddb_push_items(bd_ddb_client_t *client, const bd_ddb_conf_t *conf,
                       const std::string &task_id, const bd_ddb_round_t *r,
                       bd_ddb_push_stats_t *stats, std::string *err);
+
+/* Adds <r> to its aggregates (one conditional UpdateItem per key, model and
+ * period). Returns 0 when each is applied or found applied before, or -1 with
+ * <err> (the round stays recorded and is added again later). */
+int bd_ddb_push_aggregates(bd_ddb_client_t *client, const bd_ddb_conf_t *conf,
+                           const std::string &task_id, const bd_ddb_round_t *r,
+                           bd_ddb_push_stats_t *stats, std::string *err);
 
 #endif

@@ -57,6 +57,7 @@ dynamodb {
     table_prefix ${PREFIX};
     sync_interval 200ms;
     usage_push_interval 200ms;
+    usage_aggregate_interval 200ms;
     request_timeout 3s;
 }
 ${extra}`;

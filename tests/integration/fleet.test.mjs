@@ -72,6 +72,7 @@ dynamodb {
     endpoint ${proxy.url};
     table_prefix ${PREFIX};
     usage_push_interval 200ms;
+    usage_aggregate_interval 300ms;
     request_timeout 3s;
     final_push_timeout 8s;
 ${extra}}

@@ -50,6 +50,7 @@ TEST(DdbConf, DefaultsAndPrefix)
     EXPECT_EQ(c.limits_table, "gw-limits");
     EXPECT_EQ(c.sync_interval_ms, 2000);
     EXPECT_EQ(c.usage_push_interval_ms, 1000);
+    EXPECT_EQ(c.usage_aggregate_interval_ms, 10000);
     EXPECT_EQ(c.region, "eu-west-1");
     EXPECT_EQ(c.resolved.signing_name, "dynamodb");
     EXPECT_EQ(c.resolved.region, "eu-west-1");
@@ -82,12 +83,14 @@ TEST(DdbConf, EnabledOff)
 
 TEST(DdbConf, BadValuesRefused)
 {
-    bd_ddb_conf_t a, b, d;
+    bd_ddb_conf_t a, b, d, e;
     std::string err;
     EXPECT_EQ(Load("dynamodb { api_keys_table \"bad name\"; }\n", &a, &err), -1);
     EXPECT_NE(err.find("not a valid DynamoDB table name"), std::string::npos) << err;
     EXPECT_EQ(Load("dynamodb { enabled maybe; }\n", &b, &err), -1);
     EXPECT_EQ(Load("dynamodb { sync_interval 10ms; }\n", &d, &err), -1);
+    EXPECT_EQ(Load("dynamodb { usage_aggregate_interval 1ms; }\n", &e, &err), -1);
+    EXPECT_NE(err.find("usage_aggregate_interval"), std::string::npos) << err;
 }
 
 /* Budgets: the price arithmetic (client name first, then Bedrock id; no price

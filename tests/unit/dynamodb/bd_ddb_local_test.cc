@@ -2,8 +2,9 @@
  * bd_ddb_local_test.cc: the sync's SQL on a real store file: a round is recorded
  * before it is returned and comes back unchanged until it is marked done (what a
  * crash during a push relies on) and read without holding the write lock; new rows
- * wait for the next round; pruning keeps
- * the newest row so ids are never reused; mirrors add, change and remove only the
+ * wait for the next round; the aggregates run rounds of their own over the same
+ * rows, and take over a round in progress on a store from before they did;
+ * pruning waits for both and keeps the newest row so ids are never reused; mirrors add, change and remove only the
  * rows that came from DynamoDB and commit only when something changed.
  */
 #include <gtest/gtest.h>
@@ -57,31 +58,31 @@ TEST_F(DdbLocal, RoundsRepeatUntilDone)
 {
     std::string err;
     bd_ddb_round_t r;
-    EXPECT_EQ(bd_ddb_local_round(db_, 10, &r, &err), 0);
+    EXPECT_EQ(bd_ddb_local_round(db_, &bd_ddb_items_outbox, 10, &r, &err), 0);
     AddUsage(25, 1000);
-    ASSERT_EQ(bd_ddb_local_round(db_, 10, &r, &err), 1) << err;
+    ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_items_outbox, 10, &r, &err), 1) << err;
     EXPECT_EQ(r.rows.size(), 10u);
     EXPECT_EQ(r.seq, 1);
     /* not marked done (a failed push, or a crash): the same round again */
     bd_ddb_round_t again;
     AddUsage(5, 1000);
-    ASSERT_EQ(bd_ddb_local_round(db_, 10, &again, &err), 1);
+    ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_items_outbox, 10, &again, &err), 1);
     EXPECT_EQ(again.seq, r.seq);
     EXPECT_EQ(again.lo, r.lo);
     EXPECT_EQ(again.hi, r.hi);
     ASSERT_EQ(again.rows.size(), r.rows.size());
     EXPECT_EQ(again.rows.front().rec.request_id, r.rows.front().rec.request_id);
-    ASSERT_EQ(bd_ddb_local_round_done(db_, &r, &err), 0);
-    EXPECT_EQ(bd_ddb_local_backlog(db_), 20);
+    ASSERT_EQ(bd_ddb_local_round_done(db_, &bd_ddb_items_outbox, &r, &err), 0);
+    EXPECT_EQ(bd_ddb_local_backlog(db_, &bd_ddb_items_outbox), 20);
     int64_t total = 10;
     int64_t seq = r.seq;
-    while (bd_ddb_local_round(db_, 10, &r, &err) == 1) {
+    while (bd_ddb_local_round(db_, &bd_ddb_items_outbox, 10, &r, &err) == 1) {
         EXPECT_EQ(r.seq, ++seq);
         total += (int64_t)r.rows.size();
-        ASSERT_EQ(bd_ddb_local_round_done(db_, &r, &err), 0);
+        ASSERT_EQ(bd_ddb_local_round_done(db_, &bd_ddb_items_outbox, &r, &err), 0);
     }
     EXPECT_EQ(total, 30);
-    EXPECT_EQ(bd_ddb_local_backlog(db_), 0);
+    EXPECT_EQ(bd_ddb_local_backlog(db_, &bd_ddb_items_outbox), 0);
 }
 
 /* What the store thread does while the sync reads a round's rows. */
@@ -115,35 +116,113 @@ TEST_F(DdbLocal, TheStoreWritesWhileARoundsRowsAreRead)
      * (no busy wait): refused while the sync holds the write lock */
     sqlite3_progress_handler(db_, 2000, bd_ddb_local_test_write, &w);
     bd_ddb_round_t r;
-    ASSERT_EQ(bd_ddb_local_round(db_, 5000, &r, &err), 1) << err;
+    ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_items_outbox, 5000, &r, &err), 1) << err;
     sqlite3_progress_handler(db_, 0, nullptr, nullptr);
     bd_store_close(w.db);
     EXPECT_EQ(r.rows.size(), 3000u) << "rows written during the read belong to the next round";
     EXPECT_GT(w.tries, 10);
     EXPECT_GT(w.written, w.tries / 2) << "the round's rows were read under the write lock";
-    ASSERT_EQ(bd_ddb_local_round_done(db_, &r, &err), 0);
-    EXPECT_EQ(bd_ddb_local_backlog(db_), w.written);
+    ASSERT_EQ(bd_ddb_local_round_done(db_, &bd_ddb_items_outbox, &r, &err), 0);
+    EXPECT_EQ(bd_ddb_local_backlog(db_, &bd_ddb_items_outbox), w.written);
+}
+
+/* Both outboxes' rounds of everything waiting, done. */
+static void
+DoneInBoth(sqlite3 *db, bd_ddb_round_t *r)
+{
+    std::string err;
+    for (const bd_ddb_outbox_t *box : {&bd_ddb_items_outbox, &bd_ddb_aggregates_outbox}) {
+        while (bd_ddb_local_round(db, box, 100, r, &err) == 1) {
+            ASSERT_EQ(bd_ddb_local_round_done(db, box, r, &err), 0) << err;
+        }
+    }
 }
 
 TEST_F(DdbLocal, PruneKeepsNewestAndUnpushed)
 {
     std::string err;
+    ASSERT_EQ(bd_ddb_local_outbox_init(db_, &err), 0) << err;
     AddUsage(5, 1000);
     bd_ddb_round_t r;
-    ASSERT_EQ(bd_ddb_local_round(db_, 100, &r, &err), 1);
-    ASSERT_EQ(bd_ddb_local_round_done(db_, &r, &err), 0);
+    DoneInBoth(db_, &r);
     AddUsage(3, 1000); /* not pushed */
     EXPECT_EQ(bd_ddb_local_prune(db_, 2000, &err), 5);
-    EXPECT_EQ(bd_ddb_local_backlog(db_), 3);
-    /* push the rest and prune again: the newest row stays, so the next id goes on */
-    ASSERT_EQ(bd_ddb_local_round(db_, 100, &r, &err), 1);
-    ASSERT_EQ(bd_ddb_local_round_done(db_, &r, &err), 0);
+    EXPECT_EQ(bd_ddb_local_backlog(db_, &bd_ddb_items_outbox), 3);
+    /* items pushed but not aggregated: the rows stay for the aggregates */
+    ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_items_outbox, 100, &r, &err), 1);
+    ASSERT_EQ(bd_ddb_local_round_done(db_, &bd_ddb_items_outbox, &r, &err), 0);
+    EXPECT_EQ(bd_ddb_local_prune(db_, 2000, &err), 0);
+    EXPECT_EQ(bd_ddb_local_backlog(db_, &bd_ddb_aggregates_outbox), 3);
+    /* aggregated too: pruned, but the newest row stays, so the next id goes on */
+    DoneInBoth(db_, &r);
     EXPECT_EQ(bd_ddb_local_prune(db_, 2000, &err), 2);
     int64_t last = r.hi;
     AddUsage(1, 1000);
-    ASSERT_EQ(bd_ddb_local_round(db_, 100, &r, &err), 1);
+    ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_items_outbox, 100, &r, &err), 1);
     ASSERT_EQ(r.rows.size(), 1u);
     EXPECT_GT(r.rows[0].id, last);
+}
+
+TEST_F(DdbLocal, AggregatesRunTheirOwnRoundsOverTheSameRows)
+{
+    std::string err;
+    ASSERT_EQ(bd_ddb_local_outbox_init(db_, &err), 0) << err;
+    AddUsage(25, 1000);
+    bd_ddb_round_t r;
+    int items_rounds = 0;
+    while (bd_ddb_local_round(db_, &bd_ddb_items_outbox, 10, &r, &err) == 1) {
+        items_rounds++;
+        ASSERT_EQ(bd_ddb_local_round_done(db_, &bd_ddb_items_outbox, &r, &err), 0);
+    }
+    EXPECT_EQ(items_rounds, 3);
+    EXPECT_EQ(bd_ddb_local_backlog(db_, &bd_ddb_items_outbox), 0);
+    EXPECT_EQ(bd_ddb_local_backlog(db_, &bd_ddb_aggregates_outbox), 25);
+    /* one aggregates round of them all, with a sequence of its own */
+    ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_aggregates_outbox, 100, &r, &err), 1) << err;
+    EXPECT_EQ(r.rows.size(), 25u);
+    EXPECT_EQ(r.seq, 1);
+    /* not marked done: the same round again, whatever the items do meanwhile */
+    AddUsage(5, 1000);
+    ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_items_outbox, 10, &r, &err), 1);
+    ASSERT_EQ(bd_ddb_local_round_done(db_, &bd_ddb_items_outbox, &r, &err), 0);
+    ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_aggregates_outbox, 100, &r, &err), 1);
+    EXPECT_EQ(r.rows.size(), 25u);
+    EXPECT_EQ(r.seq, 1);
+    ASSERT_EQ(bd_ddb_local_round_done(db_, &bd_ddb_aggregates_outbox, &r, &err), 0);
+    ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_aggregates_outbox, 100, &r, &err), 1);
+    EXPECT_EQ(r.rows.size(), 5u);
+    EXPECT_EQ(r.seq, 2);
+}
+
+TEST_F(DdbLocal, AStoreFromBeforeTheSplitHandsItsRoundToTheAggregates)
+{
+    std::string err;
+    AddUsage(30, 1000);
+    /* the state the single outbox left: rows up to 10 pushed and aggregated, and
+     * the round (10, 20] with sequence 7 in progress when the task stopped */
+    ASSERT_EQ(bd_ddb_local_set_state(db_, "pushed_upto", 10, &err), 0);
+    ASSERT_EQ(bd_ddb_local_set_state(db_, "round_lo", 10, &err), 0);
+    ASSERT_EQ(bd_ddb_local_set_state(db_, "round_hi", 20, &err), 0);
+    ASSERT_EQ(bd_ddb_local_set_state(db_, "round_seq", 7, &err), 0);
+    ASSERT_EQ(bd_ddb_local_outbox_init(db_, &err), 0) << err;
+    bd_ddb_round_t r;
+    /* its aggregates may have been applied in part: the same rows, the same sequence */
+    ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_aggregates_outbox, 100, &r, &err), 1) << err;
+    EXPECT_EQ(r.lo, 10);
+    EXPECT_EQ(r.hi, 20);
+    EXPECT_EQ(r.seq, 7);
+    ASSERT_EQ(bd_ddb_local_round_done(db_, &bd_ddb_aggregates_outbox, &r, &err), 0);
+    /* a second start changes nothing */
+    ASSERT_EQ(bd_ddb_local_outbox_init(db_, &err), 0) << err;
+    ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_aggregates_outbox, 100, &r, &err), 1);
+    EXPECT_EQ(r.lo, 20);
+    EXPECT_EQ(r.hi, 30);
+    EXPECT_EQ(r.seq, 8);
+    /* the items' round is still its own */
+    ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_items_outbox, 100, &r, &err), 1);
+    EXPECT_EQ(r.lo, 10);
+    EXPECT_EQ(r.hi, 20);
+    EXPECT_EQ(r.seq, 7);
 }
 
 TEST_F(DdbLocal, TaskIdIsStable)

@@ -64,7 +64,8 @@ TEST(DdbUsagePush, HandedBackItemsAreSentAgainAndAggregatesAddUp)
     r.lo = 0;
     r.hi = 60;
     bd_ddb_push_stats_t st = {};
-    ASSERT_EQ(bd_ddb_push_round(client, &conf, "task1", &r, &st, &err), 0) << err;
+    ASSERT_EQ(bd_ddb_push_items(client, &conf, "task1", &r, &st, &err), 0) << err;
+    ASSERT_EQ(bd_ddb_push_aggregates(client, &conf, "task1", &r, &st, &err), 0) << err;
     EXPECT_EQ(st.items, 60u);
     EXPECT_EQ(st.unprocessed, 1u);
 

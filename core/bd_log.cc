@@ -19,6 +19,7 @@
 
 #include "core/bd_core.h"
 #include "core/bd_json.h"
+#include "core/bd_thread.h"
 
 namespace {
 
@@ -291,7 +292,7 @@ bd_log_start(void)
     s->running = true;
     s->stopping = false;
     pthread_mutex_unlock(&s->lock);
-    if (pthread_create(&s->thread, nullptr, bd_log_writer_main, s) != 0) {
+    if (bd_thread_create(&s->thread, bd_log_writer_main, s) != 0) {
         BD_FATAL("pthread_create(log writer) failed");
     }
 }

@@ -23,6 +23,7 @@
 #include "core/bd_core_module.h"
 #include "core/bd_log.h"
 #include "core/bd_restart.h"
+#include "core/bd_thread.h"
 
 static const int BD_LISTEN_BACKLOG = 4096;
 
@@ -504,9 +505,9 @@ bd_process_run(const char *conf_path, bd_snapshot_t *snap)
 
     int rc = bd_process_start(p);
     if (rc == 0) {
-        const int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1};
-        for (int sig : sigs) {
-            struct event *ev = evsignal_new(p->base, sig, bd_process_on_signal, p);
+        /* every other thread has these blocked (bd_thread_create): they come here */
+        for (size_t i = 0; i < bd_process_signals_n; i++) {
+            struct event *ev = evsignal_new(p->base, bd_process_signals[i], bd_process_on_signal, p);
             evsignal_add(ev, nullptr);
             p->signal_events.push_back(ev);
         }

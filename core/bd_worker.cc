@@ -18,6 +18,7 @@
 #include "core/bd_http.h"
 #include "core/bd_http_edge.h"
 #include "core/bd_log.h"
+#include "core/bd_thread.h"
 
 static void
 bd_worker_close_listener(bd_worker_t *w, bd_worker_listener_t *l)
@@ -256,7 +257,7 @@ bd_worker_main(void *arg) noexcept
 void
 bd_worker_start(bd_worker_t *w)
 {
-    if (pthread_create(&w->thread, nullptr, bd_worker_main, w) != 0) {
+    if (bd_thread_create(&w->thread, bd_worker_main, w) != 0) {
         BD_FATAL("pthread_create(worker %d) failed", w->id);
     }
     w->started = true;

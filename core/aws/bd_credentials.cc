@@ -14,6 +14,7 @@
 
 #include "core/aws/bd_credentials_int.h"
 #include "core/bd_core.h"
+#include "core/bd_thread.h"
 
 static const int64_t BD_CREDENTIALS_NEVER = INT64_MAX;
 static const int64_t BD_CREDENTIALS_MIN_DELAY_MS = 100;
@@ -250,7 +251,7 @@ bd_credentials_create(const bd_credentials_options_t *opts, char *err, size_t er
     bd_published_init(&p->current);
     p->next_refresh_ms = 0; /* resolve at once */
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = pthread_create(&p->thread, nullptr, bd_credentials_on_thread, p);
+    int rc = bd_thread_create(&p->thread, bd_credentials_on_thread, p);
     if (rc != 0) {
         BD_FATAL("pthread_create (credentials refresh): %s", strerror(rc));
     }

@@ -17,6 +17,7 @@
 
 #include "core/bd_core_module.h"
 #include "core/bd_log.h"
+#include "core/bd_thread.h"
 #include "modules/dynamodb/ctl/bd_ctl_ddb.h"
 #include "modules/store/bd_store_module.h"
 
@@ -168,7 +169,7 @@ bd_admin_init_process(bd_process_t *p)
         return BD_ERROR;
     }
     a->db_path = bd_store_conf_path(p->snap);
-    if (pthread_create(&a->thread, nullptr, bd_admin_main, a) != 0) {
+    if (bd_thread_create(&a->thread, bd_admin_main, a) != 0) {
         return BD_ERROR;
     }
     a->started = true;

@@ -20,6 +20,7 @@
 #include "core/aws/bd_sigv4.h"
 #include "core/bd_core.h"
 #include "core/bd_log.h"
+#include "core/bd_thread.h"
 #include "modules/bedrock/bd_bedrock_catalog.h"
 
 static const size_t BD_CATALOG_MAX_BODY = 16u * 1024 * 1024;
@@ -343,7 +344,7 @@ bd_bedrock_catalog_start(const bd_bedrock_catalog_options_t *opts)
     pthread_cond_init(&f->wakeup, &ca);
     pthread_condattr_destroy(&ca);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = pthread_create(&f->thread, nullptr, bd_catalog_on_thread, f);
+    int rc = bd_thread_create(&f->thread, bd_catalog_on_thread, f);
     if (rc != 0) {
         BD_FATAL("pthread_create (bedrock catalog): %s", strerror(rc));
     }

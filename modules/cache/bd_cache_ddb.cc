@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/bd_log.h"
+#include "core/bd_thread.h"
 #include "core/bd_worker.h"
 #include "modules/cache/bd_cache_item.h"
 #include "modules/dynamodb/bd_ddb_client.h"
@@ -181,7 +182,7 @@ bd_cache_ddb_start(const bd_ddb_conf_t *conf, std::string *err)
         delete d;
         return nullptr;
     }
-    if (pthread_create(&d->thread, nullptr, bd_cache_ddb_main, d) != 0) {
+    if (bd_thread_create(&d->thread, bd_cache_ddb_main, d) != 0) {
         *err = "cannot start the response cache's DynamoDB thread";
         bd_ddb_client_destroy(d->client);
         bd_credentials_destroy(d->creds);

@@ -17,6 +17,7 @@
 #include "core/bd_cond.h"
 #include "core/bd_core.h"
 #include "core/bd_log.h"
+#include "core/bd_thread.h"
 #include "modules/dynamodb/bd_ddb_budget.h"
 #include "modules/dynamodb/bd_ddb_client.h"
 #include "modules/dynamodb/bd_ddb_limits.h"
@@ -392,7 +393,7 @@ bd_ddb_sync_start(const bd_ddb_conf_t *conf, const char *store_path,
                  s->info.reachable ? "syncing" : "not reachable yet, retrying",
                  conf->resolved.url.c_str(), s->task_id.c_str(), conf->table_prefix.c_str(),
                  (long long)s->info.backlog);
-    if (pthread_create(&s->thread, nullptr, bd_ddb_main, s) != 0) {
+    if (bd_thread_create(&s->thread, bd_ddb_main, s) != 0) {
         BD_FATAL("pthread_create() for the sync thread failed");
     }
     return s;

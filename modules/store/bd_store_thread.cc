@@ -21,6 +21,7 @@
 #include "core/bd_cond.h"
 #include "core/bd_core.h"
 #include "core/bd_log.h"
+#include "core/bd_thread.h"
 #include "modules/models/bd_models.h"
 #include "modules/store/bd_keys.h"
 
@@ -276,7 +277,7 @@ bd_store_start(const char *path, int64_t flush_interval_ms, std::string *err)
         delete s;
         return nullptr;
     }
-    if (pthread_create(&s->thread, nullptr, bd_store_main, s) != 0) {
+    if (bd_thread_create(&s->thread, bd_store_main, s) != 0) {
         BD_FATAL("pthread_create() for the store thread failed");
     }
     return s;

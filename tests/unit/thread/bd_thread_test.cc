@@ -1,0 +1,92 @@
+/*
+ * bd_thread_test.cc: a thread from bd_thread_create has the process signals
+ * blocked and its creator keeps its own mask; a process signal sent while other
+ * threads run is taken by the thread that handles it (the main thread, here the
+ * test's), never by one of them.
+ */
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "core/bd_thread.h"
+
+static bool
+Blocked(int sig)
+{
+    sigset_t cur;
+    pthread_sigmask(SIG_BLOCK, nullptr, &cur);
+    return sigismember(&cur, sig) == 1;
+}
+
+static void *
+RecordMask(void *arg)
+{
+    bool *blocked = (bool *)arg;
+    for (size_t i = 0; i < bd_process_signals_n; i++) {
+        blocked[i] = Blocked(bd_process_signals[i]);
+    }
+    return nullptr;
+}
+
+TEST(Thread, ANewThreadHasTheProcessSignalsBlockedAndItsCreatorNot)
+{
+    bool blocked[16] = {};
+    ASSERT_LE(bd_process_signals_n, sizeof(blocked));
+    pthread_t t;
+    ASSERT_EQ(bd_thread_create(&t, RecordMask, blocked), 0);
+    pthread_join(t, nullptr);
+    for (size_t i = 0; i < bd_process_signals_n; i++) {
+        EXPECT_TRUE(blocked[i]) << "signal " << bd_process_signals[i];
+        EXPECT_FALSE(Blocked(bd_process_signals[i])) << "signal " << bd_process_signals[i];
+    }
+}
+
+static std::atomic<int> taken{0};
+static std::atomic<pthread_t> taker;
+static std::atomic<bool> stop_waiting{false};
+
+static void
+OnSignal(int)
+{
+    taken.fetch_add(1);
+    taker.store(pthread_self());
+}
+
+static void *
+Wait(void *)
+{
+    while (!stop_waiting.load()) {
+        usleep(1000);
+    }
+    return nullptr;
+}
+
+TEST(Thread, AProcessSignalWaitsForTheThreadThatTakesIt)
+{
+    struct sigaction sa = {}, old = {};
+    sa.sa_handler = OnSignal;
+    sigemptyset(&sa.sa_mask);
+    ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+    pthread_t ts[4]; /* started with this thread's mask, SIGUSR1 not blocked */
+    for (pthread_t &t : ts) {
+        ASSERT_EQ(bd_thread_create(&t, Wait, nullptr), 0);
+    }
+    /* This thread takes SIGUSR1 later; until then only the others could. */
+    sigset_t usr1, prev;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, &prev);
+    kill(getpid(), SIGUSR1);
+    usleep(100 * 1000);
+    EXPECT_EQ(taken.load(), 0) << "a thread started by bd_thread_create took the signal";
+    pthread_sigmask(SIG_SETMASK, &prev, nullptr); /* pending: delivered here, now */
+    EXPECT_EQ(taken.load(), 1);
+    EXPECT_TRUE(pthread_equal(taker.load(), pthread_self()));
+    stop_waiting.store(true);
+    for (pthread_t &t : ts) {
+        pthread_join(t, nullptr);
+    }
+    sigaction(SIGUSR1, &old, nullptr);
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fleet.sh: what the DynamoDB sync costs. Starts bedrock-emulator, dynalite (tests/
-# node_modules, in memory) and bedrockd (1 worker, store on, one API key) on
-# loopback, then:
+# node_modules, in memory) and bedrockd (1 worker, store on, one API key or
+# BD_PERF_KEYS) on loopback, then:
 #   1. cpu: the same fixed-rate run (bd-loadgen, POST /v1/messages with the key,
 #      BD_PERF_RATE requests a second) against bedrockd without and with a
 #      `dynamodb` block; bedrockd's CPU time (utime + stime from /proc) per 1,000
@@ -9,14 +9,17 @@
 #      closed loop: on two shared cores the sync and dynalite slowed a closed loop
 #      down, and CPU per request depends on the rate it is served at. With the
 #      block, the CPU is read once the run's usage is all pushed (backlog 0), so it
-#      includes the push however far behind the requests it ran.
+#      includes the push however far behind the requests it ran, and the
+#      aggregates (usage_aggregate_interval after it at the most).
 #   2. push: BD_PERF_ROWS usage rows put in the store's outbox before the start,
 #      then the time until the sync has pushed them all (backlog 0 in /metrics):
-#      rows pushed per second, request items plus aggregates, one task.
+#      request items pushed per second, one task; the CPU per row once the
+#      aggregates are in too.
 # Every process it starts is stopped on exit. Benchmarks, not tests.
 #   BD_PERF_BUILD=DIR (default <repo>/build)  BD_PERF_DURATION=S (default 8)
 #   BD_PERF_RATE=R (requests a second, default 5000)
 #   BD_PERF_ROUNDS=N (default 3)  BD_PERF_ROWS=N (default 50000)
+#   BD_PERF_KEYS=N (default 1): the cpu runs' requests take N API keys in turn
 #   BD_PERF_PORT_BASE=P (default 18450)  BD_PERF_DDB_IDLE=0 (dynalite at normal
 #   priority; by default SCHED_IDLE, see perf/fleet_env.sh)
 set -euo pipefail
@@ -51,6 +54,17 @@ sync_stat() { # AWK_EXPR: the expression over bedrockd's sync thread's stat fiel
     echo 0
 }
 stop_bd() { kill -TERM "$BDP"; wait "$BDP" 2>/dev/null || true; }
+key_works() { # SECRET WHAT: waits until a request with the key is answered 200
+    local s
+    for _ in $(seq 1 100); do
+        s=$(curl -s -o /dev/null -w '%{http_code}' -H "x-api-key: $1" \
+            -H 'content-type: application/json' --data @"$WORK/body.json" \
+            "http://127.0.0.1:$BD/v1/messages")
+        [ "$s" = 200 ] && return 0
+        sleep 0.1
+    done
+    die "$2 does not work ($s)"
+}
 
 # The key reaches the store through a first run with DynamoDB (the off runs use it).
 run_bd "$WORK/on.conf"
@@ -60,29 +74,26 @@ echo "cpu: bedrockd CPU ms per 1000 requests (bd-loadgen -r $RATE -d $DUR, ${ROU
 for r in $(seq 1 "$ROUNDS"); do
     for mode in off on; do
         run_bd "$WORK/$mode.conf"
-        # the key must be known before measuring (the on run pulls it from DynamoDB)
-        for _ in $(seq 1 100); do
-            s=$(curl -s -o /dev/null -w '%{http_code}' -H "x-api-key: $SECRET" \
-                -H 'content-type: application/json' --data @"$WORK/body.json" \
-                "http://127.0.0.1:$BD/v1/messages")
-            [ "$s" = 200 ] && break
-            sleep 0.1
-        done
-        [ "$s" = 200 ] || die "the key does not work ($mode: $s)"
+        # the keys must be known before measuring (the on run pulls them from DynamoDB)
+        key_works "$SECRET" "the key ($mode)"
+        key_works "$LAST_SECRET" "the last key ($mode)"
         t0=$(cpu_ticks "$BDP") s0=$(sync_stat '$14 + $15')
         out=$("$BUILD/perf/loadgen/bd-loadgen" -u "http://127.0.0.1:$BD/v1/messages" -r "$RATE" \
-              -d "$DUR" -c 64 -b "$WORK/body.json" -H "x-api-key: $SECRET")
+              -d "$DUR" -c 64 -b "$WORK/body.json" -K "$WORK/keys.txt")
         # on: the CPU counted includes pushing every row of the run (the push runs
         # behind the requests when DynamoDB is slower than they come)
         drain=0
         if [ "$mode" = on ]; then
             t_drain=$(date +%s.%N)
+            # the aggregates too, up to usage_aggregate_interval later (a build
+            # without the metric aggregated with each push)
             for _ in $(seq 1 1200); do
                 b=$(metric bedrockd_dynamodb_usage_backlog)
-                [ "${b:-1}" = 0 ] && break
+                a=$(metric bedrockd_dynamodb_usage_aggregate_backlog)
+                [ "${b:-1}" = 0 ] && [ "${a:-0}" = 0 ] && break
                 sleep 0.1
             done
-            [ "${b:-1}" = 0 ] || die "the usage backlog did not drain in 120 s"
+            [ "${b:-1}" = 0 ] && [ "${a:-0}" = 0 ] || die "the usage backlog did not drain in 120 s"
             drain=$(awk -v s="$t_drain" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
         fi
         t1=$(cpu_ticks "$BDP") s1=$(sync_stat '$14 + $15')
@@ -117,6 +128,13 @@ while :; do
     sleep 0.2
 done
 end=$(date +%s.%N)
+# CPU is read once the aggregates are in too (usage_aggregate_interval later at
+# the most; a build without the metric aggregated with each push)
+for _ in $(seq 1 600); do
+    a=$(metric bedrockd_dynamodb_usage_aggregate_backlog)
+    [ "${a:-0}" = 0 ] && break
+    sleep 0.2
+done
 pushed=$(metric bedrockd_dynamodb_usage_items_pushed_total)
 # the sync thread alone (start-up, the HTTP listener and /metrics excluded)
 sync_ticks=$(sync_stat '$14 + $15')

@@ -2,7 +2,8 @@
 # after they set ROOT, BUILD, EMU, DDB, BD, WORK and NAME: cleanup on exit,
 # bedrock-emulator and dynalite (tests/node_modules, in memory) on loopback, the
 # two confs ($WORK/on.conf with the `dynamodb` block plus BD_DDB_EXTRA, and
-# $WORK/off.conf), the tables, one API key ($SECRET) and a request body
+# $WORK/off.conf), the tables, API keys ($SECRET, and BD_PERF_KEYS in
+# $WORK/keys.txt) and a request body
 # ($WORK/body.json). Sets DDBP (dynalite's pid); PIDS collects what to stop.
 # dynalite runs at SCHED_IDLE unless BD_PERF_DDB_IDLE=0 (why: below).
 PIDS=()
@@ -66,5 +67,15 @@ conf "$WORK/off.conf" 0
 SECRET=$("$BUILD/bedrockctl" -c "$WORK/on.conf" key create --name perf --format json |
          sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
 [ -n "$SECRET" ] || die "no key"
+# BD_PERF_KEYS=N: N keys in all, one "x-api-key:" line each in $WORK/keys.txt
+# (bd-loadgen -K sends them in turn); LAST_SECRET is the last one made.
+echo "x-api-key: $SECRET" >"$WORK/keys.txt"
+LAST_SECRET=$SECRET
+for i in $(seq 2 "${BD_PERF_KEYS:-1}"); do
+    LAST_SECRET=$("$BUILD/bedrockctl" -c "$WORK/on.conf" key create --name "perf-$i" --format json |
+                  sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
+    [ -n "$LAST_SECRET" ] || die "no key $i"
+    echo "x-api-key: $LAST_SECRET" >>"$WORK/keys.txt"
+done
 printf '{"model":"claude-haiku-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}' \
     >"$WORK/body.json"

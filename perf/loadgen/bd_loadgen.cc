@@ -7,7 +7,10 @@
  * omission, as wrk2 and vegeta measure).
  *
  *   bd-loadgen -u http://127.0.0.1:8080/v1/messages -r 2000 -d 10 [-c 256]
- *              [-b body.json] [-H 'name: value' ...] [-t drain_seconds]
+ *              [-b body.json] [-H 'name: value' ...] [-K header_lines] [-t drain_seconds]
+ *
+ * -K FILE: one header line per line of FILE ("x-api-key: ..."), request k
+ * carrying line k mod n: many API keys through one run, as a fleet serves them.
  *
  * Prints one line: BDLOAD rate=.. scheduled=.. ok=.. non2xx=.. errors=..
  * unsent=.. p50=.. p90=.. p99=.. p999=.. max=.. (latencies in µs). Exits 2 on bad
@@ -41,12 +44,14 @@ struct bd_lg_conn_t {
     int state = BD_LG_CONNECTING;
     int64_t due_ns = 0;  /* when the request in flight was due */
     size_t sent = 0;     /* bytes of the request written */
+    const std::string *request = nullptr; /* the request in flight */
     std::string in;      /* the answer so far */
 };
 
 struct bd_lg_t {
     struct sockaddr_in addr;
-    std::string request; /* the whole request, built once */
+    std::vector<std::string> requests; /* the whole requests, built once (one per -K line) */
+    uint64_t started = 0;              /* requests given a connection, for -K's rotation */
     int epfd = -1, timer = -1;
     std::vector<bd_lg_conn_t *> conns;
     std::vector<bd_lg_conn_t *> idle;
@@ -68,7 +73,7 @@ static void
 bd_lg_usage(void)
 {
     fprintf(stderr, "usage: bd-loadgen -u http://HOST:PORT/PATH -r RATE -d SECONDS [-c CONNS] "
-                    "[-b BODY_FILE] [-H 'name: value']... [-t DRAIN_SECONDS]\n");
+                    "[-b BODY_FILE] [-H 'name: value']... [-K HEADER_LINES_FILE] [-t DRAIN_SECONDS]\n");
     exit(2);
 }
 
@@ -110,8 +115,9 @@ bd_lg_close(bd_lg_t *lg, bd_lg_conn_t *c)
 static int
 bd_lg_write(bd_lg_t *lg, bd_lg_conn_t *c)
 {
-    while (c->sent < lg->request.size()) {
-        ssize_t n = send(c->fd, lg->request.data() + c->sent, lg->request.size() - c->sent, MSG_NOSIGNAL);
+    const std::string &req = *c->request;
+    while (c->sent < req.size()) {
+        ssize_t n = send(c->fd, req.data() + c->sent, req.size() - c->sent, MSG_NOSIGNAL);
         if (n < 0 && errno == EAGAIN) {
             struct epoll_event ev = {EPOLLIN | EPOLLOUT, {c}};
             epoll_ctl(lg->epfd, EPOLL_CTL_MOD, c->fd, &ev);
@@ -143,6 +149,7 @@ bd_lg_start(bd_lg_t *lg, bd_lg_conn_t *c, int64_t due_ns)
     c->due_ns = due_ns;
     c->sent = 0;
     c->in.clear();
+    c->request = &lg->requests[lg->started++ % lg->requests.size()];
     if (c->state == BD_LG_IDLE) {
         c->state = BD_LG_BUSY;
         if (bd_lg_write(lg, c) != 0) {
@@ -169,8 +176,8 @@ bd_lg_open(bd_lg_t *lg, int64_t due_ns)
     bd_lg_conn_t *c = new bd_lg_conn_t();
     c->fd = fd;
     c->state = BD_LG_CONNECTING;
-    c->due_ns = due_ns;
     lg->conns.push_back(c);
+    bd_lg_start(lg, c, due_ns); /* it writes once connected (EPOLLOUT) */
     struct epoll_event ev = {EPOLLIN | EPOLLOUT, {c}};
     epoll_ctl(lg->epfd, EPOLL_CTL_ADD, fd, &ev);
     return 0;
@@ -363,12 +370,12 @@ bd_lg_pct(const std::vector<uint32_t> &v, double p)
 int
 main(int argc, char **argv)
 {
-    const char *url = nullptr, *body_file = nullptr;
+    const char *url = nullptr, *body_file = nullptr, *rotate_file = nullptr;
     double rate = 0, seconds = 0, drain = 5;
     std::vector<std::string> headers;
     bd_lg_t lg;
     int opt;
-    while ((opt = getopt(argc, argv, "u:r:d:c:b:H:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "u:r:d:c:b:H:K:t:")) != -1) {
         switch (opt) {
         case 'u': url = optarg; break;
         case 'r': rate = atof(optarg); break;
@@ -376,6 +383,7 @@ main(int argc, char **argv)
         case 'c': lg.max_conns = (size_t)atol(optarg); break;
         case 'b': body_file = optarg; break;
         case 'H': headers.push_back(optarg); break;
+        case 'K': rotate_file = optarg; break;
         case 't': drain = atof(optarg); break;
         default: bd_lg_usage();
         }
@@ -399,14 +407,37 @@ main(int argc, char **argv)
         }
         fclose(f);
     }
-    lg.request = std::string(body_file ? "POST " : "GET ") + path + " HTTP/1.1\r\nHost: " + host + "\r\n";
+    std::vector<std::string> rotated = {""};
+    if (rotate_file != nullptr) {
+        FILE *f = fopen(rotate_file, "r");
+        if (f == nullptr) {
+            fprintf(stderr, "bd-loadgen: cannot open %s: %s\n", rotate_file, strerror(errno));
+            return 2;
+        }
+        rotated.clear();
+        char line[4096];
+        while (fgets(line, sizeof(line), f) != nullptr) {
+            line[strcspn(line, "\r\n")] = '\0';
+            if (line[0] != '\0') {
+                rotated.push_back(std::string(line) + "\r\n");
+            }
+        }
+        fclose(f);
+        if (rotated.empty()) {
+            fprintf(stderr, "bd-loadgen: %s holds no header line\n", rotate_file);
+            return 2;
+        }
+    }
+    std::string head = std::string(body_file ? "POST " : "GET ") + path + " HTTP/1.1\r\nHost: " + host + "\r\n";
     if (body_file != nullptr) {
-        lg.request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+        head += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
     }
     for (const std::string &h : headers) {
-        lg.request += h + "\r\n";
+        head += h + "\r\n";
     }
-    lg.request += "\r\n" + body;
+    for (const std::string &r : rotated) {
+        lg.requests.push_back(head + r + "\r\n" + body);
+    }
 
     lg.epfd = epoll_create1(EPOLL_CLOEXEC);
     lg.timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);

@@ -24,7 +24,8 @@ struct bd_process_t {
     std::vector<bd_worker_t *> workers;
     std::vector<std::string> listen_keys; /* the addresses the workers listen on */
     std::vector<int> listen_ports;        /* the port each of them is bound to */
-    std::vector<struct event *> signal_events;
+    int signal_fd;              /* signalfd of bd_process_signals, read by the loop */
+    struct event *signal_event; /* its read event */
     struct event *drain_timer;
     struct event *watchdog_timer;
 

@@ -1,22 +1,22 @@
 /*
- * bd_thread.h: starting bedrockd's threads. The main thread handles the process
- * signals in its event loop (reload, stop, quit, reopen the logs); every other
- * thread starts with them blocked, so the kernel delivers them to the main thread
- * alone, as Redis's background threads block SIGALRM. A signal taken by another
- * thread still reached the loop through libevent's socket pair, but in that
- * thread's context: under ThreadSanitizer, which runs a handler only when its
- * thread next enters an intercepted call, a SIGHUP once waited there for more
- * than ten seconds.
+ * bd_thread.h: starting bedrockd's threads. The process signals (reload, stop,
+ * quit, reopen the logs) are blocked in every thread and read by the main loop
+ * from a signalfd (bd_process.cc): every thread bedrockd starts must start with
+ * them blocked, since with no handler installed a thread that took a SIGHUP would
+ * end the process. Threads those threads start (libcurl's resolver) inherit the
+ * mask.
  */
 #ifndef BD_THREAD_H
 #define BD_THREAD_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 
-/* The signals the main thread's loop handles. */
+/* The signals the main thread's loop handles, and them as a set. */
 extern const int bd_process_signals[];
 extern const size_t bd_process_signals_n;
+void bd_process_signal_set(sigset_t *set);
 
 /* pthread_create, the new thread with bd_process_signals blocked. Returns
  * pthread_create's result. Any thread. */

@@ -249,15 +249,22 @@ bd_ddb_col(sqlite3_stmt *st, int i, std::string *out)
     out->assign((const char *)s, (size_t)sqlite3_column_bytes(st, i));
 }
 
+/* The columns of a request item, and the few an aggregate adds up: an aggregates
+ * round reads the rows a second time, so it reads only what it needs. */
+static const char bd_ddb_round_sql_full[] =
+    "SELECT id, time_ms, key_id, model, model_resolved, status, input_tokens, output_tokens, "
+    "cache_read_tokens, cache_write_tokens, request_id, api, route, latency_ms, ttft_ms, "
+    "streamed, client_gone, user_id, session_id, cached FROM usage WHERE id > ?1 AND id <= ?2 "
+    "ORDER BY id";
+static const char bd_ddb_round_sql_sums[] =
+    "SELECT id, time_ms, key_id, model, model_resolved, status, input_tokens, output_tokens, "
+    "cache_read_tokens, cache_write_tokens FROM usage WHERE id > ?1 AND id <= ?2 ORDER BY id";
+
 static int
-bd_ddb_round_rows(sqlite3 *db, bd_ddb_round_t *r, std::string *err)
+bd_ddb_round_rows(sqlite3 *db, bool sums_only, bd_ddb_round_t *r, std::string *err)
 {
-    static const char sql[] =
-        "SELECT id, time_ms, request_id, key_id, model, model_resolved, api, route, status, "
-        "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, latency_ms, ttft_ms, "
-        "streamed, client_gone, user_id, session_id, cached FROM usage WHERE id > ?1 AND id <= ?2 "
-        "ORDER BY id";
     sqlite3_stmt *st = nullptr;
+    const char *sql = sums_only ? bd_ddb_round_sql_sums : bd_ddb_round_sql_full;
     if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) {
         *err = sqlite3_errmsg(db);
         return -1;
@@ -276,17 +283,20 @@ bd_ddb_round_rows(sqlite3 *db, bd_ddb_round_t *r, std::string *err)
         bd_usage_record_t &u = row.rec;
         row.id = sqlite3_column_int64(st, 0);
         u.time_ms = sqlite3_column_int64(st, 1);
-        bd_ddb_col(st, 2, &u.request_id);
-        bd_ddb_col(st, 3, &u.key_id);
-        bd_ddb_col(st, 4, &u.model);
-        bd_ddb_col(st, 5, &u.model_resolved);
-        bd_ddb_col(st, 6, &u.api);
-        bd_ddb_col(st, 7, &u.route);
-        u.status = sqlite3_column_int(st, 8);
-        u.input_tokens = sqlite3_column_int64(st, 9);
-        u.output_tokens = sqlite3_column_int64(st, 10);
-        u.cache_read_tokens = sqlite3_column_int64(st, 11);
-        u.cache_write_tokens = sqlite3_column_int64(st, 12);
+        bd_ddb_col(st, 2, &u.key_id);
+        bd_ddb_col(st, 3, &u.model);
+        bd_ddb_col(st, 4, &u.model_resolved);
+        u.status = sqlite3_column_int(st, 5);
+        u.input_tokens = sqlite3_column_int64(st, 6);
+        u.output_tokens = sqlite3_column_int64(st, 7);
+        u.cache_read_tokens = sqlite3_column_int64(st, 8);
+        u.cache_write_tokens = sqlite3_column_int64(st, 9);
+        if (sums_only) {
+            continue;
+        }
+        bd_ddb_col(st, 10, &u.request_id);
+        bd_ddb_col(st, 11, &u.api);
+        bd_ddb_col(st, 12, &u.route);
         u.latency_ms = sqlite3_column_int64(st, 13);
         u.ttft_ms = sqlite3_column_int64(st, 14);
         u.streamed = sqlite3_column_int(st, 15) != 0;
@@ -325,8 +335,9 @@ bd_ddb_round_end(sqlite3 *db, int64_t after, int64_t n)
     return hi;
 }
 
-const bd_ddb_outbox_t bd_ddb_items_outbox = {"pushed_upto", "round_lo", "round_hi", "round_seq"};
-const bd_ddb_outbox_t bd_ddb_aggregates_outbox = {"agg_upto", "agg_lo", "agg_hi", "agg_seq"};
+const bd_ddb_outbox_t bd_ddb_items_outbox = {"pushed_upto", "round_lo", "round_hi", "round_seq",
+                                             false};
+const bd_ddb_outbox_t bd_ddb_aggregates_outbox = {"agg_upto", "agg_lo", "agg_hi", "agg_seq", true};
 
 int
 bd_ddb_local_outbox_init(sqlite3 *db, std::string *err)
@@ -389,7 +400,7 @@ bd_ddb_local_round(sqlite3 *db, const bd_ddb_outbox_t *box, int64_t max_rows,
     /* Read after the commit: the rows of a recorded round never change (the store
      * only appends above them, the prune deletes only below), and reading thousands
      * of them under the write lock held the store thread's writes back. */
-    return bd_ddb_round_rows(db, out, err) == 0 ? 1 : -1;
+    return bd_ddb_round_rows(db, box->sums_only, out, err) == 0 ? 1 : -1;
 }
 
 int

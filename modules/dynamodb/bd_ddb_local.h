@@ -59,6 +59,8 @@ struct bd_ddb_round_t {
 struct bd_ddb_outbox_t {
     const char *upto;          /* sync_state: rows up to this id are done */
     const char *lo, *hi, *seq; /* sync_state: the round in progress */
+    bool sums_only; /* its rounds' rows carry only the time, the key, the model(s),
+                     * the status and the token counts: what an aggregate adds up */
 };
 extern const bd_ddb_outbox_t bd_ddb_items_outbox;      /* pushed_upto, round_* */
 extern const bd_ddb_outbox_t bd_ddb_aggregates_outbox; /* agg_upto, agg_* */

@@ -177,10 +177,18 @@ TEST_F(DdbLocal, AggregatesRunTheirOwnRoundsOverTheSameRows)
     EXPECT_EQ(items_rounds, 3);
     EXPECT_EQ(bd_ddb_local_backlog(db_, &bd_ddb_items_outbox), 0);
     EXPECT_EQ(bd_ddb_local_backlog(db_, &bd_ddb_aggregates_outbox), 25);
-    /* one aggregates round of them all, with a sequence of its own */
-    ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_aggregates_outbox, 100, &r, &err), 1) << err;
-    EXPECT_EQ(r.rows.size(), 25u);
-    EXPECT_EQ(r.seq, 1);
+    /* one aggregates round of them all, with a sequence of its own, whose rows
+     * carry what an aggregate adds up and nothing else */
+    bd_ddb_round_t sums;
+    ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_aggregates_outbox, 100, &sums, &err), 1) << err;
+    EXPECT_EQ(sums.rows.size(), 25u);
+    EXPECT_EQ(sums.seq, 1);
+    EXPECT_EQ(sums.rows[3].rec.time_ms, 1000);
+    EXPECT_EQ(sums.rows[3].rec.status, 200);
+    EXPECT_EQ(sums.rows[3].rec.input_tokens, 1);
+    EXPECT_EQ(sums.rows[3].rec.output_tokens, 2);
+    EXPECT_EQ(sums.rows[3].rec.request_id, "");
+    EXPECT_EQ(sums.rows[3].rec.latency_ms, 0);
     /* not marked done: the same round again, whatever the items do meanwhile */
     AddUsage(5, 1000);
     ASSERT_EQ(bd_ddb_local_round(db_, &bd_ddb_items_outbox, 10, &r, &err), 1);

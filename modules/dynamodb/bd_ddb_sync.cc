@@ -47,8 +47,10 @@ struct bd_ddb_sync_t {
     /* the thread's own */
     int64_t keys_version, models_version;
     int64_t next_full_us;
-    /* the rounds of each outbox: their rows' buffers are reused */
-    bd_ddb_round_t items_round, aggregates_round;
+    /* the rounds of both outboxes, one at a time: the rows' buffers are reused (an
+     * aggregates round fills only the fields it adds up; those it leaves are never
+     * read by it, and an items round fills them all) */
+    bd_ddb_round_t round;
 };
 
 static void
@@ -151,16 +153,14 @@ struct bd_ddb_outbox_push_t {
     int (*push)(bd_ddb_client_t *client, const bd_ddb_conf_t *conf, const std::string &task_id,
                 const bd_ddb_round_t *r, bd_ddb_push_stats_t *stats, std::string *err);
     int64_t bd_ddb_sync_info_t::*backlog; /* where /ready and /metrics read its backlog */
-    bd_ddb_round_t bd_ddb_sync_t::*round;  /* its rounds, in the sync */
     const char *what;                     /* for the log */
 };
 
 static const bd_ddb_outbox_push_t bd_ddb_items_push = {
-    &bd_ddb_items_outbox, bd_ddb_push_items, &bd_ddb_sync_info_t::backlog,
-    &bd_ddb_sync_t::items_round, "usage push"};
+    &bd_ddb_items_outbox, bd_ddb_push_items, &bd_ddb_sync_info_t::backlog, "usage push"};
 static const bd_ddb_outbox_push_t bd_ddb_aggregates_push = {
     &bd_ddb_aggregates_outbox, bd_ddb_push_aggregates, &bd_ddb_sync_info_t::aggregate_backlog,
-    &bd_ddb_sync_t::aggregates_round, "usage aggregates"};
+    "usage aggregates"};
 
 /* Pushes rounds of <o> until its outbox is empty, a round fails or <until_us>
  * passes. Returns 0 when the outbox was emptied, 1 when time ran out with rows
@@ -168,7 +168,7 @@ static const bd_ddb_outbox_push_t bd_ddb_aggregates_push = {
 static int
 bd_ddb_push(bd_ddb_sync_t *s, const bd_ddb_outbox_push_t *o, int64_t until_us)
 {
-    bd_ddb_round_t &r = s->*o->round;
+    bd_ddb_round_t &r = s->round;
     for (;;) {
         std::string err;
         int got = bd_ddb_local_round(s->db, o->box, s->conf.usage_push_batch, &r, &err);

@@ -45,7 +45,6 @@ TEST(Thread, ANewThreadHasTheProcessSignalsBlockedAndItsCreatorNot)
 
 static std::atomic<int> taken{0};
 static std::atomic<pthread_t> taker;
-static std::atomic<bool> stop_waiting{false};
 
 static void
 OnSignal(int)
@@ -54,12 +53,20 @@ OnSignal(int)
     taker.store(pthread_self());
 }
 
+/* Threads that wait until told to end. A thread the kernel picks for a signal
+ * runs its handler on its next return to user space, so before it ends. */
+static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stop_cond = PTHREAD_COND_INITIALIZER;
+static bool stop_waiting = false;
+
 static void *
 Wait(void *)
 {
-    while (!stop_waiting.load()) {
-        usleep(1000);
+    pthread_mutex_lock(&stop_lock);
+    while (!stop_waiting) {
+        pthread_cond_wait(&stop_cond, &stop_lock);
     }
+    pthread_mutex_unlock(&stop_lock);
     return nullptr;
 }
 
@@ -79,14 +86,16 @@ TEST(Thread, AProcessSignalWaitsForTheThreadThatTakesIt)
     sigaddset(&usr1, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &usr1, &prev);
     kill(getpid(), SIGUSR1);
-    usleep(100 * 1000);
+    pthread_mutex_lock(&stop_lock);
+    stop_waiting = true;
+    pthread_cond_broadcast(&stop_cond);
+    pthread_mutex_unlock(&stop_lock);
+    for (pthread_t &t : ts) {
+        pthread_join(t, nullptr);
+    }
     EXPECT_EQ(taken.load(), 0) << "a thread started by bd_thread_create took the signal";
     pthread_sigmask(SIG_SETMASK, &prev, nullptr); /* pending: delivered here, now */
     EXPECT_EQ(taken.load(), 1);
     EXPECT_TRUE(pthread_equal(taker.load(), pthread_self()));
-    stop_waiting.store(true);
-    for (pthread_t &t : ts) {
-        pthread_join(t, nullptr);
-    }
     sigaction(SIGUSR1, &old, nullptr);
 }

@@ -408,19 +408,12 @@ bd_process_on_signalfd(evutil_socket_t fd, short, void *arg) noexcept
  * whatever state the thread was in, and under ThreadSanitizer a SIGHUP sent right
  * after start was lost (1 in about 80 starts on a busy machine). A signal sent
  * during start-up now waits for the loop instead of killing the process. */
-static void
-bd_process_block_signals(void)
+static int
+bd_process_take_signals(void)
 {
     sigset_t set;
     bd_process_signal_set(&set);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-static int
-bd_process_open_signalfd(void)
-{
-    sigset_t set;
-    bd_process_signal_set(&set);
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
@@ -532,10 +525,12 @@ bd_process_run(const char *conf_path, bd_snapshot_t *snap)
     p->drain_timer = nullptr;
     p->watchdog_timer = nullptr;
     p->exit_code = 0;
-    p->signal_fd = -1;
     p->signal_event = nullptr;
     memset(p->module_ctx, 0, sizeof(p->module_ctx));
-    bd_process_block_signals();
+    p->signal_fd = bd_process_take_signals();
+    if (p->signal_fd < 0) {
+        BD_FATAL("signalfd() failed: %s", strerror(errno));
+    }
     p->base = event_base_new();
     if (p->base == nullptr) {
         BD_FATAL("event_base_new() failed");
@@ -544,10 +539,6 @@ bd_process_run(const char *conf_path, bd_snapshot_t *snap)
 
     int rc = bd_process_start(p);
     if (rc == 0) {
-        p->signal_fd = bd_process_open_signalfd();
-        if (p->signal_fd < 0) {
-            BD_FATAL("signalfd() failed: %s", strerror(errno));
-        }
         p->signal_event = event_new(p->base, p->signal_fd, EV_READ | EV_PERSIST,
                                     bd_process_on_signalfd, p);
         event_add(p->signal_event, nullptr);
@@ -570,8 +561,8 @@ bd_process_run(const char *conf_path, bd_snapshot_t *snap)
     }
     if (p->signal_event != nullptr) {
         event_free(p->signal_event);
-        close(p->signal_fd);
     }
+    close(p->signal_fd);
     if (p->drain_timer != nullptr) {
         event_free(p->drain_timer);
     }

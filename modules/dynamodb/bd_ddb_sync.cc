@@ -1,8 +1,9 @@
 /*
  * bd_ddb_sync.cc: the sync thread's loop. Five timers (leases, marker check, usage
- * push, usage aggregates, prune); each pass does what is due and sleeps on a condition variable until the
- * next one or a stop. The state others read (reachable, counters, last error) is
- * copied under info_lock; nothing else is shared.
+ * push, usage aggregates, prune); each pass does what is due and sleeps on a
+ * condition variable until the next one or a stop. The state others read
+ * (reachable, counters, last error) is copied under info_lock; nothing else is
+ * shared.
  */
 #include "modules/dynamodb/bd_ddb_sync.h"
 
